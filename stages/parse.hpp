@@ -1,0 +1,61 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "result.hpp"
+#include "sighting.hpp"
+
+namespace tastesync {
+
+// SPEC §3's error codes, in its order. They are the DLQ's `dlq.error.code` and a metrics label,
+// so their spelling (parse_error_code_name) is a stable interface.
+enum class ParseErrorCode : std::uint8_t {
+  invalid_json,
+  missing_field,
+  wrong_type,
+  out_of_range,
+  bad_uuid,
+  bad_timestamp,
+  too_far_in_future,
+  too_old,
+  too_large,
+  invalid_utf8,
+  unknown_source,
+  key_mismatch,
+};
+inline constexpr std::size_t kParseErrorCodeCount = 12;
+
+std::string_view parse_error_code_name(ParseErrorCode code);
+
+struct ParseError {
+  ParseErrorCode code;
+  std::string message;  // for humans: names the field and what was wrong with it
+};
+
+struct ParseOptions {
+  std::size_t max_record_bytes = 4096;
+  std::int64_t max_future_skew_ms = 5 * 60 * 1000;    // detected_at <= record timestamp + this
+  std::int64_t max_past_skew_ms = 24 * 3600 * 1000;  // detected_at >= record timestamp - this
+};
+
+// Kafka record -> validated Sighting. One instance per thread: it owns simdjson's parser and a
+// padded copy buffer that are reused for every record, so the hot path does not allocate.
+class SightingParser {
+ public:
+  explicit SightingParser(ParseOptions options = {});
+  ~SightingParser();
+  SightingParser(const SightingParser&) = delete;
+  SightingParser& operator=(const SightingParser&) = delete;
+
+  // The returned Sighting's views are valid until the next call.
+  Result<Sighting, ParseError> parse(const RecordView& record);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tastesync
