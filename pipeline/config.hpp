@@ -17,68 +17,68 @@ namespace tastesync {
 enum class ConsumerMode { group, assign };
 
 struct KafkaConfig {
-  std::string brokers;                           // kafka.brokers ("" = none configured)
-  bool require_brokers = false;                  // kafka.require_brokers
-  std::string group_id = "tastesync";            // kafka.group_id
-  std::string input_topic = "raw-beacons";       // kafka.input_topic
-  std::string output_topic = "customer-events";  // kafka.output_topic
-  std::string dlq_topic = "raw-beacons-dlq";     // kafka.dlq_topic
+  std::string brokers;                               // kafka.brokers ("" = none configured)
+  bool require_brokers = false;                      // kafka.require_brokers
+  std::string group_id = "tastesync";                // kafka.group_id
+  std::string input_topic = "raw-beacons";           // kafka.input_topic
+  std::string output_topic = "customer-events";      // kafka.output_topic
+  std::string dlq_topic = "raw-beacons-dlq";         // kafka.dlq_topic
   ConsumerMode consumer_mode = ConsumerMode::group;  // kafka.consumer_mode: group | assign
-  int session_timeout_ms = 6000;                 // kafka.session_timeout_ms
-  int heartbeat_interval_ms = 2000;              // kafka.heartbeat_interval_ms
-  std::string group_instance_id;                 // kafka.group_instance_id (static membership)
-  int topic_check_timeout_ms = 10000;            // kafka.topic_check_timeout_ms
+  int session_timeout_ms = 6000;                     // kafka.session_timeout_ms
+  int heartbeat_interval_ms = 2000;                  // kafka.heartbeat_interval_ms
+  std::string group_instance_id;                     // kafka.group_instance_id (static membership)
+  int topic_check_timeout_ms = 10000;                // kafka.topic_check_timeout_ms
   // librdkafka properties passed through as they are (TLS, SASL, tuning): kafka.properties.<name>
   std::map<std::string, std::string> properties;
 };
 
 struct ParseConfig {
-  int max_record_bytes = 4096;                  // parse.max_record_bytes
-  std::int64_t max_future_skew_ms = 300000;     // parse.max_future_skew_ms
-  std::int64_t max_past_skew_ms = 86400000;     // parse.max_past_skew_ms
+  int max_record_bytes = 4096;               // parse.max_record_bytes
+  std::int64_t max_future_skew_ms = 300000;  // parse.max_future_skew_ms
+  std::int64_t max_past_skew_ms = 86400000;  // parse.max_past_skew_ms
 };
 
 struct DedupeConfig {
-  std::int64_t interval_ms = 60000;             // dedupe.interval_ms
-  std::int64_t duplicate_window_ms = 120000;    // dedupe.duplicate_window_ms
+  std::int64_t interval_ms = 60000;           // dedupe.interval_ms
+  std::int64_t duplicate_window_ms = 120000;  // dedupe.duplicate_window_ms
 };
 
 struct ScoreConfig {
-  std::int64_t window_ms = 5000;                // score.window_ms
-  double path_loss_exponent = 2.0;              // score.path_loss_exponent
-  int default_tx_power_dbm = -59;               // score.default_tx_power_dbm
-  double min_confidence = 0.8;                  // score.min_confidence
+  std::int64_t window_ms = 5000;    // score.window_ms
+  double path_loss_exponent = 2.0;  // score.path_loss_exponent
+  int default_tx_power_dbm = -59;   // score.default_tx_power_dbm
+  double min_confidence = 0.8;      // score.min_confidence
 };
 
 struct StateConfig {
-  std::string dir;                              // state.dir ("" = ./tastesync-state/<group>)
-  std::int64_t retention_ms = 3600000;          // state.retention_ms
-  std::int64_t allowed_lateness_ms = 300000;    // state.allowed_lateness_ms
-  std::int64_t block_cache_bytes = 64 << 20;    // state.block_cache_bytes
-  std::int64_t write_buffer_bytes = 64 << 20;   // state.write_buffer_bytes
+  std::string dir;                             // state.dir ("" = ./tastesync-state/<group>)
+  std::int64_t retention_ms = 3600000;         // state.retention_ms
+  std::int64_t allowed_lateness_ms = 300000;   // state.allowed_lateness_ms
+  std::int64_t block_cache_bytes = 64 << 20;   // state.block_cache_bytes
+  std::int64_t write_buffer_bytes = 64 << 20;  // state.write_buffer_bytes
 };
 
 struct RegistryConfig {
-  std::string source;                           // registry.source: a file path; "" = built-in
+  std::string source;  // registry.source: a file path; "" = built-in
 };
 
 struct MetricsConfig {
-  int port = 9464;                              // metrics.port (0 = pick a free one)
-  std::string bind_address = "0.0.0.0";         // metrics.bind_address
+  int port = 9464;                       // metrics.port (0 = pick a free one)
+  std::string bind_address = "0.0.0.0";  // metrics.bind_address
 };
 
 struct LogConfig {
-  std::string level = "info";                   // log.level: trace|debug|info|warn|error
-  bool json = false;                            // log.json
+  std::string level = "info";  // log.level: trace|debug|info|warn|error
+  bool json = false;           // log.json
 };
 
 struct OutputConfig {
-  bool print_events = false;                    // output.print_events (on in embedded mode)
-  bool quiet = false;                           // output.quiet (turns printed events off)
+  bool print_events = false;  // output.print_events (on in embedded mode)
+  bool quiet = false;         // output.quiet (turns printed events off)
 };
 
 struct ShutdownConfig {
-  int timeout_ms = 20000;                       // shutdown.timeout_ms
+  int timeout_ms = 20000;  // shutdown.timeout_ms
 };
 
 struct Config {
@@ -102,10 +102,11 @@ class ConfigError : public std::runtime_error {
 
 // Everything that can feed a Config, lowest precedence first (SPEC §8):
 // defaults < YAML file < environment < overrides (command-line flags).
+// The {} initializers let callers write {.overrides = ...} without -Wmissing-field-initializers.
 struct ConfigSources {
-  std::optional<std::string> yaml_path;
-  std::vector<std::pair<std::string, std::string>> environment;  // NAME, value (all of environ)
-  std::vector<std::pair<std::string, std::string>> overrides;    // dotted key, value
+  std::optional<std::string> yaml_path{};
+  std::vector<std::pair<std::string, std::string>> environment{};  // NAME, value (all of environ)
+  std::vector<std::pair<std::string, std::string>> overrides{};    // dotted key, value
 };
 
 Config load_config(const ConfigSources& sources);
@@ -118,5 +119,19 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
 
 // The process environment as ConfigSources wants it.
 std::vector<std::pair<std::string, std::string>> process_environment();
+
+// The cross-field checks load_config runs last, and every key's own range again: for a Config
+// assembled in code with set_config_value or plain assignments.
+void validate_config(const Config& config);
+
+// The environment variable that sets a dotted key: kafka.brokers -> TASTESYNC_KAFKA__BROKERS.
+std::string environment_name(const std::string& key);
+
+// Whether a librdkafka property carries a secret (passwords, keys, tokens) and must not be logged.
+bool is_secret_kafka_property(const std::string& name);
+
+// A connection string with its password replaced by ***, in both libpq forms:
+// "host=h password=p" and "postgresql://user:p@h/db" (also ?password=p).
+std::string redact_dsn(const std::string& dsn);
 
 }  // namespace tastesync

@@ -1,1 +1,191 @@
-// placeholder until this stage lands
+#include "customer_state.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+
+namespace tastesync {
+namespace {
+
+constexpr std::uint8_t kEncodingVersion = 1;
+
+void put_u8(std::string& out, std::uint8_t value) {
+  out.push_back(static_cast<char>(value));
+}
+
+void put_u16(std::string& out, std::uint16_t value) {
+  put_u8(out, static_cast<std::uint8_t>(value));
+  put_u8(out, static_cast<std::uint8_t>(value >> 8));
+}
+
+void put_i64(std::string& out, EpochMs value) {
+  auto bits = static_cast<std::uint64_t>(value);
+  for (int i = 0; i < 8; ++i, bits >>= 8) put_u8(out, static_cast<std::uint8_t>(bits));
+}
+
+void put_string(std::string& out, std::string_view text) {
+  put_u16(out, static_cast<std::uint16_t>(text.size()));
+  out.append(text);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+
+  bool u8(std::uint8_t& value) {
+    if (pos_ + 1 > bytes_.size()) return false;
+    value = static_cast<std::uint8_t>(bytes_[pos_++]);
+    return true;
+  }
+  bool u16(std::uint16_t& value) {
+    std::uint8_t low = 0;
+    std::uint8_t high = 0;
+    if (!u8(low) || !u8(high)) return false;
+    value = static_cast<std::uint16_t>(low | high << 8);
+    return true;
+  }
+  bool i64(EpochMs& value) {
+    if (pos_ + 8 > bytes_.size()) return false;
+    std::uint64_t bits = 0;
+    for (int i = 7; i >= 0; --i) bits = bits << 8 | static_cast<std::uint8_t>(bytes_[pos_ + i]);
+    pos_ += 8;
+    value = static_cast<EpochMs>(bits);
+    return true;
+  }
+  bool string(std::string& value) {
+    std::uint16_t size = 0;
+    if (!u16(size) || pos_ + size > bytes_.size()) return false;
+    value.assign(bytes_.substr(pos_, size));
+    pos_ += size;
+    return true;
+  }
+  bool bytes(std::uint8_t* out, std::size_t size) {
+    if (pos_ + size > bytes_.size()) return false;
+    std::memcpy(out, bytes_.data() + pos_, size);
+    pos_ += size;
+    return true;
+  }
+  bool done() const { return pos_ == bytes_.size(); }
+
+ private:
+  std::string_view bytes_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+std::size_t PartitionState::StringHash::operator()(std::string_view text) const {
+  return std::hash<std::string_view>{}(text);
+}
+
+CustomerState* PartitionState::find(std::string_view customer_id) {
+  const auto it = customers_.find(customer_id);
+  return it == customers_.end() ? nullptr : &it->second;
+}
+
+CustomerState& PartitionState::find_or_create(std::string_view customer_id) {
+  if (const auto it = customers_.find(customer_id); it != customers_.end()) return it->second;
+  return customers_.emplace(std::string(customer_id), CustomerState{}).first->second;
+}
+
+std::size_t PartitionState::evict_older_than(EpochMs horizon_ms) {
+  return std::erase_if(
+      customers_, [&](const auto& entry) { return entry.second.last_activity_ms < horizon_ms; });
+}
+
+void PartitionState::insert(std::string customer_id, CustomerState state) {
+  customers_.insert_or_assign(std::move(customer_id), std::move(state));
+}
+
+std::uint64_t sighting_id_hash(std::string_view sighting_id) {
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (const char c : sighting_id) {
+    hash ^= static_cast<std::uint8_t>(c);
+    hash *= 0x100000001b3ULL;
+  }
+  // splitmix64's finaliser: FNV-1a alone mixes the last bytes poorly.
+  hash ^= hash >> 30;
+  hash *= 0xbf58476d1ce4e5b9ULL;
+  hash ^= hash >> 27;
+  hash *= 0x94d049bb133111ebULL;
+  hash ^= hash >> 31;
+  return hash;
+}
+
+void encode_customer_state(const CustomerState& state, std::string& out) {
+  out.clear();
+  put_u8(out, kEncodingVersion);
+  put_i64(out, state.last_activity_ms);
+  put_u8(out, state.last_emitted ? 1 : 0);
+  if (state.last_emitted) {
+    put_string(out, state.last_emitted->store_id);
+    put_string(out, state.last_emitted->location);
+    put_i64(out, state.last_emitted->detected_at_ms);
+  }
+  put_u16(out, static_cast<std::uint16_t>(state.seen.size()));
+  for (const SeenSighting& seen : state.seen) {
+    put_i64(out, static_cast<EpochMs>(seen.id_hash));
+    put_i64(out, seen.t_ms);
+  }
+  put_u8(out, static_cast<std::uint8_t>(state.tracks.size()));
+  for (const BeaconTrack& track : state.tracks) {
+    out.append(reinterpret_cast<const char*>(track.beacon_id.data()), track.beacon_id.size());
+    put_u8(out, static_cast<std::uint8_t>(track.reported_tx_power_dbm));
+    put_u8(out, track.sample_count);
+    for (std::size_t i = 0; i < track.sample_count; ++i) {
+      put_i64(out, track.samples[i].t_ms);
+      put_u8(out, static_cast<std::uint8_t>(track.samples[i].rssi_dbm));
+    }
+  }
+}
+
+bool decode_customer_state(std::string_view bytes, CustomerState& state) {
+  Reader in(bytes);
+  std::uint8_t version = 0;
+  if (!in.u8(version) || version != kEncodingVersion) return false;
+  state = CustomerState{};
+  std::uint8_t has_last = 0;
+  if (!in.i64(state.last_activity_ms) || !in.u8(has_last) || has_last > 1) return false;
+  if (has_last == 1) {
+    LastIdentification last;
+    if (!in.string(last.store_id) || !in.string(last.location) || !in.i64(last.detected_at_ms)) {
+      return false;
+    }
+    state.last_emitted = std::move(last);
+  }
+  std::uint16_t seen_count = 0;
+  if (!in.u16(seen_count) || seen_count > CustomerState::kMaxSeen) return false;
+  state.seen.resize(seen_count);
+  for (SeenSighting& seen : state.seen) {
+    EpochMs hash = 0;
+    if (!in.i64(hash) || !in.i64(seen.t_ms)) return false;
+    seen.id_hash = static_cast<std::uint64_t>(hash);
+  }
+  std::uint8_t track_count = 0;
+  if (!in.u8(track_count) || track_count > CustomerState::kMaxTracks) return false;
+  state.tracks.resize(track_count);
+  for (BeaconTrack& track : state.tracks) {
+    std::uint8_t tx_power = 0;
+    if (!in.bytes(track.beacon_id.data(), track.beacon_id.size()) || !in.u8(tx_power) ||
+        !in.u8(track.sample_count) || track.sample_count > BeaconTrack::kMaxSamples) {
+      return false;
+    }
+    track.reported_tx_power_dbm = static_cast<std::int8_t>(tx_power);
+    for (std::size_t i = 0; i < track.sample_count; ++i) {
+      std::uint8_t rssi = 0;
+      if (!in.i64(track.samples[i].t_ms) || !in.u8(rssi)) return false;
+      track.samples[i].rssi_dbm = static_cast<std::int8_t>(rssi);
+    }
+  }
+  return in.done();
+}
+
+std::optional<EpochMs> encoded_last_activity(std::string_view bytes) {
+  Reader in(bytes);
+  std::uint8_t version = 0;
+  EpochMs last_activity = 0;
+  if (!in.u8(version) || version != kEncodingVersion || !in.i64(last_activity)) return std::nullopt;
+  return last_activity;
+}
+
+}  // namespace tastesync

@@ -5,7 +5,12 @@
 namespace tastesync {
 namespace {
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+constexpr EpochMs kFirstCanonicalMs = -62167219200000;  // 0000-01-01T00:00:00.000Z
+constexpr EpochMs kLastCanonicalMs = 253402300799999;   // 9999-12-31T23:59:59.999Z
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads exactly `count` digits at `pos`; advances `pos`.
 std::optional<int> read_digits(std::string_view text, std::size_t& pos, int count) {
@@ -85,9 +90,15 @@ std::optional<EpochMs> parse_rfc3339(std::string_view text) {
   if (!date.ok()) return std::nullopt;
 
   const auto days = std::chrono::sys_days{date}.time_since_epoch().count();
-  const EpochMs local_seconds =
-      static_cast<EpochMs>(days) * 86400 + *hour * 3600 + *minute * 60 + *second;
-  return (local_seconds - static_cast<EpochMs>(offset_minutes) * 60) * 1000 + millis;
+  const EpochMs local_seconds = static_cast<EpochMs>(days) * 86400 +
+                                static_cast<EpochMs>(*hour) * 3600 +
+                                static_cast<EpochMs>(*minute) * 60 + *second;
+  const EpochMs utc_ms =
+      (local_seconds - static_cast<EpochMs>(offset_minutes) * 60) * 1000 + millis;
+  // An offset can move 0000-01-01 or 9999-12-31 out of the four-digit years the canonical form
+  // can write back.
+  if (utc_ms < kFirstCanonicalMs || utc_ms > kLastCanonicalMs) return std::nullopt;
+  return utc_ms;
 }
 
 CanonicalTime format_canonical(EpochMs ms) {

@@ -1,1 +1,580 @@
-// placeholder
+#include "parse.hpp"
+
+#include <simdjson.h>
+
+#include <algorithm>
+#include <array>
+#include <bit>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <new>
+#include <optional>
+#include <vector>
+
+namespace tastesync {
+namespace {
+
+using simdjson::dom::element;
+using simdjson::dom::element_type;
+using simdjson::dom::object;
+
+constexpr std::size_t kMaxIdCodePoints = 64;
+constexpr std::size_t kMaxQrCodePoints = 256;
+constexpr std::int64_t kMinRssiDbm = -100;
+constexpr std::int64_t kMaxRssiDbm = -1;
+constexpr std::int64_t kMaxBeaconNumber = 65535;
+// Objects up to this many keys are checked for duplicates pairwise; larger ones are sorted.
+constexpr std::size_t kPairwiseKeyLimit = 16;
+// The longest excerpt of a field's value an error message repeats.
+constexpr std::size_t kMaxQuotedBytes = 64;
+
+constexpr std::array<std::string_view, kParseErrorCodeCount> kCodeNames = {
+    "invalid_json", "missing_field", "wrong_type",        "out_of_range",
+    "bad_uuid",     "bad_timestamp", "too_far_in_future", "too_old",
+    "too_large",    "invalid_utf8",  "unknown_source",    "key_mismatch",
+};
+static_assert(static_cast<std::size_t>(ParseErrorCode::key_mismatch) + 1 == kParseErrorCodeCount);
+
+Failure<ParseError> fail(ParseErrorCode code, std::string message) {
+  return Failure{ParseError{code, std::move(message)}};
+}
+
+// simdjson has already checked that every string is valid UTF-8, so code points are the bytes
+// that do not continue a sequence (10xxxxxx), counted eight at a time.
+std::size_t count_code_points(std::string_view text) {
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+  std::size_t continuation_bytes = 0;
+  std::size_t i = 0;
+  for (; i + 8 <= text.size(); i += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, text.data() + i, sizeof word);
+    continuation_bytes += static_cast<std::size_t>(std::popcount(word & ~(word << 1) & kHighBits));
+  }
+  for (; i < text.size(); ++i) {
+    continuation_bytes += (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
+  }
+  return text.size() - continuation_bytes;
+}
+
+// C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F, UTF-8 C2 80..C2 9F).
+bool has_control_character(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) return true;
+    if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Repeats a value inside an error message: quoted, control characters escaped (the message
+// travels as a Kafka header and into logs), cut at a code point boundary when long.
+std::string quoted(std::string_view text) {
+  std::string out = "\"";
+  std::size_t end = std::min(text.size(), kMaxQuotedBytes);
+  while (end < text.size() && end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
+    --end;
+  }
+  for (std::size_t i = 0; i < end; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    unsigned escaped = 0x100;
+    if (c < 0x20 || c == 0x7F) escaped = c;
+    if (c == 0xC2 && i + 1 < end && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      escaped = static_cast<unsigned char>(text[++i]);
+    }
+    if (escaped != 0x100) {
+      char buffer[8];
+      std::snprintf(buffer, sizeof buffer, "\\u%04x", escaped);
+      out += buffer;
+    } else {
+      if (c == '"' || c == '\\') out += '\\';
+      out += static_cast<char>(c);
+    }
+  }
+  out += end < text.size() ? "\"..." : "\"";
+  return out;
+}
+
+std::string_view type_name(element value) {
+  switch (value.type()) {
+    case element_type::ARRAY:
+      return "an array";
+    case element_type::OBJECT:
+      return "an object";
+    case element_type::INT64:
+    case element_type::UINT64:
+      return "an integer";
+    case element_type::DOUBLE:
+      return "a non-integer number";
+    case element_type::STRING:
+      return "a string";
+    case element_type::BOOL:
+      return "a boolean";
+    case element_type::NULL_VALUE:
+      return "null";
+  }
+  return "an unknown type";
+}
+
+std::string wrong_type(std::string_view path, std::string_view expected, element value) {
+  std::string message(path);
+  message += ": expected ";
+  message += expected;
+  message += ", got ";
+  message += type_name(value);
+  return message;
+}
+
+// The object a member belongs to, and how the walk treats an object value.
+enum class ObjectKind : std::uint8_t { root, beacon, qr, device, other };
+
+// The members parse reads, in the order of kMembers.
+enum class Member : std::uint8_t {
+  sighting_id,
+  customer_id,
+  source,
+  beacon,
+  qr,
+  detected_at,
+  device,
+  beacon_uuid,
+  beacon_major,
+  beacon_minor,
+  beacon_rssi,
+  beacon_tx_power,
+  qr_code,
+  device_platform
+};
+constexpr std::size_t kMemberCount = 14;
+
+struct MemberSpec {
+  std::string_view key;
+  std::string_view path;  // names the member in error messages
+  ObjectKind parent;
+  ObjectKind kind;  // how the walk treats the member's value if it is an object
+};
+
+constexpr std::array<MemberSpec, kMemberCount> kMembers = {{
+    {"sighting_id", "sighting_id", ObjectKind::root, ObjectKind::other},
+    {"customer_id", "customer_id", ObjectKind::root, ObjectKind::other},
+    {"source", "source", ObjectKind::root, ObjectKind::other},
+    {"beacon", "beacon", ObjectKind::root, ObjectKind::beacon},
+    {"qr", "qr", ObjectKind::root, ObjectKind::qr},
+    {"detected_at", "detected_at", ObjectKind::root, ObjectKind::other},
+    {"device", "device", ObjectKind::root, ObjectKind::device},
+    {"uuid", "beacon.uuid", ObjectKind::beacon, ObjectKind::other},
+    {"major", "beacon.major", ObjectKind::beacon, ObjectKind::other},
+    {"minor", "beacon.minor", ObjectKind::beacon, ObjectKind::other},
+    {"rssi", "beacon.rssi", ObjectKind::beacon, ObjectKind::other},
+    {"tx_power", "beacon.tx_power", ObjectKind::beacon, ObjectKind::other},
+    {"code", "qr.code", ObjectKind::qr, ObjectKind::other},
+    {"platform", "device.platform", ObjectKind::device, ObjectKind::other},
+}};
+
+constexpr std::size_t index_of(Member member) {
+  return static_cast<std::size_t>(member);
+}
+static_assert(kMembers[index_of(Member::device_platform)].path == "device.platform");
+static_assert(kMembers[index_of(Member::beacon_uuid)].path == "beacon.uuid");
+
+// Keys are short and mostly differ early: a byte loop that stops at the first difference is
+// cheaper than a call to memcmp (measured on the member lookups of the hot path).
+bool same_key(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
+// kMembers lists each parent's members together; these are their [first, last) ranges.
+struct MemberRange {
+  std::size_t first = 0;
+  std::size_t last = 0;
+};
+
+constexpr MemberRange members_of(ObjectKind parent) {
+  MemberRange range;
+  while (range.first < kMembers.size() && kMembers[range.first].parent != parent) ++range.first;
+  range.last = range.first;
+  while (range.last < kMembers.size() && kMembers[range.last].parent == parent) ++range.last;
+  return range;
+}
+
+constexpr std::array<MemberRange, 4> kMemberRanges = {
+    members_of(ObjectKind::root), members_of(ObjectKind::beacon), members_of(ObjectKind::qr),
+    members_of(ObjectKind::device)};
+static_assert(kMemberRanges[3].last == kMemberCount);
+
+std::optional<std::size_t> member_named(ObjectKind parent, std::string_view key) {
+  const MemberRange range = kMemberRanges[static_cast<std::size_t>(parent)];
+  for (std::size_t i = range.first; i < range.last; ++i) {
+    if (same_key(kMembers[i].key, key)) return i;
+  }
+  return std::nullopt;
+}
+
+bool is_container(element value) {
+  const element_type type = value.type();
+  return type == element_type::OBJECT || type == element_type::ARRAY;
+}
+
+// Saturating, so that a hostile record timestamp near the int64 limits cannot overflow.
+EpochMs add_saturating(EpochMs a, std::int64_t b) {
+  EpochMs sum = 0;
+  if (!__builtin_add_overflow(a, b, &sum)) return sum;
+  return b > 0 ? std::numeric_limits<EpochMs>::max() : std::numeric_limits<EpochMs>::min();
+}
+
+EpochMs subtract_saturating(EpochMs a, std::int64_t b) {
+  EpochMs difference = 0;
+  if (!__builtin_sub_overflow(a, b, &difference)) return difference;
+  return b > 0 ? std::numeric_limits<EpochMs>::min() : std::numeric_limits<EpochMs>::max();
+}
+
+}  // namespace
+
+std::string_view parse_error_code_name(ParseErrorCode code) {
+  const auto index = static_cast<std::size_t>(code);
+  return index < kCodeNames.size() ? kCodeNames[index] : std::string_view("unknown");
+}
+
+struct SightingParser::Impl {
+  explicit Impl(ParseOptions parse_options);
+  Result<Sighting, ParseError> parse(const RecordView& record);
+
+  std::optional<std::string_view> walk(element value, ObjectKind kind);
+  std::optional<std::string_view> duplicate_key_from(std::size_t first);
+
+  using Error = std::optional<ParseError>;
+  std::optional<element> find(Member member, bool required, Error& error) const;
+  bool check_object(Member member, bool required, Error& error) const;
+  std::optional<std::string_view> read_string(Member member, bool required, Error& error) const;
+  std::optional<std::string_view> read_bounded_string(Member member, std::size_t max_code_points,
+                                                      Error& error) const;
+  std::optional<std::int64_t> read_integer(Member member, bool required, std::int64_t min,
+                                           std::int64_t max, Error& error) const;
+  Error read_beacon(BeaconReading& out) const;
+  Error read_qr(std::string_view& out) const;
+  Error read_detected_at(const RecordView& record, EpochMs& out) const;
+
+  ParseOptions options_;
+  std::unique_ptr<char[]> buffer_;  // max_record_bytes + SIMDJSON_PADDING, reused
+  simdjson::dom::parser json_;
+  std::vector<std::string_view> keys_;  // the walk's stack of the open objects' other keys
+  std::array<element, kMemberCount> members_{};
+  std::uint32_t found_ = 0;  // bit i: kMembers[i] is in this record
+};
+
+SightingParser::Impl::Impl(ParseOptions parse_options)
+    : options_(parse_options),
+      buffer_(std::make_unique<char[]>(options_.max_record_bytes + simdjson::SIMDJSON_PADDING)) {
+  // Parsing max_record_bytes of blanks makes simdjson size its document and tape for the largest
+  // record now (and then report EMPTY), instead of growing them on the hot path.
+  std::memset(buffer_.get(), ' ', options_.max_record_bytes);
+  const auto warm_up = json_.parse(buffer_.get(), options_.max_record_bytes, false).error();
+  if (warm_up == simdjson::MEMALLOC) throw std::bad_alloc();
+  // A key takes at least 4 bytes ("":0), so this bounds the keys of any accepted record.
+  keys_.reserve(options_.max_record_bytes / 4 + 1);
+}
+
+// One pass over the document does two jobs: it rejects duplicate keys in every object at every
+// level (compared after unescaping, so {"a":1,"\u0061":2} counts), and it records where the
+// members parse reads are, so that no object is searched again. A member key can only equal the
+// same member key, so members are checked through found_ and only the other keys are compared
+// with each other: a record without unknown fields costs no comparisons. Returns a duplicate.
+std::optional<std::string_view> SightingParser::Impl::walk(element value, ObjectKind kind) {
+  simdjson::dom::array items;
+  if (value.get(items) == simdjson::SUCCESS) {
+    for (const element item : items) {
+      if (!is_container(item)) continue;
+      if (const auto duplicate = walk(item, ObjectKind::other)) return duplicate;
+    }
+    return std::nullopt;
+  }
+  object fields;
+  if (value.get(fields) != simdjson::SUCCESS) return std::nullopt;
+
+  const std::size_t first = keys_.size();
+  for (auto field = fields.begin(), end = fields.end(); field != end; ++field) {
+    const std::string_view key = field.key();
+    const element field_value = field.value();
+    ObjectKind field_kind = ObjectKind::other;
+    const auto index = kind == ObjectKind::other ? std::nullopt : member_named(kind, key);
+    if (index) {
+      const std::uint32_t bit = 1U << *index;
+      if ((found_ & bit) != 0) return key;
+      found_ |= bit;
+      members_[*index] = field_value;
+      field_kind = kMembers[*index].kind;
+    } else {
+      keys_.push_back(key);
+    }
+    if (!is_container(field_value)) continue;
+    if (const auto duplicate = walk(field_value, field_kind)) return duplicate;
+  }
+  const auto duplicate = duplicate_key_from(first);
+  keys_.resize(first);
+  return duplicate;
+}
+
+// The keys of one object are keys_[first, end).
+std::optional<std::string_view> SightingParser::Impl::duplicate_key_from(std::size_t first) {
+  const auto begin = keys_.begin() + static_cast<std::ptrdiff_t>(first);
+  if (keys_.size() - first <= kPairwiseKeyLimit) {
+    for (auto i = begin; i != keys_.end(); ++i) {
+      for (auto j = begin; j != i; ++j) {
+        if (same_key(*i, *j)) return *i;
+      }
+    }
+    return std::nullopt;
+  }
+  std::sort(begin, keys_.end());
+  const auto duplicate = std::adjacent_find(begin, keys_.end());
+  if (duplicate == keys_.end()) return std::nullopt;
+  return *duplicate;
+}
+
+// JSON null counts as absent for optional members (producers that serialise unset members as
+// null are common) but is a wrong type for required ones: a producer bug worth seeing in the DLQ
+// as such. nullopt with `error` unset: an optional member that is absent.
+std::optional<element> SightingParser::Impl::find(Member member, bool required,
+                                                  Error& error) const {
+  const std::size_t index = index_of(member);
+  if ((found_ & (1U << index)) == 0) {
+    if (required) {
+      error = ParseError{ParseErrorCode::missing_field,
+                         std::string(kMembers[index].path) + ": missing"};
+    }
+    return std::nullopt;
+  }
+  if (!required && members_[index].is_null()) return std::nullopt;
+  return members_[index];
+}
+
+bool SightingParser::Impl::check_object(Member member, bool required, Error& error) const {
+  const auto value = find(member, required, error);
+  if (!value) return false;
+  if (value->type() == element_type::OBJECT) return true;
+  error = ParseError{ParseErrorCode::wrong_type,
+                     wrong_type(kMembers[index_of(member)].path, "an object", *value)};
+  return false;
+}
+
+std::optional<std::string_view> SightingParser::Impl::read_string(Member member, bool required,
+                                                                  Error& error) const {
+  const auto value = find(member, required, error);
+  if (!value) return std::nullopt;
+  std::string_view text;
+  if (value->get(text) == simdjson::SUCCESS) return text;
+  error = ParseError{ParseErrorCode::wrong_type,
+                     wrong_type(kMembers[index_of(member)].path, "a string", *value)};
+  return std::nullopt;
+}
+
+std::optional<std::string_view> SightingParser::Impl::read_bounded_string(
+    Member member, std::size_t max_code_points, Error& error) const {
+  const auto text = read_string(member, true, error);
+  if (!text) return std::nullopt;
+  const std::size_t length = count_code_points(*text);
+  if (length >= 1 && length <= max_code_points) return text;
+  error = ParseError{ParseErrorCode::out_of_range,
+                     std::string(kMembers[index_of(member)].path) + ": " + std::to_string(length) +
+                         " characters, expected 1.." + std::to_string(max_code_points)};
+  return std::nullopt;
+}
+
+// Integers only: 100.0 and 1e2 are numbers written as non-integers, a wrong type for a member
+// that is an integer by definition. Integers beyond 64 bits never get here: simdjson rejects
+// the whole document (invalid_json).
+std::optional<std::int64_t> SightingParser::Impl::read_integer(Member member, bool required,
+                                                               std::int64_t min, std::int64_t max,
+                                                               Error& error) const {
+  const auto value = find(member, required, error);
+  if (!value) return std::nullopt;
+  const std::string_view path = kMembers[index_of(member)].path;
+  std::int64_t number = 0;
+  std::uint64_t big_number = 0;  // simdjson stores only integers above INT64_MAX as UINT64
+  std::string shown;
+  if (value->get(number) == simdjson::SUCCESS) {
+    if (number >= min && number <= max) return number;
+    shown = std::to_string(number);
+  } else if (value->type() == element_type::UINT64 && value->get(big_number) == simdjson::SUCCESS) {
+    shown = std::to_string(big_number);
+  } else {
+    error = ParseError{ParseErrorCode::wrong_type, wrong_type(path, "an integer", *value)};
+    return std::nullopt;
+  }
+  error = ParseError{ParseErrorCode::out_of_range, std::string(path) + ": " + shown +
+                                                       " is outside " + std::to_string(min) + ".." +
+                                                       std::to_string(max)};
+  return std::nullopt;
+}
+
+// Checks run in a fixed order so that a record with several faults always gets the same code:
+//   too_large; invalid_utf8 (any invalid byte wins over invalid_json); invalid_json (syntax, not
+//   one object, then duplicate keys); sighting_id; customer_id; key_mismatch; source;
+//   beacon.{uuid, major, minor, rssi, tx_power} or qr.code; detected_at (its own format, then
+//   the record timestamp's presence, then the skew window); device.platform.
+Result<Sighting, ParseError> SightingParser::Impl::parse(const RecordView& record) {
+  const std::string_view value = record.value;
+  if (value.size() > options_.max_record_bytes) {
+    return fail(ParseErrorCode::too_large, "record of " + std::to_string(value.size()) +
+                                               " bytes exceeds " +
+                                               std::to_string(options_.max_record_bytes));
+  }
+  if (!value.empty()) std::memcpy(buffer_.get(), value.data(), value.size());
+
+  element root;
+  if (const auto error = json_.parse(buffer_.get(), value.size(), false).get(root)) {
+    // simdjson reports the first problem it meets; a record with invalid bytes is invalid_utf8
+    // whatever else is wrong with it, so the code does not depend on where the bytes are.
+    if (error == simdjson::UTF8_ERROR || !simdjson::validate_utf8(value.data(), value.size())) {
+      return fail(ParseErrorCode::invalid_utf8, "record is not valid UTF-8");
+    }
+    return fail(ParseErrorCode::invalid_json,
+                std::string("record is not valid JSON: ") + simdjson::error_message(error));
+  }
+  if (root.type() != element_type::OBJECT) {
+    return fail(ParseErrorCode::invalid_json,
+                "record is " + std::string(type_name(root)) + ", not an object");
+  }
+  keys_.clear();
+  found_ = 0;
+  if (const auto duplicate = walk(root, ObjectKind::root)) {
+    return fail(ParseErrorCode::invalid_json, "duplicate key " + quoted(*duplicate));
+  }
+
+  Sighting sighting;
+  Error error;
+  const auto sighting_id = read_bounded_string(Member::sighting_id, kMaxIdCodePoints, error);
+  if (!sighting_id) return Failure{std::move(*error)};
+  sighting.sighting_id = *sighting_id;
+
+  const auto customer_id = read_bounded_string(Member::customer_id, kMaxIdCodePoints, error);
+  if (!customer_id) return Failure{std::move(*error)};
+  if (has_control_character(*customer_id)) {
+    return fail(ParseErrorCode::out_of_range,
+                "customer_id: " + quoted(*customer_id) + " contains a control character");
+  }
+  sighting.customer_id = *customer_id;
+
+  if (!record.key) {
+    return fail(ParseErrorCode::key_mismatch,
+                "record has no key; customer_id is " + quoted(*customer_id));
+  }
+  if (*record.key != *customer_id) {
+    return fail(ParseErrorCode::key_mismatch, "customer_id " + quoted(*customer_id) +
+                                                  " differs from the record key " +
+                                                  quoted(*record.key));
+  }
+
+  const auto source = read_string(Member::source, false, error);
+  if (error) return Failure{std::move(*error)};
+  if (!source || *source == "beacon") {
+    sighting.source = Source::beacon;
+    error = read_beacon(sighting.beacon);
+  } else if (*source == "qr") {
+    sighting.source = Source::qr;
+    error = read_qr(sighting.qr_code);
+  } else {
+    return fail(ParseErrorCode::unknown_source,
+                "source: " + quoted(*source) + " is neither \"beacon\" nor \"qr\"");
+  }
+  if (error) return Failure{std::move(*error)};
+
+  error = read_detected_at(record, sighting.detected_at_ms);
+  if (error) return Failure{std::move(*error)};
+
+  if (check_object(Member::device, false, error)) {
+    if (const auto platform = read_string(Member::device_platform, false, error)) {
+      sighting.platform = *platform;
+    }
+  }
+  if (error) return Failure{std::move(*error)};
+  return sighting;
+}
+
+SightingParser::Impl::Error SightingParser::Impl::read_beacon(BeaconReading& out) const {
+  Error error;
+  if (!check_object(Member::beacon, true, error)) return error;
+
+  const auto uuid_text = read_string(Member::beacon_uuid, true, error);
+  if (!uuid_text) return error;
+  const auto uuid = parse_uuid(*uuid_text);
+  if (!uuid) {
+    return ParseError{ParseErrorCode::bad_uuid,
+                      "beacon.uuid: " + quoted(*uuid_text) + " is not a canonical 8-4-4-4-12 UUID"};
+  }
+  const auto major = read_integer(Member::beacon_major, true, 0, kMaxBeaconNumber, error);
+  if (!major) return error;
+  const auto minor = read_integer(Member::beacon_minor, true, 0, kMaxBeaconNumber, error);
+  if (!minor) return error;
+  const auto rssi = read_integer(Member::beacon_rssi, true, kMinRssiDbm, kMaxRssiDbm, error);
+  if (!rssi) return error;
+  const auto tx_power =
+      read_integer(Member::beacon_tx_power, false, kMinRssiDbm, kMaxRssiDbm, error);
+  if (error) return error;
+
+  out.uuid = *uuid;
+  out.major = static_cast<std::uint16_t>(*major);
+  out.minor = static_cast<std::uint16_t>(*minor);
+  out.rssi_dbm = static_cast<int>(*rssi);
+  out.tx_power_dbm.reset();
+  if (tx_power) out.tx_power_dbm = static_cast<int>(*tx_power);
+  return std::nullopt;
+}
+
+SightingParser::Impl::Error SightingParser::Impl::read_qr(std::string_view& out) const {
+  Error error;
+  if (!check_object(Member::qr, true, error)) return error;
+  const auto code = read_bounded_string(Member::qr_code, kMaxQrCodePoints, error);
+  if (!code) return error;
+  out = *code;
+  return std::nullopt;
+}
+
+// The window is relative to the record's Kafka timestamp, never the wall clock, so a replay
+// accepts and rejects exactly what the first run did.
+SightingParser::Impl::Error SightingParser::Impl::read_detected_at(const RecordView& record,
+                                                                   EpochMs& out) const {
+  Error error;
+  const auto text = read_string(Member::detected_at, true, error);
+  if (!text) return error;
+  const auto detected_at = parse_rfc3339(*text);
+  if (!detected_at) {
+    return ParseError{ParseErrorCode::bad_timestamp,
+                      "detected_at: " + quoted(*text) + " is not an RFC 3339 date-time"};
+  }
+  if (!record.timestamp_ms) {
+    return ParseError{ParseErrorCode::bad_timestamp,
+                      "record has no timestamp to check detected_at against"};
+  }
+  const EpochMs timestamp = *record.timestamp_ms;
+  if (*detected_at > add_saturating(timestamp, options_.max_future_skew_ms)) {
+    return ParseError{ParseErrorCode::too_far_in_future,
+                      "detected_at: " + format_canonical_string(*detected_at) + " is more than " +
+                          std::to_string(options_.max_future_skew_ms) +
+                          " ms after the record timestamp " + std::to_string(timestamp)};
+  }
+  if (*detected_at < subtract_saturating(timestamp, options_.max_past_skew_ms)) {
+    return ParseError{ParseErrorCode::too_old,
+                      "detected_at: " + format_canonical_string(*detected_at) + " is more than " +
+                          std::to_string(options_.max_past_skew_ms) +
+                          " ms before the record timestamp " + std::to_string(timestamp)};
+  }
+  out = *detected_at;
+  return std::nullopt;
+}
+
+SightingParser::SightingParser(ParseOptions options) : impl_(std::make_unique<Impl>(options)) {}
+
+SightingParser::~SightingParser() = default;
+
+Result<Sighting, ParseError> SightingParser::parse(const RecordView& record) {
+  return impl_->parse(record);
+}
+
+}  // namespace tastesync

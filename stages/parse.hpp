@@ -37,7 +37,7 @@ struct ParseError {
 
 struct ParseOptions {
   std::size_t max_record_bytes = 4096;
-  std::int64_t max_future_skew_ms = 5 * 60 * 1000;    // detected_at <= record timestamp + this
+  std::int64_t max_future_skew_ms = 5 * 60 * 1000;   // detected_at <= record timestamp + this
   std::int64_t max_past_skew_ms = 24 * 3600 * 1000;  // detected_at >= record timestamp - this
 };
 

@@ -17,8 +17,9 @@ Failure(E) -> Failure<E>;
 template <typename T, typename E>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
-  Result(Failure<E> failure)  // NOLINT: implicit by design
+  Result(T value)
+      : value_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit by design
+  Result(Failure<E> failure)                                 // NOLINT: implicit by design
       : value_(std::in_place_index<1>, std::move(failure.error)) {}
 
   bool ok() const { return value_.index() == 0; }

@@ -1,1 +1,74 @@
-// placeholder until this stage lands
+#include "topology.hpp"
+
+#include <algorithm>
+
+namespace tastesync {
+
+Topology::Topology(std::shared_ptr<const Registry> registry, TopologyOptions options)
+    : options_(options),
+      parser_(options.parse),
+      dedupe_(options.dedupe),
+      resolver_(std::move(registry)),
+      scorer_(options.score) {}
+
+Outcome Topology::process(const RecordView& record, PartitionState& partition, EpochMs now_ms) {
+  Outcome outcome;
+  auto parsed = parser_.parse(record);
+  if (!parsed) {
+    last_error_ = parsed.error();
+    outcome.kind = Outcome::Kind::dead_letter;
+    outcome.error = &last_error_;
+    return outcome;
+  }
+  const Sighting& sighting = *parsed;
+  const EpochMs t_ms = sighting.detected_at_ms;
+  outcome.customer_id = sighting.customer_id;
+  outcome.detected_at_ms = t_ms;
+
+  if (t_ms < partition.watermark_ms() - options_.allowed_lateness_ms) {
+    outcome.drop_reason = DropReason::beyond_lateness;
+    return outcome;
+  }
+  partition.advance_watermark(t_ms);
+
+  CustomerState& state = partition.find_or_create(sighting.customer_id);
+  // The same rule eviction applies, read at the record's own event time, so whether an old
+  // entry is still in memory (or RocksDB) never changes an outcome.
+  if (state.last_activity_ms < t_ms - options_.retention_ms) state = CustomerState{};
+  state.last_activity_ms = std::max(state.last_activity_ms, t_ms);
+  outcome.touched = &state;
+
+  if (dedupe_.is_duplicate(state, sighting.sighting_id, t_ms)) {
+    outcome.drop_reason = DropReason::duplicate;
+    return outcome;
+  }
+  auto resolved = resolver_.resolve(sighting);
+  if (!resolved) {
+    outcome.drop_reason = resolved.error();
+    return outcome;
+  }
+  auto identification =
+      sighting.source == Source::qr
+          ? Result<Identification, DropReason>(scorer_.score_qr(*resolved))
+          : scorer_.score_beacon(state, sighting, *resolved, resolver_.registry());
+  if (!identification) {
+    outcome.drop_reason = identification.error();
+    return outcome;
+  }
+  const Location& location = *identification->location;
+  const Dedupe::Decision decision = dedupe_.decide(state, location, t_ms);
+  if (!decision.emit) {
+    outcome.drop_reason = decision.reason;
+    return outcome;
+  }
+  dedupe_.record_emitted(state, location, t_ms);
+
+  const EventWriter::Event event = writer_.write(sighting, *identification, decision.kind, now_ms);
+  outcome.kind = Outcome::Kind::event;
+  outcome.identification = decision.kind;
+  outcome.event_id = event.event_id;
+  outcome.event_value = event.value;
+  return outcome;
+}
+
+}  // namespace tastesync

@@ -1,1 +1,174 @@
-// placeholder until this stage's tests land
+#include "topology.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace tastesync {
+namespace {
+
+constexpr EpochMs kT0 = 1740916800000;  // 2025-03-02T12:00:00Z
+
+std::shared_ptr<const Registry> fixture_registry() {
+  std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
+  std::ostringstream text;
+  text << file.rdbuf();
+  return Registry::from_json(text.str()).value();
+}
+
+struct Record {
+  std::string key;
+  std::string value;
+  std::int64_t timestamp_ms;
+};
+
+Record beacon_record(const std::string& customer, const std::string& sighting_id, int minor,
+                     int rssi, EpochMs t_ms) {
+  const std::string value =
+      R"({"sighting_id":")" + sighting_id + R"(","customer_id":")" + customer +
+      R"(","beacon":{"uuid":"550e8400-e29b-41d4-a716-446655440000","major":100,"minor":)" +
+      std::to_string(minor) + R"(,"rssi":)" + std::to_string(rssi) + R"(},"detected_at":")" +
+      format_canonical_string(t_ms) + R"("})";
+  return {customer, value, t_ms + 50};
+}
+
+struct Result {
+  Outcome::Kind kind;
+  DropReason reason;
+  std::string event_id;
+  std::string value;
+};
+
+class TopologyTest : public ::testing::Test {
+ protected:
+  Result feed(const Record& record) { return feed(topology_, partition_, record); }
+
+  static Result feed(Topology& topology, PartitionState& partition, const Record& record) {
+    const Outcome outcome = topology.process(
+        RecordView{record.key, record.value, record.timestamp_ms}, partition, /*now_ms=*/0);
+    return {outcome.kind, outcome.drop_reason, std::string(outcome.event_id),
+            std::string(outcome.event_value)};
+  }
+
+  Topology topology_{fixture_registry(), TopologyOptions{}};
+  PartitionState partition_;
+};
+
+TEST_F(TopologyTest, SpecExampleSightingEmitsTheSpecEventId) {
+  const Record record{
+      "cust123",
+      R"({"sighting_id":"0b7c7f4e-4b8e-4a51-9d0c-2f1f5d3e9a10","customer_id":"cust123","source":"beacon",)"
+      R"("beacon":{"uuid":"550e8400-e29b-41d4-a716-446655440000","major":100,"minor":13,"rssi":-50,"tx_power":-59},)"
+      R"("detected_at":"2025-03-02T12:00:00.123Z","device":{"platform":"ios"}})",
+      kT0 + 500};
+  const Result result = feed(record);
+  ASSERT_EQ(result.kind, Outcome::Kind::event);
+  EXPECT_EQ(result.event_id, "10ef298c-1c10-55df-9149-b492e3cf5787");
+  EXPECT_NE(result.value.find(R"("identification":"arrival")"), std::string::npos);
+}
+
+TEST_F(TopologyTest, MalformedRecordIsADeadLetterWithItsCode) {
+  const Outcome outcome = topology_.process(RecordView{"cust", "{not json", kT0}, partition_, 0);
+  ASSERT_EQ(outcome.kind, Outcome::Kind::dead_letter);
+  EXPECT_EQ(outcome.error->code, ParseErrorCode::invalid_json);
+  EXPECT_EQ(outcome.touched, nullptr);
+}
+
+TEST_F(TopologyTest, RedeliveredSightingIsADuplicate) {
+  EXPECT_EQ(feed(beacon_record("c", "s1", 13, -50, kT0)).kind, Outcome::Kind::event);
+  const Result again = feed(beacon_record("c", "s1", 13, -50, kT0));
+  EXPECT_EQ(again.kind, Outcome::Kind::dropped);
+  EXPECT_EQ(again.reason, DropReason::duplicate);
+}
+
+TEST_F(TopologyTest, StayingIsReportedOnceAMinuteAndMovesAtOnce) {
+  EXPECT_EQ(feed(beacon_record("c", "s1", 13, -50, kT0)).kind, Outcome::Kind::event);
+  EXPECT_EQ(feed(beacon_record("c", "s2", 13, -50, kT0 + 30000)).reason, DropReason::suppressed);
+  const Result moved = feed(beacon_record("c", "s3", 14, -50, kT0 + 40000));
+  ASSERT_EQ(moved.kind, Outcome::Kind::event);
+  EXPECT_NE(moved.value.find(R"("identification":"move")"), std::string::npos);
+  const Result still = feed(beacon_record("c", "s4", 14, -50, kT0 + 100000));
+  ASSERT_EQ(still.kind, Outcome::Kind::event);
+  EXPECT_NE(still.value.find(R"("identification":"still_here")"), std::string::npos);
+}
+
+TEST_F(TopologyTest, UnknownBeaconIsACountedDropNotAnError) {
+  const Result result = feed(beacon_record("c", "s1", 999, -50, kT0));
+  EXPECT_EQ(result.kind, Outcome::Kind::dropped);
+  EXPECT_EQ(result.reason, DropReason::unknown_beacon);
+}
+
+TEST_F(TopologyTest, SightingFarBehindThePartitionWatermarkIsDropped) {
+  EXPECT_EQ(feed(beacon_record("a", "s1", 13, -50, kT0 + 600000)).kind, Outcome::Kind::event);
+  const Result late = feed(beacon_record("b", "s2", 13, -50, kT0));
+  EXPECT_EQ(late.kind, Outcome::Kind::dropped);
+  EXPECT_EQ(late.reason, DropReason::beyond_lateness);
+}
+
+TEST_F(TopologyTest, CustomerUnseenForTheRetentionArrivesAgain) {
+  EXPECT_EQ(feed(beacon_record("c", "s1", 13, -50, kT0)).kind, Outcome::Kind::event);
+  const Result back = feed(beacon_record("c", "s2", 13, -50, kT0 + 3600001));
+  ASSERT_EQ(back.kind, Outcome::Kind::event);
+  EXPECT_NE(back.value.find(R"("identification":"arrival")"), std::string::npos);
+}
+
+// A stream that exercises every path: several customers, moves, stays, duplicates, bad records.
+std::vector<Record> mixed_stream() {
+  std::vector<Record> records;
+  const int minors[] = {1, 11, 12, 13, 14, 20};
+  for (int i = 0; i < 600; ++i) {
+    const std::string customer = "c" + std::to_string(i % 7);
+    const int minor = minors[(i / 40 + i % 7) % 6];
+    const EpochMs t = kT0 + i * 700;
+    records.push_back(beacon_record(customer, "s" + std::to_string(i), minor, -50 - i % 9, t));
+    if (i % 50 == 0) records.push_back(records.back());                 // redelivery
+    if (i % 97 == 0) records.push_back({customer, "garbage", t + 50});  // dead letter
+  }
+  return records;
+}
+
+TEST_F(TopologyTest, SameRecordsGiveTheSameEvents) {
+  Topology other(fixture_registry(), TopologyOptions{});
+  PartitionState other_partition;
+  std::size_t events = 0;
+  for (const Record& record : mixed_stream()) {
+    const Result a = feed(record);
+    const Result b = feed(other, other_partition, record);
+    ASSERT_EQ(a.kind, b.kind);
+    ASSERT_EQ(a.event_id, b.event_id);
+    ASSERT_EQ(a.value, b.value);
+    events += a.kind == Outcome::Kind::event;
+  }
+  EXPECT_GT(events, 20u);
+}
+
+TEST_F(TopologyTest, StateRestoredFromItsEncodingContinuesIdentically) {
+  const std::vector<Record> records = mixed_stream();
+  const std::size_t half = records.size() / 2;
+  for (std::size_t i = 0; i < half; ++i) feed(records[i]);
+
+  // What a restart does: encode every customer (RocksDB), decode into a fresh partition.
+  PartitionState restored;
+  restored.restore_watermark(partition_.watermark_ms());
+  partition_.for_each([&](const std::string& id, const CustomerState& state) {
+    std::string bytes;
+    encode_customer_state(state, bytes);
+    CustomerState decoded;
+    ASSERT_TRUE(decode_customer_state(bytes, decoded));
+    restored.insert(id, std::move(decoded));
+  });
+  Topology after_restart(fixture_registry(), TopologyOptions{});
+  for (std::size_t i = half; i < records.size(); ++i) {
+    const Result straight = feed(records[i]);
+    const Result resumed = feed(after_restart, restored, records[i]);
+    ASSERT_EQ(straight.kind, resumed.kind) << i;
+    ASSERT_EQ(straight.reason, resumed.reason) << i;
+    ASSERT_EQ(straight.value, resumed.value) << i;
+  }
+}
+
+}  // namespace
+}  // namespace tastesync

@@ -1,0 +1,54 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "generator.hpp"
+#include "registry.hpp"
+
+namespace tastesync::bench {
+
+// Reproducible input for every benchmark: the product's own generator on a simulated clock.
+inline std::vector<GeneratedRecord> make_records(const std::shared_ptr<const Registry>& registry,
+                                                 std::int64_t count, int customers) {
+  GeneratorOptions options;
+  options.customers = customers;
+  options.rate_per_s = 0;
+  options.seed = 42;
+  options.bad_ratio = 0.01;
+  options.start_time_ms = 1740916800000;  // 2025-03-02T12:00:00Z
+  SightingGenerator generator(registry, options);
+  std::vector<GeneratedRecord> records;
+  records.reserve(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) records.push_back(generator.next(0));
+  return records;
+}
+
+inline double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+struct StageFigures {
+  double stages_per_s = 0;
+  double state_path_per_s = 0;
+};
+
+StageFigures run_stage_benchmarks(const std::shared_ptr<const Registry>& registry,
+                                  std::int64_t records, int customers);
+
+struct E2eFigures {
+  std::int64_t records = 0;
+  double passthrough_s = 0;
+  double passthrough_startup_s = 0;
+  double pipeline_s = 0;
+  double pipeline_startup_s = 0;
+  double latency_p50_ms = 0;
+  double latency_p99_ms = 0;
+};
+
+E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, std::int64_t records,
+                             int customers, int partitions);
+
+}  // namespace tastesync::bench

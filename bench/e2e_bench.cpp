@@ -1,0 +1,252 @@
+#include <prometheus/registry.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+#include <thread>
+
+#include "bench_common.hpp"
+#include "input_consumer.hpp"
+#include "kafka.hpp"
+#include "mock_cluster.hpp"
+#include "offset_tracker.hpp"
+#include "output_producer.hpp"
+#include "pipeline.hpp"
+
+namespace tastesync::bench {
+namespace {
+
+constexpr char kInput[] = "bench-in";
+constexpr char kPassthroughOut[] = "bench-out-passthrough";
+constexpr char kPipelineOut[] = "bench-out-pipeline";
+constexpr char kDlq[] = "bench-dlq";
+
+Config bench_config(const std::string& brokers, const std::string& group,
+                    const std::string& output_topic) {
+  Config config;
+  config.kafka.brokers = brokers;
+  config.kafka.group_id = group;
+  config.kafka.consumer_mode = ConsumerMode::assign;
+  config.kafka.input_topic = kInput;
+  config.kafka.output_topic = output_topic;
+  config.kafka.dlq_topic = kDlq;
+  // Commit often so neither side's end is hidden behind the 1 s auto-commit interval.
+  config.kafka.properties["auto.commit.interval.ms"] = "100";
+  config.kafka.properties["statistics.interval.ms"] = "0";
+  return config;
+}
+
+std::vector<std::int64_t> end_offsets(rd_kafka_t* rk, int partitions) {
+  std::vector<std::int64_t> ends;
+  for (int p = 0; p < partitions; ++p) {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    if (rd_kafka_query_watermark_offsets(rk, kInput, p, &low, &high, 10000) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw std::runtime_error("watermarks of " + std::string(kInput));
+    }
+    ends.push_back(high);
+  }
+  return ends;
+}
+
+// Watches a group's committed offsets from outside (OffsetFetch), the same way for both runs.
+class CommitObserver {
+ public:
+  CommitObserver(const std::string& brokers, const std::string& group)
+      : handle_(make_kafka_handle(
+            RD_KAFKA_CONSUMER,
+            make_kafka_conf({{"bootstrap.servers", brokers}, {"group.id", group}}, "observer"))) {}
+
+  bool caught_up(const std::vector<std::int64_t>& ends) {
+    const TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(ends.size())));
+    for (std::size_t p = 0; p < ends.size(); ++p) {
+      rd_kafka_topic_partition_list_add(list.get(), kInput, static_cast<std::int32_t>(p));
+    }
+    if (rd_kafka_committed(handle_.get(), list.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return false;
+    }
+    for (int i = 0; i < list->cnt; ++i) {
+      if (list->elems[i].offset < ends[static_cast<std::size_t>(list->elems[i].partition)]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+ private:
+  KafkaHandle handle_;
+};
+
+// consume -> produce the same bytes, offsets stored after delivery: the ceiling the pipeline is
+// compared with. Same client properties as the pipeline's consumer and producer.
+class Passthrough : public DeliveryListener {
+ public:
+  explicit Passthrough(const Config& config) : config_(config) {}
+
+  void run(int partitions, const std::vector<std::int64_t>& ends, CommitObserver& observer,
+           E2eFigures& figures) {
+    KafkaConf consumer_conf = make_kafka_conf(consumer_properties(config_), "passthrough");
+    consumer_ = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(consumer_conf));
+    rd_kafka_poll_set_consumer(consumer_.get());
+    producer_ = std::make_unique<OutputProducer>(config_, *this);
+    trackers_.resize(static_cast<std::size_t>(partitions));
+    const TopicPartitionList assignment(rd_kafka_topic_partition_list_new(partitions));
+    for (int p = 0; p < partitions; ++p) {
+      rd_kafka_topic_partition_list_add(assignment.get(), kInput, p)->offset =
+          RD_KAFKA_OFFSET_INVALID;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    rd_kafka_assign(consumer_.get(), assignment.get());
+    std::optional<std::chrono::steady_clock::time_point> first;
+    const std::stop_token never;
+    auto next_check = std::chrono::steady_clock::now();
+    while (true) {
+      rd_kafka_message_t* raw =
+          rd_kafka_consumer_poll(consumer_.get(), producer_->outstanding() ? 1 : 50);
+      for (int n = 0; raw != nullptr && n < 1000; ++n) {
+        const KafkaMessage message(raw);
+        if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          if (!first) {
+            first = std::chrono::steady_clock::now();
+            figures.passthrough_startup_s = std::chrono::duration<double>(*first - started).count();
+          }
+          trackers_[static_cast<std::size_t>(message->partition)].offer(message->offset, 0, 0);
+          producer_->produce_event({static_cast<const char*>(message->key), message->key_len},
+                                   {static_cast<const char*>(message->payload), message->len},
+                                   "bench",
+                                   OutputOrigin{message->partition, message->offset, false}, never);
+        }
+        raw = rd_kafka_consumer_poll(consumer_.get(), 0);
+      }
+      if (raw != nullptr) rd_kafka_message_destroy(raw);
+      producer_->poll(0);
+      store_offsets();
+      if (first && std::chrono::steady_clock::now() >= next_check) {
+        next_check = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+        if (observer.caught_up(ends)) break;
+      }
+    }
+    figures.passthrough_s = seconds_since(*first);
+    rd_kafka_consumer_close(consumer_.get());
+  }
+
+  void on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& /*message*/) override {
+    (void)trackers_[static_cast<std::size_t>(origin.partition)].complete(origin.offset);
+  }
+  void on_failed(const OutputOrigin& /*origin*/, const rd_kafka_message_t& message) override {
+    throw std::runtime_error(std::string("passthrough delivery failed: ") +
+                             rd_kafka_err2str(message.err));
+  }
+  void on_dead_letter_retry(const OutputOrigin& /*origin*/) override {}
+
+ private:
+  void store_offsets() {
+    for (std::size_t p = 0; p < trackers_.size(); ++p) {
+      if (const auto position = trackers_[p].advance()) {
+        const TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(list.get(), kInput, static_cast<std::int32_t>(p))
+            ->offset = position->next_offset;
+        rd_kafka_offsets_store(consumer_.get(), list.get());
+      }
+    }
+  }
+
+  Config config_;
+  KafkaHandle consumer_;
+  std::unique_ptr<OutputProducer> producer_;
+  std::vector<OffsetTracker> trackers_;
+};
+
+double counter_value(prometheus::Registry& registry, const std::string& name) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name == name && !family.metric.empty()) return family.metric[0].counter.value;
+  }
+  return 0;
+}
+
+// p-quantile from a Prometheus histogram's cumulative buckets, interpolated within the bucket.
+double histogram_quantile(prometheus::Registry& registry, const std::string& name, double q) {
+  for (const auto& family : registry.Collect()) {
+    if (family.name != name || family.metric.empty()) continue;
+    const auto& histogram = family.metric[0].histogram;
+    const double target = q * static_cast<double>(histogram.sample_count);
+    double lower = 0;
+    std::uint64_t below = 0;
+    for (const auto& bucket : histogram.bucket) {
+      if (static_cast<double>(bucket.cumulative_count) >= target) {
+        if (std::isinf(bucket.upper_bound)) return lower;
+        const double within = static_cast<double>(bucket.cumulative_count - below);
+        const double share = within > 0 ? (target - static_cast<double>(below)) / within : 0;
+        return lower + (bucket.upper_bound - lower) * share;
+      }
+      lower = bucket.upper_bound;
+      below = bucket.cumulative_count;
+    }
+  }
+  return 0;
+}
+
+void run_pipeline(const Config& config, const std::shared_ptr<const Registry>& registry,
+                  const std::vector<std::int64_t>& ends, CommitObserver& observer,
+                  E2eFigures& figures) {
+  auto metrics = std::make_shared<prometheus::Registry>();
+  Pipeline pipeline(config, registry, metrics, std::make_shared<Health>(), nullptr);
+  const auto started = std::chrono::steady_clock::now();
+  std::jthread worker([&](const std::stop_token& stop) { pipeline.run(stop); });
+  while (counter_value(*metrics, "tastesync_records_consumed_total") == 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  const auto first = std::chrono::steady_clock::now();
+  figures.pipeline_startup_s = std::chrono::duration<double>(first - started).count();
+  while (!observer.caught_up(ends)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  figures.pipeline_s = seconds_since(first);
+  figures.latency_p50_ms =
+      1000 * histogram_quantile(*metrics, "tastesync_pipeline_latency_seconds", 0.5);
+  figures.latency_p99_ms =
+      1000 * histogram_quantile(*metrics, "tastesync_pipeline_latency_seconds", 0.99);
+  worker.request_stop();
+}
+
+}  // namespace
+
+E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, std::int64_t records,
+                             int customers, int partitions) {
+  MockCluster mock(1);
+  mock.create_topic(kInput, partitions);
+  for (const char* topic : {kPassthroughOut, kPipelineOut, kDlq}) mock.create_topic(topic, 6);
+  const std::string brokers = mock.bootstrap_servers();
+
+  GeneratorOptions options;
+  options.customers = customers;
+  options.rate_per_s = 0;
+  options.count = records;
+  options.seed = 42;
+  options.start_time_ms = 1740916800000;
+  const std::stop_token never;
+  E2eFigures figures;
+  figures.records = publish_generated(brokers, kInput, registry, options, never);
+
+  const KafkaHandle probe = make_kafka_handle(
+      RD_KAFKA_PRODUCER, make_kafka_conf({{"bootstrap.servers", brokers}}, "probe"));
+  const auto ends = end_offsets(probe.get(), partitions);
+
+  {
+    CommitObserver observer(brokers, "bench-passthrough");
+    Passthrough passthrough(bench_config(brokers, "bench-passthrough", kPassthroughOut));
+    passthrough.run(partitions, ends, observer, figures);
+  }
+  {
+    const std::string state_dir = "/tmp/tastesync-bench-e2e-" + std::to_string(::getpid());
+    Config config = bench_config(brokers, "bench-pipeline", kPipelineOut);
+    config.state.dir = state_dir;
+    CommitObserver observer(brokers, "bench-pipeline");
+    run_pipeline(config, registry, ends, observer, figures);
+    std::filesystem::remove_all(state_dir);
+  }
+  return figures;
+}
+
+}  // namespace tastesync::bench

@@ -1,0 +1,109 @@
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+
+#include "bench_common.hpp"
+#include "pending_writes.hpp"
+#include "state_store.hpp"
+#include "topology.hpp"
+
+namespace tastesync::bench {
+namespace {
+
+constexpr int kPasses = 3;
+constexpr std::size_t kRecordsPerPoll = 1000;  // what one consumer poll hands the pipeline
+constexpr int kPartitions = 6;
+
+RecordView view(const GeneratedRecord& record) {
+  RecordView view;
+  if (record.key) view.key = *record.key;
+  view.value = record.value;
+  view.timestamp_ms = record.timestamp_ms;
+  return view;
+}
+
+// Stages alone (SPEC §9): parse -> dedupe -> resolve -> score -> emit serialisation against the
+// in-memory state, no Kafka, no RocksDB. Best of a few passes, each from empty state.
+double stages_alone(const std::shared_ptr<const Registry>& registry,
+                    const std::vector<GeneratedRecord>& records) {
+  double best = 0;
+  for (int pass = 0; pass < kPasses; ++pass) {
+    Topology topology(registry, TopologyOptions{});
+    std::vector<PartitionState> partitions(kPartitions);
+    std::size_t events = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (const GeneratedRecord& record : records) {
+      const std::size_t p = std::hash<std::string>{}(record.key.value_or("")) % kPartitions;
+      const Outcome outcome = topology.process(view(record), partitions[p], 0);
+      events += outcome.kind == Outcome::Kind::event;
+    }
+    const double elapsed = seconds_since(start);
+    best = std::max(best, static_cast<double>(records.size()) / elapsed);
+    if (pass == 0) {
+      std::printf("  stages: %zu records -> %zu events\n", records.size(), events);
+    }
+  }
+  return best;
+}
+
+// The same plus the durable state path: a snapshot per record, and per poll one WriteBatch per
+// partition with its offset (as if every output were delivered at once).
+double with_state_path(const std::shared_ptr<const Registry>& registry,
+                       const std::vector<GeneratedRecord>& records) {
+  const std::string dir = "/tmp/tastesync-bench-state-" + std::to_string(::getpid());
+  StateStoreOptions options;
+  options.dir = dir;
+  options.input_topic = "bench";
+  auto store = StateStore::open(options);
+  if (!store) throw std::runtime_error(store.error());
+  Topology topology(registry, TopologyOptions{});
+  std::vector<PartitionState> partitions(kPartitions);
+  std::vector<PendingWrites> pending(kPartitions);
+  std::vector<std::int64_t> next_offset(kPartitions, 0);
+  StateStore::Batch batch;
+  std::string encoded;
+  const auto start = std::chrono::steady_clock::now();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const std::size_t p = std::hash<std::string>{}(records[i].key.value_or("")) % kPartitions;
+    const Outcome outcome = topology.process(view(records[i]), partitions[p], 0);
+    if (outcome.touched != nullptr) {
+      encode_customer_state(*outcome.touched, encoded);
+      pending[p].add(next_offset[p], outcome.customer_id, encoded);
+    }
+    ++next_offset[p];
+    if ((i + 1) % kRecordsPerPoll == 0 || i + 1 == records.size()) {
+      for (int q = 0; q < kPartitions; ++q) {
+        pending[static_cast<std::size_t>(q)].drain_before(next_offset[static_cast<std::size_t>(q)],
+                                                          q, batch);
+        batch.set_checkpoint(
+            q, PartitionCheckpoint{next_offset[static_cast<std::size_t>(q)],
+                                   partitions[static_cast<std::size_t>(q)].watermark_ms()});
+      }
+      if (auto written = (*store)->write(batch); !written)
+        throw std::runtime_error(written.error());
+    }
+  }
+  const double elapsed = seconds_since(start);
+  std::printf("  state path: RocksDB holds ~%llu keys, %.1f MiB\n",
+              static_cast<unsigned long long>((*store)->estimated_keys()),
+              static_cast<double>((*store)->approximate_size_bytes()) / (1 << 20));
+  store->reset();
+  std::filesystem::remove_all(dir);
+  return static_cast<double>(records.size()) / elapsed;
+}
+
+}  // namespace
+
+StageFigures run_stage_benchmarks(const std::shared_ptr<const Registry>& registry,
+                                  std::int64_t count, int customers) {
+  const auto records = make_records(registry, count, customers);
+  StageFigures figures;
+  figures.stages_per_s = stages_alone(registry, records);
+  figures.state_path_per_s = with_state_path(registry, records);
+  return figures;
+}
+
+}  // namespace tastesync::bench

@@ -1,0 +1,229 @@
+#include "commands.hpp"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stop_token>
+#include <thread>
+
+#include "generator.hpp"
+#include "logging.hpp"
+#include "metrics.hpp"
+#include "mock_cluster.hpp"
+#include "pipeline.hpp"
+#include "registry_source.hpp"
+
+namespace tastesync {
+namespace {
+
+constexpr int kDefaultDevPartitions = 6;
+
+// Signals are taken by sigwait on the main thread only (never in a handler): blocked here before
+// any thread starts, so every thread inherits the mask. SIGUSR1 is how a worker that finished by
+// itself wakes the main thread.
+class SignalGate {
+ public:
+  SignalGate() : main_thread_(pthread_self()) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  int wait() const {
+    int signal = 0;
+    sigwait(&set_, &signal);
+    return signal;
+  }
+  void wake_main() const { pthread_kill(main_thread_, SIGUSR1); }
+
+ private:
+  sigset_t set_{};
+  pthread_t main_thread_;
+};
+
+// Waits for the worker to finish; a first SIGINT/SIGTERM asks it to stop, a second exits now.
+void supervise(const SignalGate& gate, std::jthread& worker, std::vector<std::jthread*> others) {
+  bool stopping = false;
+  while (true) {
+    const int signal = gate.wait();
+    if (signal == SIGUSR1) break;
+    if (stopping) {
+      spdlog::warn("second signal: exiting at once");
+      std::_Exit(1);
+    }
+    stopping = true;
+    spdlog::info("signal {}: stopping", signal);
+    worker.request_stop();
+  }
+  for (std::jthread* other : others) other->request_stop();
+}
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string make_temporary_state_dir() {
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "tastesync-embedded-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("cannot create a temporary state dir in " +
+                             std::filesystem::temp_directory_path().string());
+  }
+  return pattern;
+}
+
+}  // namespace
+
+int run_command(const RunArguments& arguments) {
+  const SignalGate gate;
+  Config config = load_config({arguments.config_path, process_environment(), arguments.overrides});
+  setup_logging(config.log);
+
+  const bool embedded = config.kafka.brokers.empty();
+  std::unique_ptr<MockCluster> mock;
+  std::string temporary_state_dir;
+  if (embedded) {
+    mock = std::make_unique<MockCluster>(1);
+    for (const std::string* topic :
+         {&config.kafka.input_topic, &config.kafka.output_topic, &config.kafka.dlq_topic}) {
+      mock->create_topic(*topic, kDefaultDevPartitions);
+    }
+    config.kafka.brokers = mock->bootstrap_servers();
+    // One instance owns every partition: assign mode restarts in ~1 s on the mock.
+    config.kafka.consumer_mode = ConsumerMode::assign;
+    config.output.print_events = true;
+    if (config.state.dir.empty())
+      config.state.dir = temporary_state_dir = make_temporary_state_dir();
+  }
+  if (config.state.dir.empty()) config.state.dir = "./tastesync-state/" + config.kafka.group_id;
+
+  spdlog::info("tastesync run, effective configuration:");
+  for (const auto& [key, value] : describe_config(config)) spdlog::info("  {} = {}", key, value);
+  const auto registry = load_registry(config.registry.source);
+  spdlog::info("registry: {} beacons, {} QR codes, {} locations", registry->beacons().size(),
+               registry->qr_codes().size(), registry->locations().size());
+
+  auto metrics_registry = std::make_shared<prometheus::Registry>();
+  auto health = std::make_shared<Health>();
+  const MetricsServer server(config.metrics.bind_address, config.metrics.port, metrics_registry,
+                             health);
+  spdlog::info("metrics on http://{}:{}/metrics (/healthz, /readyz)", config.metrics.bind_address,
+               server.port());
+
+  EventTap tap;
+  if (config.output.print_events && !config.output.quiet) {
+    tap = [](std::string_view value) {
+      std::fwrite(value.data(), 1, value.size(), stdout);
+      std::fputc('\n', stdout);
+      std::fflush(stdout);
+    };
+  }
+  Pipeline pipeline(config, registry, metrics_registry, health, std::move(tap));
+  pipeline.set_embedded_mode(embedded);
+
+  int exit_code = kExitFailed;
+  std::jthread worker([&](const std::stop_token& stop) {
+    try {
+      exit_code = pipeline.run(stop);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      exit_code = kExitFailed;
+    }
+    gate.wake_main();
+  });
+  std::jthread generator;
+  if (embedded) {
+    spdlog::warn(
+        "embedded mode: no kafka.brokers configured, so running an in-process Kafka "
+        "(librdkafka mock cluster at {}), the built-in generator (50 customers) and "
+        "printing events on stdout; set kafka.brokers for a real cluster",
+        config.kafka.brokers);
+    generator = std::jthread([&](const std::stop_token& stop) {
+      GeneratorOptions options;
+      options.customers = 50;
+      options.rate_per_s = 100;
+      options.seed = static_cast<std::uint64_t>(wall_ms());
+      try {
+        publish_generated(config.kafka.brokers, config.kafka.input_topic, registry, options, stop);
+      } catch (const std::exception& e) {
+        spdlog::error("generator: {}", e.what());
+      }
+    });
+  }
+  supervise(gate, worker, {&generator});
+  worker.join();
+  if (generator.joinable()) generator.join();
+  if (!temporary_state_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(temporary_state_dir, ignored);
+  }
+  return exit_code;
+}
+
+int dev_broker_command(const DevBrokerArguments& arguments) {
+  const SignalGate gate;
+  setup_logging(LogConfig{});
+  MockCluster cluster(arguments.brokers);
+  for (const std::string& topic : arguments.topics)
+    cluster.create_topic(topic, arguments.partitions);
+  const std::string line = "bootstrap.servers=" + cluster.bootstrap_servers();
+  if (arguments.bootstrap_file) {
+    // Written whole, then renamed: a reader polling for the file never sees half a line.
+    const std::string temporary = *arguments.bootstrap_file + ".tmp";
+    std::ofstream(temporary) << line << "\n";
+    std::filesystem::rename(temporary, *arguments.bootstrap_file);
+  }
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+  spdlog::info(
+      "dev broker serving {} with topics of {} partitions; SIGTERM stops it (its data "
+      "lives in memory only)",
+      cluster.bootstrap_servers(), arguments.partitions);
+  while (true) {
+    const int signal = gate.wait();
+    if (signal == SIGINT || signal == SIGTERM) break;
+  }
+  return 0;
+}
+
+int gen_command(const GenArguments& arguments) {
+  const SignalGate gate;
+  setup_logging(LogConfig{});
+  GeneratorOptions options;
+  options.customers = arguments.customers;
+  options.rate_per_s = arguments.rate_per_s;
+  options.count = arguments.count;
+  options.seed = arguments.seed;
+  options.bad_ratio = arguments.bad_ratio;
+  if (arguments.start_time) {
+    options.start_time_ms = parse_rfc3339(*arguments.start_time);
+    if (!options.start_time_ms) {
+      throw ConfigError("--start-time: '" + *arguments.start_time + "' is not RFC 3339");
+    }
+  }
+  const auto registry = load_registry(arguments.registry);
+  std::int64_t delivered = 0;
+  int exit_code = 0;
+  std::jthread worker([&](const std::stop_token& stop) {
+    try {
+      delivered = publish_generated(arguments.brokers, arguments.topic, registry, options, stop);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      exit_code = 1;
+    }
+    gate.wake_main();
+  });
+  supervise(gate, worker, {});
+  worker.join();
+  spdlog::info("gen: {} records delivered to {}", delivered, arguments.topic);
+  return exit_code;
+}
+
+}  // namespace tastesync

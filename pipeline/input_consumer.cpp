@@ -1,0 +1,153 @@
+#include "input_consumer.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+namespace tastesync {
+
+std::map<std::string, std::string> consumer_properties(const Config& config) {
+  std::map<std::string, std::string> properties = {
+      {"bootstrap.servers", config.kafka.brokers},
+      {"group.id", config.kafka.group_id},
+      {"client.id", "tastesync-" + config.kafka.group_id},
+      // At-least-once, librdkafka's recipe: store an offset only once its outputs are delivered
+      // and its state written; auto-commit sends what was stored.
+      {"enable.auto.commit", "true"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.commit.interval.ms", "1000"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"socket.nagle.disable", "true"},
+      {"fetch.wait.max.ms", "50"},
+      {"statistics.interval.ms", "5000"},
+  };
+  if (config.kafka.consumer_mode == ConsumerMode::group) {
+    properties["partition.assignment.strategy"] = "cooperative-sticky";
+    properties["session.timeout.ms"] = std::to_string(config.kafka.session_timeout_ms);
+    properties["heartbeat.interval.ms"] = std::to_string(config.kafka.heartbeat_interval_ms);
+    if (!config.kafka.group_instance_id.empty()) {
+      properties["group.instance.id"] = config.kafka.group_instance_id;
+    }
+  }
+  for (const auto& [name, value] : config.kafka.properties) properties[name] = value;
+  return properties;
+}
+
+InputConsumer::InputConsumer(const Config& config, AssignmentListener& listener,
+                             std::function<void(const char*, std::size_t)> on_statistics)
+    : listener_(listener),
+      on_statistics_(std::move(on_statistics)),
+      mode_(config.kafka.consumer_mode),
+      topic_(config.kafka.input_topic) {
+  KafkaConf conf = make_kafka_conf(consumer_properties(config), "kafka.properties");
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  if (mode_ == ConsumerMode::group) rd_kafka_conf_set_rebalance_cb(conf.get(), &rebalance);
+  rd_kafka_conf_set_stats_cb(conf.get(), &statistics);
+  handle_ = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(conf));
+  // Serve statistics and other events from consume() too.
+  rd_kafka_poll_set_consumer(handle_.get());
+}
+
+InputConsumer::~InputConsumer() {
+  close();
+}
+
+bool InputConsumer::cooperative() const {
+  return std::strcmp(rd_kafka_rebalance_protocol(handle_.get()), "COOPERATIVE") == 0;
+}
+
+void InputConsumer::start(int partition_count) {
+  if (mode_ == ConsumerMode::group) {
+    const TopicPartitionList topics(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(topics.get(), topic_.c_str(), RD_KAFKA_PARTITION_UA);
+    const auto err = rd_kafka_subscribe(handle_.get(), topics.get());
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw std::runtime_error("subscribing to " + topic_ + ": " + rd_kafka_err2str(err));
+    }
+    return;
+  }
+  const TopicPartitionList partitions(rd_kafka_topic_partition_list_new(partition_count));
+  for (int p = 0; p < partition_count; ++p) {
+    rd_kafka_topic_partition_list_add(partitions.get(), topic_.c_str(), p)->offset =
+        RD_KAFKA_OFFSET_INVALID;
+  }
+  listener_.on_assigned(*partitions);
+  const auto err = rd_kafka_assign(handle_.get(), partitions.get());
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error("assigning " + topic_ + ": " + rd_kafka_err2str(err));
+  }
+}
+
+std::size_t InputConsumer::consume(std::vector<KafkaMessage>& out, std::size_t max,
+                                   int timeout_ms) {
+  std::size_t count = 0;
+  // The first record may wait; the rest are only what is already fetched, so a record never
+  // waits for a batch to fill.
+  for (int wait = timeout_ms; count < max; wait = 0) {
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(handle_.get(), wait);
+    if (message == nullptr) break;
+    out.emplace_back(message);
+    ++count;
+  }
+  return count;
+}
+
+void InputConsumer::store_offset(std::int32_t partition, std::int64_t next_offset) {
+  const TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition)->offset = next_offset;
+  // Fails only for a partition no longer assigned: its new owner resumes from RocksDB/commit.
+  (void)rd_kafka_offsets_store(handle_.get(), list.get());
+}
+
+rd_kafka_resp_err_t InputConsumer::commit_sync() {
+  const auto err = rd_kafka_commit(handle_.get(), nullptr, 0);
+  return err == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
+}
+
+void InputConsumer::close() {
+  if (closed_ || !handle_) return;
+  closed_ = true;
+  rd_kafka_consumer_close(handle_.get());
+}
+
+void InputConsumer::abandon() {
+  if (closed_ || !handle_) return;
+  closed_ = true;
+  rd_kafka_destroy_flags(handle_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+}
+
+void InputConsumer::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                              rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+  auto& self = *static_cast<InputConsumer*>(opaque);
+  const bool cooperative = self.cooperative();
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    self.listener_.on_assigned(*partitions);
+    if (cooperative) {
+      rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions);
+      if (error != nullptr) rd_kafka_error_destroy(error);
+    } else {
+      rd_kafka_assign(rk, partitions);
+    }
+    return;
+  }
+  const bool lost = rd_kafka_assignment_lost(rk) != 0;
+  self.listener_.on_revoked(*partitions, lost);
+  if (!lost) {
+    // Commit what on_revoked stored before the partitions go to another member.
+    (void)rd_kafka_commit(rk, nullptr, 0);
+  }
+  if (cooperative) {
+    rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions);
+    if (error != nullptr) rd_kafka_error_destroy(error);
+  } else {
+    rd_kafka_assign(rk, nullptr);
+  }
+}
+
+int InputConsumer::statistics(rd_kafka_t* /*rk*/, char* json, std::size_t json_len, void* opaque) {
+  auto& self = *static_cast<InputConsumer*>(opaque);
+  if (self.on_statistics_) self.on_statistics_(json, json_len);
+  return 0;  // librdkafka frees the JSON
+}
+
+}  // namespace tastesync

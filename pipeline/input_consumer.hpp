@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "kafka.hpp"
+
+namespace tastesync {
+
+// The librdkafka properties of the input consumer: our defaults, then kafka.properties.
+std::map<std::string, std::string> consumer_properties(const Config& config);
+
+// The pipeline's side of a rebalance. Called on the consuming thread, from consume().
+class AssignmentListener {
+ public:
+  virtual ~AssignmentListener() = default;
+  // Restore each partition and set its start offset in `partitions` (RD_KAFKA_OFFSET_INVALID:
+  // the group's committed offset, else earliest).
+  virtual void on_assigned(rd_kafka_topic_partition_list_t& partitions) = 0;
+  // Finish the partitions' in-flight work, checkpoint and store their offsets (the consumer
+  // commits right after). `lost`: another member may own them already; write nothing.
+  virtual void on_revoked(const rd_kafka_topic_partition_list_t& partitions, bool lost) = 0;
+};
+
+// The input side: `group` mode subscribes (cooperative-sticky, auto-commit of stored offsets);
+// `assign` mode takes every partition of the input topic and commits under the group id
+// without joining (one instance only: restarts in ~1 s on the mock, PLATFORM_NOTES).
+class InputConsumer {
+ public:
+  InputConsumer(const Config& config, AssignmentListener& listener,
+                std::function<void(const char*, std::size_t)> on_statistics);
+  ~InputConsumer();
+  InputConsumer(const InputConsumer&) = delete;
+  InputConsumer& operator=(const InputConsumer&) = delete;
+
+  // Subscribes, or assigns the input's `partition_count` partitions.
+  void start(int partition_count);
+
+  // Up to `max` records: waits up to `timeout_ms` for the first, then takes what is ready.
+  // Also serves rebalances and statistics. Caller owns the returned messages.
+  std::size_t consume(std::vector<KafkaMessage>& out, std::size_t max, int timeout_ms);
+
+  // Marks offsets (next to read) as processed; auto-commit sends them.
+  void store_offset(std::int32_t partition, std::int64_t next_offset);
+  // Commits stored offsets now (shutdown, revoke). Returns librdkafka's error, if any.
+  rd_kafka_resp_err_t commit_sync();
+  // Leaves the group (serving the final revoke); idempotent.
+  void close();
+  // Destroys the client without leaving the group (the group notices after its session
+  // timeout). Only for the one case close() would abort in: before the first assignment.
+  void abandon();
+
+  rd_kafka_t* handle() const { return handle_.get(); }
+  const std::string& topic() const { return topic_; }
+  bool cooperative() const;
+
+ private:
+  static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                        rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  static int statistics(rd_kafka_t* rk, char* json, std::size_t json_len, void* opaque);
+
+  AssignmentListener& listener_;
+  std::function<void(const char*, std::size_t)> on_statistics_;
+  ConsumerMode mode_;
+  std::string topic_;
+  KafkaHandle handle_;
+  bool closed_ = false;
+};
+
+}  // namespace tastesync

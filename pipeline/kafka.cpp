@@ -1,0 +1,57 @@
+#include "kafka.hpp"
+
+#include <stdexcept>
+
+#include "config.hpp"
+
+namespace tastesync {
+
+KafkaConf make_kafka_conf(const std::map<std::string, std::string>& properties,
+                          const std::string& source) {
+  KafkaConf conf(rd_kafka_conf_new());
+  char error[512];
+  for (const auto& [name, value] : properties) {
+    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error, sizeof(error)) !=
+        RD_KAFKA_CONF_OK) {
+      throw ConfigError(source + " property '" + name + "': " + error);
+    }
+  }
+  return conf;
+}
+
+KafkaHandle make_kafka_handle(rd_kafka_type_t type, KafkaConf conf) {
+  char error[512];
+  // rd_kafka_new takes the conf only when it succeeds.
+  rd_kafka_t* rk = rd_kafka_new(type, conf.get(), error, sizeof(error));
+  if (rk == nullptr) throw ConfigError(std::string("creating a Kafka client: ") + error);
+  (void)conf.release();
+  return KafkaHandle(rk);
+}
+
+std::vector<std::optional<int>> topic_partition_counts(rd_kafka_t* rk,
+                                                       const std::vector<std::string>& topics,
+                                                       int timeout_ms) {
+  std::vector<std::optional<int>> counts;
+  for (const std::string& name : topics) {
+    // Asking for one topic by handle lets a broker that auto-creates topics create it.
+    const KafkaTopic topic(rd_kafka_topic_new(rk, name.c_str(), nullptr));
+    const rd_kafka_metadata_t* raw = nullptr;
+    const auto err = rd_kafka_metadata(rk, 0, topic.get(), &raw, timeout_ms);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw std::runtime_error("no metadata from kafka.brokers within " +
+                               std::to_string(timeout_ms) + " ms: " + rd_kafka_err2str(err));
+    }
+    const KafkaMetadata metadata(raw);
+    std::optional<int> count;
+    for (int i = 0; i < metadata->topic_cnt; ++i) {
+      const auto& t = metadata->topics[i];
+      if (name == t.topic && t.err == RD_KAFKA_RESP_ERR_NO_ERROR && t.partition_cnt > 0) {
+        count = t.partition_cnt;
+      }
+    }
+    counts.push_back(count);
+  }
+  return counts;
+}
+
+}  // namespace tastesync

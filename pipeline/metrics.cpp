@@ -1,0 +1,222 @@
+#include "metrics.hpp"
+
+#include <CivetServer.h>
+#include <prometheus/text_serializer.h>
+
+#include <chrono>
+
+#include "config.hpp"
+
+namespace tastesync {
+namespace {
+
+prometheus::Histogram::BucketBoundaries latency_buckets() {
+  return {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
+}
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void respond(mg_connection* connection, int status, const std::string& content_type,
+             const std::string& body) {
+  mg_printf(
+      connection,
+      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
+      status, status == 200 ? "OK" : "Service Unavailable", content_type.c_str(), body.size());
+  mg_write(connection, body.data(), body.size());
+}
+
+}  // namespace
+
+PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
+    : consumed(prometheus::BuildCounter()
+                   .Name("tastesync_records_consumed_total")
+                   .Help("Records read from the input topic")
+                   .Register(registry)
+                   .Add({})),
+      produced_events(prometheus::BuildCounter()
+                          .Name("tastesync_events_delivered_total")
+                          .Help("CustomerIdentified events acknowledged by Kafka")
+                          .Register(registry)
+                          .Add({})),
+      delivery_errors(prometheus::BuildCounter()
+                          .Name("tastesync_delivery_errors_total")
+                          .Help("Event deliveries that failed after librdkafka's retries")
+                          .Register(registry)
+                          .Add({})),
+      dlq_retries(prometheus::BuildCounter()
+                      .Name("tastesync_dlq_retries_total")
+                      .Help("DLQ records produced again after a failed delivery")
+                      .Register(registry)
+                      .Add({})),
+      pipeline_latency(prometheus::BuildHistogram()
+                           .Name("tastesync_pipeline_latency_seconds")
+                           .Help("Delivery report time minus consume time, per output")
+                           .Register(registry)
+                           .Add({}, latency_buckets())),
+      detection_age(
+          prometheus::BuildHistogram()
+              .Name("tastesync_detection_age_seconds")
+              .Help("Emit time minus detected_at (informational: phone clocks drift)")
+              .Register(registry)
+              .Add({}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5,
+                                                               10, 30, 60, 300})),
+      stage_latency_topology(prometheus::BuildHistogram()
+                                 .Name("tastesync_stage_latency_seconds")
+                                 .Help("Time per record in the stages, and per state checkpoint")
+                                 .Register(registry)
+                                 .Add({{"stage", "parse_to_emit"}},
+                                      prometheus::Histogram::BucketBoundaries{
+                                          1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 1e-3})),
+      stage_latency_checkpoint(
+          prometheus::BuildHistogram()
+              .Name("tastesync_state_checkpoint_seconds")
+              .Help("Time to write one checkpoint batch to RocksDB")
+              .Register(registry)
+              .Add({},
+                   prometheus::Histogram::BucketBoundaries{1e-5, 1e-4, 1e-3, 5e-3, 2e-2, 0.1, 1})),
+      consumer_lag(prometheus::BuildGauge()
+                       .Name("tastesync_consumer_lag_records")
+                       .Help("High watermark minus the stored offset, per input partition")
+                       .Register(registry)),
+      state_store_bytes(prometheus::BuildGauge()
+                            .Name("tastesync_state_store_bytes")
+                            .Help("RocksDB live SST files plus memtables")
+                            .Register(registry)
+                            .Add({})),
+      state_customers(prometheus::BuildGauge()
+                          .Name("tastesync_state_customers")
+                          .Help("Customers held in the in-memory state layer")
+                          .Register(registry)
+                          .Add({})),
+      in_flight(prometheus::BuildGauge()
+                    .Name("tastesync_records_in_flight")
+                    .Help("Records consumed whose outputs are not delivered yet")
+                    .Register(registry)
+                    .Add({})),
+      assigned_partitions(prometheus::BuildGauge()
+                              .Name("tastesync_assigned_partitions")
+                              .Help("Input partitions this instance processes")
+                              .Register(registry)
+                              .Add({})),
+      embedded_mode(prometheus::BuildGauge()
+                        .Name("tastesync_embedded_mode")
+                        .Help("1 when running the embedded default (mock cluster + generator)")
+                        .Register(registry)
+                        .Add({})),
+      ready(prometheus::BuildGauge()
+                .Name("tastesync_ready")
+                .Help("1 when /readyz answers 200")
+                .Register(registry)
+                .Add({})) {
+  auto& events_family = prometheus::BuildCounter()
+                            .Name("tastesync_events_emitted_total")
+                            .Help("CustomerIdentified events produced, by identification kind")
+                            .Register(registry);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    events[i] = &events_family.Add({{"identification", std::string(identification_kind_name(
+                                                           static_cast<IdentificationKind>(i)))}});
+  }
+  auto& drops_family = prometheus::BuildCounter()
+                           .Name("tastesync_drops_total")
+                           .Help("Accepted sightings that produced no event, by reason")
+                           .Register(registry);
+  for (std::size_t i = 0; i < drops.size(); ++i) {
+    drops[i] =
+        &drops_family.Add({{"reason", std::string(drop_reason_name(static_cast<DropReason>(i)))}});
+  }
+  auto& dlq_family = prometheus::BuildCounter()
+                         .Name("tastesync_dlq_total")
+                         .Help("Records sent to the dead-letter topic, by error code")
+                         .Register(registry);
+  for (std::size_t i = 0; i < dlq.size(); ++i) {
+    dlq[i] = &dlq_family.Add(
+        {{"code", std::string(parse_error_code_name(static_cast<ParseErrorCode>(i)))}});
+  }
+}
+
+struct MetricsServer::Handlers {
+  class Metrics : public CivetHandler {
+   public:
+    explicit Metrics(std::shared_ptr<prometheus::Registry> registry)
+        : registry_(std::move(registry)) {}
+    bool handleGet(CivetServer* /*server*/, mg_connection* connection) override {
+      const std::string body = prometheus::TextSerializer().Serialize(registry_->Collect());
+      respond(connection, 200, "text/plain; version=0.0.4", body);
+      return true;
+    }
+
+   private:
+    std::shared_ptr<prometheus::Registry> registry_;
+  };
+
+  class Healthz : public CivetHandler {
+   public:
+    explicit Healthz(std::shared_ptr<Health> health) : health_(std::move(health)) {}
+    bool handleGet(CivetServer* /*server*/, mg_connection* connection) override {
+      const std::int64_t silence_ms = wall_ms() - health_->last_beat_ms();
+      if (health_->last_beat_ms() != 0 && silence_ms > 30000) {
+        respond(connection, 503, "text/plain",
+                "pipeline thread silent for " + std::to_string(silence_ms) + " ms\n");
+      } else {
+        respond(connection, 200, "text/plain", "ok\n");
+      }
+      return true;
+    }
+
+   private:
+    std::shared_ptr<Health> health_;
+  };
+
+  class Readyz : public CivetHandler {
+   public:
+    explicit Readyz(std::shared_ptr<Health> health) : health_(std::move(health)) {}
+    bool handleGet(CivetServer* /*server*/, mg_connection* connection) override {
+      if (health_->ready()) {
+        respond(connection, 200, "text/plain", "ready\n");
+      } else {
+        respond(connection, 503, "text/plain", "not ready\n");
+      }
+      return true;
+    }
+
+   private:
+    std::shared_ptr<Health> health_;
+  };
+
+  Handlers(std::shared_ptr<prometheus::Registry> registry, const std::shared_ptr<Health>& health)
+      : metrics(std::move(registry)), healthz(health), readyz(health) {}
+
+  Metrics metrics;
+  Healthz healthz;
+  Readyz readyz;
+};
+
+MetricsServer::MetricsServer(const std::string& bind_address, int port,
+                             std::shared_ptr<prometheus::Registry> registry,
+                             std::shared_ptr<Health> health)
+    : handlers_(std::make_unique<Handlers>(std::move(registry), health)) {
+  const std::vector<std::string> options = {
+      "listening_ports", bind_address + ":" + std::to_string(port), "num_threads", "2"};
+  try {
+    server_ = std::make_unique<CivetServer>(options);
+  } catch (const CivetException& e) {
+    throw ConfigError("metrics.port " + std::to_string(port) + ": cannot listen on " +
+                      bind_address + ":" + std::to_string(port) + " (" + e.what() + ")");
+  }
+  server_->addHandler("/metrics", handlers_->metrics);
+  server_->addHandler("/healthz", handlers_->healthz);
+  server_->addHandler("/readyz", handlers_->readyz);
+  mg_server_port ports[4];
+  const int count = mg_get_server_ports(server_->getContext(), 4, ports);
+  port_ = count > 0 ? ports[0].port : port;
+}
+
+MetricsServer::~MetricsServer() {
+  if (server_) server_->close();
+}
+
+}  // namespace tastesync

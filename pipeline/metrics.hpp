@@ -1,0 +1,80 @@
+#pragma once
+
+#include <prometheus/counter.h>
+#include <prometheus/family.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "outcome.hpp"
+#include "parse.hpp"
+
+class CivetServer;
+
+namespace tastesync {
+
+// What /healthz and /readyz answer. Written by the pipeline thread, read by the HTTP threads.
+class Health {
+ public:
+  void set_ready(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
+  bool ready() const { return ready_.load(std::memory_order_relaxed); }
+  // The pipeline thread beats once per loop; a stalled loop turns /healthz 503.
+  void beat(std::int64_t now_ms) { last_beat_ms_.store(now_ms, std::memory_order_relaxed); }
+  std::int64_t last_beat_ms() const { return last_beat_ms_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<bool> ready_{false};
+  std::atomic<std::int64_t> last_beat_ms_{0};
+};
+
+// Every series of SPEC §8, created once so the hot path only increments.
+class PipelineMetrics {
+ public:
+  explicit PipelineMetrics(prometheus::Registry& registry);
+
+  prometheus::Counter& consumed;
+  prometheus::Counter& produced_events;
+  std::array<prometheus::Counter*, kIdentificationKindCount> events{};
+  std::array<prometheus::Counter*, kDropReasonCount> drops{};
+  std::array<prometheus::Counter*, kParseErrorCodeCount> dlq{};
+  prometheus::Counter& delivery_errors;
+  prometheus::Counter& dlq_retries;
+  prometheus::Histogram& pipeline_latency;
+  prometheus::Histogram& detection_age;
+  prometheus::Histogram& stage_latency_topology;
+  prometheus::Histogram& stage_latency_checkpoint;
+  prometheus::Family<prometheus::Gauge>& consumer_lag;
+  prometheus::Gauge& state_store_bytes;
+  prometheus::Gauge& state_customers;
+  prometheus::Gauge& in_flight;
+  prometheus::Gauge& assigned_partitions;
+  prometheus::Gauge& embedded_mode;
+  prometheus::Gauge& ready;
+};
+
+// /metrics, /healthz and /readyz on one civetweb listener.
+class MetricsServer {
+ public:
+  // Throws ConfigError naming metrics.port when the port cannot be bound.
+  MetricsServer(const std::string& bind_address, int port,
+                std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<Health> health);
+  ~MetricsServer();
+  MetricsServer(const MetricsServer&) = delete;
+  MetricsServer& operator=(const MetricsServer&) = delete;
+
+  int port() const { return port_; }
+
+ private:
+  struct Handlers;
+  std::unique_ptr<Handlers> handlers_;
+  std::unique_ptr<CivetServer> server_;
+  int port_ = 0;
+};
+
+}  // namespace tastesync

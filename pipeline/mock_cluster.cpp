@@ -1,0 +1,38 @@
+#include "mock_cluster.hpp"
+
+#include <librdkafka/rdkafka.h>
+// The C header must come first (PLATFORM_NOTES).
+#include <librdkafka/rdkafka_mock.h>
+
+#include <stdexcept>
+
+namespace tastesync {
+
+MockCluster::MockCluster(int broker_count) {
+  host_ = make_kafka_handle(RD_KAFKA_PRODUCER, make_kafka_conf({{"log_level", "3"}}, "mock"));
+  cluster_ = rd_kafka_mock_cluster_new(host_.get(), broker_count);
+  if (cluster_ == nullptr) throw std::runtime_error("could not start librdkafka's mock cluster");
+  bootstrap_servers_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+}
+
+MockCluster::~MockCluster() {
+  if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
+}
+
+void MockCluster::create_topic(const std::string& name, int partitions) {
+  const auto err = rd_kafka_mock_topic_create(cluster_, name.c_str(), partitions, 1);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    throw std::runtime_error("creating topic " + name +
+                             " on the mock cluster: " + rd_kafka_err2str(err));
+  }
+}
+
+void MockCluster::set_broker_down(int broker_id) {
+  rd_kafka_mock_broker_set_down(cluster_, broker_id);
+}
+
+void MockCluster::set_broker_up(int broker_id) {
+  rd_kafka_mock_broker_set_up(cluster_, broker_id);
+}
+
+}  // namespace tastesync

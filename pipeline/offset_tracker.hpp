@@ -1,0 +1,39 @@
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <optional>
+
+namespace tastesync {
+
+// Offsets complete out of order (delivery reports), but a partition may only be checkpointed up
+// to its lowest record that is not done: this keeps that frontier. One per assigned partition.
+class OffsetTracker {
+ public:
+  struct Position {
+    std::int64_t next_offset = 0;   // the first offset not yet done
+    std::int64_t watermark_ms = 0;  // the partition watermark after the last done record
+  };
+
+  // Records arrive in increasing offset order (gaps allowed: compaction, transaction markers).
+  void offer(std::int64_t offset, std::int64_t consumed_at_ns, std::int64_t watermark_ms);
+
+  // Marks a record done; returns when it was consumed, or nullopt for an offset not in flight.
+  std::optional<std::int64_t> complete(std::int64_t offset);
+
+  // Drops every done record at the head; returns the new position when it moved.
+  std::optional<Position> advance();
+
+  std::size_t in_flight() const { return entries_.size(); }
+
+ private:
+  struct Entry {
+    std::int64_t offset;
+    std::int64_t consumed_at_ns;
+    std::int64_t watermark_ms;
+    bool done;
+  };
+  std::deque<Entry> entries_;
+};
+
+}  // namespace tastesync

@@ -1,0 +1,164 @@
+#include "output_producer.hpp"
+
+#include <stdexcept>
+
+namespace tastesync {
+namespace {
+
+constexpr std::uint64_t kOffsetBits = 47;
+constexpr std::uint64_t kOffsetMask = (std::uint64_t{1} << kOffsetBits) - 1;
+
+void* pack(const OutputOrigin& origin) {
+  const std::uint64_t bits = static_cast<std::uint64_t>(origin.partition) << 48 |
+                             static_cast<std::uint64_t>(origin.dead_letter) << kOffsetBits |
+                             (static_cast<std::uint64_t>(origin.offset) & kOffsetMask);
+  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(bits));
+}
+
+OutputOrigin unpack(void* opaque) {
+  const auto bits = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(opaque));
+  return OutputOrigin{static_cast<std::int32_t>(bits >> 48),
+                      static_cast<std::int64_t>(bits & kOffsetMask),
+                      ((bits >> kOffsetBits) & 1) != 0};
+}
+
+std::optional<std::string> copy_bytes(const void* data, std::size_t size) {
+  if (data == nullptr) return std::nullopt;
+  return std::string(static_cast<const char*>(data), size);
+}
+
+void add_header(rd_kafka_headers_t* headers, const char* name, std::string_view value) {
+  rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
+}
+
+}  // namespace
+
+std::map<std::string, std::string> producer_properties(const Config& config) {
+  std::map<std::string, std::string> properties = {
+      {"bootstrap.servers", config.kafka.brokers},
+      {"enable.idempotence", "true"},
+      {"partitioner", "murmur2_random"},
+      {"socket.nagle.disable", "true"},
+      {"linger.ms", "5"},
+      {"client.id", "tastesync-" + config.kafka.group_id},
+  };
+  for (const auto& [name, value] : config.kafka.properties) properties[name] = value;
+  return properties;
+}
+
+void OutputProducer::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message,
+                                 void* opaque) {
+  auto& self = *static_cast<OutputProducer*>(opaque);
+  const OutputOrigin origin = unpack(message->_private);
+  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    self.listener_.on_delivered(origin, *message);
+  } else if (origin.dead_letter) {
+    // Producing from inside a delivery report could recurse on a full queue: keep a copy.
+    rd_kafka_headers_t* headers = nullptr;
+    const bool has_headers =
+        rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    self.retries_.push_back(
+        Retry{origin, copy_bytes(message->key, message->key_len),
+              copy_bytes(message->payload, message->len),
+              KafkaHeaders(has_headers ? rd_kafka_headers_copy(headers) : nullptr)});
+    self.listener_.on_dead_letter_retry(origin);
+  } else {
+    self.listener_.on_failed(origin, *message);
+  }
+}
+
+OutputProducer::OutputProducer(const Config& config, DeliveryListener& listener)
+    : listener_(listener), input_topic_(config.kafka.input_topic) {
+  KafkaConf conf = make_kafka_conf(producer_properties(config), "kafka.properties");
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
+  rd_kafka_conf_set_opaque(conf.get(), this);
+  handle_ = make_kafka_handle(RD_KAFKA_PRODUCER, std::move(conf));
+  events_topic_.reset(
+      rd_kafka_topic_new(handle_.get(), config.kafka.output_topic.c_str(), nullptr));
+  dlq_topic_.reset(rd_kafka_topic_new(handle_.get(), config.kafka.dlq_topic.c_str(), nullptr));
+  if (!events_topic_ || !dlq_topic_) throw std::runtime_error("creating producer topic handles");
+}
+
+bool OutputProducer::produce(rd_kafka_topic_t* topic, const void* key, std::size_t key_size,
+                             const void* value, std::size_t value_size, KafkaHeaders headers,
+                             const OutputOrigin& origin, const std::stop_token& stop) {
+  while (true) {
+    const auto err = rd_kafka_producev(
+        handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(const_cast<void*>(key), key_size),
+        RD_KAFKA_V_VALUE(const_cast<void*>(value), value_size), RD_KAFKA_V_HEADERS(headers.get()),
+        RD_KAFKA_V_OPAQUE(pack(origin)), RD_KAFKA_V_END);
+    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      (void)headers.release();  // librdkafka owns them now
+      return true;
+    }
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+      throw std::runtime_error(std::string("producing to ") + rd_kafka_topic_name(topic) + ": " +
+                               rd_kafka_err2str(err));
+    }
+    // Back-pressure: serve delivery reports until there is room.
+    if (stop.stop_requested()) return false;
+    rd_kafka_poll(handle_.get(), 10);
+  }
+}
+
+bool OutputProducer::produce_event(std::string_view customer_id, std::string_view value,
+                                   std::string_view event_id, const OutputOrigin& origin,
+                                   const std::stop_token& stop) {
+  KafkaHeaders headers(rd_kafka_headers_new(3));
+  add_header(headers.get(), "event_type", "CustomerIdentified");
+  add_header(headers.get(), "version", "v1");
+  add_header(headers.get(), "event_id", event_id);
+  return produce(events_topic_.get(), customer_id.data(), customer_id.size(), value.data(),
+                 value.size(), std::move(headers), origin, stop);
+}
+
+bool OutputProducer::produce_dead_letter(const rd_kafka_message_t& original,
+                                         const ParseError& error, const OutputOrigin& origin,
+                                         const std::stop_token& stop) {
+  rd_kafka_headers_t* original_headers = nullptr;
+  KafkaHeaders headers(rd_kafka_message_headers(&original, &original_headers) ==
+                               RD_KAFKA_RESP_ERR_NO_ERROR
+                           ? rd_kafka_headers_copy(original_headers)
+                           : rd_kafka_headers_new(6));
+  rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  const std::int64_t timestamp = rd_kafka_message_timestamp(&original, &timestamp_type);
+  add_header(headers.get(), "dlq.error.code", parse_error_code_name(error.code));
+  add_header(headers.get(), "dlq.error.message", error.message);
+  add_header(headers.get(), "dlq.source.topic", input_topic_);
+  add_header(headers.get(), "dlq.source.partition", std::to_string(original.partition));
+  add_header(headers.get(), "dlq.source.offset", std::to_string(original.offset));
+  add_header(headers.get(), "dlq.source.timestamp",
+             timestamp_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? "" : std::to_string(timestamp));
+  // A null key or value stays null: RD_KAFKA_V_KEY/VALUE with a null pointer produce null.
+  return produce(dlq_topic_.get(), original.key, original.key_len, original.payload, original.len,
+                 std::move(headers), origin, stop);
+}
+
+bool OutputProducer::retry_dead_letters(const std::stop_token& stop) {
+  std::vector<Retry> retries;
+  retries.swap(retries_);
+  for (Retry& retry : retries) {
+    const bool queued = produce(
+        dlq_topic_.get(), retry.key ? retry.key->data() : nullptr,
+        retry.key ? retry.key->size() : 0, retry.value ? retry.value->data() : nullptr,
+        retry.value ? retry.value->size() : 0, std::move(retry.headers), retry.origin, stop);
+    // Stopped: what was not queued is consumed again after a restart (its offset was never
+    // stored), so nothing is lost by letting it go here.
+    if (!queued) return false;
+  }
+  return true;
+}
+
+bool OutputProducer::flush(int timeout_ms) {
+  return rd_kafka_flush(handle_.get(), timeout_ms) == RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+std::optional<std::string> OutputProducer::fatal_error() const {
+  char reason[512];
+  const auto err = rd_kafka_fatal_error(handle_.get(), reason, sizeof(reason));
+  if (err == RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
+  return std::string(rd_kafka_err2name(err)) + ": " + reason;
+}
+
+}  // namespace tastesync

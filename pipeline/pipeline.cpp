@@ -1,0 +1,377 @@
+#include "pipeline.hpp"
+
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <filesystem>
+#include <stdexcept>
+
+namespace tastesync {
+namespace {
+
+constexpr std::size_t kMaxBatch = 1000;
+constexpr std::int64_t kHousekeepingIntervalMs = 1000;
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string partition_names(const rd_kafka_topic_partition_list_t& list) {
+  std::string names;
+  for (int i = 0; i < list.cnt; ++i) {
+    if (!names.empty()) names += ",";
+    names += std::to_string(list.elems[i].partition);
+  }
+  return "[" + names + "]";
+}
+
+}  // namespace
+
+TopologyOptions topology_options(const Config& config) {
+  TopologyOptions options;
+  options.parse.max_record_bytes = static_cast<std::size_t>(config.parse.max_record_bytes);
+  options.parse.max_future_skew_ms = config.parse.max_future_skew_ms;
+  options.parse.max_past_skew_ms = config.parse.max_past_skew_ms;
+  options.dedupe.interval_ms = config.dedupe.interval_ms;
+  options.dedupe.duplicate_window_ms = config.dedupe.duplicate_window_ms;
+  options.score.window_ms = config.score.window_ms;
+  options.score.path_loss_exponent = config.score.path_loss_exponent;
+  options.score.default_tx_power_dbm = config.score.default_tx_power_dbm;
+  options.score.min_confidence = config.score.min_confidence;
+  options.retention_ms = config.state.retention_ms;
+  options.allowed_lateness_ms = config.state.allowed_lateness_ms;
+  return options;
+}
+
+Pipeline::Pipeline(Config config, std::shared_ptr<const Registry> registry,
+                   std::shared_ptr<prometheus::Registry> metrics_registry,
+                   std::shared_ptr<Health> health, EventTap tap)
+    : config_(std::move(config)),
+      metrics_registry_(std::move(metrics_registry)),
+      metrics_(*metrics_registry_),
+      health_(std::move(health)),
+      tap_(std::move(tap)),
+      topology_(std::move(registry), topology_options(config_)) {}
+
+Pipeline::~Pipeline() = default;
+
+int Pipeline::run(const std::stop_token& stop) {
+  StateStoreOptions store_options;
+  store_options.dir = config_.state.dir;
+  store_options.input_topic = config_.kafka.input_topic;
+  store_options.block_cache_bytes = config_.state.block_cache_bytes;
+  store_options.write_buffer_bytes = config_.state.write_buffer_bytes;
+  store_options.expiry_lag_ms = config_.state.retention_ms + config_.state.allowed_lateness_ms;
+  auto store = StateStore::open(store_options);
+  if (!store) throw std::runtime_error(store.error());
+  store_ = std::move(*store);
+
+  producer_ = std::make_unique<OutputProducer>(config_, static_cast<DeliveryListener&>(*this));
+  const auto counts = topic_partition_counts(
+      producer_->handle(),
+      {config_.kafka.input_topic, config_.kafka.output_topic, config_.kafka.dlq_topic},
+      config_.kafka.topic_check_timeout_ms);
+  const char* keys[] = {"kafka.input_topic", "kafka.output_topic", "kafka.dlq_topic"};
+  const std::string* names[] = {&config_.kafka.input_topic, &config_.kafka.output_topic,
+                                &config_.kafka.dlq_topic};
+  for (std::size_t i = 0; i < counts.size(); ++i) {
+    if (!counts[i]) {
+      throw ConfigError(std::string(keys[i]) + ": topic '" + *names[i] + "' does not exist on " +
+                        config_.kafka.brokers);
+    }
+  }
+  if (*counts[1] < 3) {
+    spdlog::warn("output topic {} has {} partitions; SPEC asks for at least 3",
+                 config_.kafka.output_topic, *counts[1]);
+  }
+
+  consumer_ = std::make_unique<InputConsumer>(
+      config_, static_cast<AssignmentListener&>(*this),
+      [this](const char* json, std::size_t size) { on_statistics(json, size); });
+  consumer_->start(*counts[0]);
+  if (config_.kafka.consumer_mode == ConsumerMode::assign) health_->set_ready(true);
+  spdlog::info("consuming {} ({} partitions, {} mode, group {}), producing to {}",
+               config_.kafka.input_topic, *counts[0],
+               config_.kafka.consumer_mode == ConsumerMode::group ? "group" : "assign",
+               config_.kafka.group_id, config_.kafka.output_topic);
+
+  std::vector<KafkaMessage> batch;
+  batch.reserve(kMaxBatch);
+  while (!stop.stop_requested() && !fatal_) {
+    batch.clear();
+    // While outputs are in flight, come back quickly to serve their delivery reports.
+    const int wait_ms = producer_->outstanding() > 0 ? 1 : 100;
+    consumer_->consume(batch, kMaxBatch, wait_ms);
+    for (const KafkaMessage& message : batch) {
+      handle(*message, stop);
+      if (fatal_) break;
+    }
+    producer_->poll(0);
+    if (producer_->dead_letters_to_retry() > 0) producer_->retry_dead_letters(stop);
+    checkpoint();
+    const std::int64_t now_ms = wall_ms();
+    if (now_ms >= next_housekeeping_ms_) housekeeping(now_ms);
+    health_->beat(now_ms);
+  }
+  return shutdown(stop);
+}
+
+void Pipeline::handle(const rd_kafka_message_t& message, const std::stop_token& stop) {
+  if (message.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn("consumer: {}", rd_kafka_message_errstr(&message));
+    return;
+  }
+  PartitionSlot* slot = slot_for(message.partition);
+  if (slot == nullptr) return;  // fetched before a revoke: its new owner processes it
+  metrics_.consumed.Increment();
+
+  rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+  const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &timestamp_type);
+  RecordView record;
+  if (message.key != nullptr) {
+    record.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
+  }
+  if (message.payload != nullptr) {
+    record.value = std::string_view(static_cast<const char*>(message.payload), message.len);
+  }
+  if (timestamp_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && timestamp >= 0) {
+    record.timestamp_ms = timestamp;
+  }
+
+  const std::int64_t consumed_ns = steady_ns();
+  const std::int64_t now_ms = wall_ms();
+  const Outcome outcome = topology_.process(record, slot->state, now_ms);
+  metrics_.stage_latency_topology.Observe(static_cast<double>(steady_ns() - consumed_ns) * 1e-9);
+
+  slot->tracker.offer(message.offset, consumed_ns, slot->state.watermark_ms());
+  if (outcome.touched != nullptr) {
+    encode_customer_state(*outcome.touched, encoded_);
+    slot->pending.add(message.offset, outcome.customer_id, encoded_);
+  }
+  const OutputOrigin origin{message.partition, message.offset,
+                            outcome.kind == Outcome::Kind::dead_letter};
+  switch (outcome.kind) {
+    case Outcome::Kind::event:
+      metrics_.events[static_cast<std::size_t>(outcome.identification)]->Increment();
+      metrics_.detection_age.Observe(static_cast<double>(now_ms - outcome.detected_at_ms) * 1e-3);
+      producer_->produce_event(outcome.customer_id, outcome.event_value, outcome.event_id, origin,
+                               stop);
+      break;
+    case Outcome::Kind::dead_letter:
+      metrics_.dlq[static_cast<std::size_t>(outcome.error->code)]->Increment();
+      producer_->produce_dead_letter(message, *outcome.error, origin, stop);
+      break;
+    case Outcome::Kind::dropped:
+      metrics_.drops[static_cast<std::size_t>(outcome.drop_reason)]->Increment();
+      (void)slot->tracker.complete(message.offset);
+      break;
+  }
+}
+
+void Pipeline::checkpoint() {
+  advanced_.clear();
+  for (std::size_t p = 0; p < slots_.size(); ++p) {
+    PartitionSlot* slot = slots_[p].get();
+    if (slot == nullptr) continue;
+    const auto position = slot->tracker.advance();
+    if (!position) continue;
+    const auto partition = static_cast<std::int32_t>(p);
+    slot->pending.drain_before(position->next_offset, partition, batch_);
+    batch_.set_checkpoint(partition,
+                          PartitionCheckpoint{position->next_offset, position->watermark_ms});
+    advanced_.emplace_back(partition, position->next_offset);
+  }
+  if (advanced_.empty()) return;
+  const std::int64_t started_ns = steady_ns();
+  if (auto written = store_->write(batch_); !written) {
+    fail("state write failed: " + written.error());
+    return;
+  }
+  metrics_.stage_latency_checkpoint.Observe(static_cast<double>(steady_ns() - started_ns) * 1e-9);
+  // The Kafka commit trails RocksDB: only now may these offsets be committed.
+  for (const auto& [partition, next_offset] : advanced_) {
+    consumer_->store_offset(partition, next_offset);
+  }
+}
+
+void Pipeline::housekeeping(std::int64_t now_ms) {
+  next_housekeeping_ms_ = now_ms + kHousekeepingIntervalMs;
+  std::size_t customers = 0;
+  std::size_t partitions = 0;
+  for (auto& slot : slots_) {
+    if (!slot) continue;
+    ++partitions;
+    slot->state.evict_older_than(topology_.expiry_horizon(slot->state.watermark_ms()));
+    customers += slot->state.size();
+  }
+  metrics_.state_customers.Set(static_cast<double>(customers));
+  metrics_.assigned_partitions.Set(static_cast<double>(partitions));
+  metrics_.in_flight.Set(static_cast<double>(in_flight()));
+  metrics_.state_store_bytes.Set(static_cast<double>(store_->approximate_size_bytes()));
+  metrics_.ready.Set(health_->ready() ? 1 : 0);
+  if (const auto fatal = producer_->fatal_error()) fail("fatal producer error: " + *fatal);
+}
+
+int Pipeline::shutdown(const std::stop_token& stop) {
+  shutting_down_ = true;
+  health_->set_ready(false);
+  metrics_.ready.Set(0);
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.shutdown.timeout_ms);
+  const auto remaining_ms = [&] {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return static_cast<int>(std::max<std::int64_t>(0, left.count()));
+  };
+  spdlog::info("shutting down: draining {} in-flight records", in_flight());
+
+  // Stop fetching; finish what is in flight, dead letters included.
+  if (TopicPartitionList assignment; true) {
+    rd_kafka_topic_partition_list_t* raw = nullptr;
+    if (rd_kafka_assignment(consumer_->handle(), &raw) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      assignment.reset(raw);
+      rd_kafka_pause_partitions(consumer_->handle(), assignment.get());
+    }
+  }
+  bool drained = producer_->flush(remaining_ms());
+  while (drained && producer_->dead_letters_to_retry() > 0 && remaining_ms() > 0) {
+    producer_->retry_dead_letters(stop);
+    drained = producer_->flush(remaining_ms());
+  }
+  drained = drained && producer_->dead_letters_to_retry() == 0;
+  checkpoint();  // only what was delivered
+  if (const auto err = consumer_->commit_sync(); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn("final offset commit: {}", rd_kafka_err2str(err));
+  }
+  if (config_.kafka.consumer_mode == ConsumerMode::group && !assigned_once_) {
+    // librdkafka #4312: closing a cooperative consumer before its first assignment aborts.
+    consumer_->abandon();
+  } else {
+    consumer_->close();
+  }
+
+  if (fatal_) {
+    spdlog::error("stopped after a fatal error: {}", *fatal_);
+    return kExitFailed;
+  }
+  if (!drained) {
+    spdlog::error(
+        "shutdown.timeout_ms ({} ms) passed with {} records undelivered; committed only "
+        "what was delivered",
+        config_.shutdown.timeout_ms, in_flight());
+    return kExitShutdownTimedOut;
+  }
+  spdlog::info("stopped cleanly");
+  return kExitClean;
+}
+
+Pipeline::PartitionSlot* Pipeline::slot_for(std::int32_t partition) {
+  if (partition < 0 || static_cast<std::size_t>(partition) >= slots_.size()) return nullptr;
+  return slots_[static_cast<std::size_t>(partition)].get();
+}
+
+std::size_t Pipeline::in_flight() const {
+  std::size_t count = 0;
+  for (const auto& slot : slots_) {
+    if (slot) count += slot->tracker.in_flight();
+  }
+  return count;
+}
+
+void Pipeline::fail(std::string reason) {
+  if (fatal_) return;
+  spdlog::error("{}; stopping consumption", reason);
+  fatal_ = std::move(reason);
+  health_->set_ready(false);
+}
+
+void Pipeline::on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& message) {
+  PartitionSlot* slot = slot_for(origin.partition);
+  if (slot == nullptr) return;
+  const auto consumed_ns = slot->tracker.complete(origin.offset);
+  if (consumed_ns) {
+    metrics_.pipeline_latency.Observe(static_cast<double>(steady_ns() - *consumed_ns) * 1e-9);
+  }
+  if (!origin.dead_letter) {
+    metrics_.produced_events.Increment();
+    if (tap_ && message.payload != nullptr) {
+      tap_({static_cast<const char*>(message.payload), message.len});
+    }
+  }
+}
+
+void Pipeline::on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) {
+  metrics_.delivery_errors.Increment();
+  fail("delivering the event of " + config_.kafka.input_topic + "[" +
+       std::to_string(origin.partition) + "]@" + std::to_string(origin.offset) +
+       " failed: " + rd_kafka_err2str(message.err));
+}
+
+void Pipeline::on_dead_letter_retry(const OutputOrigin& origin) {
+  metrics_.dlq_retries.Increment();
+  spdlog::warn("dead letter of {}[{}]@{} failed to deliver; producing it again",
+               config_.kafka.input_topic, origin.partition, origin.offset);
+}
+
+void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
+  std::size_t restored_customers = 0;
+  for (int i = 0; i < partitions.cnt; ++i) {
+    rd_kafka_topic_partition_t& tp = partitions.elems[i];
+    auto slot = std::make_unique<PartitionSlot>();
+    auto checkpoint = store_->restore(tp.partition, slot->state);
+    if (!checkpoint) {
+      fail("restoring partition " + std::to_string(tp.partition) + ": " + checkpoint.error());
+      return;
+    }
+    // RocksDB's offset wins: it is written with the state, the Kafka commit trails it.
+    tp.offset = *checkpoint ? (*checkpoint)->next_offset : RD_KAFKA_OFFSET_INVALID;
+    restored_customers += slot->state.size();
+    const auto index = static_cast<std::size_t>(tp.partition);
+    if (index >= slots_.size()) slots_.resize(index + 1);
+    slots_[index] = std::move(slot);
+  }
+  assigned_once_ = true;
+  if (!shutting_down_ && !fatal_) health_->set_ready(true);
+  spdlog::info("assigned partitions {} of {}; restored {} customers from RocksDB",
+               partition_names(partitions), config_.kafka.input_topic, restored_customers);
+}
+
+void Pipeline::on_revoked(const rd_kafka_topic_partition_list_t& partitions, bool lost) {
+  // Drain first either way: a late delivery report must never meet a re-assigned partition.
+  producer_->flush(config_.shutdown.timeout_ms);
+  if (!lost) checkpoint();
+  for (int i = 0; i < partitions.cnt; ++i) {
+    const auto index = static_cast<std::size_t>(partitions.elems[i].partition);
+    if (index < slots_.size()) slots_[index].reset();
+  }
+  spdlog::info("{} partitions {} of {}", lost ? "lost" : "revoked", partition_names(partitions),
+               config_.kafka.input_topic);
+}
+
+void Pipeline::on_statistics(const char* json, std::size_t size) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object partitions;
+  if (parser.parse(json, size)["topics"][config_.kafka.input_topic]["partitions"].get_object().get(
+          partitions) != simdjson::SUCCESS) {
+    return;
+  }
+  for (const auto [name, partition] : partitions) {
+    if (name == "-1") continue;  // librdkafka's internal UA partition
+    std::int64_t lag = 0;
+    if (partition["consumer_lag_stored"].get_int64().get(lag) != simdjson::SUCCESS || lag < 0) {
+      continue;
+    }
+    metrics_.consumer_lag.Add({{"partition", std::string(name)}}).Set(static_cast<double>(lag));
+  }
+}
+
+}  // namespace tastesync

@@ -1,0 +1,94 @@
+#pragma once
+
+#include <prometheus/registry.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stop_token>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "config.hpp"
+#include "input_consumer.hpp"
+#include "metrics.hpp"
+#include "offset_tracker.hpp"
+#include "output_producer.hpp"
+#include "pending_writes.hpp"
+#include "registry.hpp"
+#include "state_store.hpp"
+#include "topology.hpp"
+
+namespace tastesync {
+
+// Called with each CustomerIdentified value once Kafka acknowledged it (the embedded default
+// prints them).
+using EventTap = std::function<void(std::string_view value)>;
+
+TopologyOptions topology_options(const Config& config);
+
+// Exit codes of Pipeline::run.
+inline constexpr int kExitClean = 0;
+inline constexpr int kExitShutdownTimedOut = 1;
+inline constexpr int kExitFailed = 2;
+
+// raw-beacons -> stages -> customer-events / raw-beacons-dlq, with the state and delivery design
+// of SPEC §7: state is updated in memory at once, written to RocksDB with the partition's next
+// offset only after the outputs it produced are delivered, and offsets are stored after that.
+class Pipeline final : private DeliveryListener, private AssignmentListener {
+ public:
+  Pipeline(Config config, std::shared_ptr<const Registry> registry,
+           std::shared_ptr<prometheus::Registry> metrics_registry, std::shared_ptr<Health> health,
+           EventTap tap);
+  ~Pipeline() override;
+
+  void set_embedded_mode(bool embedded) { metrics_.embedded_mode.Set(embedded ? 1 : 0); }
+
+  // Runs until `stop` fires or something fatal happens; returns kExit*. Start-up errors (bad
+  // config, missing topic, unusable state dir) throw ConfigError / std::runtime_error.
+  int run(const std::stop_token& stop);
+
+ private:
+  struct PartitionSlot {
+    PartitionState state;
+    OffsetTracker tracker;
+    PendingWrites pending;
+  };
+
+  void handle(const rd_kafka_message_t& message, const std::stop_token& stop);
+  void checkpoint();
+  void housekeeping(std::int64_t now_ms);
+  int shutdown(const std::stop_token& stop);
+  PartitionSlot* slot_for(std::int32_t partition);
+  std::size_t in_flight() const;
+  void fail(std::string reason);
+  void on_statistics(const char* json, std::size_t size);
+
+  void on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& message) override;
+  void on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) override;
+  void on_dead_letter_retry(const OutputOrigin& origin) override;
+  void on_assigned(rd_kafka_topic_partition_list_t& partitions) override;
+  void on_revoked(const rd_kafka_topic_partition_list_t& partitions, bool lost) override;
+
+  Config config_;
+  std::shared_ptr<prometheus::Registry> metrics_registry_;
+  PipelineMetrics metrics_;
+  std::shared_ptr<Health> health_;
+  EventTap tap_;
+  Topology topology_;
+  std::unique_ptr<StateStore> store_;
+  std::unique_ptr<OutputProducer> producer_;
+  std::unique_ptr<InputConsumer> consumer_;
+  std::vector<std::unique_ptr<PartitionSlot>> slots_;  // indexed by partition
+  StateStore::Batch batch_;
+  std::vector<std::pair<std::int32_t, std::int64_t>> advanced_;  // reused by checkpoint()
+  std::string encoded_;                                          // reused per record
+  std::optional<std::string> fatal_;
+  bool assigned_once_ = false;
+  bool shutting_down_ = false;
+  std::int64_t next_housekeeping_ms_ = 0;
+};
+
+}  // namespace tastesync

@@ -1,0 +1,103 @@
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "event_time.hpp"
+#include "uuid.hpp"
+
+namespace tastesync {
+
+// One RSSI reading of one beacon, as the score stage keeps it.
+struct RssiSample {
+  EpochMs t_ms = 0;
+  std::int8_t rssi_dbm = 0;
+};
+
+// The recent readings of one beacon for one customer, oldest first.
+struct BeaconTrack {
+  static constexpr std::size_t kMaxSamples = 16;
+
+  Uuid beacon_id{};
+  std::int8_t reported_tx_power_dbm = 0;  // the phone's last tx_power; 0 = it never said
+  std::uint8_t sample_count = 0;
+  std::array<RssiSample, kMaxSamples> samples{};
+
+  EpochMs newest_ms() const { return sample_count == 0 ? 0 : samples[sample_count - 1].t_ms; }
+};
+
+struct LastIdentification {
+  std::string store_id;
+  std::string location;
+  EpochMs detected_at_ms = 0;
+};
+
+struct SeenSighting {
+  std::uint64_t id_hash = 0;
+  EpochMs t_ms = 0;
+};
+
+// Everything the stages remember about one customer. Bounded: the tracks and the remembered
+// sighting ids have fixed caps, and the whole entry expires by event time.
+struct CustomerState {
+  static constexpr std::size_t kMaxTracks = 16;
+  static constexpr std::size_t kMaxSeen = 512;
+
+  EpochMs last_activity_ms = 0;  // newest detected_at seen (0: none yet)
+  std::optional<LastIdentification> last_emitted;
+  std::vector<SeenSighting> seen;   // sighting ids of the duplicate window, oldest first
+  std::vector<BeaconTrack> tracks;  // one per beacon heard within the score window
+};
+
+// The in-memory state layer of one input partition: what the stages read and update at once.
+// RocksDB holds its durable copy (state/), written after the outputs are delivered.
+class PartitionState {
+ public:
+  CustomerState* find(std::string_view customer_id);
+  CustomerState& find_or_create(std::string_view customer_id);
+
+  // Drops customers whose last activity is older than `horizon_ms`.
+  std::size_t evict_older_than(EpochMs horizon_ms);
+
+  // The newest detected_at accepted in this partition; the event-time clock expiry runs on.
+  EpochMs watermark_ms() const { return watermark_ms_; }
+  void advance_watermark(EpochMs t_ms) {
+    if (t_ms > watermark_ms_) watermark_ms_ = t_ms;
+  }
+  void restore_watermark(EpochMs t_ms) { watermark_ms_ = t_ms; }
+
+  std::size_t size() const { return customers_.size(); }
+  void insert(std::string customer_id, CustomerState state);
+
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    for (const auto& [id, state] : customers_) fn(id, state);
+  }
+
+ private:
+  struct StringHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view text) const;
+  };
+  std::unordered_map<std::string, CustomerState, StringHash, std::equal_to<>> customers_;
+  EpochMs watermark_ms_ = 0;  // 0: nothing accepted yet (event times are after 1970)
+};
+
+// A stable 64-bit hash of a sighting id (FNV-1a with a final avalanche). It is persisted, so it
+// must not be std::hash, whose value the standard does not pin down.
+std::uint64_t sighting_id_hash(std::string_view sighting_id);
+
+// The durable encoding of a CustomerState (little-endian, versioned). The first byte is the
+// version and the next eight the last activity, so the compaction filter reads expiry without
+// decoding the rest.
+void encode_customer_state(const CustomerState& state, std::string& out);
+bool decode_customer_state(std::string_view bytes, CustomerState& state);
+std::optional<EpochMs> encoded_last_activity(std::string_view bytes);
+
+}  // namespace tastesync

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+
+#include "customer_state.hpp"
+#include "outcome.hpp"
+#include "registry.hpp"
+
+namespace tastesync {
+
+struct DedupeOptions {
+  std::int64_t interval_ms = 60000;           // a customer who stays is re-identified this often
+  std::int64_t duplicate_window_ms = 120000;  // how long a sighting_id is remembered
+};
+
+// SPEC §1's dedupe, in its two places: exact re-deliveries of a sighting are dropped before
+// scoring (is_duplicate), and an identification is emitted only when it says something new
+// (decide), judged against the last *emitted* identification so suppressed ones never extend
+// the minute.
+class Dedupe {
+ public:
+  explicit Dedupe(DedupeOptions options = {}) : options_(options) {}
+
+  // True when `sighting_id` was already seen for this customer within the window; otherwise
+  // remembers it. Ids older than the window (relative to the newest one) are forgotten.
+  bool is_duplicate(CustomerState& state, std::string_view sighting_id, EpochMs t_ms) const;
+
+  struct Decision {
+    bool emit = false;
+    DropReason reason = DropReason::suppressed;             // when !emit
+    IdentificationKind kind = IdentificationKind::arrival;  // when emit
+  };
+  Decision decide(const CustomerState& state, const Location& location, EpochMs t_ms) const;
+
+  void record_emitted(CustomerState& state, const Location& location, EpochMs t_ms) const;
+
+ private:
+  DedupeOptions options_;
+};
+
+}  // namespace tastesync

@@ -1,0 +1,72 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string_view>
+
+#include "customer_state.hpp"
+#include "dedupe.hpp"
+#include "emit.hpp"
+#include "outcome.hpp"
+#include "parse.hpp"
+#include "registry.hpp"
+#include "resolve.hpp"
+#include "score.hpp"
+
+namespace tastesync {
+
+struct TopologyOptions {
+  ParseOptions parse;
+  DedupeOptions dedupe;
+  ScoreOptions score;
+  std::int64_t retention_ms = 3600000;        // a customer unseen this long is forgotten
+  std::int64_t allowed_lateness_ms = 300000;  // how far behind the watermark a sighting may be
+};
+
+// What one record came to. Views point into the topology's buffers and the record; they are
+// valid until the next process() call.
+struct Outcome {
+  enum class Kind : std::uint8_t { event, dead_letter, dropped };
+
+  Kind kind = Kind::dropped;
+  DropReason drop_reason = DropReason::suppressed;                  // when dropped
+  const ParseError* error = nullptr;                                // when dead_letter
+  IdentificationKind identification = IdentificationKind::arrival;  // when event
+  std::string_view customer_id;            // the event's key, the state's key
+  std::string_view event_id;               // when event
+  std::string_view event_value;            // when event
+  EpochMs detected_at_ms = 0;              // when parsed
+  const CustomerState* touched = nullptr;  // the customer state this record changed, if any
+};
+
+// parse > dedupe > resolve > score > dedupe's emission rule > emit, on one partition's state.
+// Pure: no I/O, no wall clock except the `timestamp` field it is handed. Same state + same
+// records -> same outcomes, which is what makes a replay or a crash re-emit the same event ids.
+class Topology {
+ public:
+  Topology(std::shared_ptr<const Registry> registry, TopologyOptions options);
+
+  Outcome process(const RecordView& record, PartitionState& partition, EpochMs now_ms);
+
+  // Customers whose state can no longer influence anything (SPEC §6's event-time expiry).
+  EpochMs expiry_horizon(EpochMs watermark_ms) const {
+    return watermark_ms - options_.retention_ms - options_.allowed_lateness_ms;
+  }
+
+  void set_registry(std::shared_ptr<const Registry> registry) {
+    resolver_.set_registry(std::move(registry));
+  }
+  const Registry& registry() const { return resolver_.registry(); }
+  const TopologyOptions& options() const { return options_; }
+
+ private:
+  TopologyOptions options_;
+  SightingParser parser_;
+  Dedupe dedupe_;
+  Resolver resolver_;
+  Scorer scorer_;
+  EventWriter writer_;
+  ParseError last_error_{ParseErrorCode::invalid_json, {}};
+};
+
+}  // namespace tastesync

@@ -1,0 +1,277 @@
+#include "state_store.hpp"
+
+#include <rocksdb/cache.h>
+#include <rocksdb/compaction_filter.h>
+#include <rocksdb/db.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include <filesystem>
+#include <mutex>
+
+namespace tastesync {
+namespace {
+
+constexpr char kTopicKey[] = "m/input_topic";
+constexpr std::size_t kPartitionPrefixLength = 5;  // "p" + 4 bytes
+
+void append_partition_prefix(std::string& key, std::int32_t partition) {
+  const auto bits = static_cast<std::uint32_t>(partition);
+  key.push_back('p');
+  key.push_back(static_cast<char>(bits >> 24));
+  key.push_back(static_cast<char>(bits >> 16));
+  key.push_back(static_cast<char>(bits >> 8));
+  key.push_back(static_cast<char>(bits));
+}
+
+std::optional<std::int32_t> partition_of(std::string_view key) {
+  if (key.size() < kPartitionPrefixLength) return std::nullopt;
+  std::uint32_t bits = 0;
+  for (std::size_t i = 1; i < kPartitionPrefixLength; ++i) {
+    bits = bits << 8 | static_cast<std::uint8_t>(key[i]);
+  }
+  return static_cast<std::int32_t>(bits);
+}
+
+std::string encode_checkpoint(const PartitionCheckpoint& checkpoint) {
+  std::string out;
+  for (const std::int64_t value : {checkpoint.next_offset, checkpoint.watermark_ms}) {
+    auto bits = static_cast<std::uint64_t>(value);
+    for (int i = 0; i < 8; ++i, bits >>= 8) out.push_back(static_cast<char>(bits));
+  }
+  return out;
+}
+
+std::optional<PartitionCheckpoint> decode_checkpoint(std::string_view bytes) {
+  if (bytes.size() != 16) return std::nullopt;
+  std::int64_t values[2] = {0, 0};
+  for (int v = 0; v < 2; ++v) {
+    std::uint64_t bits = 0;
+    for (int i = 7; i >= 0; --i) bits = bits << 8 | static_cast<std::uint8_t>(bytes[v * 8 + i]);
+    values[v] = static_cast<std::int64_t>(bits);
+  }
+  return PartitionCheckpoint{values[0], values[1]};
+}
+
+// Drops customer entries that expired by event time. A partition without a known horizon keeps
+// everything: the filter never guesses.
+class EventTimeExpiryFilter : public rocksdb::CompactionFilter {
+ public:
+  explicit EventTimeExpiryFilter(std::shared_ptr<const ExpiryHorizons> horizons)
+      : horizons_(std::move(horizons)) {}
+
+  bool Filter(int /*level*/, const rocksdb::Slice& key, const rocksdb::Slice& value,
+              std::string* /*new_value*/, bool* /*value_changed*/) const override {
+    const std::string_view k(key.data(), key.size());
+    if (k.size() <= kPartitionPrefixLength || k[0] != 'p' || k[kPartitionPrefixLength] != 'c') {
+      return false;
+    }
+    const auto partition = partition_of(k);
+    const auto horizon = partition ? horizons_->get(*partition) : std::nullopt;
+    if (!horizon) return false;
+    const auto last_activity = encoded_last_activity({value.data(), value.size()});
+    return last_activity && *last_activity < *horizon;
+  }
+
+  const char* Name() const override { return "tastesync.EventTimeExpiryFilter"; }
+
+ private:
+  std::shared_ptr<const ExpiryHorizons> horizons_;
+};
+
+std::string status_text(const char* what, const rocksdb::Status& status) {
+  return std::string(what) + ": " + status.ToString();
+}
+
+}  // namespace
+
+void ExpiryHorizons::set(std::int32_t partition, EpochMs horizon_ms) {
+  const std::unique_lock lock(mutex_);
+  horizons_[partition] = horizon_ms;
+}
+
+std::optional<EpochMs> ExpiryHorizons::get(std::int32_t partition) const {
+  const std::shared_lock lock(mutex_);
+  const auto it = horizons_.find(partition);
+  if (it == horizons_.end()) return std::nullopt;
+  return it->second;
+}
+
+std::string customer_key(std::int32_t partition, std::string_view customer_id) {
+  std::string key;
+  key.reserve(kPartitionPrefixLength + 1 + customer_id.size());
+  append_partition_prefix(key, partition);
+  key.push_back('c');
+  key.append(customer_id);
+  return key;
+}
+
+std::string checkpoint_key(std::int32_t partition) {
+  std::string key;
+  append_partition_prefix(key, partition);
+  key[0] = 'o';
+  return key;
+}
+
+Result<std::unique_ptr<StateStore>, std::string> StateStore::open(
+    const StateStoreOptions& options) {
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) return Failure{"state.dir " + options.dir + ": " + ec.message()};
+
+  std::unique_ptr<StateStore> store(new StateStore());
+  store->horizons_ = std::make_shared<ExpiryHorizons>();
+  store->expiry_lag_ms_ = options.expiry_lag_ms;
+
+  // One block cache and one write-buffer budget for every partition: memory must not grow with
+  // the partition count.
+  auto cache = rocksdb::NewLRUCache(static_cast<std::size_t>(options.block_cache_bytes));
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = cache;
+  rocksdb::Options db_options;
+  db_options.create_if_missing = true;
+  db_options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  db_options.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(
+      static_cast<std::size_t>(options.write_buffer_bytes), cache);
+  store->filter_ = std::make_shared<EventTimeExpiryFilter>(store->horizons_);
+  db_options.compaction_filter = store->filter_.get();
+  db_options.compression = rocksdb::kLZ4Compression;
+  db_options.max_background_jobs = 2;
+
+  rocksdb::DB* raw = nullptr;
+  const auto status = rocksdb::DB::Open(db_options, options.dir, &raw);
+  if (!status.ok())
+    return Failure{status_text(("opening state.dir " + options.dir).c_str(), status)};
+  store->db_.reset(raw);
+
+  std::string recorded_topic;
+  const auto topic_status = store->db_->Get(rocksdb::ReadOptions(), kTopicKey, &recorded_topic);
+  if (topic_status.IsNotFound()) {
+    const auto put = store->db_->Put(rocksdb::WriteOptions(), kTopicKey, options.input_topic);
+    if (!put.ok()) return Failure{status_text("recording the input topic", put)};
+  } else if (!topic_status.ok()) {
+    return Failure{status_text("reading the state's input topic", topic_status)};
+  } else if (recorded_topic != options.input_topic) {
+    return Failure{"state.dir " + options.dir + " holds the state of input topic '" +
+                   recorded_topic + "', not '" + options.input_topic +
+                   "': use another state.dir (or group id) for another topic"};
+  }
+
+  // Horizons of every partition this store ever held, so stale partitions expire too.
+  std::unique_ptr<rocksdb::Iterator> it(store->db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek("o"); it->Valid() && it->key().starts_with("o"); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    const auto partition = partition_of(key);
+    const auto checkpoint = decode_checkpoint({it->value().data(), it->value().size()});
+    if (!partition || !checkpoint) {
+      return Failure{"state.dir " + options.dir + " holds a malformed checkpoint entry"};
+    }
+    store->horizons_->set(*partition, checkpoint->watermark_ms - options.expiry_lag_ms);
+  }
+  if (!it->status().ok()) return Failure{status_text("scanning checkpoints", it->status())};
+  return store;
+}
+
+StateStore::~StateStore() = default;
+
+Result<std::optional<PartitionCheckpoint>, std::string> StateStore::restore(std::int32_t partition,
+                                                                            PartitionState& into) {
+  std::string value;
+  const auto status = db_->Get(rocksdb::ReadOptions(), checkpoint_key(partition), &value);
+  if (status.IsNotFound()) return std::optional<PartitionCheckpoint>();
+  if (!status.ok()) return Failure{status_text("reading a checkpoint", status)};
+  const auto checkpoint = decode_checkpoint(value);
+  if (!checkpoint) {
+    return Failure{"partition " + std::to_string(partition) + ": malformed checkpoint"};
+  }
+  into.restore_watermark(checkpoint->watermark_ms);
+  const EpochMs horizon = checkpoint->watermark_ms - expiry_lag_ms_;
+
+  const std::string prefix = customer_key(partition, "");
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
+    CustomerState state;
+    if (!decode_customer_state({it->value().data(), it->value().size()}, state)) {
+      return Failure{"partition " + std::to_string(partition) +
+                     ": undecodable state of customer '" +
+                     it->key().ToString().substr(prefix.size()) + "'"};
+    }
+    // Reads compare event times themselves and never rely on compaction having run.
+    if (state.last_activity_ms < horizon) continue;
+    into.insert(it->key().ToString().substr(prefix.size()), std::move(state));
+  }
+  if (!it->status().ok()) return Failure{status_text("restoring state", it->status())};
+  return std::optional<PartitionCheckpoint>(*checkpoint);
+}
+
+StateStore::Batch::Batch() : batch_(std::make_unique<rocksdb::WriteBatch>()) {}
+StateStore::Batch::~Batch() = default;
+StateStore::Batch::Batch(Batch&&) noexcept = default;
+StateStore::Batch& StateStore::Batch::operator=(Batch&&) noexcept = default;
+
+void StateStore::Batch::put_customer(std::int32_t partition, std::string_view customer_id,
+                                     std::string_view encoded_state) {
+  key_.clear();
+  append_partition_prefix(key_, partition);
+  key_.push_back('c');
+  key_.append(customer_id);
+  // A WriteBatch only fails to Put past its size limit, which is unlimited here.
+  (void)batch_->Put(key_, rocksdb::Slice(encoded_state.data(), encoded_state.size()));
+}
+
+void StateStore::Batch::set_checkpoint(std::int32_t partition,
+                                       const PartitionCheckpoint& checkpoint) {
+  (void)batch_->Put(checkpoint_key(partition), encode_checkpoint(checkpoint));
+  watermarks_[partition] = checkpoint.watermark_ms;
+}
+
+std::size_t StateStore::Batch::count() const {
+  return static_cast<std::size_t>(batch_->Count());
+}
+
+void StateStore::Batch::clear() {
+  batch_->Clear();
+  watermarks_.clear();
+}
+
+Result<bool, std::string> StateStore::write(Batch& batch) {
+  rocksdb::WriteOptions options;
+  options.sync = false;
+  options.disableWAL = false;
+  const auto status = db_->Write(options, batch.batch_.get());
+  if (!status.ok()) return Failure{status_text("writing state", status)};
+  for (const auto& [partition, watermark] : batch.watermarks_) {
+    horizons_->set(partition, watermark - expiry_lag_ms_);
+  }
+  batch.clear();
+  return true;
+}
+
+bool StateStore::contains_customer(std::int32_t partition, std::string_view customer_id) const {
+  std::string value;
+  return db_->Get(rocksdb::ReadOptions(), customer_key(partition, customer_id), &value).ok();
+}
+
+Result<bool, std::string> StateStore::compact() {
+  const auto status = db_->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr);
+  if (!status.ok()) return Failure{status_text("compacting state", status)};
+  return true;
+}
+
+std::uint64_t StateStore::approximate_size_bytes() const {
+  std::uint64_t live = 0;
+  std::uint64_t memtables = 0;
+  db_->GetIntProperty(rocksdb::DB::Properties::kLiveSstFilesSize, &live);
+  db_->GetIntProperty(rocksdb::DB::Properties::kCurSizeAllMemTables, &memtables);
+  return live + memtables;
+}
+
+std::uint64_t StateStore::estimated_keys() const {
+  std::uint64_t keys = 0;
+  db_->GetIntProperty(rocksdb::DB::Properties::kEstimateNumKeys, &keys);
+  return keys;
+}
+
+}  // namespace tastesync

@@ -1,0 +1,111 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <shared_mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include "customer_state.hpp"
+#include "result.hpp"
+
+namespace rocksdb {
+class CompactionFilter;
+class DB;
+class WriteBatch;
+}  // namespace rocksdb
+
+namespace tastesync {
+
+struct StateStoreOptions {
+  std::string dir;
+  std::string input_topic;  // recorded on first open; a different topic later is refused
+  std::int64_t block_cache_bytes = 64 << 20;
+  std::int64_t write_buffer_bytes = 64 << 20;
+  // Entries whose last activity is older than a partition's watermark minus this are expired
+  // (retention + allowed lateness: the topology can no longer read them).
+  std::int64_t expiry_lag_ms = 3600000 + 300000;
+};
+
+// Where a partition's durable state stands: the next input offset to read and the event-time
+// watermark the state was computed up to. Written in the same WriteBatch as the state itself.
+struct PartitionCheckpoint {
+  std::int64_t next_offset = 0;
+  EpochMs watermark_ms = 0;
+};
+
+// Expiry horizons per partition, read by the compaction filter on RocksDB's threads and written
+// by the pipeline thread after each checkpoint.
+class ExpiryHorizons {
+ public:
+  void set(std::int32_t partition, EpochMs horizon_ms);
+  std::optional<EpochMs> get(std::int32_t partition) const;
+
+ private:
+  mutable std::shared_mutex mutex_;
+  std::unordered_map<std::int32_t, EpochMs> horizons_;
+};
+
+// The RocksDB copy of the per-partition state (SPEC §6). Keys are grouped by input partition;
+// expiry is by event time through a compaction filter, never DBWithTTL (wall clock).
+class StateStore {
+ public:
+  static Result<std::unique_ptr<StateStore>, std::string> open(const StateStoreOptions& options);
+  ~StateStore();
+  StateStore(const StateStore&) = delete;
+  StateStore& operator=(const StateStore&) = delete;
+
+  // Loads the partition's unexpired customers into `into` (and its watermark) and returns its
+  // checkpoint, or nullopt when this store has never held the partition.
+  Result<std::optional<PartitionCheckpoint>, std::string> restore(std::int32_t partition,
+                                                                  PartitionState& into);
+
+  // One partition's changes since its last checkpoint, applied atomically with the new one.
+  class Batch {
+   public:
+    Batch();
+    ~Batch();
+    Batch(Batch&&) noexcept;
+    Batch& operator=(Batch&&) noexcept;
+    void put_customer(std::int32_t partition, std::string_view customer_id,
+                      std::string_view encoded_state);
+    void set_checkpoint(std::int32_t partition, const PartitionCheckpoint& checkpoint);
+    std::size_t count() const;
+    void clear();
+
+   private:
+    friend class StateStore;
+    std::unique_ptr<rocksdb::WriteBatch> batch_;
+    std::string key_;                                       // reused
+    std::unordered_map<std::int32_t, EpochMs> watermarks_;  // checkpoints in this batch
+  };
+
+  // WAL on, no fsync per batch: survives kill -9 of the process (not a power cut). Also moves the
+  // compaction filter's expiry horizon of every partition checkpointed in the batch.
+  Result<bool, std::string> write(Batch& batch);
+
+  // Whether a customer entry is physically present (expired ones may be, until compaction).
+  bool contains_customer(std::int32_t partition, std::string_view customer_id) const;
+  // Forces a compaction of everything (tests and the `state compact` tool).
+  Result<bool, std::string> compact();
+  std::uint64_t approximate_size_bytes() const;
+  std::uint64_t estimated_keys() const;
+
+ private:
+  StateStore() = default;
+  // Declared before db_ so it outlives it: RocksDB holds a raw pointer to the filter.
+  std::shared_ptr<rocksdb::CompactionFilter> filter_;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::shared_ptr<ExpiryHorizons> horizons_;
+  std::int64_t expiry_lag_ms_ = 0;
+};
+
+// Key layout, public for the tools and the tests: "p" + partition (4 bytes, big-endian) + "c" +
+// customer id for customers; "o" + partition for checkpoints (their own prefix, so reading every
+// checkpoint at start never scans the state); "m/input_topic".
+std::string customer_key(std::int32_t partition, std::string_view customer_id);
+std::string checkpoint_key(std::int32_t partition);
+
+}  // namespace tastesync
