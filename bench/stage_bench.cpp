@@ -64,20 +64,23 @@ double with_state_path(const std::shared_ptr<const Registry>& registry,
   std::vector<PendingWrites> pending(kPartitions);
   std::vector<std::int64_t> next_offset(kPartitions, 0);
   StateStore::Batch batch;
-  std::string encoded;
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < records.size(); ++i) {
     const std::size_t p = std::hash<std::string>{}(records[i].key.value_or("")) % kPartitions;
+    if (records[i].key) {
+      if (const CustomerState* before = partitions[p].find(*records[i].key)) {
+        pending[p].before_change(*before);
+      }
+    }
     const Outcome outcome = topology.process(view(records[i]), partitions[p], 0);
     if (outcome.touched != nullptr) {
-      encode_customer_state(*outcome.touched, encoded);
-      pending[p].add(next_offset[p], outcome.customer_id, encoded);
+      pending[p].changed(next_offset[p], outcome.customer_id, *outcome.touched, outcome.remembered);
     }
     ++next_offset[p];
     if ((i + 1) % kRecordsPerPoll == 0 || i + 1 == records.size()) {
       for (int q = 0; q < kPartitions; ++q) {
-        pending[static_cast<std::size_t>(q)].drain_before(next_offset[static_cast<std::size_t>(q)],
-                                                          q, batch);
+        const auto index = static_cast<std::size_t>(q);
+        pending[index].drain_before(next_offset[index], q, partitions[index], batch);
         batch.set_checkpoint(
             q, PartitionCheckpoint{next_offset[static_cast<std::size_t>(q)],
                                    partitions[static_cast<std::size_t>(q)].watermark_ms()});

@@ -71,6 +71,8 @@ int Pipeline::run(const std::stop_token& stop) {
   store_options.block_cache_bytes = config_.state.block_cache_bytes;
   store_options.write_buffer_bytes = config_.state.write_buffer_bytes;
   store_options.expiry_lag_ms = config_.state.retention_ms + config_.state.allowed_lateness_ms;
+  store_options.seen_expiry_lag_ms =
+      config_.dedupe.duplicate_window_ms + config_.state.allowed_lateness_ms;
   auto store = StateStore::open(store_options);
   if (!store) throw std::runtime_error(store.error());
   store_ = std::move(*store);
@@ -149,13 +151,19 @@ void Pipeline::handle(const rd_kafka_message_t& message, const std::stop_token& 
 
   const std::int64_t consumed_ns = steady_ns();
   const std::int64_t now_ms = wall_ms();
+  // A valid record changes the state of the customer its key names (a mismatch is a DLQ).
+  if (record.key) {
+    if (const CustomerState* before = slot->state.find(*record.key)) {
+      slot->pending.before_change(*before);
+    }
+  }
   const Outcome outcome = topology_.process(record, slot->state, now_ms);
   metrics_.stage_latency_topology.Observe(static_cast<double>(steady_ns() - consumed_ns) * 1e-9);
 
   slot->tracker.offer(message.offset, consumed_ns, slot->state.watermark_ms());
   if (outcome.touched != nullptr) {
-    encode_customer_state(*outcome.touched, encoded_);
-    slot->pending.add(message.offset, outcome.customer_id, encoded_);
+    slot->pending.changed(message.offset, outcome.customer_id, *outcome.touched,
+                          outcome.remembered);
   }
   const OutputOrigin origin{message.partition, message.offset,
                             outcome.kind == Outcome::Kind::dead_letter};
@@ -185,7 +193,7 @@ void Pipeline::checkpoint() {
     const auto position = slot->tracker.advance();
     if (!position) continue;
     const auto partition = static_cast<std::int32_t>(p);
-    slot->pending.drain_before(position->next_offset, partition, batch_);
+    slot->pending.drain_before(position->next_offset, partition, slot->state, batch_);
     batch_.set_checkpoint(partition,
                           PartitionCheckpoint{position->next_offset, position->watermark_ms});
     advanced_.emplace_back(partition, position->next_offset);
@@ -332,6 +340,7 @@ void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
       fail("restoring partition " + std::to_string(tp.partition) + ": " + checkpoint.error());
       return;
     }
+    topology_.normalize_restored(slot->state);
     // RocksDB's offset wins: it is written with the state, the Kafka commit trails it.
     tp.offset = *checkpoint ? (*checkpoint)->next_offset : RD_KAFKA_OFFSET_INVALID;
     restored_customers += slot->state.size();

@@ -84,7 +84,6 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::vector<std::unique_ptr<PartitionSlot>> slots_;  // indexed by partition
   StateStore::Batch batch_;
   std::vector<std::pair<std::int32_t, std::int64_t>> advanced_;  // reused by checkpoint()
-  std::string encoded_;                                          // reused per record
   std::optional<std::string> fatal_;
   bool assigned_once_ = false;
   bool shutting_down_ = false;

@@ -7,7 +7,7 @@
 namespace tastesync {
 namespace {
 
-constexpr std::uint8_t kEncodingVersion = 1;
+constexpr std::uint8_t kEncodingVersion = 2;
 
 void put_u8(std::string& out, std::uint8_t value) {
   out.push_back(static_cast<char>(value));
@@ -16,6 +16,10 @@ void put_u8(std::string& out, std::uint8_t value) {
 void put_u16(std::string& out, std::uint16_t value) {
   put_u8(out, static_cast<std::uint8_t>(value));
   put_u8(out, static_cast<std::uint8_t>(value >> 8));
+}
+
+void put_u32(std::string& out, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i, value >>= 8) put_u8(out, static_cast<std::uint8_t>(value));
 }
 
 void put_i64(std::string& out, EpochMs value) {
@@ -42,6 +46,13 @@ class Reader {
     std::uint8_t high = 0;
     if (!u8(low) || !u8(high)) return false;
     value = static_cast<std::uint16_t>(low | high << 8);
+    return true;
+  }
+  bool u32(std::uint32_t& value) {
+    if (pos_ + 4 > bytes_.size()) return false;
+    value = 0;
+    for (int i = 3; i >= 0; --i) value = value << 8 | static_cast<std::uint8_t>(bytes_[pos_ + i]);
+    pos_ += 4;
     return true;
   }
   bool i64(EpochMs& value) {
@@ -89,8 +100,9 @@ CustomerState& PartitionState::find_or_create(std::string_view customer_id) {
 }
 
 std::size_t PartitionState::evict_older_than(EpochMs horizon_ms) {
-  return std::erase_if(
-      customers_, [&](const auto& entry) { return entry.second.last_activity_ms < horizon_ms; });
+  return std::erase_if(customers_, [&](const auto& entry) {
+    return entry.second.last_activity_ms < horizon_ms && entry.second.durability.pending_offset < 0;
+  });
 }
 
 void PartitionState::insert(std::string customer_id, CustomerState state) {
@@ -122,18 +134,14 @@ void encode_customer_state(const CustomerState& state, std::string& out) {
     put_string(out, state.last_emitted->location);
     put_i64(out, state.last_emitted->detected_at_ms);
   }
-  put_u16(out, static_cast<std::uint16_t>(state.seen.size()));
-  for (const SeenSighting& seen : state.seen) {
-    put_i64(out, static_cast<EpochMs>(seen.id_hash));
-    put_i64(out, seen.t_ms);
-  }
   put_u8(out, static_cast<std::uint8_t>(state.tracks.size()));
   for (const BeaconTrack& track : state.tracks) {
     out.append(reinterpret_cast<const char*>(track.beacon_id.data()), track.beacon_id.size());
     put_u8(out, static_cast<std::uint8_t>(track.reported_tx_power_dbm));
     put_u8(out, track.sample_count);
     for (std::size_t i = 0; i < track.sample_count; ++i) {
-      put_i64(out, track.samples[i].t_ms);
+      // Samples are never newer than the last activity; the age fits 32 bits (49 days).
+      put_u32(out, static_cast<std::uint32_t>(state.last_activity_ms - track.samples[i].t_ms));
       put_u8(out, static_cast<std::uint8_t>(track.samples[i].rssi_dbm));
     }
   }
@@ -143,7 +151,7 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
   Reader in(bytes);
   std::uint8_t version = 0;
   if (!in.u8(version) || version != kEncodingVersion) return false;
-  state = CustomerState{};
+  state.reset();
   std::uint8_t has_last = 0;
   if (!in.i64(state.last_activity_ms) || !in.u8(has_last) || has_last > 1) return false;
   if (has_last == 1) {
@@ -152,14 +160,6 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
       return false;
     }
     state.last_emitted = std::move(last);
-  }
-  std::uint16_t seen_count = 0;
-  if (!in.u16(seen_count) || seen_count > CustomerState::kMaxSeen) return false;
-  state.seen.resize(seen_count);
-  for (SeenSighting& seen : state.seen) {
-    EpochMs hash = 0;
-    if (!in.i64(hash) || !in.i64(seen.t_ms)) return false;
-    seen.id_hash = static_cast<std::uint64_t>(hash);
   }
   std::uint8_t track_count = 0;
   if (!in.u8(track_count) || track_count > CustomerState::kMaxTracks) return false;
@@ -172,8 +172,10 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
     }
     track.reported_tx_power_dbm = static_cast<std::int8_t>(tx_power);
     for (std::size_t i = 0; i < track.sample_count; ++i) {
+      std::uint32_t age_ms = 0;
       std::uint8_t rssi = 0;
-      if (!in.i64(track.samples[i].t_ms) || !in.u8(rssi)) return false;
+      if (!in.u32(age_ms) || !in.u8(rssi)) return false;
+      track.samples[i].t_ms = state.last_activity_ms - age_ms;
       track.samples[i].rssi_dbm = static_cast<std::int8_t>(rssi);
     }
   }

@@ -43,6 +43,14 @@ struct SeenSighting {
   EpochMs t_ms = 0;
 };
 
+// Bookkeeping of the durable layer (state/), kept beside the state it describes so the hot path
+// needs no second lookup. Never encoded; a reset of the state keeps it.
+struct DurabilityMark {
+  std::int64_t pending_offset = -1;  // the last record that changed this state and is not yet
+                                     // checkpointed (-1: none)
+  std::uint64_t pending_sequence = 0;
+};
+
 // Everything the stages remember about one customer. Bounded: the tracks and the remembered
 // sighting ids have fixed caps, and the whole entry expires by event time.
 struct CustomerState {
@@ -51,8 +59,18 @@ struct CustomerState {
 
   EpochMs last_activity_ms = 0;  // newest detected_at seen (0: none yet)
   std::optional<LastIdentification> last_emitted;
-  std::vector<SeenSighting> seen;   // sighting ids of the duplicate window, oldest first
+  // Sighting ids of the duplicate window, in no particular order. Persisted apart from the rest
+  // (one insert-only key each), so a checkpoint never rewrites the whole list.
+  std::vector<SeenSighting> seen;
   std::vector<BeaconTrack> tracks;  // one per beacon heard within the score window
+  DurabilityMark durability;
+
+  // Forgets everything the stages know (expiry), keeping the durable layer's bookkeeping.
+  void reset() {
+    const DurabilityMark mark = durability;
+    *this = CustomerState{};
+    durability = mark;
+  }
 };
 
 // The in-memory state layer of one input partition: what the stages read and update at once.
@@ -62,7 +80,8 @@ class PartitionState {
   CustomerState* find(std::string_view customer_id);
   CustomerState& find_or_create(std::string_view customer_id);
 
-  // Drops customers whose last activity is older than `horizon_ms`.
+  // Drops customers whose last activity is older than `horizon_ms`, except those with changes
+  // not yet checkpointed (their checkpoint still needs them).
   std::size_t evict_older_than(EpochMs horizon_ms);
 
   // The newest detected_at accepted in this partition; the event-time clock expiry runs on.
@@ -79,6 +98,10 @@ class PartitionState {
   void for_each(Fn&& fn) const {
     for (const auto& [id, state] : customers_) fn(id, state);
   }
+  template <typename Fn>
+  void for_each_mutable(Fn&& fn) {
+    for (auto& [id, state] : customers_) fn(state);
+  }
 
  private:
   struct StringHash {
@@ -93,9 +116,9 @@ class PartitionState {
 // must not be std::hash, whose value the standard does not pin down.
 std::uint64_t sighting_id_hash(std::string_view sighting_id);
 
-// The durable encoding of a CustomerState (little-endian, versioned). The first byte is the
-// version and the next eight the last activity, so the compaction filter reads expiry without
-// decoding the rest.
+// The durable encoding of a CustomerState without its `seen` list (little-endian, versioned).
+// The first byte is the version and the next eight the last activity, so the compaction filter
+// reads expiry without decoding the rest. Sample times are stored relative to the last activity.
 void encode_customer_state(const CustomerState& state, std::string& out);
 bool decode_customer_state(std::string_view bytes, CustomerState& state);
 std::optional<EpochMs> encoded_last_activity(std::string_view bytes);

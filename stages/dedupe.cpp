@@ -1,26 +1,40 @@
 #include "dedupe.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 
 namespace tastesync {
 
-bool Dedupe::is_duplicate(CustomerState& state, std::string_view sighting_id, EpochMs t_ms) const {
+std::optional<SeenSighting> Dedupe::admit(CustomerState& state, std::string_view sighting_id,
+                                          EpochMs t_ms) const {
   const std::uint64_t hash = sighting_id_hash(sighting_id);
+  const EpochMs oldest_kept = std::max(state.last_activity_ms, t_ms) - options_.duplicate_window_ms;
+  // Entries past the window never count, whether or not they were pruned yet: a restored list
+  // and a live one must answer alike.
   const bool seen = std::any_of(state.seen.begin(), state.seen.end(), [&](const SeenSighting& s) {
-    return s.id_hash == hash && s.t_ms >= t_ms - options_.duplicate_window_ms &&
-           s.t_ms <= t_ms + options_.duplicate_window_ms;
+    return s.id_hash == hash && s.t_ms >= oldest_kept &&
+           std::abs(s.t_ms - t_ms) <= options_.duplicate_window_ms;
   });
-  if (seen) return true;
+  if (seen) return std::nullopt;
+  const SeenSighting remembered{hash, t_ms};
+  state.seen.push_back(remembered);
+  prune(state);
+  return remembered;
+}
 
-  // Kept in arrival order; pruned against the newest time so out-of-order arrivals stay.
-  EpochMs newest = t_ms;
-  for (const SeenSighting& s : state.seen) newest = std::max(newest, s.t_ms);
-  std::erase_if(state.seen, [&](const SeenSighting& s) {
-    return s.t_ms < newest - options_.duplicate_window_ms;
-  });
-  if (state.seen.size() >= CustomerState::kMaxSeen) state.seen.erase(state.seen.begin());
-  state.seen.push_back(SeenSighting{hash, t_ms});
-  return false;
+void Dedupe::normalize(CustomerState& state) const {
+  prune(state);
+}
+
+void Dedupe::prune(CustomerState& state) const {
+  const EpochMs oldest_kept = state.last_activity_ms - options_.duplicate_window_ms;
+  std::erase_if(state.seen, [&](const SeenSighting& s) { return s.t_ms < oldest_kept; });
+  const auto by_time_then_hash = [](const SeenSighting& a, const SeenSighting& b) {
+    return a.t_ms != b.t_ms ? a.t_ms < b.t_ms : a.id_hash < b.id_hash;
+  };
+  while (state.seen.size() > CustomerState::kMaxSeen) {
+    state.seen.erase(std::min_element(state.seen.begin(), state.seen.end(), by_time_then_hash));
+  }
 }
 
 Dedupe::Decision Dedupe::decide(const CustomerState& state, const Location& location,

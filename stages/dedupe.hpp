@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string_view>
 
 #include "customer_state.hpp"
@@ -22,9 +23,15 @@ class Dedupe {
  public:
   explicit Dedupe(DedupeOptions options = {}) : options_(options) {}
 
-  // True when `sighting_id` was already seen for this customer within the window; otherwise
-  // remembers it. Ids older than the window (relative to the newest one) are forgotten.
-  bool is_duplicate(CustomerState& state, std::string_view sighting_id, EpochMs t_ms) const;
+  // Remembers a sighting id and returns what it remembered, or nullopt when the id was already
+  // seen for this customer within the window (a duplicate). Call after the customer's last
+  // activity includes t_ms.
+  std::optional<SeenSighting> admit(CustomerState& state, std::string_view sighting_id,
+                                    EpochMs t_ms) const;
+
+  // Brings a restored `seen` list (a superset: RocksDB keeps ids until compaction) to exactly
+  // what the in-memory list would hold, so a restart never changes a duplicate decision.
+  void normalize(CustomerState& state) const;
 
   struct Decision {
     bool emit = false;
@@ -36,6 +43,10 @@ class Dedupe {
   void record_emitted(CustomerState& state, const Location& location, EpochMs t_ms) const;
 
  private:
+  // The rule both admit() and normalize() keep: ids older than the customer's newest activity
+  // minus the window are gone; beyond the cap, the smallest (time, hash) go first.
+  void prune(CustomerState& state) const;
+
   DedupeOptions options_;
 };
 

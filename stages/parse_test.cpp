@@ -646,7 +646,8 @@ struct FixtureCase {
   std::string detected_at_utc;
 };
 
-void PrintTo(const FixtureCase& c, std::ostream* out) {
+// gtest prints a test parameter through PrintTo: the fixture name is all a reader needs.
+void PrintTo(const FixtureCase& c, std::ostream* out) {  // NOLINT(readability-identifier-naming)
   *out << c.name;
 }
 

@@ -11,6 +11,10 @@ Topology::Topology(std::shared_ptr<const Registry> registry, TopologyOptions opt
       resolver_(std::move(registry)),
       scorer_(options.score) {}
 
+void Topology::normalize_restored(PartitionState& partition) const {
+  partition.for_each_mutable([&](CustomerState& state) { dedupe_.normalize(state); });
+}
+
 Outcome Topology::process(const RecordView& record, PartitionState& partition, EpochMs now_ms) {
   Outcome outcome;
   auto parsed = parser_.parse(record);
@@ -34,11 +38,12 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
   CustomerState& state = partition.find_or_create(sighting.customer_id);
   // The same rule eviction applies, read at the record's own event time, so whether an old
   // entry is still in memory (or RocksDB) never changes an outcome.
-  if (state.last_activity_ms < t_ms - options_.retention_ms) state = CustomerState{};
+  if (state.last_activity_ms < t_ms - options_.retention_ms) state.reset();
   state.last_activity_ms = std::max(state.last_activity_ms, t_ms);
   outcome.touched = &state;
 
-  if (dedupe_.is_duplicate(state, sighting.sighting_id, t_ms)) {
+  outcome.remembered = dedupe_.admit(state, sighting.sighting_id, t_ms);
+  if (!outcome.remembered) {
     outcome.drop_reason = DropReason::duplicate;
     return outcome;
   }

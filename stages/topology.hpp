@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string_view>
 
 #include "customer_state.hpp"
@@ -36,7 +37,8 @@ struct Outcome {
   std::string_view event_id;               // when event
   std::string_view event_value;            // when event
   EpochMs detected_at_ms = 0;              // when parsed
-  const CustomerState* touched = nullptr;  // the customer state this record changed, if any
+  CustomerState* touched = nullptr;        // the customer state this record changed, if any
+  std::optional<SeenSighting> remembered;  // the sighting id this record added, if any
 };
 
 // parse > dedupe > resolve > score > dedupe's emission rule > emit, on one partition's state.
@@ -52,6 +54,10 @@ class Topology {
   EpochMs expiry_horizon(EpochMs watermark_ms) const {
     return watermark_ms - options_.retention_ms - options_.allowed_lateness_ms;
   }
+
+  // After a restore: brings derived parts of the state (the remembered sighting ids) to what a
+  // run without the restart would hold.
+  void normalize_restored(PartitionState& partition) const;
 
   void set_registry(std::shared_ptr<const Registry> registry) {
     resolver_.set_registry(std::move(registry));

@@ -1,38 +1,77 @@
 #include "pending_writes.hpp"
 
-#include <algorithm>
+#include <stdexcept>
 
 namespace tastesync {
 
-void PendingWrites::add(std::int64_t offset, std::string_view customer_id,
-                        std::string_view encoded_state) {
+void PendingWrites::before_change(const CustomerState& state) {
+  if (state.durability.pending_offset < 0) return;
+  const std::uint64_t sequence = state.durability.pending_sequence;
+  if (sequence < first_sequence_ || sequence - first_sequence_ >= entries_.size()) {
+    throw std::logic_error("a customer's pending change points outside the pending entries");
+  }
+  Entry& entry = entries_[sequence - first_sequence_];
+  if (entry.has_snapshot) return;
+  encode_customer_state(state, encoded_);
+  entry.has_snapshot = true;
+  entry.snapshot_begin = arena_.size();
+  entry.snapshot_size = static_cast<std::uint32_t>(encoded_.size());
+  arena_.append(encoded_);
+}
+
+void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, CustomerState& state,
+                            const std::optional<SeenSighting>& remembered) {
   entries_.push_back(Entry{offset, arena_.size(), static_cast<std::uint32_t>(customer_id.size()),
-                           static_cast<std::uint32_t>(encoded_state.size())});
+                           false, 0, 0, remembered});
   arena_.append(customer_id);
-  arena_.append(encoded_state);
+  state.durability.pending_offset = offset;
+  state.durability.pending_sequence = first_sequence_ + entries_.size() - 1;
 }
 
 void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partition,
-                                 StateStore::Batch& batch) {
+                                 PartitionState& states, StateStore::Batch& batch) {
   std::size_t drained = 0;
-  while (drained < entries_.size() && entries_[drained].offset < next_offset) {
+  for (; drained < entries_.size() && entries_[drained].offset < next_offset; ++drained) {
     const Entry& entry = entries_[drained];
-    const std::string_view key(arena_.data() + entry.begin, entry.key_size);
-    const std::string_view value(arena_.data() + entry.begin + entry.key_size, entry.value_size);
-    batch.put_customer(partition, key, value);
-    ++drained;
+    const std::string_view customer_id(arena_.data() + entry.key_begin, entry.key_size);
+    if (entry.remembered) {
+      batch.put_seen(partition, customer_id, entry.remembered->id_hash, entry.remembered->t_ms);
+    }
+    CustomerState* state = states.find(customer_id);
+    const bool latest_change = state != nullptr && state->durability.pending_offset >= 0 &&
+                               state->durability.pending_sequence == first_sequence_ + drained;
+    if (latest_change) state->durability.pending_offset = -1;
+    if (entry.has_snapshot) {
+      batch.put_customer(
+          partition, customer_id,
+          std::string_view(arena_.data() + entry.snapshot_begin, entry.snapshot_size));
+      continue;
+    }
+    // No snapshot: no later record changed this customer, so memory holds exactly the state
+    // this record left. Eviction spares customers with pending changes, so it is there.
+    if (!latest_change) {
+      throw std::logic_error("pending state of customer '" + std::string(customer_id) +
+                             "' lost its bookkeeping");
+    }
+    encode_customer_state(*state, encoded_);
+    batch.put_customer(partition, customer_id, encoded_);
   }
   if (drained == 0) return;
+  first_sequence_ += drained;
   if (drained == entries_.size()) {
     entries_.clear();
     arena_.clear();
     return;
   }
-  // Keep the undelivered tail, moved to the front of the arena.
-  const std::size_t shift = entries_[drained].begin;
+  // Keep the undelivered tail. Its bytes all sit after its first key (snapshots are appended
+  // after the key they belong to), so the arena's prefix can go.
+  const std::size_t shift = entries_[drained].key_begin;
   arena_.erase(0, shift);
   entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(drained));
-  for (Entry& entry : entries_) entry.begin -= shift;
+  for (Entry& entry : entries_) {
+    entry.key_begin -= shift;
+    if (entry.has_snapshot) entry.snapshot_begin -= shift;
+  }
 }
 
 }  // namespace tastesync

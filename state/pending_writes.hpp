@@ -1,35 +1,54 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "customer_state.hpp"
 #include "state_store.hpp"
 
 namespace tastesync {
 
-// Snapshots of customer state taken as records are processed, waiting until every output up to
-// their offset is delivered. Only then may they reach RocksDB: remembering before delivery loses
-// events after a crash. Kept in one reused arena so the hot path does not allocate per record.
+// Changes made by records whose outputs are not delivered yet. Only once every output up to an
+// offset is delivered may the state as of that offset reach RocksDB (remembering before delivery
+// loses events after a crash), so this keeps, per record, which customer it changed and the
+// sighting id it remembered.
+//
+// The customer's state is encoded lazily, at checkpoint time, from memory. A snapshot is taken
+// earlier only when a second record changes a customer whose first change is still pending: the
+// first record's checkpoint must not see the second's change. Everything lives in one reused
+// arena, so the hot path does not allocate per record.
 class PendingWrites {
  public:
-  void add(std::int64_t offset, std::string_view customer_id, std::string_view encoded_state);
-
-  // Moves every snapshot of a record before `next_offset` into `batch`.
-  void drain_before(std::int64_t next_offset, std::int32_t partition, StateStore::Batch& batch);
+  // Before a record that may change `state` (it may also turn out not to: a dead letter with
+  // that key). Takes the snapshot an earlier pending change needs.
+  void before_change(const CustomerState& state);
+  // After the record at `offset` changed `state` (and maybe remembered a sighting id).
+  void changed(std::int64_t offset, std::string_view customer_id, CustomerState& state,
+               const std::optional<SeenSighting>& remembered);
+  // Puts into `batch` every change of a record before `next_offset`, in order.
+  void drain_before(std::int64_t next_offset, std::int32_t partition, PartitionState& states,
+                    StateStore::Batch& batch);
 
   std::size_t size() const { return entries_.size(); }
 
  private:
   struct Entry {
     std::int64_t offset;
-    std::size_t begin;  // into arena_: customer id, then encoded state
+    std::size_t key_begin;  // into arena_
     std::uint32_t key_size;
-    std::uint32_t value_size;
+    bool has_snapshot;
+    std::size_t snapshot_begin;
+    std::uint32_t snapshot_size;
+    std::optional<SeenSighting> remembered;
   };
+
   std::vector<Entry> entries_;
+  std::uint64_t first_sequence_ = 0;  // the sequence number of entries_[0]
   std::string arena_;
+  std::string encoded_;  // reused
 };
 
 }  // namespace tastesync

@@ -27,6 +27,9 @@ struct StateStoreOptions {
   // Entries whose last activity is older than a partition's watermark minus this are expired
   // (retention + allowed lateness: the topology can no longer read them).
   std::int64_t expiry_lag_ms = 3600000 + 300000;
+  // Remembered sighting ids older than the watermark minus this are expired (duplicate window
+  // + allowed lateness: no duplicate check can reach them any more).
+  std::int64_t seen_expiry_lag_ms = 120000 + 300000;
 };
 
 // Where a partition's durable state stands: the next input offset to read and the event-time
@@ -36,16 +39,16 @@ struct PartitionCheckpoint {
   EpochMs watermark_ms = 0;
 };
 
-// Expiry horizons per partition, read by the compaction filter on RocksDB's threads and written
-// by the pipeline thread after each checkpoint.
-class ExpiryHorizons {
+// The checkpointed watermark of each partition, read by the compaction filter on RocksDB's
+// threads and written by the pipeline thread after each checkpoint.
+class CheckpointedWatermarks {
  public:
-  void set(std::int32_t partition, EpochMs horizon_ms);
+  void set(std::int32_t partition, EpochMs watermark_ms);
   std::optional<EpochMs> get(std::int32_t partition) const;
 
  private:
   mutable std::shared_mutex mutex_;
-  std::unordered_map<std::int32_t, EpochMs> horizons_;
+  std::unordered_map<std::int32_t, EpochMs> watermarks_;
 };
 
 // The RocksDB copy of the per-partition state (SPEC §6). Keys are grouped by input partition;
@@ -57,8 +60,10 @@ class StateStore {
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
 
-  // Loads the partition's unexpired customers into `into` (and its watermark) and returns its
-  // checkpoint, or nullopt when this store has never held the partition.
+  // Loads the partition's unexpired customers and their remembered sighting ids into `into`
+  // (and its watermark) and returns its checkpoint, or nullopt when this store has never held
+  // the partition. The sighting ids are a superset of what the live state held: see
+  // Dedupe::normalize.
   Result<std::optional<PartitionCheckpoint>, std::string> restore(std::int32_t partition,
                                                                   PartitionState& into);
 
@@ -71,6 +76,9 @@ class StateStore {
     Batch& operator=(Batch&&) noexcept;
     void put_customer(std::int32_t partition, std::string_view customer_id,
                       std::string_view encoded_state);
+    // Sighting ids are insert-only keys of their own: a checkpoint writes the new ones only.
+    void put_seen(std::int32_t partition, std::string_view customer_id, std::uint64_t id_hash,
+                  EpochMs t_ms);
     void set_checkpoint(std::int32_t partition, const PartitionCheckpoint& checkpoint);
     std::size_t count() const;
     void clear();
@@ -83,7 +91,7 @@ class StateStore {
   };
 
   // WAL on, no fsync per batch: survives kill -9 of the process (not a power cut). Also moves the
-  // compaction filter's expiry horizon of every partition checkpointed in the batch.
+  // compaction filter's watermark of every partition checkpointed in the batch.
   Result<bool, std::string> write(Batch& batch);
 
   // Whether a customer entry is physically present (expired ones may be, until compaction).
@@ -98,13 +106,15 @@ class StateStore {
   // Declared before db_ so it outlives it: RocksDB holds a raw pointer to the filter.
   std::shared_ptr<rocksdb::CompactionFilter> filter_;
   std::unique_ptr<rocksdb::DB> db_;
-  std::shared_ptr<ExpiryHorizons> horizons_;
+  std::shared_ptr<CheckpointedWatermarks> watermarks_;
   std::int64_t expiry_lag_ms_ = 0;
 };
 
 // Key layout, public for the tools and the tests: "p" + partition (4 bytes, big-endian) + "c" +
-// customer id for customers; "o" + partition for checkpoints (their own prefix, so reading every
-// checkpoint at start never scans the state); "m/input_topic".
+// customer id for customers; "p" + partition + "s" + customer id + NUL + id hash (8 bytes,
+// big-endian) for remembered sighting ids (customer ids never contain NUL); "o" + partition for
+// checkpoints (their own prefix, so reading every checkpoint at start never scans the state);
+// "m/input_topic".
 std::string customer_key(std::int32_t partition, std::string_view customer_id);
 std::string checkpoint_key(std::int32_t partition);
 

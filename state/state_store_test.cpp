@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "pending_writes.hpp"
@@ -142,28 +143,133 @@ TEST_F(StateStoreTest, RefusesTheStateOfAnotherInputTopic) {
   EXPECT_NE(store.error().find("raw-beacons"), std::string::npos) << store.error();
 }
 
-TEST(PendingWrites, DrainsOnlyRecordsBeforeTheOffsetAndKeepsTheRest) {
-  PendingWrites pending;
-  pending.add(10, "a", "A10");
-  pending.add(11, "b", "B11");
-  pending.add(12, "a", "A12");
+TEST_F(StateStoreTest, RememberedSightingIdsAreRestoredForLiveCustomers) {
+  auto store = open();
   StateStore::Batch batch;
-  pending.drain_before(12, 0, batch);
-  EXPECT_EQ(batch.count(), 2u);
-  EXPECT_EQ(pending.size(), 1u);
-  StateStore::Batch rest;
-  pending.drain_before(100, 0, rest);
-  EXPECT_EQ(rest.count(), 1u);
-  EXPECT_EQ(pending.size(), 0u);
+  batch.put_customer(0, "a", encoded(kT0));
+  batch.put_seen(0, "a", 0x0102030405060708ULL, kT0 - 5);
+  batch.put_seen(0, "a", 42, kT0);
+  batch.put_seen(0, "gone", 7, kT0);  // no customer entry: skipped
+  batch.set_checkpoint(0, PartitionCheckpoint{1, kT0});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState partition;
+  ASSERT_TRUE(store->restore(0, partition).ok());
+  const CustomerState* a = partition.find("a");
+  ASSERT_NE(a, nullptr);
+  ASSERT_EQ(a->seen.size(), 2u);
+  const auto it = std::find_if(a->seen.begin(), a->seen.end(), [](const SeenSighting& s) {
+    return s.id_hash == 0x0102030405060708ULL;
+  });
+  ASSERT_NE(it, a->seen.end());
+  EXPECT_EQ(it->t_ms, kT0 - 5);
+  EXPECT_EQ(partition.find("gone"), nullptr);
 }
 
-TEST(PendingWrites, NothingIsDrainedBeforeItsOffset) {
-  PendingWrites pending;
-  pending.add(5, "a", "A5");
+TEST_F(StateStoreTest, CompactionExpiresSightingIdsOnTheirOwnShorterHorizon) {
+  auto store = open();
   StateStore::Batch batch;
-  pending.drain_before(5, 0, batch);
+  const EpochMs watermark = kT0 + 1000000;
+  batch.put_customer(0, "a", encoded(watermark));
+  batch.put_seen(0, "a", 1, watermark - 420001);  // older than window + lateness: expired
+  batch.put_seen(0, "a", 2, watermark - 419999);
+  batch.set_checkpoint(0, PartitionCheckpoint{1, watermark});
+  ASSERT_TRUE(store->write(batch).ok());
+  ASSERT_TRUE(store->compact().ok());
+  PartitionState partition;
+  ASSERT_TRUE(store->restore(0, partition).ok());
+  ASSERT_NE(partition.find("a"), nullptr);
+  ASSERT_EQ(partition.find("a")->seen.size(), 1u);
+  EXPECT_EQ(partition.find("a")->seen[0].id_hash, 2u);
+}
+
+class PendingWritesTest : public StateStoreTest {
+ protected:
+  // What the pipeline does around Topology::process for one record.
+  void record(std::int64_t offset, const std::string& customer, EpochMs activity_ms) {
+    if (const CustomerState* before = states_.find(customer)) pending_.before_change(*before);
+    CustomerState& state = states_.find_or_create(customer);
+    state.last_activity_ms = activity_ms;
+    pending_.changed(offset, customer, state, SeenSighting{static_cast<std::uint64_t>(offset), 0});
+  }
+
+  EpochMs checkpointed_activity(StateStore& store, const std::string& customer) {
+    PartitionState restored;
+    EXPECT_TRUE(store.restore(0, restored).ok());
+    const CustomerState* state = restored.find(customer);
+    return state == nullptr ? -1 : state->last_activity_ms;
+  }
+
+  PartitionState states_;
+  PendingWrites pending_;
+};
+
+TEST_F(PendingWritesTest, CheckpointSeesTheStateAsOfItsOffsetNotLaterChanges) {
+  auto store = open();
+  record(10, "a", kT0 + 10);
+  record(11, "a", kT0 + 11);  // not delivered yet
+  StateStore::Batch batch;
+  pending_.drain_before(11, 0, states_, batch);
+  batch.set_checkpoint(0, PartitionCheckpoint{11, kT0 + 11});
+  ASSERT_TRUE(store->write(batch).ok());
+  EXPECT_EQ(checkpointed_activity(*store, "a"), kT0 + 10);
+  EXPECT_EQ(pending_.size(), 1u);
+
+  pending_.drain_before(12, 0, states_, batch);
+  batch.set_checkpoint(0, PartitionCheckpoint{12, kT0 + 11});
+  ASSERT_TRUE(store->write(batch).ok());
+  EXPECT_EQ(checkpointed_activity(*store, "a"), kT0 + 11);
+  EXPECT_EQ(pending_.size(), 0u);
+  EXPECT_EQ(states_.find("a")->durability.pending_offset, -1);
+}
+
+TEST_F(PendingWritesTest, ARecordThatTurnsOutNotToChangeTheCustomerLeavesNoStaleBookkeeping) {
+  record(1, "a", kT0);
+  pending_.before_change(*states_.find("a"));  // then, say, a dead letter: no change
+  StateStore::Batch batch;
+  pending_.drain_before(3, 0, states_, batch);
+  EXPECT_EQ(states_.find("a")->durability.pending_offset, -1);
+  record(3, "a", kT0 + 3);  // must not reach for the drained entry
+  pending_.drain_before(4, 0, states_, batch);
+  EXPECT_EQ(pending_.size(), 0u);
+}
+
+TEST_F(PendingWritesTest, NothingIsWrittenBeforeItsOffset) {
+  record(5, "a", kT0);
+  StateStore::Batch batch;
+  pending_.drain_before(5, 0, states_, batch);
   EXPECT_EQ(batch.count(), 0u);
-  EXPECT_EQ(pending.size(), 1u);
+  EXPECT_EQ(pending_.size(), 1u);
+}
+
+TEST_F(PendingWritesTest, EachRecordWritesItsSightingIdAndTheCustomer) {
+  record(1, "a", kT0);
+  record(2, "b", kT0);
+  StateStore::Batch batch;
+  pending_.drain_before(3, 0, states_, batch);
+  EXPECT_EQ(batch.count(), 4u);
+}
+
+TEST_F(PendingWritesTest, InterleavedCustomersKeepTheirOwnSnapshotsAcrossPartialDrains) {
+  auto store = open();
+  for (std::int64_t offset = 0; offset < 100; ++offset) {
+    record(offset, "c" + std::to_string(offset % 3), kT0 + offset);
+    if (offset % 7 == 6) {
+      // Deliveries trail by a few records.
+      StateStore::Batch batch;
+      pending_.drain_before(offset - 4, 0, states_, batch);
+      batch.set_checkpoint(0, PartitionCheckpoint{offset - 4, kT0 + offset});
+      ASSERT_TRUE(store->write(batch).ok());
+      // c(k)'s checkpointed activity is that of its last record before offset - 4.
+      for (int k = 0; k < 3; ++k) {
+        std::int64_t last = -1;
+        for (std::int64_t o = 0; o < offset - 4; ++o) {
+          if (o % 3 == k) last = o;
+        }
+        if (last >= 0)
+          EXPECT_EQ(checkpointed_activity(*store, "c" + std::to_string(k)), kT0 + last);
+      }
+    }
+  }
 }
 
 }  // namespace
