@@ -67,12 +67,7 @@ double with_state_path(const std::shared_ptr<const Registry>& registry,
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < records.size(); ++i) {
     const std::size_t p = std::hash<std::string>{}(records[i].key.value_or("")) % kPartitions;
-    if (records[i].key) {
-      if (const CustomerState* before = partitions[p].find(*records[i].key)) {
-        pending[p].before_change(*before);
-      }
-    }
-    const Outcome outcome = topology.process(view(records[i]), partitions[p], 0);
+    const Outcome outcome = topology.process(view(records[i]), partitions[p], 0, &pending[p]);
     if (outcome.touched != nullptr) {
       pending[p].changed(next_offset[p], outcome.customer_id, *outcome.touched, outcome.remembered);
     }

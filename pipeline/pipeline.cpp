@@ -151,13 +151,7 @@ void Pipeline::handle(const rd_kafka_message_t& message, const std::stop_token& 
 
   const std::int64_t consumed_ns = steady_ns();
   const std::int64_t now_ms = wall_ms();
-  // A valid record changes the state of the customer its key names (a mismatch is a DLQ).
-  if (record.key) {
-    if (const CustomerState* before = slot->state.find(*record.key)) {
-      slot->pending.before_change(*before);
-    }
-  }
-  const Outcome outcome = topology_.process(record, slot->state, now_ms);
+  const Outcome outcome = topology_.process(record, slot->state, now_ms, &slot->pending);
   metrics_.stage_latency_topology.Observe(static_cast<double>(steady_ns() - consumed_ns) * 1e-9);
 
   slot->tracker.offer(message.offset, consumed_ns, slot->state.watermark_ms());

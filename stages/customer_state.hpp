@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "event_time.hpp"
+#include "registry.hpp"
 #include "uuid.hpp"
 
 namespace tastesync {
@@ -28,6 +29,9 @@ struct BeaconTrack {
   std::int8_t reported_tx_power_dbm = 0;  // the phone's last tx_power; 0 = it never said
   std::uint8_t sample_count = 0;
   std::array<RssiSample, kMaxSamples> samples{};
+  // The registry entry, looked up once per registry version (never encoded).
+  const BeaconEntry* entry = nullptr;
+  std::uint64_t entry_generation = 0;
 
   EpochMs newest_ms() const { return sample_count == 0 ? 0 : samples[sample_count - 1].t_ms; }
 };

@@ -86,7 +86,8 @@ double Scorer::confidence(double distance_m, double radius_m, double runner_up_m
 Result<Identification, DropReason> Scorer::score_beacon(CustomerState& state,
                                                         const Sighting& sighting,
                                                         const Resolved& resolved,
-                                                        const Registry& registry) const {
+                                                        const Registry& registry,
+                                                        std::uint64_t registry_generation) const {
   const EpochMs now_ms = sighting.detected_at_ms;
   const EpochMs horizon_ms = now_ms - options_.window_ms;
 
@@ -106,8 +107,12 @@ Result<Identification, DropReason> Scorer::score_beacon(CustomerState& state,
   // Per location, the nearest of its beacons (several beacons may mark one location).
   std::array<LocationEstimate, CustomerState::kMaxTracks> estimates{};
   std::size_t estimate_count = 0;
-  for (const BeaconTrack& track : state.tracks) {
-    const BeaconEntry* beacon = registry.find_beacon_by_id(track.beacon_id);
+  for (BeaconTrack& track : state.tracks) {
+    if (track.entry_generation != registry_generation) {
+      track.entry = registry.find_beacon_by_id(track.beacon_id);
+      track.entry_generation = registry_generation;
+    }
+    const BeaconEntry* beacon = track.entry;
     if (beacon == nullptr || beacon->status != EntryStatus::active) continue;
     double rssi_sum = 0.0;
     std::size_t count = 0;

@@ -38,9 +38,11 @@ class Scorer {
   explicit Scorer(ScoreOptions options = {}) : options_(options) {}
 
   // Adds the reading to the customer's window, then scores the window at the reading's time.
+  // `registry_generation` changes whenever `registry` is replaced (tracks cache their entries).
   Result<Identification, DropReason> score_beacon(CustomerState& state, const Sighting& sighting,
                                                   const Resolved& resolved,
-                                                  const Registry& registry) const;
+                                                  const Registry& registry,
+                                                  std::uint64_t registry_generation = 1) const;
 
   // A registered QR scan is a deliberate act: confidence 1.
   Identification score_qr(const Resolved& resolved) const;

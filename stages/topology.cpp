@@ -15,7 +15,8 @@ void Topology::normalize_restored(PartitionState& partition) const {
   partition.for_each_mutable([&](CustomerState& state) { dedupe_.normalize(state); });
 }
 
-Outcome Topology::process(const RecordView& record, PartitionState& partition, EpochMs now_ms) {
+Outcome Topology::process(const RecordView& record, PartitionState& partition, EpochMs now_ms,
+                          StateChangeObserver* observer) {
   Outcome outcome;
   auto parsed = parser_.parse(record);
   if (!parsed) {
@@ -36,6 +37,7 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
   partition.advance_watermark(t_ms);
 
   CustomerState& state = partition.find_or_create(sighting.customer_id);
+  if (observer != nullptr) observer->before_change(state);
   // The same rule eviction applies, read at the record's own event time, so whether an old
   // entry is still in memory (or RocksDB) never changes an outcome.
   if (state.last_activity_ms < t_ms - options_.retention_ms) state.reset();
@@ -52,10 +54,10 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
     outcome.drop_reason = resolved.error();
     return outcome;
   }
-  auto identification =
-      sighting.source == Source::qr
-          ? Result<Identification, DropReason>(scorer_.score_qr(*resolved))
-          : scorer_.score_beacon(state, sighting, *resolved, resolver_.registry());
+  auto identification = sighting.source == Source::qr
+                            ? Result<Identification, DropReason>(scorer_.score_qr(*resolved))
+                            : scorer_.score_beacon(state, sighting, *resolved, resolver_.registry(),
+                                                   registry_generation_);
   if (!identification) {
     outcome.drop_reason = identification.error();
     return outcome;

@@ -41,6 +41,14 @@ struct Outcome {
   std::optional<SeenSighting> remembered;  // the sighting id this record added, if any
 };
 
+// Told before the topology changes a customer's existing state, so the durable layer can keep
+// what an earlier, undelivered record left (state/PendingWrites).
+class StateChangeObserver {
+ public:
+  virtual ~StateChangeObserver() = default;
+  virtual void before_change(const CustomerState& state) = 0;
+};
+
 // parse > dedupe > resolve > score > dedupe's emission rule > emit, on one partition's state.
 // Pure: no I/O, no wall clock except the `timestamp` field it is handed. Same state + same
 // records -> same outcomes, which is what makes a replay or a crash re-emit the same event ids.
@@ -48,7 +56,8 @@ class Topology {
  public:
   Topology(std::shared_ptr<const Registry> registry, TopologyOptions options);
 
-  Outcome process(const RecordView& record, PartitionState& partition, EpochMs now_ms);
+  Outcome process(const RecordView& record, PartitionState& partition, EpochMs now_ms,
+                  StateChangeObserver* observer = nullptr);
 
   // Customers whose state can no longer influence anything (SPEC §6's event-time expiry).
   EpochMs expiry_horizon(EpochMs watermark_ms) const {
@@ -61,6 +70,7 @@ class Topology {
 
   void set_registry(std::shared_ptr<const Registry> registry) {
     resolver_.set_registry(std::move(registry));
+    ++registry_generation_;
   }
   const Registry& registry() const { return resolver_.registry(); }
   const TopologyOptions& options() const { return options_; }
@@ -73,6 +83,7 @@ class Topology {
   Scorer scorer_;
   EventWriter writer_;
   ParseError last_error_{ParseErrorCode::invalid_json, {}};
+  std::uint64_t registry_generation_ = 1;  // 0 marks a track that never looked its entry up
 };
 
 }  // namespace tastesync

@@ -115,6 +115,24 @@ TEST_F(TopologyTest, CustomerUnseenForTheRetentionArrivesAgain) {
   EXPECT_NE(back.value.find(R"("identification":"arrival")"), std::string::npos);
 }
 
+TEST_F(TopologyTest, AReplacedRegistryAppliesToReadingsAlreadyInTheWindow) {
+  EXPECT_EQ(feed(beacon_record("c", "s1", 14, -50, kT0)).kind, Outcome::Kind::event);  // Table 4
+  // Table 4's beacon goes into maintenance: its reading in the window no longer counts as a
+  // runner-up, so a middling Table 3 reading identifies alone.
+  std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
+  std::ostringstream text;
+  text << file.rdbuf();
+  std::string changed = text.str();
+  const auto table4 = changed.find("\"minor\": 14");
+  ASSERT_NE(table4, std::string::npos);
+  const auto status = changed.find("\"active\"", table4);
+  changed.replace(status, 8, "\"maintenance\"");
+  topology_.set_registry(Registry::from_json(changed).value());
+  const Result moved = feed(beacon_record("c", "s2", 13, -57, kT0 + 1000));
+  ASSERT_EQ(moved.kind, Outcome::Kind::event);
+  EXPECT_NE(moved.value.find(R"("location":"Table 3")"), std::string::npos);
+}
+
 // A stream that exercises every path: several customers, moves, stays, duplicates, bad records.
 std::vector<Record> mixed_stream() {
   std::vector<Record> records;

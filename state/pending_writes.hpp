@@ -8,6 +8,7 @@
 
 #include "customer_state.hpp"
 #include "state_store.hpp"
+#include "topology.hpp"
 
 namespace tastesync {
 
@@ -20,11 +21,10 @@ namespace tastesync {
 // earlier only when a second record changes a customer whose first change is still pending: the
 // first record's checkpoint must not see the second's change. Everything lives in one reused
 // arena, so the hot path does not allocate per record.
-class PendingWrites {
+class PendingWrites final : public StateChangeObserver {
  public:
-  // Before a record that may change `state` (it may also turn out not to: a dead letter with
-  // that key). Takes the snapshot an earlier pending change needs.
-  void before_change(const CustomerState& state);
+  // Before a record changes `state`: takes the snapshot an earlier pending change needs.
+  void before_change(const CustomerState& state) override;
   // After the record at `offset` changed `state` (and maybe remembered a sighting id).
   void changed(std::int64_t offset, std::string_view customer_id, CustomerState& state,
                const std::optional<SeenSighting>& remembered);

@@ -186,8 +186,8 @@ class PendingWritesTest : public StateStoreTest {
  protected:
   // What the pipeline does around Topology::process for one record.
   void record(std::int64_t offset, const std::string& customer, EpochMs activity_ms) {
-    if (const CustomerState* before = states_.find(customer)) pending_.before_change(*before);
     CustomerState& state = states_.find_or_create(customer);
+    pending_.before_change(state);
     state.last_activity_ms = activity_ms;
     pending_.changed(offset, customer, state, SeenSighting{static_cast<std::uint64_t>(offset), 0});
   }
@@ -265,8 +265,9 @@ TEST_F(PendingWritesTest, InterleavedCustomersKeepTheirOwnSnapshotsAcrossPartial
         for (std::int64_t o = 0; o < offset - 4; ++o) {
           if (o % 3 == k) last = o;
         }
-        if (last >= 0)
+        if (last >= 0) {
           EXPECT_EQ(checkpointed_activity(*store, "c" + std::to_string(k)), kT0 + last);
+        }
       }
     }
   }
