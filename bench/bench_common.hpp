@@ -51,4 +51,17 @@ struct E2eFigures {
 E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, std::int64_t records,
                              int customers, int partitions);
 
+struct LatencyFigures {
+  std::int64_t records = 0;
+  double achieved_rate_per_s = 0;
+  std::int64_t outputs = 0;
+  double p50_ms = 0;
+  double p99_ms = 0;
+};
+
+// A paced live load (the generator producing at `rate_per_s` into the same mock) and the
+// pipeline_latency histogram it leaves: SPEC §9's "p99 at 10 k sightings/s".
+LatencyFigures run_latency_benchmark(const std::shared_ptr<const Registry>& registry,
+                                     double rate_per_s, double seconds, int customers);
+
 }  // namespace tastesync::bench

@@ -33,8 +33,8 @@ Config bench_config(const std::string& brokers, const std::string& group,
   config.kafka.output_topic = output_topic;
   config.kafka.dlq_topic = kDlq;
   // Commit often so neither side's end is hidden behind the 1 s auto-commit interval.
-  config.kafka.properties["auto.commit.interval.ms"] = "100";
-  config.kafka.properties["statistics.interval.ms"] = "0";
+  config.kafka.properties.insert_or_assign("auto.commit.interval.ms", std::string("100"));
+  config.kafka.properties.insert_or_assign("statistics.interval.ms", std::string("0"));
   return config;
 }
 
@@ -212,6 +212,41 @@ void run_pipeline(const Config& config, const std::shared_ptr<const Registry>& r
 
 }  // namespace
 
+LatencyFigures run_latency_benchmark(const std::shared_ptr<const Registry>& registry,
+                                     double rate_per_s, double seconds, int customers) {
+  MockCluster mock(1);
+  mock.create_topic(kInput, 6);
+  for (const char* topic : {kPipelineOut, kDlq}) mock.create_topic(topic, 6);
+  const std::string brokers = mock.bootstrap_servers();
+  const std::string state_dir = "/tmp/tastesync-bench-latency-" + std::to_string(::getpid());
+  Config config = bench_config(brokers, "bench-latency", kPipelineOut);
+  config.state.dir = state_dir;
+  auto metrics = std::make_shared<prometheus::Registry>();
+  LatencyFigures figures;
+  {
+    Pipeline pipeline(config, registry, metrics, std::make_shared<Health>(), nullptr);
+    std::jthread worker([&](const std::stop_token& stop) { pipeline.run(stop); });
+    GeneratorOptions options;
+    options.customers = customers;
+    options.rate_per_s = rate_per_s;
+    options.count = static_cast<std::int64_t>(rate_per_s * seconds);
+    options.seed = 7;
+    const std::stop_token never;
+    const auto started = std::chrono::steady_clock::now();
+    figures.records = publish_generated(brokers, kInput, registry, options, never);
+    figures.achieved_rate_per_s = static_cast<double>(figures.records) / seconds_since(started);
+    std::this_thread::sleep_for(std::chrono::seconds(2));  // let the tail be delivered
+    figures.p50_ms = 1000 * histogram_quantile(*metrics, "tastesync_pipeline_latency_seconds", 0.5);
+    figures.p99_ms =
+        1000 * histogram_quantile(*metrics, "tastesync_pipeline_latency_seconds", 0.99);
+    figures.outputs =
+        static_cast<std::int64_t>(counter_value(*metrics, "tastesync_events_delivered_total"));
+    worker.request_stop();
+  }
+  std::filesystem::remove_all(state_dir);
+  return figures;
+}
+
 E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, std::int64_t records,
                              int customers, int partitions) {
   MockCluster mock(1);
@@ -234,17 +269,17 @@ E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, st
   const auto ends = end_offsets(probe.get(), partitions);
 
   {
-    CommitObserver observer(brokers, "bench-passthrough");
-    Passthrough passthrough(bench_config(brokers, "bench-passthrough", kPassthroughOut));
-    passthrough.run(partitions, ends, observer, figures);
-  }
-  {
     const std::string state_dir = "/tmp/tastesync-bench-e2e-" + std::to_string(::getpid());
     Config config = bench_config(brokers, "bench-pipeline", kPipelineOut);
     config.state.dir = state_dir;
     CommitObserver observer(brokers, "bench-pipeline");
     run_pipeline(config, registry, ends, observer, figures);
     std::filesystem::remove_all(state_dir);
+  }
+  {
+    CommitObserver observer(brokers, "bench-passthrough");
+    Passthrough passthrough(bench_config(brokers, "bench-passthrough", kPassthroughOut));
+    passthrough.run(partitions, ends, observer, figures);
   }
   return figures;
 }

@@ -86,6 +86,10 @@ int run_command(const RunArguments& arguments) {
   Config config = load_config({arguments.config_path, process_environment(), arguments.overrides});
   setup_logging(config.log);
 
+  const auto registry = load_registry(config.registry.source);
+  spdlog::info("registry: {} beacons, {} QR codes, {} locations", registry->beacons().size(),
+               registry->qr_codes().size(), registry->locations().size());
+
   const bool embedded = config.kafka.brokers.empty();
   std::unique_ptr<MockCluster> mock;
   std::string temporary_state_dir;
@@ -106,9 +110,6 @@ int run_command(const RunArguments& arguments) {
 
   spdlog::info("tastesync run, effective configuration:");
   for (const auto& [key, value] : describe_config(config)) spdlog::info("  {} = {}", key, value);
-  const auto registry = load_registry(config.registry.source);
-  spdlog::info("registry: {} beacons, {} QR codes, {} locations", registry->beacons().size(),
-               registry->qr_codes().size(), registry->locations().size());
 
   auto metrics_registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<Health>();

@@ -57,7 +57,13 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
     PendingWrites pending;
   };
 
-  void handle(const rd_kafka_message_t& message, const std::stop_token& stop);
+  struct BatchClock {
+    std::int64_t steady_ns;
+    std::int64_t wall_ms;
+  };
+
+  void handle(const rd_kafka_message_t& message, const BatchClock& clock,
+              const std::stop_token& stop);
   void checkpoint();
   void housekeeping(std::int64_t now_ms);
   int shutdown(const std::stop_token& stop);
@@ -86,6 +92,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::vector<std::pair<std::int32_t, std::int64_t>> advanced_;  // reused by checkpoint()
   std::optional<std::string> fatal_;
   bool assigned_once_ = false;
+  std::uint64_t records_seen_ = 0;
   bool shutting_down_ = false;
   std::int64_t next_housekeeping_ms_ = 0;
 };
