@@ -1,6 +1,7 @@
 #include <prometheus/registry.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -60,6 +61,9 @@ class CommitObserver {
             RD_KAFKA_CONSUMER,
             make_kafka_conf({{"bootstrap.servers", brokers}, {"group.id", group}}, "observer"))) {}
 
+  // Total committed so far (for the message when a run never catches up).
+  std::int64_t committed_total() const { return committed_total_; }
+
   bool caught_up(const std::vector<std::int64_t>& ends) {
     const TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(ends.size())));
     for (std::size_t p = 0; p < ends.size(); ++p) {
@@ -68,6 +72,9 @@ class CommitObserver {
     if (rd_kafka_committed(handle_.get(), list.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return false;
     }
+    committed_total_ = 0;
+    for (int i = 0; i < list->cnt; ++i)
+      committed_total_ += std::max<std::int64_t>(0, list->elems[i].offset);
     for (int i = 0; i < list->cnt; ++i) {
       if (list->elems[i].offset < ends[static_cast<std::size_t>(list->elems[i].partition)]) {
         return false;
@@ -78,7 +85,18 @@ class CommitObserver {
 
  private:
   KafkaHandle handle_;
+  std::int64_t committed_total_ = 0;
 };
+
+constexpr auto kRunDeadline = std::chrono::minutes(3);
+
+void check_deadline(std::chrono::steady_clock::time_point started, const CommitObserver& observer,
+                    const char* what) {
+  if (std::chrono::steady_clock::now() - started > kRunDeadline) {
+    throw std::runtime_error(std::string(what) + " did not catch up within 3 minutes (" +
+                             std::to_string(observer.committed_total()) + " offsets committed)");
+  }
+}
 
 // consume -> produce the same bytes, offsets stored after delivery: the ceiling the pipeline is
 // compared with. Same client properties as the pipeline's consumer and producer.
@@ -124,9 +142,10 @@ class Passthrough : public DeliveryListener {
       if (raw != nullptr) rd_kafka_message_destroy(raw);
       producer_->poll(0);
       store_offsets();
-      if (first && std::chrono::steady_clock::now() >= next_check) {
+      if (std::chrono::steady_clock::now() >= next_check) {
         next_check = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
-        if (observer.caught_up(ends)) break;
+        if (first && observer.caught_up(ends)) break;
+        check_deadline(started, observer, "the passthrough");
       }
     }
     figures.passthrough_s = seconds_since(*first);
@@ -197,11 +216,15 @@ void run_pipeline(const Config& config, const std::shared_ptr<const Registry>& r
   const auto started = std::chrono::steady_clock::now();
   std::jthread worker([&](const std::stop_token& stop) { pipeline.run(stop); });
   while (counter_value(*metrics, "tastesync_records_consumed_total") == 0) {
+    check_deadline(started, observer, "the pipeline");
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   const auto first = std::chrono::steady_clock::now();
   figures.pipeline_startup_s = std::chrono::duration<double>(first - started).count();
-  while (!observer.caught_up(ends)) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  while (!observer.caught_up(ends)) {
+    check_deadline(started, observer, "the pipeline");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   figures.pipeline_s = seconds_since(first);
   figures.latency_p50_ms =
       1000 * histogram_quantile(*metrics, "tastesync_pipeline_latency_seconds", 0.5);
@@ -213,13 +236,17 @@ void run_pipeline(const Config& config, const std::shared_ptr<const Registry>& r
 }  // namespace
 
 LatencyFigures run_latency_benchmark(const std::shared_ptr<const Registry>& registry,
-                                     double rate_per_s, double seconds, int customers) {
+                                     double rate_per_s, double seconds, int customers,
+                                     const std::map<std::string, std::string>& extra_properties) {
   MockCluster mock(1);
   mock.create_topic(kInput, 6);
   for (const char* topic : {kPipelineOut, kDlq}) mock.create_topic(topic, 6);
   const std::string brokers = mock.bootstrap_servers();
   const std::string state_dir = "/tmp/tastesync-bench-latency-" + std::to_string(::getpid());
   Config config = bench_config(brokers, "bench-latency", kPipelineOut);
+  for (const auto& [name, value] : extra_properties) {
+    config.kafka.properties.insert_or_assign(name, value);
+  }
   config.state.dir = state_dir;
   auto metrics = std::make_shared<prometheus::Registry>();
   LatencyFigures figures;

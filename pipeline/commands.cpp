@@ -103,6 +103,9 @@ int run_command(const RunArguments& arguments) {
     // One instance owns every partition: assign mode restarts in ~1 s on the mock.
     config.kafka.consumer_mode = ConsumerMode::assign;
     config.output.print_events = true;
+    // The mock answers late when a client has several requests in flight (Nagle on its side):
+    // one at a time keeps identification latency in milliseconds.
+    config.kafka.properties.try_emplace("max.in.flight", "1");
     if (config.state.dir.empty())
       config.state.dir = temporary_state_dir = make_temporary_state_dir();
   }
