@@ -168,6 +168,13 @@ int run_command(const RunArguments& arguments) {
     std::error_code ignored;
     std::filesystem::remove_all(temporary_state_dir, ignored);
   }
+  if (exit_code == kExitShutdownTimedOut) {
+    // Past the shutdown timeout: what was delivered is in RocksDB (its WAL survives this like a
+    // kill -9), and destroying the Kafka clients could wait for their unreachable brokers.
+    spdlog::default_logger()->flush();
+    std::fflush(stdout);
+    std::_Exit(exit_code);
+  }
   return exit_code;
 }
 

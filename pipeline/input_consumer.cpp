@@ -1,5 +1,6 @@
 #include "input_consumer.hpp"
 
+#include <chrono>
 #include <cstring>
 #include <stdexcept>
 
@@ -49,7 +50,11 @@ InputConsumer::InputConsumer(const Config& config, AssignmentListener& listener,
 }
 
 InputConsumer::~InputConsumer() {
-  close();
+  if (!abandoned_ && close_within(10000)) return;
+  // rd_kafka_destroy would wait for the close in progress (up to the session timeout, ~45 s with
+  // the coordinator gone). Only a process exiting past its shutdown timeout gets here: the handle
+  // is left to the operating system.
+  (void)handle_.release();
 }
 
 bool InputConsumer::cooperative() const {
@@ -99,15 +104,42 @@ void InputConsumer::store_offset(std::int32_t partition, std::int64_t next_offse
   (void)rd_kafka_offsets_store(handle_.get(), list.get());
 }
 
-rd_kafka_resp_err_t InputConsumer::commit_sync() {
-  const auto err = rd_kafka_commit(handle_.get(), nullptr, 0);
-  return err == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
+rd_kafka_resp_err_t InputConsumer::commit_within(int timeout_ms) {
+  const KafkaQueue results(rd_kafka_queue_new(handle_.get()));
+  const auto err = rd_kafka_commit_queue(handle_.get(), nullptr, results.get(), nullptr, nullptr);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return err == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : err;
+  }
+  rd_kafka_event_t* event = rd_kafka_queue_poll(results.get(), timeout_ms);
+  if (event == nullptr) return RD_KAFKA_RESP_ERR__TIMED_OUT;
+  const auto result = rd_kafka_event_error(event);
+  rd_kafka_event_destroy(event);
+  return result == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : result;
 }
 
-void InputConsumer::close() {
-  if (closed_ || !handle_) return;
+bool InputConsumer::close_within(int timeout_ms) {
+  if (closed_ || !handle_) return true;
   closed_ = true;
-  rd_kafka_consumer_close(handle_.get());
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  const KafkaQueue events(rd_kafka_queue_new(handle_.get()));
+  if (rd_kafka_error_t* error = rd_kafka_consumer_close_queue(handle_.get(), events.get())) {
+    rd_kafka_error_destroy(error);
+  }
+  while (rd_kafka_consumer_closed(handle_.get()) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      abandoned_ = true;
+      return false;
+    }
+    rd_kafka_event_t* event = rd_kafka_queue_poll(events.get(), 100);
+    if (event == nullptr) continue;
+    // The final revoke arrives as an event, not through the callback: serve it the same way.
+    if (rd_kafka_event_type(event) == RD_KAFKA_EVENT_REBALANCE) {
+      rebalance(handle_.get(), rd_kafka_event_error(event),
+                rd_kafka_event_topic_partition_list(event), this);
+    }
+    rd_kafka_event_destroy(event);
+  }
+  return true;
 }
 
 void InputConsumer::abandon() {
@@ -134,7 +166,7 @@ void InputConsumer::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   self.listener_.on_revoked(*partitions, lost);
   if (!lost) {
     // Commit what on_revoked stored before the partitions go to another member.
-    (void)rd_kafka_commit(rk, nullptr, 0);
+    (void)self.commit_within(kRevokeCommitTimeoutMs);
   }
   if (cooperative) {
     rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions);

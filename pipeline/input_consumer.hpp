@@ -46,10 +46,14 @@ class InputConsumer {
 
   // Marks offsets (next to read) as processed; auto-commit sends them.
   void store_offset(std::int32_t partition, std::int64_t next_offset);
-  // Commits stored offsets now (shutdown, revoke). Returns librdkafka's error, if any.
-  rd_kafka_resp_err_t commit_sync();
-  // Leaves the group (serving the final revoke); idempotent.
-  void close();
+  // Commits stored offsets now, waiting at most `timeout_ms` for the answer (a coordinator that
+  // is gone must not hold a shutdown or a rebalance). Returns librdkafka's error, or
+  // RD_KAFKA_RESP_ERR__TIMED_OUT.
+  rd_kafka_resp_err_t commit_within(int timeout_ms);
+  // Leaves the group (serving the final revoke) within `timeout_ms`. Returns whether the close
+  // completed; when it did not, the client is abandoned (the group notices after its session
+  // timeout) and the process should exit without waiting for it. Idempotent.
+  bool close_within(int timeout_ms);
   // Destroys the client without leaving the group (the group notices after its session
   // timeout). Only for the one case close() would abort in: before the first assignment.
   void abandon();
@@ -61,6 +65,8 @@ class InputConsumer {
  private:
   static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                         rd_kafka_topic_partition_list_t* partitions, void* opaque);
+  // What a revoke's commit may wait before the partitions go (RocksDB holds the offsets anyway).
+  static constexpr int kRevokeCommitTimeoutMs = 5000;
   static int statistics(rd_kafka_t* rk, char* json, std::size_t json_len, void* opaque);
 
   AssignmentListener& listener_;
@@ -69,6 +75,7 @@ class InputConsumer {
   std::string topic_;
   KafkaHandle handle_;
   bool closed_ = false;
+  bool abandoned_ = false;
 };
 
 }  // namespace tastesync

@@ -261,24 +261,32 @@ int Pipeline::shutdown(const std::stop_token& stop) {
   }
   drained = drained && producer_->dead_letters_to_retry() == 0;
   checkpoint();  // only what was delivered
-  if (const auto err = consumer_->commit_sync(); err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    spdlog::warn("final offset commit: {}", rd_kafka_err2str(err));
+  bool bounded = drained;
+  if (const auto err = consumer_->commit_within(remaining_ms());
+      err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    spdlog::warn(
+        "final offset commit: {} (RocksDB holds the offsets; the next start resumes there)",
+        rd_kafka_err2str(err));
+    bounded = bounded && err != RD_KAFKA_RESP_ERR__TIMED_OUT;
   }
   if (config_.kafka.consumer_mode == ConsumerMode::group && !assigned_once_) {
     // librdkafka #4312: closing a cooperative consumer before its first assignment aborts.
     consumer_->abandon();
-  } else {
-    consumer_->close();
+  } else if (!consumer_->close_within(remaining_ms())) {
+    spdlog::warn(
+        "the consumer did not close within shutdown.timeout_ms; left without leaving "
+        "the group");
+    bounded = false;
   }
 
   if (fatal_) {
     spdlog::error("stopped after a fatal error: {}", *fatal_);
     return kExitFailed;
   }
-  if (!drained) {
+  if (!bounded) {
     spdlog::error(
-        "shutdown.timeout_ms ({} ms) passed with {} records undelivered; committed only "
-        "what was delivered",
+        "shutdown.timeout_ms ({} ms) passed ({} records undelivered); only what was delivered is "
+        "checkpointed",
         config_.shutdown.timeout_ms, in_flight());
     return kExitShutdownTimedOut;
   }

@@ -29,7 +29,8 @@ using EventTap = std::function<void(std::string_view value)>;
 
 TopologyOptions topology_options(const Config& config);
 
-// Exit codes of Pipeline::run.
+// Exit codes of Pipeline::run. After kExitShutdownTimedOut the caller should exit without
+// destroying the pipeline: a Kafka client whose close is still in progress would hold it.
 inline constexpr int kExitClean = 0;
 inline constexpr int kExitShutdownTimedOut = 1;
 inline constexpr int kExitFailed = 2;

@@ -1,0 +1,89 @@
+// Dedupe state lives in RocksDB and survives a clean restart (SPEC §1 dedupe, §6, §7).
+#include <gtest/gtest.h>
+
+#include "broker_test.hpp"
+
+namespace tastesync::testing {
+namespace {
+
+constexpr const char* kCustomer = "cust-restart";
+constexpr std::int64_t kArrivalMs = 1740916800000;  // 2025-03-02T12:00:00.000Z
+
+// Another customer whose sightings share kCustomer's partition: records are processed in order
+// per partition, so the sentinel's event proves every earlier record there was processed.
+std::string sentinel_in_partition_of(const std::string& customer) {
+  const std::int32_t partition = murmur2_partition(customer, 6);
+  for (int i = 0;; ++i) {
+    std::string candidate = "sentinel-" + std::to_string(i);
+    if (murmur2_partition(candidate, 6) == partition) return candidate;
+  }
+}
+
+BeaconSighting at_table_3(const std::string& sighting_id, std::int64_t detected_at_ms) {
+  return BeaconSighting{.sighting_id = sighting_id,
+                        .customer_id = kCustomer,
+                        .minor = 13,
+                        .detected_at = canonical_time(detected_at_ms)};
+}
+
+class Restart : public BrokerTest {
+ protected:
+  // An arrival at Table 3, then a clean stop: the state to restart from.
+  void arrive_and_stop() {
+    start_broker();
+    auto first = start_pipeline(pipeline_options("pipeline-1", "main"));
+    produce_sighting(at_table_3("restart-1", kArrivalMs));
+    TopicReader events(brokers(), "customer-events");
+    ASSERT_TRUE(events.read_until(
+        [](const std::vector<Record>& records) {
+          return event_of_sighting(records, "restart-1") != nullptr;
+        },
+        kOutputTimeout));
+    const ExitStatus stopped = first->stop();
+    EXPECT_TRUE(stopped.exited_with(0)) << stopped.describe();
+  }
+};
+
+TEST_F(Restart, SameLocationWithinTheMinuteAfterARestartEmitsNothing) {
+  ASSERT_NO_FATAL_FAILURE(arrive_and_stop());
+  auto second = start_pipeline(pipeline_options("pipeline-2", "main"));
+  const Delivery suppressed = produce_sighting(at_table_3("restart-2", kArrivalMs + 10000));
+  const std::string sentinel = sentinel_in_partition_of(kCustomer);
+  const Delivery sentinel_sighting =
+      produce_sighting(BeaconSighting{.sighting_id = "restart-sentinel",
+                                      .customer_id = sentinel,
+                                      .minor = 11,
+                                      .detected_at = canonical_time(kArrivalMs + 10000)});
+  ASSERT_EQ(sentinel_sighting.partition, suppressed.partition);
+
+  TopicReader events(brokers(), "customer-events");
+  ASSERT_TRUE(events.read_until(
+      [](const std::vector<Record>& records) {
+        return event_of_sighting(records, "restart-sentinel") != nullptr;
+      },
+      kOutputTimeout));
+  EXPECT_EQ(event_of_sighting(events.records(), "restart-2"), nullptr)
+      << "a sighting 10 s after the arrival, at the same table, was identified again";
+  EXPECT_EQ(events_of_customer(events.records(), kCustomer).size(), 1u);
+}
+
+TEST_F(Restart, MinuteRunsFromTheEventBeforeTheRestart) {
+  ASSERT_NO_FATAL_FAILURE(arrive_and_stop());
+  auto second = start_pipeline(pipeline_options("pipeline-2", "main"));
+  produce_sighting(at_table_3("restart-3", kArrivalMs + 61000));
+
+  TopicReader events(brokers(), "customer-events");
+  ASSERT_TRUE(events.read_until(
+      [](const std::vector<Record>& records) {
+        return event_of_sighting(records, "restart-3") != nullptr;
+      },
+      kOutputTimeout));
+  // With the state lost, the same sighting would be an arrival.
+  EXPECT_EQ(json_string(parse_json(event_of_sighting(events.records(), "restart-3")->value),
+                        "/data/identification"),
+            "still_here");
+  EXPECT_EQ(events_of_customer(events.records(), kCustomer).size(), 2u);
+}
+
+}  // namespace
+}  // namespace tastesync::testing

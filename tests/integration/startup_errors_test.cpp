@@ -1,0 +1,64 @@
+// A bad setting fails the start at once, naming the key (SPEC §8), before any broker is needed.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "broker_test.hpp"
+
+namespace tastesync::testing {
+namespace {
+
+// Nothing listens there: a start that got past configuration would fail later, differently.
+constexpr const char* kNoBroker = "127.0.0.1:9";
+
+class StartupErrors : public ::testing::Test {
+ protected:
+  RunResult run(const std::vector<std::string>& arguments, const Environment& environment = {}) {
+    std::vector<std::string> all = {"run",
+                                    "--brokers",
+                                    kNoBroker,
+                                    "--metrics-port",
+                                    "0",
+                                    "--state-dir",
+                                    (dir_.path() / "state").string()};
+    all.insert(all.end(), arguments.begin(), arguments.end());
+    return run_tastesync(dir_.path(), "run-" + std::to_string(runs_++), all, environment);
+  }
+
+  TempDir dir_;
+  int runs_ = 0;
+};
+
+TEST_F(StartupErrors, UnknownKeyInTheConfigFileExitsTwoNamingTheKey) {
+  const auto config = dir_.path() / "tastesync.yaml";
+  std::ofstream(config) << "dedupe:\n  interval_ms: 60000\n  intervall_ms: 5\n";
+  const RunResult result = run({"--config", config.string()});
+  EXPECT_TRUE(result.status.exited_with(2)) << result.status.describe();
+  EXPECT_NE(result.stderr_text.find("dedupe.intervall_ms"), std::string::npos)
+      << result.stderr_text;
+}
+
+TEST_F(StartupErrors, UnknownTastesyncEnvironmentVariableExitsTwoNamingIt) {
+  const RunResult result = run({}, {{"TASTESYNC_DEDUPE__INTERVALL_MS", "5"}});
+  EXPECT_TRUE(result.status.exited_with(2)) << result.status.describe();
+  EXPECT_NE(result.stderr_text.find("TASTESYNC_DEDUPE__INTERVALL_MS"), std::string::npos)
+      << result.stderr_text;
+}
+
+TEST_F(StartupErrors, NonNumericMetricsPortFailsNamingTheSetting) {
+  const RunResult result = run({"--metrics-port", "abc"});
+  EXPECT_FALSE(result.status.exited_with(0)) << result.status.describe();
+  EXPECT_EQ(result.status.signal, 0) << result.status.describe();
+  EXPECT_TRUE(result.stderr_text.find("metrics.port") != std::string::npos ||
+              result.stderr_text.find("--metrics-port") != std::string::npos)
+      << result.stderr_text;
+}
+
+TEST_F(StartupErrors, MissingRegistryFileExitsTwoNamingRegistrySource) {
+  const RunResult result = run({"--registry", (dir_.path() / "no-such-registry.json").string()});
+  EXPECT_TRUE(result.status.exited_with(2)) << result.status.describe();
+  EXPECT_NE(result.stderr_text.find("registry.source"), std::string::npos) << result.stderr_text;
+}
+
+}  // namespace
+}  // namespace tastesync::testing

@@ -1,0 +1,105 @@
+#include "broker_test.hpp"
+
+namespace tastesync::testing {
+
+void BrokerTest::stop_broker() {
+  producer_.reset();
+  broker_.reset();
+}
+
+void BrokerTest::start_broker(const std::vector<std::string>& topics) {
+  broker_ = std::make_unique<DevBroker>(dir_.path(), topics);
+  producer_ = std::make_unique<TestProducer>(broker_->bootstrap_servers());
+}
+
+PipelineOptions BrokerTest::pipeline_options(const std::string& name,
+                                             const std::string& state_name) const {
+  PipelineOptions options;
+  options.name = name;
+  options.brokers = broker_->bootstrap_servers();
+  options.state_dir = dir_.path() / ("state-" + state_name);
+  return options;
+}
+
+std::unique_ptr<PipelineProcess> BrokerTest::start_pipeline(const PipelineOptions& options) const {
+  return std::make_unique<PipelineProcess>(dir_.path(), options);
+}
+
+std::unique_ptr<Subprocess> BrokerTest::start_gen(const std::string& name,
+                                                  const GenOptions& options) const {
+  return std::make_unique<Subprocess>(
+      std::vector<std::string>{
+          tastesync_binary(), "gen", "--brokers", brokers(), "--topic", options.topic, "--seed",
+          std::to_string(options.seed), "--count", std::to_string(options.count), "--rate",
+          std::to_string(options.rate_per_s), "--customers", std::to_string(options.customers),
+          "--bad-ratio", std::to_string(options.bad_ratio), "--start-time", options.start_time},
+      dir_.path(), name);
+}
+
+void BrokerTest::wait_caught_up(const std::string& group_id, const std::string& topic,
+                                PipelineProcess& pipeline) {
+  KafkaInspector inspector(brokers());
+  // The commit trails delivery (SPEC §7): a committed end means every output is written.
+  const bool caught_up = wait_until(
+      [&] { return !pipeline.process().running() || inspector.caught_up(group_id, topic); },
+      kCatchUpTimeout, std::chrono::milliseconds(250));
+  if (const auto ended = pipeline.process().wait_for_exit(std::chrono::milliseconds(0))) {
+    FAIL() << pipeline.process().name() << " ended (" << ended->describe() << ") before "
+           << group_id << " had committed all of " << topic;
+  }
+  if (!caught_up) {
+    const auto end = inspector.high_watermarks(topic);
+    const auto committed = inspector.committed_offsets(group_id, topic);
+    std::string progress;
+    for (std::size_t p = 0; p < end.size(); ++p) {
+      progress += " [" + std::to_string(p) + "] " + std::to_string(committed[p]) + "/" +
+                  std::to_string(end[p]);
+    }
+    FAIL() << group_id << " did not commit all of " << topic << ":" << progress;
+  }
+}
+
+std::vector<Record> BrokerTest::read_all(const std::string& topic) const {
+  TopicReader reader(brokers(), topic);
+  reader.read_to_end();
+  return sorted_by_partition(reader.records());
+}
+
+Delivery BrokerTest::produce_sighting(const BeaconSighting& sighting, const std::string& topic) {
+  OutgoingRecord record;
+  record.key = sighting.customer_id;
+  record.value = to_json(sighting);
+  record.timestamp_ms = epoch_ms(sighting.detected_at) + 50;
+  return producer_->produce(topic, record);
+}
+
+const Record* event_of_sighting(const std::vector<Record>& events, std::string_view sighting_id) {
+  for (const Record& event : events) {
+    if (json_string(parse_json(event.value), "/data/sighting_id") == sighting_id) return &event;
+  }
+  return nullptr;
+}
+
+std::vector<Record> events_of_customer(const std::vector<Record>& events,
+                                       std::string_view customer_id) {
+  std::vector<Record> found;
+  for (const Record& event : events) {
+    if (event.key == customer_id) found.push_back(event);
+  }
+  return found;
+}
+
+std::string without_timestamp(const std::optional<std::string>& event_value) {
+  // Textual, so every other byte is compared as written: the writer puts the top-level
+  // "timestamp" before "data", so its first occurrence is that member.
+  std::string value = event_value.value_or("null");
+  const std::string member = "\"timestamp\":\"";
+  const auto begin = value.find(member);
+  if (begin == std::string::npos) return value;
+  const auto end = value.find('"', begin + member.size());
+  if (end == std::string::npos) return value;
+  value.replace(begin + member.size(), end - begin - member.size(), "<timestamp>");
+  return value;
+}
+
+}  // namespace tastesync::testing
