@@ -132,10 +132,10 @@ class Passthrough : public DeliveryListener {
             figures.passthrough_startup_s = std::chrono::duration<double>(*first - started).count();
           }
           trackers_[static_cast<std::size_t>(message->partition)].offer(message->offset, 0, 0);
-          producer_->produce_event({static_cast<const char*>(message->key), message->key_len},
-                                   {static_cast<const char*>(message->payload), message->len},
-                                   "bench",
-                                   OutputOrigin{message->partition, message->offset, false}, never);
+          producer_->produce_event(
+              {static_cast<const char*>(message->key), message->key_len},
+              {static_cast<const char*>(message->payload), message->len}, "bench",
+              OutputOrigin{message->partition, message->offset, OutputKind::event}, never);
         }
         raw = rd_kafka_consumer_poll(consumer_.get(), 0);
       }

@@ -19,7 +19,8 @@ struct DevBrokerArguments {
   int partitions = 6;
   int brokers = 1;
   std::optional<std::string> bootstrap_file;
-  std::vector<std::string> topics = {"raw-beacons", "customer-events", "raw-beacons-dlq"};
+  std::vector<std::string> topics = {"raw-beacons", "customer-events", "raw-beacons-dlq",
+                                     "tastesync-state-changelog"};
 };
 
 struct GenArguments {

@@ -191,6 +191,23 @@ Config load_config(const ConfigSources& sources) {
   return config;
 }
 
+bool changelog_enabled(const Config& config) {
+  switch (config.state.changelog) {
+    case ChangelogMode::on:
+      return true;
+    case ChangelogMode::off:
+      return false;
+    case ChangelogMode::automatic:
+      break;
+  }
+  return config.kafka.consumer_mode == ConsumerMode::group;
+}
+
+std::string changelog_topic(const Config& config) {
+  return config.state.changelog_topic.empty() ? config.kafka.group_id + "-state-changelog"
+                                              : config.state.changelog_topic;
+}
+
 void validate_config(const Config& config) {
   // Every value goes back through its own parser once, so a Config assembled in code meets the
   // same per-key ranges as one loaded from text.

@@ -15,6 +15,9 @@ namespace tastesync {
 // flags set them through Config overrides.
 
 enum class ConsumerMode { group, assign };
+// Whether state changes are also written to a changelog topic, so a partition's state follows it
+// to another instance. `automatic`: on in group mode (partitions move), off in assign mode.
+enum class ChangelogMode { automatic, on, off };
 
 struct KafkaConfig {
   std::string brokers;                               // kafka.brokers ("" = none configured)
@@ -51,11 +54,13 @@ struct ScoreConfig {
 };
 
 struct StateConfig {
-  std::string dir;                             // state.dir ("" = ./tastesync-state/<group>)
-  std::int64_t retention_ms = 3600000;         // state.retention_ms
-  std::int64_t allowed_lateness_ms = 300000;   // state.allowed_lateness_ms
-  std::int64_t block_cache_bytes = 64 << 20;   // state.block_cache_bytes
-  std::int64_t write_buffer_bytes = 64 << 20;  // state.write_buffer_bytes
+  std::string dir;                                     // state.dir ("" = ./tastesync-state/<group>)
+  std::int64_t retention_ms = 3600000;                 // state.retention_ms
+  std::int64_t allowed_lateness_ms = 300000;           // state.allowed_lateness_ms
+  std::int64_t block_cache_bytes = 64 << 20;           // state.block_cache_bytes
+  std::int64_t write_buffer_bytes = 64 << 20;          // state.write_buffer_bytes
+  ChangelogMode changelog = ChangelogMode::automatic;  // state.changelog: auto | on | off
+  std::string changelog_topic;  // state.changelog_topic ("" = <group_id>-state-changelog)
 };
 
 struct RegistryConfig {
@@ -93,6 +98,10 @@ struct Config {
   OutputConfig output;
   ShutdownConfig shutdown;
 };
+
+// The effective changelog settings of a loaded Config.
+bool changelog_enabled(const Config& config);
+std::string changelog_topic(const Config& config);
 
 // A start-up error. The message always names the offending key (and where it came from).
 class ConfigError : public std::runtime_error {

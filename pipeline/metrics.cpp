@@ -52,6 +52,16 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
                       .Help("DLQ records produced again after a failed delivery")
                       .Register(registry)
                       .Add({})),
+      changelog_written(prometheus::BuildCounter()
+                            .Name("tastesync_changelog_records_written_total")
+                            .Help("State records acknowledged on the changelog topic")
+                            .Register(registry)
+                            .Add({})),
+      changelog_replayed(prometheus::BuildCounter()
+                             .Name("tastesync_changelog_records_replayed_total")
+                             .Help("Changelog records read to restore moved partitions")
+                             .Register(registry)
+                             .Add({})),
       pipeline_latency(prometheus::BuildHistogram()
                            .Name("tastesync_pipeline_latency_seconds")
                            .Help("Delivery report time minus consume time, per output")

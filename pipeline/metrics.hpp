@@ -45,6 +45,8 @@ class PipelineMetrics {
   std::array<prometheus::Counter*, kParseErrorCodeCount> dlq{};
   prometheus::Counter& delivery_errors;
   prometheus::Counter& dlq_retries;
+  prometheus::Counter& changelog_written;
+  prometheus::Counter& changelog_replayed;
   prometheus::Histogram& pipeline_latency;
   prometheus::Histogram& detection_age;
   prometheus::Histogram& stage_latency_topology;

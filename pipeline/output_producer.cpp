@@ -5,12 +5,13 @@
 namespace tastesync {
 namespace {
 
-constexpr std::uint64_t kOffsetBits = 47;
+// 16 bits of partition, 2 of kind, 46 of offset (70 trillion records a partition).
+constexpr std::uint64_t kOffsetBits = 46;
 constexpr std::uint64_t kOffsetMask = (std::uint64_t{1} << kOffsetBits) - 1;
 
 void* pack(const OutputOrigin& origin) {
   const std::uint64_t bits = static_cast<std::uint64_t>(origin.partition) << 48 |
-                             static_cast<std::uint64_t>(origin.dead_letter) << kOffsetBits |
+                             static_cast<std::uint64_t>(origin.kind) << kOffsetBits |
                              (static_cast<std::uint64_t>(origin.offset) & kOffsetMask);
   return reinterpret_cast<void*>(static_cast<std::uintptr_t>(bits));
 }
@@ -19,7 +20,7 @@ OutputOrigin unpack(void* opaque) {
   const auto bits = static_cast<std::uint64_t>(reinterpret_cast<std::uintptr_t>(opaque));
   return OutputOrigin{static_cast<std::int32_t>(bits >> 48),
                       static_cast<std::int64_t>(bits & kOffsetMask),
-                      ((bits >> kOffsetBits) & 1) != 0};
+                      static_cast<OutputKind>((bits >> kOffsetBits) & 3)};
 }
 
 std::optional<std::string> copy_bytes(const void* data, std::size_t size) {
@@ -53,7 +54,7 @@ void OutputProducer::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m
   const OutputOrigin origin = unpack(message->_private);
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     self.listener_.on_delivered(origin, *message);
-  } else if (origin.dead_letter) {
+  } else if (origin.kind == OutputKind::dead_letter) {
     // Producing from inside a delivery report could recurse on a full queue: keep a copy.
     rd_kafka_headers_t* headers = nullptr;
     const bool has_headers =
@@ -78,14 +79,29 @@ OutputProducer::OutputProducer(const Config& config, DeliveryListener& listener)
       rd_kafka_topic_new(handle_.get(), config.kafka.output_topic.c_str(), nullptr));
   dlq_topic_.reset(rd_kafka_topic_new(handle_.get(), config.kafka.dlq_topic.c_str(), nullptr));
   if (!events_topic_ || !dlq_topic_) throw std::runtime_error("creating producer topic handles");
+  if (changelog_enabled(config)) {
+    // State records compress well and the mock caps a partition at 5 MiB of stored bytes.
+    rd_kafka_topic_conf_t* topic_conf = rd_kafka_topic_conf_new();
+    char error[256];
+    if (rd_kafka_topic_conf_set(topic_conf, "compression.codec", "lz4", error, sizeof(error)) !=
+        RD_KAFKA_CONF_OK) {
+      rd_kafka_topic_conf_destroy(topic_conf);
+      throw std::runtime_error(std::string("changelog topic configuration: ") + error);
+    }
+    // rd_kafka_topic_new takes ownership of the topic configuration.
+    changelog_topic_.reset(
+        rd_kafka_topic_new(handle_.get(), changelog_topic(config).c_str(), topic_conf));
+    if (!changelog_topic_) throw std::runtime_error("creating the changelog topic handle");
+  }
 }
 
-bool OutputProducer::produce(rd_kafka_topic_t* topic, const void* key, std::size_t key_size,
-                             const void* value, std::size_t value_size, KafkaHeaders headers,
-                             const OutputOrigin& origin, const std::stop_token& stop) {
+bool OutputProducer::produce(rd_kafka_topic_t* topic, std::int32_t partition, const void* key,
+                             std::size_t key_size, const void* value, std::size_t value_size,
+                             KafkaHeaders headers, const OutputOrigin& origin,
+                             const std::stop_token& stop) {
   while (true) {
     const auto err = rd_kafka_producev(
-        handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+        handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(const_cast<void*>(key), key_size),
         RD_KAFKA_V_VALUE(const_cast<void*>(value), value_size), RD_KAFKA_V_HEADERS(headers.get()),
         RD_KAFKA_V_OPAQUE(pack(origin)), RD_KAFKA_V_END);
@@ -110,8 +126,8 @@ bool OutputProducer::produce_event(std::string_view customer_id, std::string_vie
   add_header(headers.get(), "event_type", "CustomerIdentified");
   add_header(headers.get(), "version", "v1");
   add_header(headers.get(), "event_id", event_id);
-  return produce(events_topic_.get(), customer_id.data(), customer_id.size(), value.data(),
-                 value.size(), std::move(headers), origin, stop);
+  return produce(events_topic_.get(), RD_KAFKA_PARTITION_UA, customer_id.data(), customer_id.size(),
+                 value.data(), value.size(), std::move(headers), origin, stop);
 }
 
 bool OutputProducer::produce_dead_letter(const rd_kafka_message_t& original,
@@ -132,8 +148,14 @@ bool OutputProducer::produce_dead_letter(const rd_kafka_message_t& original,
   add_header(headers.get(), "dlq.source.timestamp",
              timestamp_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? "" : std::to_string(timestamp));
   // A null key or value stays null: RD_KAFKA_V_KEY/VALUE with a null pointer produce null.
-  return produce(dlq_topic_.get(), original.key, original.key_len, original.payload, original.len,
-                 std::move(headers), origin, stop);
+  return produce(dlq_topic_.get(), RD_KAFKA_PARTITION_UA, original.key, original.key_len,
+                 original.payload, original.len, std::move(headers), origin, stop);
+}
+
+bool OutputProducer::produce_changelog(std::int32_t partition, std::string_view key,
+                                       std::string_view value, const std::stop_token& stop) {
+  return produce(changelog_topic_.get(), partition, key.data(), key.size(), value.data(),
+                 value.size(), nullptr, OutputOrigin{partition, 0, OutputKind::changelog}, stop);
 }
 
 bool OutputProducer::retry_dead_letters(const std::stop_token& stop) {
@@ -141,7 +163,7 @@ bool OutputProducer::retry_dead_letters(const std::stop_token& stop) {
   retries.swap(retries_);
   for (Retry& retry : retries) {
     const bool queued = produce(
-        dlq_topic_.get(), retry.key ? retry.key->data() : nullptr,
+        dlq_topic_.get(), RD_KAFKA_PARTITION_UA, retry.key ? retry.key->data() : nullptr,
         retry.key ? retry.key->size() : 0, retry.value ? retry.value->data() : nullptr,
         retry.value ? retry.value->size() : 0, std::move(retry.headers), retry.origin, stop);
     // Stopped: what was not queued is consumed again after a restart (its offset was never

@@ -14,12 +14,14 @@
 
 namespace tastesync {
 
-// Which input record an output came from, carried through librdkafka as the message opaque
-// (packed into the pointer: no allocation per message).
+enum class OutputKind : std::uint8_t { event, dead_letter, changelog };
+
+// Which input record an output came from (for the changelog: which input partition), carried
+// through librdkafka as the message opaque (packed into the pointer: no allocation per message).
 struct OutputOrigin {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
-  bool dead_letter = false;
+  OutputKind kind = OutputKind::event;
 };
 
 // The librdkafka properties of the output producer: our defaults, then kafka.properties.
@@ -29,7 +31,8 @@ class DeliveryListener {
  public:
   virtual ~DeliveryListener() = default;
   virtual void on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& message) = 0;
-  // An event that librdkafka gave up on (after its retries): the pipeline must stop.
+  // An event or changelog record that librdkafka gave up on (after its retries): the pipeline
+  // must stop.
   virtual void on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) = 0;
   // A dead letter that failed; it is kept and produced again by retry_dead_letters().
   virtual void on_dead_letter_retry(const OutputOrigin& origin) = 0;
@@ -48,6 +51,10 @@ class OutputProducer {
                      const std::stop_token& stop);
   bool produce_dead_letter(const rd_kafka_message_t& original, const ParseError& error,
                            const OutputOrigin& origin, const std::stop_token& stop);
+  // One state record to the changelog's partition of the same number as its input partition.
+  bool produce_changelog(std::int32_t partition, std::string_view key, std::string_view value,
+                         const std::stop_token& stop);
+
   // Produces failed dead letters again, unchanged: a dead letter is never dropped, it blocks
   // its partition's checkpoint until delivered. False when stopped before all were queued.
   bool retry_dead_letters(const std::stop_token& stop);
@@ -70,15 +77,16 @@ class OutputProducer {
   };
 
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
-  bool produce(rd_kafka_topic_t* topic, const void* key, std::size_t key_size, const void* value,
-               std::size_t value_size, KafkaHeaders headers, const OutputOrigin& origin,
-               const std::stop_token& stop);
+  bool produce(rd_kafka_topic_t* topic, std::int32_t partition, const void* key,
+               std::size_t key_size, const void* value, std::size_t value_size,
+               KafkaHeaders headers, const OutputOrigin& origin, const std::stop_token& stop);
 
   DeliveryListener& listener_;
   std::vector<Retry> retries_;
   KafkaHandle handle_;
   KafkaTopic events_topic_;
   KafkaTopic dlq_topic_;
+  KafkaTopic changelog_topic_;  // null when the changelog is off
   std::string input_topic_;
 };
 

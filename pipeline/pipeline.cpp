@@ -7,12 +7,15 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "changelog_reader.hpp"
+
 namespace tastesync {
 namespace {
 
 constexpr std::size_t kMaxBatch = 1000;
 constexpr std::int64_t kHousekeepingIntervalMs = 1000;
 constexpr std::uint64_t kStageTimingSampleMask = 63;  // time one record in 64
+constexpr int kChangelogReplayTimeoutMs = 5 * 60 * 1000;
 
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -79,18 +82,26 @@ int Pipeline::run(const std::stop_token& stop) {
   store_ = std::move(*store);
 
   producer_ = std::make_unique<OutputProducer>(config_, static_cast<DeliveryListener&>(*this));
-  const auto counts = topic_partition_counts(
-      producer_->handle(),
-      {config_.kafka.input_topic, config_.kafka.output_topic, config_.kafka.dlq_topic},
-      config_.kafka.topic_check_timeout_ms);
-  const char* keys[] = {"kafka.input_topic", "kafka.output_topic", "kafka.dlq_topic"};
-  const std::string* names[] = {&config_.kafka.input_topic, &config_.kafka.output_topic,
-                                &config_.kafka.dlq_topic};
+  std::vector<std::string> topics = {config_.kafka.input_topic, config_.kafka.output_topic,
+                                     config_.kafka.dlq_topic};
+  std::vector<std::string> keys = {"kafka.input_topic", "kafka.output_topic", "kafka.dlq_topic"};
+  if (changelog_enabled(config_)) {
+    topics.push_back(changelog_topic(config_));
+    keys.emplace_back("state.changelog_topic");
+  }
+  const auto counts =
+      topic_partition_counts(producer_->handle(), topics, config_.kafka.topic_check_timeout_ms);
   for (std::size_t i = 0; i < counts.size(); ++i) {
     if (!counts[i]) {
-      throw ConfigError(std::string(keys[i]) + ": topic '" + *names[i] + "' does not exist on " +
+      throw ConfigError(keys[i] + ": topic '" + topics[i] + "' does not exist on " +
                         config_.kafka.brokers);
     }
+  }
+  // A changelog partition carries the state of the input partition of the same number.
+  if (changelog_enabled(config_) && *counts[3] != *counts[0]) {
+    throw ConfigError("state.changelog_topic: topic '" + topics[3] + "' has " +
+                      std::to_string(*counts[3]) + " partitions, the input topic " +
+                      std::to_string(*counts[0]) + "; they must match");
   }
   if (*counts[1] < 3) {
     spdlog::warn("output topic {} has {} partitions; SPEC asks for at least 3",
@@ -168,8 +179,9 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
     slot->pending.changed(message.offset, outcome.customer_id, *outcome.touched,
                           outcome.remembered);
   }
-  const OutputOrigin origin{message.partition, message.offset,
-                            outcome.kind == Outcome::Kind::dead_letter};
+  const OutputOrigin origin{
+      message.partition, message.offset,
+      outcome.kind == Outcome::Kind::dead_letter ? OutputKind::dead_letter : OutputKind::event};
   switch (outcome.kind) {
     case Outcome::Kind::event:
       metrics_.events[static_cast<std::size_t>(outcome.identification)]->Increment();
@@ -204,6 +216,15 @@ void Pipeline::checkpoint() {
   }
   if (advanced_.empty()) return;
   const std::int64_t started_ns = steady_ns();
+  if (changelog_enabled(config_)) {
+    // The changelog carries exactly what RocksDB gets, each partition's checkpoint record last.
+    // The Kafka commit does not wait for it: a restore resumes from the changelog's own
+    // checkpoint, which re-processes (with the same event ids) whatever it lacks.
+    const std::stop_token never;
+    batch_.for_each_put([&](std::string_view key, std::string_view value) {
+      producer_->produce_changelog(*partition_of_key(key), key, value, never);
+    });
+  }
   if (auto written = store_->write(batch_); !written) {
     fail("state write failed: " + written.error());
     return;
@@ -315,13 +336,17 @@ void Pipeline::fail(std::string reason) {
 }
 
 void Pipeline::on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& message) {
+  if (origin.kind == OutputKind::changelog) {
+    metrics_.changelog_written.Increment();
+    return;
+  }
   PartitionSlot* slot = slot_for(origin.partition);
   if (slot == nullptr) return;
   const auto consumed_ns = slot->tracker.complete(origin.offset);
   if (consumed_ns) {
     metrics_.pipeline_latency.Observe(static_cast<double>(steady_ns() - *consumed_ns) * 1e-9);
   }
-  if (!origin.dead_letter) {
+  if (origin.kind == OutputKind::event) {
     metrics_.produced_events.Increment();
     if (tap_ && message.payload != nullptr) {
       tap_({static_cast<const char*>(message.payload), message.len});
@@ -331,7 +356,8 @@ void Pipeline::on_delivered(const OutputOrigin& origin, const rd_kafka_message_t
 
 void Pipeline::on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) {
   metrics_.delivery_errors.Increment();
-  fail("delivering the event of " + config_.kafka.input_topic + "[" +
+  const char* what = origin.kind == OutputKind::changelog ? "a changelog record" : "the event";
+  fail(std::string("delivering ") + what + " of " + config_.kafka.input_topic + "[" +
        std::to_string(origin.partition) + "]@" + std::to_string(origin.offset) +
        " failed: " + rd_kafka_err2str(message.err));
 }
@@ -343,6 +369,8 @@ void Pipeline::on_dead_letter_retry(const OutputOrigin& origin) {
 }
 
 void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
+  if (changelog_enabled(config_)) replay_stale_partitions(partitions);
+  if (fatal_) return;
   std::size_t restored_customers = 0;
   for (int i = 0; i < partitions.cnt; ++i) {
     rd_kafka_topic_partition_t& tp = partitions.elems[i];
@@ -364,6 +392,49 @@ void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
   if (!shutting_down_ && !fatal_) health_->set_ready(true);
   spdlog::info("assigned partitions {} of {}; restored {} customers from RocksDB",
                partition_names(partitions), config_.kafka.input_topic, restored_customers);
+}
+
+void Pipeline::replay_stale_partitions(const rd_kafka_topic_partition_list_t& partitions) {
+  // Where the group stands: a local checkpoint behind it (or none) means another instance
+  // processed this partition meanwhile, and its state is in the changelog.
+  const TopicPartitionList committed(rd_kafka_topic_partition_list_copy(&partitions));
+  const auto err = rd_kafka_committed(consumer_->handle(), committed.get(),
+                                      config_.kafka.topic_check_timeout_ms);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    fail(std::string("reading the group's committed offsets: ") + rd_kafka_err2str(err));
+    return;
+  }
+  for (int i = 0; i < committed->cnt; ++i) {
+    const std::int32_t partition = committed->elems[i].partition;
+    const std::int64_t group_offset = committed->elems[i].offset;
+    const auto local = store_->checkpoint(partition);
+    if (!local) {
+      fail(local.error());
+      return;
+    }
+    if (*local && (group_offset < 0 || (*local)->next_offset >= group_offset)) continue;
+    const auto started = std::chrono::steady_clock::now();
+    const auto replay = replay_changelog(config_, partition, *store_, kChangelogReplayTimeoutMs);
+    if (!replay) {
+      fail("restoring partition " + std::to_string(partition) +
+           " from the changelog: " + replay.error());
+      return;
+    }
+    metrics_.changelog_replayed.Increment(static_cast<double>(replay->records_read));
+    if (replay->log_start_offset > 0) {
+      spdlog::warn(
+          "changelog {}[{}] starts at offset {}: its beginning is gone, so customers "
+          "only in it restart as arrivals",
+          changelog_topic(config_), partition, replay->log_start_offset);
+    }
+    spdlog::info(
+        "partition {}: state from the changelog ({} records, {} of an unfinished "
+        "checkpoint dropped) up to offset {} in {:.2f} s; local checkpoint {}, group at {}",
+        partition, replay->records_read, replay->records_dropped,
+        replay->checkpoint ? std::to_string(replay->checkpoint->next_offset) : "none",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+        *local ? std::to_string((*local)->next_offset) : "none", group_offset);
+  }
 }
 
 void Pipeline::on_revoked(const rd_kafka_topic_partition_list_t& partitions, bool lost) {

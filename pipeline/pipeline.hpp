@@ -72,6 +72,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::size_t in_flight() const;
   void fail(std::string reason);
   void on_statistics(const char* json, std::size_t size);
+  void replay_stale_partitions(const rd_kafka_topic_partition_list_t& partitions);
 
   void on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& message) override;
   void on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) override;

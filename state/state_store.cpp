@@ -205,6 +205,15 @@ Result<std::unique_ptr<StateStore>, std::string> StateStore::open(
   return store;
 }
 
+std::optional<std::int32_t> partition_of_key(std::string_view key) {
+  if (key.empty() || (key[0] != 'p' && key[0] != 'o')) return std::nullopt;
+  return partition_of(key);
+}
+
+std::optional<PartitionCheckpoint> decode_checkpoint_value(std::string_view value) {
+  return decode_checkpoint(value);
+}
+
 StateStore::~StateStore() = default;
 
 Result<std::optional<PartitionCheckpoint>, std::string> StateStore::restore(std::int32_t partition,
@@ -287,6 +296,42 @@ void StateStore::Batch::set_checkpoint(std::int32_t partition,
   watermarks_[partition] = checkpoint.watermark_ms;
 }
 
+Result<bool, std::string> StateStore::Batch::put_raw(std::int32_t partition, std::string_view key,
+                                                     std::string_view value) {
+  const auto owner = partition_of(key);
+  const bool state_key = key.size() > kPartitionPrefixLength && key[0] == 'p' &&
+                         (key[kPartitionPrefixLength] == 'c' || key[kPartitionPrefixLength] == 's');
+  const bool checkpoint = key.size() == kPartitionPrefixLength && key[0] == 'o';
+  if (!owner || *owner != partition || !(state_key || checkpoint)) {
+    return Failure{"a changelog record of partition " + std::to_string(partition) +
+                   " has a key that is not that partition's state"};
+  }
+  if (checkpoint) {
+    const auto decoded = decode_checkpoint(value);
+    if (!decoded) return Failure{std::string("a changelog checkpoint record is malformed")};
+    watermarks_[partition] = decoded->watermark_ms;
+  }
+  (void)batch_->Put(rocksdb::Slice(key.data(), key.size()),
+                    rocksdb::Slice(value.data(), value.size()));
+  return true;
+}
+
+void StateStore::Batch::for_each_put(
+    const std::function<void(std::string_view key, std::string_view value)>& fn) const {
+  class Puts : public rocksdb::WriteBatch::Handler {
+   public:
+    explicit Puts(const std::function<void(std::string_view, std::string_view)>& fn) : fn_(fn) {}
+    void Put(const rocksdb::Slice& key, const rocksdb::Slice& value) override {
+      fn_({key.data(), key.size()}, {value.data(), value.size()});
+    }
+
+   private:
+    const std::function<void(std::string_view, std::string_view)>& fn_;
+  };
+  Puts puts(fn);
+  (void)batch_->Iterate(&puts);
+}
+
 std::size_t StateStore::Batch::count() const {
   return static_cast<std::size_t>(batch_->Count());
 }
@@ -312,6 +357,30 @@ Result<bool, std::string> StateStore::write(Batch& batch) {
 bool StateStore::contains_customer(std::int32_t partition, std::string_view customer_id) const {
   std::string value;
   return db_->Get(rocksdb::ReadOptions(), customer_key(partition, customer_id), &value).ok();
+}
+
+Result<std::optional<PartitionCheckpoint>, std::string> StateStore::checkpoint(
+    std::int32_t partition) {
+  std::string value;
+  const auto status = db_->Get(rocksdb::ReadOptions(), checkpoint_key(partition), &value);
+  if (status.IsNotFound()) return std::optional<PartitionCheckpoint>();
+  if (!status.ok()) return Failure{status_text("reading a checkpoint", status)};
+  const auto decoded = decode_checkpoint(value);
+  if (!decoded) return Failure{"partition " + std::to_string(partition) + ": malformed checkpoint"};
+  return std::optional<PartitionCheckpoint>(*decoded);
+}
+
+Result<bool, std::string> StateStore::delete_partition(std::int32_t partition) {
+  std::string begin;
+  append_partition_prefix(begin, partition);
+  std::string end;
+  append_partition_prefix(end, partition + 1);
+  rocksdb::WriteBatch batch;
+  (void)batch.DeleteRange(begin, end);
+  (void)batch.Delete(checkpoint_key(partition));
+  const auto status = db_->Write(rocksdb::WriteOptions(), &batch);
+  if (!status.ok()) return Failure{status_text("deleting a partition's state", status)};
+  return true;
 }
 
 Result<bool, std::string> StateStore::compact() {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -80,8 +81,15 @@ class StateStore {
     void put_seen(std::int32_t partition, std::string_view customer_id, std::uint64_t id_hash,
                   EpochMs t_ms);
     void set_checkpoint(std::int32_t partition, const PartitionCheckpoint& checkpoint);
+    // A key and value as another store wrote them (a changelog replay). The key must belong to
+    // `partition`; a checkpoint key also moves the partition's watermark.
+    Result<bool, std::string> put_raw(std::int32_t partition, std::string_view key,
+                                      std::string_view value);
     std::size_t count() const;
     void clear();
+    // Every key and value put so far, in order (what a changelog must carry).
+    void for_each_put(
+        const std::function<void(std::string_view key, std::string_view value)>& fn) const;
 
    private:
     friend class StateStore;
@@ -93,6 +101,11 @@ class StateStore {
   // WAL on, no fsync per batch: survives kill -9 of the process (not a power cut). Also moves the
   // compaction filter's watermark of every partition checkpointed in the batch.
   Result<bool, std::string> write(Batch& batch);
+
+  // The partition's checkpoint without restoring it, or nullopt when the store has none.
+  Result<std::optional<PartitionCheckpoint>, std::string> checkpoint(std::int32_t partition);
+  // Removes everything this store holds for the partition (before a changelog replay).
+  Result<bool, std::string> delete_partition(std::int32_t partition);
 
   // Whether a customer entry is physically present (expired ones may be, until compaction).
   bool contains_customer(std::int32_t partition, std::string_view customer_id) const;
@@ -117,5 +130,8 @@ class StateStore {
 // "m/input_topic".
 std::string customer_key(std::int32_t partition, std::string_view customer_id);
 std::string checkpoint_key(std::int32_t partition);
+// The input partition a state key belongs to, if it is a state key.
+std::optional<std::int32_t> partition_of_key(std::string_view key);
+std::optional<PartitionCheckpoint> decode_checkpoint_value(std::string_view value);
 
 }  // namespace tastesync

@@ -9,7 +9,9 @@ namespace {
 class GroupMode : public BrokerTest {};
 
 TEST_F(GroupMode, SingleMemberJoinsAndIdentifies) {
-  start_broker();
+  // Group mode keeps a state changelog (state.changelog auto): its topic must exist.
+  start_broker(
+      {"raw-beacons", "customer-events", "raw-beacons-dlq", "tastesync-it-group-state-changelog"});
   PipelineOptions options = pipeline_options("pipeline-group", "group");
   options.consumer_mode = "group";
   options.group_id = "tastesync-it-group";

@@ -9,16 +9,6 @@ namespace {
 constexpr const char* kCustomer = "cust-restart";
 constexpr std::int64_t kArrivalMs = 1740916800000;  // 2025-03-02T12:00:00.000Z
 
-// Another customer whose sightings share kCustomer's partition: records are processed in order
-// per partition, so the sentinel's event proves every earlier record there was processed.
-std::string sentinel_in_partition_of(const std::string& customer) {
-  const std::int32_t partition = murmur2_partition(customer, 6);
-  for (int i = 0;; ++i) {
-    std::string candidate = "sentinel-" + std::to_string(i);
-    if (murmur2_partition(candidate, 6) == partition) return candidate;
-  }
-}
-
 BeaconSighting at_table_3(const std::string& sighting_id, std::int64_t detected_at_ms) {
   return BeaconSighting{.sighting_id = sighting_id,
                         .customer_id = kCustomer,

@@ -102,4 +102,12 @@ std::string without_timestamp(const std::optional<std::string>& event_value) {
   return value;
 }
 
+std::string sentinel_in_partition_of(const std::string& customer, int partitions) {
+  const std::int32_t partition = murmur2_partition(customer, partitions);
+  for (int i = 0;; ++i) {
+    std::string candidate = "sentinel-" + std::to_string(i);
+    if (murmur2_partition(candidate, partitions) == partition) return candidate;
+  }
+}
+
 }  // namespace tastesync::testing

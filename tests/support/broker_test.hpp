@@ -62,6 +62,11 @@ class BrokerTest : public ::testing::Test {
   std::unique_ptr<TestProducer> producer_;
 };
 
+// Another customer whose sightings land in `customer`'s partition (of `partitions`): records are
+// processed in order per partition, so the sentinel's event proves every earlier record there was
+// processed.
+std::string sentinel_in_partition_of(const std::string& customer, int partitions = 6);
+
 // The event whose data.sighting_id is `sighting_id`, or null.
 const Record* event_of_sighting(const std::vector<Record>& events, std::string_view sighting_id);
 // Events whose key is `customer_id`.

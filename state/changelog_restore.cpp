@@ -1,0 +1,31 @@
+#include "changelog_restore.hpp"
+
+namespace tastesync {
+
+Result<bool, std::string> ChangelogRestore::add(std::string_view key, std::string_view value) {
+  if (partition_of_key(key) != partition_) {
+    return Failure{"changelog partition " + std::to_string(partition_) +
+                   " holds a record of another partition"};
+  }
+  pending_.emplace_back(key, value);
+  if (key != checkpoint_key(partition_)) return true;
+
+  const auto checkpoint = decode_checkpoint_value(value);
+  if (!checkpoint) return Failure{std::string("a changelog checkpoint record is malformed")};
+  if (!checkpoint_) {
+    if (auto deleted = store_->delete_partition(partition_); !deleted) {
+      return Failure{deleted.error()};
+    }
+  }
+  StateStore::Batch batch;
+  for (const auto& [k, v] : pending_) {
+    if (auto put = batch.put_raw(partition_, k, v); !put) return Failure{put.error()};
+  }
+  if (auto written = store_->write(batch); !written) return Failure{written.error()};
+  records_applied_ += pending_.size();
+  pending_.clear();
+  checkpoint_ = checkpoint;
+  return true;
+}
+
+}  // namespace tastesync

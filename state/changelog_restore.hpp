@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "result.hpp"
+#include "state_store.hpp"
+
+namespace tastesync {
+
+// Rebuilds one partition's RocksDB state from its changelog (SPEC §7: state follows a partition
+// to another instance). The changelog carries every key a checkpoint wrote, in order, the
+// checkpoint record last; records after the last checkpoint record belong to a checkpoint that
+// never completed (the writer died mid-way) and are dropped. Each completed checkpoint is written
+// as one WriteBatch, so a restore that dies half-way leaves a consistent, older checkpoint.
+// Whatever the store held for the partition is removed just before the first checkpoint is
+// applied: a changelog without one leaves the local state as it was.
+class ChangelogRestore {
+ public:
+  explicit ChangelogRestore(StateStore& store, std::int32_t partition)
+      : store_(&store), partition_(partition) {}
+
+  // One changelog record, in log order.
+  Result<bool, std::string> add(std::string_view key, std::string_view value);
+
+  // The last complete checkpoint applied (nullopt: the changelog held none).
+  const std::optional<PartitionCheckpoint>& checkpoint() const { return checkpoint_; }
+  std::size_t records_applied() const { return records_applied_; }
+  std::size_t records_dropped() const { return pending_.size(); }
+
+ private:
+  StateStore* store_;
+  std::int32_t partition_;
+  std::vector<std::pair<std::string, std::string>> pending_;  // since the last checkpoint
+  std::optional<PartitionCheckpoint> checkpoint_;
+  std::size_t records_applied_ = 0;
+};
+
+}  // namespace tastesync

@@ -1,0 +1,131 @@
+#include "changelog_restore.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace tastesync {
+namespace {
+
+constexpr EpochMs kT0 = 1740916800000;
+
+struct TempStore {
+  std::filesystem::path dir;
+  std::unique_ptr<StateStore> store;
+
+  explicit TempStore(const std::string& name)
+      : dir(std::filesystem::temp_directory_path() /
+            ("tastesync-changelog-test-" + std::to_string(::getpid()) + "-" + name)) {
+    std::filesystem::remove_all(dir);
+    StateStoreOptions options;
+    options.dir = dir.string();
+    options.input_topic = "raw-beacons";
+    store = std::move(StateStore::open(options).value());
+  }
+  ~TempStore() {
+    store.reset();
+    std::filesystem::remove_all(dir);
+  }
+};
+
+std::string encoded(EpochMs last_activity_ms, const std::string& location) {
+  CustomerState state;
+  state.last_activity_ms = last_activity_ms;
+  state.last_emitted = LastIdentification{"store100", location, last_activity_ms};
+  std::string bytes;
+  encode_customer_state(state, bytes);
+  return bytes;
+}
+
+using Records = std::vector<std::pair<std::string, std::string>>;
+
+// Writes the batch to `store` and returns what a changelog would carry for it.
+Records checkpoint(StateStore& store, StateStore::Batch& batch) {
+  Records records;
+  batch.for_each_put(
+      [&](std::string_view key, std::string_view value) { records.emplace_back(key, value); });
+  EXPECT_TRUE(store.write(batch).ok());
+  return records;
+}
+
+class ChangelogRestoreTest : public ::testing::Test {
+ protected:
+  TempStore writer_{"writer"};
+  TempStore reader_{"reader"};
+};
+
+TEST_F(ChangelogRestoreTest, RebuildsTheStateOfTheLastCompleteCheckpoint) {
+  Records changelog;
+  StateStore::Batch first;
+  first.put_customer(2, "a", encoded(kT0, "Table 1"));
+  first.put_seen(2, "a", 42, kT0);
+  first.set_checkpoint(2, PartitionCheckpoint{10, kT0});
+  for (auto& record : checkpoint(*writer_.store, first)) changelog.push_back(record);
+  StateStore::Batch second;
+  second.put_customer(2, "a", encoded(kT0 + 5, "Table 2"));
+  second.put_customer(2, "b", encoded(kT0 + 5, "Counter"));
+  second.set_checkpoint(2, PartitionCheckpoint{20, kT0 + 5});
+  for (auto& record : checkpoint(*writer_.store, second)) changelog.push_back(record);
+  // The writer died during a third checkpoint: its customer record is there, its marker is not.
+  changelog.emplace_back(customer_key(2, "a"), encoded(kT0 + 9, "Table 6"));
+
+  ChangelogRestore restore(*reader_.store, 2);
+  for (const auto& [key, value] : changelog) ASSERT_TRUE(restore.add(key, value).ok());
+  ASSERT_TRUE(restore.checkpoint().has_value());
+  EXPECT_EQ(restore.checkpoint()->next_offset, 20);
+  EXPECT_EQ(restore.records_dropped(), 1u);
+
+  PartitionState restored;
+  const auto restored_checkpoint = reader_.store->restore(2, restored);
+  ASSERT_TRUE(restored_checkpoint.ok());
+  ASSERT_TRUE(restored_checkpoint->has_value());
+  EXPECT_EQ((*restored_checkpoint)->next_offset, 20);
+  ASSERT_NE(restored.find("a"), nullptr);
+  EXPECT_EQ(restored.find("a")->last_emitted->location, "Table 2");
+  ASSERT_EQ(restored.find("a")->seen.size(), 1u);
+  ASSERT_NE(restored.find("b"), nullptr);
+}
+
+TEST_F(ChangelogRestoreTest, ReplacesWhateverTheStoreHeldForThePartitionAtItsFirstCheckpoint) {
+  StateStore::Batch stale;
+  stale.put_customer(2, "stale", encoded(kT0, "Table 1"));
+  stale.set_checkpoint(2, PartitionCheckpoint{5, kT0});
+  stale.put_customer(3, "other-partition", encoded(kT0, "Table 1"));
+  ASSERT_TRUE(reader_.store->write(stale).ok());
+
+  ChangelogRestore restore(*reader_.store, 2);
+  ASSERT_TRUE(restore.add(customer_key(2, "fresh"), encoded(kT0, "Table 2")).ok());
+  EXPECT_TRUE(reader_.store->contains_customer(2, "stale")) << "nothing replaced yet";
+  StateStore::Batch marker;
+  marker.set_checkpoint(2, PartitionCheckpoint{30, kT0});
+  Records records;
+  marker.for_each_put([&](std::string_view k, std::string_view v) { records.emplace_back(k, v); });
+  ASSERT_TRUE(restore.add(records[0].first, records[0].second).ok());
+
+  EXPECT_FALSE(reader_.store->contains_customer(2, "stale"));
+  EXPECT_TRUE(reader_.store->contains_customer(2, "fresh"));
+  EXPECT_TRUE(reader_.store->contains_customer(3, "other-partition"));
+  EXPECT_EQ(reader_.store->checkpoint(2).value()->next_offset, 30);
+}
+
+TEST_F(ChangelogRestoreTest, AChangelogWithoutACheckpointLeavesTheLocalStateAlone) {
+  StateStore::Batch local;
+  local.put_customer(2, "local", encoded(kT0, "Table 1"));
+  local.set_checkpoint(2, PartitionCheckpoint{5, kT0});
+  ASSERT_TRUE(reader_.store->write(local).ok());
+  ChangelogRestore restore(*reader_.store, 2);
+  ASSERT_TRUE(restore.add(customer_key(2, "orphan"), encoded(kT0, "Table 2")).ok());
+  EXPECT_FALSE(restore.checkpoint().has_value());
+  EXPECT_TRUE(reader_.store->contains_customer(2, "local"));
+  EXPECT_EQ(reader_.store->checkpoint(2).value()->next_offset, 5);
+}
+
+TEST_F(ChangelogRestoreTest, ARecordOfAnotherPartitionIsAnError) {
+  ChangelogRestore restore(*reader_.store, 2);
+  EXPECT_FALSE(restore.add(customer_key(3, "a"), encoded(kT0, "Table 1")).ok());
+  EXPECT_FALSE(restore.add("m/input_topic", "raw-beacons").ok());
+}
+
+}  // namespace
+}  // namespace tastesync

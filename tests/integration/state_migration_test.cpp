@@ -1,0 +1,74 @@
+// State follows a partition to another instance (SPEC §7), through the state changelog.
+#include <gtest/gtest.h>
+
+#include "broker_test.hpp"
+
+namespace tastesync::testing {
+namespace {
+
+constexpr const char* kGroup = "tastesync-it-move";
+constexpr const char* kCustomer = "cust-moving";
+constexpr std::int64_t kArrivalMs = 1740916800000;  // 2025-03-02T12:00:00.000Z
+
+BeaconSighting at_table_3(const std::string& sighting_id, std::int64_t detected_at_ms) {
+  return BeaconSighting{.sighting_id = sighting_id,
+                        .customer_id = kCustomer,
+                        .minor = 13,
+                        .detected_at = canonical_time(detected_at_ms)};
+}
+
+class StateMigration : public BrokerTest {
+ protected:
+  PipelineOptions member(const std::string& name) const {
+    // Its own state dir: the second instance has nothing local to restore from.
+    PipelineOptions options = pipeline_options(name, name);
+    options.consumer_mode = "group";
+    options.group_id = kGroup;
+    return options;
+  }
+};
+
+TEST_F(StateMigration, AnotherInstanceContinuesFromTheChangelog) {
+  start_broker({"raw-beacons", "customer-events", "raw-beacons-dlq",
+                std::string(kGroup) + "-state-changelog"});
+  {
+    auto first = start_pipeline(member("instance-a"));
+    produce_sighting(at_table_3("move-1", kArrivalMs));
+    TopicReader events(brokers(), "customer-events");
+    ASSERT_TRUE(events.read_until(
+        [](const std::vector<Record>& records) {
+          return event_of_sighting(records, "move-1") != nullptr;
+        },
+        kOutputTimeout));
+    const ExitStatus stopped = first->stop();
+    ASSERT_TRUE(stopped.exited_with(0)) << stopped.describe();
+  }
+
+  auto second = start_pipeline(member("instance-b"));
+  produce_sighting(at_table_3("move-2", kArrivalMs + 10000));
+  const std::string sentinel = sentinel_in_partition_of(kCustomer);
+  produce_sighting(BeaconSighting{.sighting_id = "move-sentinel",
+                                  .customer_id = sentinel,
+                                  .minor = 11,
+                                  .detected_at = canonical_time(kArrivalMs + 10000)});
+  produce_sighting(at_table_3("move-3", kArrivalMs + 61000));
+
+  TopicReader events(brokers(), "customer-events");
+  ASSERT_TRUE(events.read_until(
+      [](const std::vector<Record>& records) {
+        return event_of_sighting(records, "move-3") != nullptr &&
+               event_of_sighting(records, "move-sentinel") != nullptr;
+      },
+      kOutputTimeout));
+  // With the state lost, move-2 would be a new arrival and move-3 would not be still_here.
+  EXPECT_EQ(event_of_sighting(events.records(), "move-2"), nullptr)
+      << "the second instance did not know the customer was identified 10 s earlier";
+  EXPECT_EQ(json_string(parse_json(event_of_sighting(events.records(), "move-3")->value),
+                        "/data/identification"),
+            "still_here");
+  const ExitStatus stopped = second->stop();
+  EXPECT_TRUE(stopped.exited_with(0)) << stopped.describe();
+}
+
+}  // namespace
+}  // namespace tastesync::testing
