@@ -23,7 +23,9 @@ struct RssiSample {
 
 // The recent readings of one beacon for one customer, oldest first.
 struct BeaconTrack {
-  static constexpr std::size_t kMaxSamples = 16;
+  // A phone scans about once a second: the 5 s window holds 5-6 readings of a beacon. Eight
+  // keeps a track within a few cache lines, which the hot path touches on every reading.
+  static constexpr std::size_t kMaxSamples = 8;
 
   Uuid beacon_id{};
   std::int8_t reported_tx_power_dbm = 0;  // the phone's last tx_power; 0 = it never said
