@@ -62,6 +62,12 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
                              .Help("Changelog records read to restore moved partitions")
                              .Register(registry)
                              .Add({})),
+      records_lost_to_retention(
+          prometheus::BuildCounter()
+              .Name("tastesync_records_lost_to_retention_total")
+              .Help("Input records deleted (retention) before this pipeline processed them")
+              .Register(registry)
+              .Add({})),
       pipeline_latency(prometheus::BuildHistogram()
                            .Name("tastesync_pipeline_latency_seconds")
                            .Help("Delivery report time minus consume time, per output")

@@ -47,6 +47,7 @@ class PipelineMetrics {
   prometheus::Counter& dlq_retries;
   prometheus::Counter& changelog_written;
   prometheus::Counter& changelog_replayed;
+  prometheus::Counter& records_lost_to_retention;
   prometheus::Histogram& pipeline_latency;
   prometheus::Histogram& detection_age;
   prometheus::Histogram& stage_latency_topology;

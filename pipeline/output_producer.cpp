@@ -28,6 +28,19 @@ std::optional<std::string> copy_bytes(const void* data, std::size_t size) {
   return std::string(static_cast<const char*>(data), size);
 }
 
+// Cuts a dead letter's value to what Kafka will take and records its original length.
+void truncate_dead_letter(std::optional<std::string>& value, rd_kafka_headers_t* headers) {
+  if (!value || value->size() <= kTruncatedDeadLetterBytes) return;
+  const std::string original_length = std::to_string(value->size());
+  rd_kafka_header_add(headers, "dlq.value.truncated", -1, original_length.data(),
+                      static_cast<ssize_t>(original_length.size()));
+  value->resize(kTruncatedDeadLetterBytes);
+}
+
+std::chrono::milliseconds retry_backoff(int attempts) {
+  return std::chrono::milliseconds(std::min(60000, 1000 << std::min(attempts - 1, 6)));
+}
+
 void add_header(rd_kafka_headers_t* headers, const char* name, std::string_view value) {
   rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
 }
@@ -53,16 +66,43 @@ void OutputProducer::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m
   auto& self = *static_cast<OutputProducer*>(opaque);
   const OutputOrigin origin = unpack(message->_private);
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (origin.kind == OutputKind::dead_letter && !self.retries_.empty()) {
+      std::erase_if(self.retries_, [&](const Retry& retry) {
+        return retry.origin.partition == origin.partition && retry.origin.offset == origin.offset;
+      });
+    }
     self.listener_.on_delivered(origin, *message);
   } else if (origin.kind == OutputKind::dead_letter) {
     // Producing from inside a delivery report could recurse on a full queue: keep a copy.
     rd_kafka_headers_t* headers = nullptr;
     const bool has_headers =
         rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR;
-    self.retries_.push_back(
-        Retry{origin, copy_bytes(message->key, message->key_len),
-              copy_bytes(message->payload, message->len),
-              KafkaHeaders(has_headers ? rd_kafka_headers_copy(headers) : nullptr)});
+    // A retry that failed again backs off longer; the first failure becomes a retry.
+    for (Retry& earlier : self.retries_) {
+      if (earlier.origin.partition == origin.partition && earlier.origin.offset == origin.offset) {
+        earlier.in_flight = false;
+        ++earlier.attempts;
+        earlier.due = std::chrono::steady_clock::now() + retry_backoff(earlier.attempts);
+        if (message->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+          truncate_dead_letter(earlier.value, earlier.headers.get());
+        }
+        self.listener_.on_dead_letter_retry(origin);
+        return;
+      }
+    }
+    const int attempts = 1;
+    Retry retry{
+        origin,
+        copy_bytes(message->key, message->key_len),
+        copy_bytes(message->payload, message->len),
+        KafkaHeaders(has_headers ? rd_kafka_headers_copy(headers) : rd_kafka_headers_new(1)),
+        attempts,
+        std::chrono::steady_clock::now() + retry_backoff(attempts),
+        false};
+    if (message->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+      truncate_dead_letter(retry.value, retry.headers.get());
+    }
+    self.retries_.push_back(std::move(retry));
     self.listener_.on_dead_letter_retry(origin);
   } else {
     self.listener_.on_failed(origin, *message);
@@ -95,10 +135,10 @@ OutputProducer::OutputProducer(const Config& config, DeliveryListener& listener)
   }
 }
 
-bool OutputProducer::produce(rd_kafka_topic_t* topic, std::int32_t partition, const void* key,
-                             std::size_t key_size, const void* value, std::size_t value_size,
-                             KafkaHeaders headers, const OutputOrigin& origin,
-                             const std::stop_token& stop) {
+ProduceResult OutputProducer::produce(rd_kafka_topic_t* topic, std::int32_t partition,
+                                      const void* key, std::size_t key_size, const void* value,
+                                      std::size_t value_size, KafkaHeaders headers,
+                                      const OutputOrigin& origin, const std::stop_token& stop) {
   while (true) {
     const auto err = rd_kafka_producev(
         handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
@@ -107,21 +147,18 @@ bool OutputProducer::produce(rd_kafka_topic_t* topic, std::int32_t partition, co
         RD_KAFKA_V_OPAQUE(pack(origin)), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
       (void)headers.release();  // librdkafka owns them now
-      return true;
+      return {};
     }
-    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-      throw std::runtime_error(std::string("producing to ") + rd_kafka_topic_name(topic) + ": " +
-                               rd_kafka_err2str(err));
-    }
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) return {ProduceStatus::failed, err};
     // Back-pressure: serve delivery reports until there is room.
-    if (stop.stop_requested()) return false;
+    if (stop.stop_requested()) return {ProduceStatus::stopped, err};
     rd_kafka_poll(handle_.get(), 10);
   }
 }
 
-bool OutputProducer::produce_event(std::string_view customer_id, std::string_view value,
-                                   std::string_view event_id, const OutputOrigin& origin,
-                                   const std::stop_token& stop) {
+ProduceResult OutputProducer::produce_event(std::string_view customer_id, std::string_view value,
+                                            std::string_view event_id, const OutputOrigin& origin,
+                                            const std::stop_token& stop) {
   KafkaHeaders headers(rd_kafka_headers_new(3));
   add_header(headers.get(), "event_type", "CustomerIdentified");
   add_header(headers.get(), "version", "v1");
@@ -130,14 +167,15 @@ bool OutputProducer::produce_event(std::string_view customer_id, std::string_vie
                  value.data(), value.size(), std::move(headers), origin, stop);
 }
 
-bool OutputProducer::produce_dead_letter(const rd_kafka_message_t& original,
-                                         const ParseError& error, const OutputOrigin& origin,
-                                         const std::stop_token& stop) {
+ProduceResult OutputProducer::produce_dead_letter(const rd_kafka_message_t& original,
+                                                  const ParseError& error,
+                                                  const OutputOrigin& origin,
+                                                  const std::stop_token& stop) {
   rd_kafka_headers_t* original_headers = nullptr;
   KafkaHeaders headers(rd_kafka_message_headers(&original, &original_headers) ==
                                RD_KAFKA_RESP_ERR_NO_ERROR
                            ? rd_kafka_headers_copy(original_headers)
-                           : rd_kafka_headers_new(6));
+                           : rd_kafka_headers_new(7));
   rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
   const std::int64_t timestamp = rd_kafka_message_timestamp(&original, &timestamp_type);
   add_header(headers.get(), "dlq.error.code", parse_error_code_name(error.code));
@@ -148,29 +186,53 @@ bool OutputProducer::produce_dead_letter(const rd_kafka_message_t& original,
   add_header(headers.get(), "dlq.source.timestamp",
              timestamp_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? "" : std::to_string(timestamp));
   // A null key or value stays null: RD_KAFKA_V_KEY/VALUE with a null pointer produce null.
+  const ProduceResult result = produce(
+      dlq_topic_.get(), RD_KAFKA_PARTITION_UA, original.key, original.key_len, original.payload,
+      original.len, KafkaHeaders(rd_kafka_headers_copy(headers.get())), origin, stop);
+  if (result.error != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) return result;
+  std::optional<std::string> value = copy_bytes(original.payload, original.len);
+  truncate_dead_letter(value, headers.get());
   return produce(dlq_topic_.get(), RD_KAFKA_PARTITION_UA, original.key, original.key_len,
-                 original.payload, original.len, std::move(headers), origin, stop);
+                 value ? value->data() : nullptr, value ? value->size() : 0, std::move(headers),
+                 origin, stop);
 }
 
-bool OutputProducer::produce_changelog(std::int32_t partition, std::string_view key,
-                                       std::string_view value, const std::stop_token& stop) {
+ProduceResult OutputProducer::produce_changelog(std::int32_t partition, std::string_view key,
+                                                std::string_view value,
+                                                const std::stop_token& stop) {
   return produce(changelog_topic_.get(), partition, key.data(), key.size(), value.data(),
                  value.size(), nullptr, OutputOrigin{partition, 0, OutputKind::changelog}, stop);
 }
 
-bool OutputProducer::retry_dead_letters(const std::stop_token& stop) {
-  std::vector<Retry> retries;
-  retries.swap(retries_);
-  for (Retry& retry : retries) {
-    const bool queued = produce(
-        dlq_topic_.get(), RD_KAFKA_PARTITION_UA, retry.key ? retry.key->data() : nullptr,
-        retry.key ? retry.key->size() : 0, retry.value ? retry.value->data() : nullptr,
-        retry.value ? retry.value->size() : 0, std::move(retry.headers), retry.origin, stop);
+ProduceResult OutputProducer::retry_dead_letters(const std::stop_token& stop) {
+  const auto now = std::chrono::steady_clock::now();
+  for (auto it = retries_.begin(); it != retries_.end();) {
+    Retry& retry = *it;
+    if (retry.in_flight || retry.due > now) {
+      ++it;
+      continue;
+    }
+    ProduceResult result;
+    for (int attempt = 0; attempt < 2; ++attempt) {
+      result =
+          produce(dlq_topic_.get(), RD_KAFKA_PARTITION_UA, retry.key ? retry.key->data() : nullptr,
+                  retry.key ? retry.key->size() : 0, retry.value ? retry.value->data() : nullptr,
+                  retry.value ? retry.value->size() : 0,
+                  KafkaHeaders(rd_kafka_headers_copy(retry.headers.get())), retry.origin, stop);
+      if (result.error != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) break;
+      truncate_dead_letter(retry.value, retry.headers.get());
+    }
     // Stopped: what was not queued is consumed again after a restart (its offset was never
-    // stored), so nothing is lost by letting it go here.
-    if (!queued) return false;
+    // stored), so nothing is lost by keeping it here.
+    if (result.status != ProduceStatus::queued) return result;
+    retry.in_flight = true;  // its delivery report removes it, or backs it off again
+    ++it;
   }
-  return true;
+  return {};
+}
+
+void OutputProducer::forget_dead_letters_of(std::int32_t partition) {
+  std::erase_if(retries_, [&](const Retry& retry) { return retry.origin.partition == partition; });
 }
 
 bool OutputProducer::flush(int timeout_ms) {

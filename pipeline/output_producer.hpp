@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -27,6 +28,19 @@ struct OutputOrigin {
 // The librdkafka properties of the output producer: our defaults, then kafka.properties.
 std::map<std::string, std::string> producer_properties(const Config& config);
 
+// What became of one produce call. `failed` carries librdkafka's error; the caller decides
+// (the pipeline stops: nothing on the record path throws).
+enum class ProduceStatus : std::uint8_t { queued, stopped, failed };
+struct ProduceResult {
+  ProduceStatus status = ProduceStatus::queued;
+  rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
+};
+
+// A dead letter too large for Kafka keeps this much of the original value, and says so in a
+// `dlq.value.truncated` header holding the original length: the alternative, blocking the
+// partition for good, is what a poison record must never do.
+inline constexpr std::size_t kTruncatedDeadLetterBytes = 64 * 1024;
+
 class DeliveryListener {
  public:
   virtual ~DeliveryListener() = default;
@@ -44,21 +58,25 @@ class OutputProducer {
  public:
   OutputProducer(const Config& config, DeliveryListener& listener);
 
-  // Both wait (serving delivery reports) while librdkafka's queue is full; false means the
+  // Each waits (serving delivery reports) while librdkafka's queue is full; `stopped` means the
   // stop token fired first and nothing was produced.
-  bool produce_event(std::string_view customer_id, std::string_view value,
-                     std::string_view event_id, const OutputOrigin& origin,
-                     const std::stop_token& stop);
-  bool produce_dead_letter(const rd_kafka_message_t& original, const ParseError& error,
-                           const OutputOrigin& origin, const std::stop_token& stop);
+  ProduceResult produce_event(std::string_view customer_id, std::string_view value,
+                              std::string_view event_id, const OutputOrigin& origin,
+                              const std::stop_token& stop);
+  // A value too large for the producer goes out truncated (kTruncatedDeadLetterBytes).
+  ProduceResult produce_dead_letter(const rd_kafka_message_t& original, const ParseError& error,
+                                    const OutputOrigin& origin, const std::stop_token& stop);
   // One state record to the changelog's partition of the same number as its input partition.
-  bool produce_changelog(std::int32_t partition, std::string_view key, std::string_view value,
-                         const std::stop_token& stop);
+  ProduceResult produce_changelog(std::int32_t partition, std::string_view key,
+                                  std::string_view value, const std::stop_token& stop);
 
-  // Produces failed dead letters again, unchanged: a dead letter is never dropped, it blocks
-  // its partition's checkpoint until delivered. False when stopped before all were queued.
-  bool retry_dead_letters(const std::stop_token& stop);
+  // Produces failed dead letters again once their backoff (1 s doubling to 60 s) has passed:
+  // a dead letter is never dropped, it holds its partition's checkpoint until delivered. One the
+  // broker refused as too large goes again truncated.
+  ProduceResult retry_dead_letters(const std::stop_token& stop);
   std::size_t dead_letters_to_retry() const { return retries_.size(); }
+  // A revoked partition's dead letters are its new owner's: it consumes their records again.
+  void forget_dead_letters_of(std::int32_t partition);
 
   void poll(int timeout_ms) { rd_kafka_poll(handle_.get(), timeout_ms); }
   // True when every message was delivered (or failed) within the timeout.
@@ -74,12 +92,16 @@ class OutputProducer {
     std::optional<std::string> key;
     std::optional<std::string> value;
     KafkaHeaders headers;
+    int attempts = 1;
+    std::chrono::steady_clock::time_point due;
+    bool in_flight = false;
   };
 
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
-  bool produce(rd_kafka_topic_t* topic, std::int32_t partition, const void* key,
-               std::size_t key_size, const void* value, std::size_t value_size,
-               KafkaHeaders headers, const OutputOrigin& origin, const std::stop_token& stop);
+  ProduceResult produce(rd_kafka_topic_t* topic, std::int32_t partition, const void* key,
+                        std::size_t key_size, const void* value, std::size_t value_size,
+                        KafkaHeaders headers, const OutputOrigin& origin,
+                        const std::stop_token& stop);
 
   DeliveryListener& listener_;
   std::vector<Retry> retries_;

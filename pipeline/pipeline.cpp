@@ -16,6 +16,8 @@ constexpr std::size_t kMaxBatch = 1000;
 constexpr std::int64_t kHousekeepingIntervalMs = 1000;
 constexpr std::uint64_t kStageTimingSampleMask = 63;  // time one record in 64
 constexpr int kChangelogReplayTimeoutMs = 5 * 60 * 1000;
+constexpr std::size_t kPauseAboveInFlight = 50000;  // records of one partition
+constexpr std::size_t kResumeBelowInFlight = 25000;
 
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -134,13 +136,16 @@ int Pipeline::run(const std::stop_token& stop) {
       if (fatal_) break;
     }
     producer_->poll(0);
-    if (producer_->dead_letters_to_retry() > 0) producer_->retry_dead_letters(stop);
+    if (producer_->dead_letters_to_retry() > 0) {
+      check_produced(producer_->retry_dead_letters(stop), "a dead letter");
+    }
     checkpoint();
+    apply_backpressure();
     const std::int64_t now_ms = wall_ms();
     if (now_ms >= next_housekeeping_ms_) housekeeping(now_ms);
     health_->beat(now_ms);
   }
-  return shutdown(stop);
+  return shutdown();
 }
 
 void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock,
@@ -187,12 +192,14 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
       metrics_.events[static_cast<std::size_t>(outcome.identification)]->Increment();
       metrics_.detection_age.Observe(static_cast<double>(clock.wall_ms - outcome.detected_at_ms) *
                                      1e-3);
-      producer_->produce_event(outcome.customer_id, outcome.event_value, outcome.event_id, origin,
-                               stop);
+      check_produced(producer_->produce_event(outcome.customer_id, outcome.event_value,
+                                              outcome.event_id, origin, stop),
+                     "an event");
       break;
     case Outcome::Kind::dead_letter:
       metrics_.dlq[static_cast<std::size_t>(outcome.error->code)]->Increment();
-      producer_->produce_dead_letter(message, *outcome.error, origin, stop);
+      check_produced(producer_->produce_dead_letter(message, *outcome.error, origin, stop),
+                     "a dead letter");
       break;
     case Outcome::Kind::dropped:
       metrics_.drops[static_cast<std::size_t>(outcome.drop_reason)]->Increment();
@@ -222,8 +229,10 @@ void Pipeline::checkpoint() {
     // checkpoint, which re-processes (with the same event ids) whatever it lacks.
     const std::stop_token never;
     batch_.for_each_put([&](std::string_view key, std::string_view value) {
-      producer_->produce_changelog(*partition_of_key(key), key, value, never);
+      check_produced(producer_->produce_changelog(*partition_of_key(key), key, value, never),
+                     "a changelog record");
     });
+    if (fatal_) return;
   }
   if (auto written = store_->write(batch_); !written) {
     fail("state write failed: " + written.error());
@@ -233,6 +242,38 @@ void Pipeline::checkpoint() {
   // The Kafka commit trails RocksDB: only now may these offsets be committed.
   for (const auto& [partition, next_offset] : advanced_) {
     consumer_->store_offset(partition, next_offset);
+  }
+}
+
+void Pipeline::check_produced(const ProduceResult& result, const char* what) {
+  if (result.status == ProduceStatus::stopped) {
+    undelivered_at_stop_ = true;  // consumed again after a restart: its offset is never stored
+  } else if (result.status == ProduceStatus::failed) {
+    fail(std::string("producing ") + what + ": " + rd_kafka_err2str(result.error));
+  }
+}
+
+void Pipeline::apply_backpressure() {
+  // A partition whose outputs stop being delivered (a dead letter Kafka keeps refusing) must not
+  // grow the in-flight bookkeeping without bound: it is paused, and the others keep flowing.
+  for (std::size_t p = 0; p < slots_.size(); ++p) {
+    PartitionSlot* slot = slots_[p].get();
+    if (slot == nullptr) continue;
+    const std::size_t in_flight = slot->tracker.in_flight();
+    const bool pause =
+        slot->paused ? in_flight >= kResumeBelowInFlight : in_flight > kPauseAboveInFlight;
+    if (pause == slot->paused) continue;
+    const TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(list.get(), config_.kafka.input_topic.c_str(),
+                                      static_cast<std::int32_t>(p));
+    if (pause) {
+      rd_kafka_pause_partitions(consumer_->handle(), list.get());
+      spdlog::warn("partition {} paused: {} records wait for their outputs", p, in_flight);
+    } else {
+      rd_kafka_resume_partitions(consumer_->handle(), list.get());
+      spdlog::info("partition {} resumed", p);
+    }
+    slot->paused = pause;
   }
 }
 
@@ -254,7 +295,7 @@ void Pipeline::housekeeping(std::int64_t now_ms) {
   if (const auto fatal = producer_->fatal_error()) fail("fatal producer error: " + *fatal);
 }
 
-int Pipeline::shutdown(const std::stop_token& stop) {
+int Pipeline::shutdown() {
   shutting_down_ = true;
   health_->set_ready(false);
   metrics_.ready.Set(0);
@@ -275,12 +316,17 @@ int Pipeline::shutdown(const std::stop_token& stop) {
       rd_kafka_pause_partitions(consumer_->handle(), assignment.get());
     }
   }
-  bool drained = producer_->flush(remaining_ms());
-  while (drained && producer_->dead_letters_to_retry() > 0 && remaining_ms() > 0) {
-    producer_->retry_dead_letters(stop);
-    drained = producer_->flush(remaining_ms());
+  // The final commit and the close get a share of the budget whatever the drain takes.
+  const int reserve_ms = std::min(2000, config_.shutdown.timeout_ms / 4);
+  const auto drain_ms = [&] { return std::max(0, remaining_ms() - reserve_ms); };
+  bool drained = producer_->flush(drain_ms());
+  while (drained && producer_->dead_letters_to_retry() > 0 && drain_ms() > 0) {
+    // Backed-off dead letters are due within a minute; poll until then or the budget ends.
+    const std::stop_token never;
+    check_produced(producer_->retry_dead_letters(never), "a dead letter");
+    drained = producer_->flush(std::min(drain_ms(), 100));
   }
-  drained = drained && producer_->dead_letters_to_retry() == 0;
+  drained = drained && producer_->dead_letters_to_retry() == 0 && !undelivered_at_stop_;
   checkpoint();  // only what was delivered
   bool bounded = drained;
   if (const auto err = consumer_->commit_within(remaining_ms());
@@ -369,7 +415,7 @@ void Pipeline::on_dead_letter_retry(const OutputOrigin& origin) {
 }
 
 void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
-  if (changelog_enabled(config_)) replay_stale_partitions(partitions);
+  reconcile_with_group(partitions);
   if (fatal_) return;
   std::size_t restored_customers = 0;
   for (int i = 0; i < partitions.cnt; ++i) {
@@ -388,52 +434,109 @@ void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
     if (index >= slots_.size()) slots_.resize(index + 1);
     slots_[index] = std::move(slot);
   }
+  warn_about_lost_records(partitions);
   assigned_once_ = true;
   if (!shutting_down_ && !fatal_) health_->set_ready(true);
   spdlog::info("assigned partitions {} of {}; restored {} customers from RocksDB",
                partition_names(partitions), config_.kafka.input_topic, restored_customers);
 }
 
-void Pipeline::replay_stale_partitions(const rd_kafka_topic_partition_list_t& partitions) {
-  // Where the group stands: a local checkpoint behind it (or none) means another instance
-  // processed this partition meanwhile, and its state is in the changelog.
-  const TopicPartitionList committed(rd_kafka_topic_partition_list_copy(&partitions));
-  const auto err = rd_kafka_committed(consumer_->handle(), committed.get(),
+void Pipeline::reconcile_with_group(const rd_kafka_topic_partition_list_t& partitions) {
+  // Reads follow: make RocksDB's vector memtable sorted once, not per lookup.
+  if (auto flushed = store_->flush(); !flushed) {
+    fail(flushed.error());
+    return;
+  }
+  // Where the group stands. A local checkpoint behind it (or none) means another instance
+  // processed the partition meanwhile: its state is in the changelog, and the local one is
+  // stale (resuming from it would rewind the group and re-emit with other identifications).
+  committed_.reset(rd_kafka_topic_partition_list_copy(&partitions));
+  const auto err = rd_kafka_committed(consumer_->handle(), committed_.get(),
                                       config_.kafka.topic_check_timeout_ms);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     fail(std::string("reading the group's committed offsets: ") + rd_kafka_err2str(err));
     return;
   }
-  for (int i = 0; i < committed->cnt; ++i) {
-    const std::int32_t partition = committed->elems[i].partition;
-    const std::int64_t group_offset = committed->elems[i].offset;
+  for (int i = 0; i < committed_->cnt; ++i) {
+    const std::int32_t partition = committed_->elems[i].partition;
+    const std::int64_t group_offset = committed_->elems[i].offset;
     const auto local = store_->checkpoint(partition);
     if (!local) {
       fail(local.error());
       return;
     }
-    if (*local && (group_offset < 0 || (*local)->next_offset >= group_offset)) continue;
-    const auto started = std::chrono::steady_clock::now();
-    const auto replay = replay_changelog(config_, partition, *store_, kChangelogReplayTimeoutMs);
-    if (!replay) {
-      fail("restoring partition " + std::to_string(partition) +
-           " from the changelog: " + replay.error());
-      return;
+    const bool behind = !*local || (group_offset >= 0 && (*local)->next_offset < group_offset);
+    if (!behind) continue;
+    bool replayed = false;
+    if (changelog_enabled(config_)) {
+      replayed = replay_from_changelog(partition, group_offset, *local);
+      if (fatal_) return;
     }
-    metrics_.changelog_replayed.Increment(static_cast<double>(replay->records_read));
-    if (replay->log_start_offset > 0) {
+    if (!replayed && *local) {
       spdlog::warn(
-          "changelog {}[{}] starts at offset {}: its beginning is gone, so customers "
-          "only in it restart as arrivals",
-          changelog_topic(config_), partition, replay->log_start_offset);
+          "partition {}: local state stops at offset {}, the group is at {}; dropping it and "
+          "starting from the group's offset without state",
+          partition, (*local)->next_offset, group_offset);
+      if (auto deleted = store_->delete_partition(partition); !deleted) {
+        fail(deleted.error());
+        return;
+      }
     }
-    spdlog::info(
-        "partition {}: state from the changelog ({} records, {} of an unfinished "
-        "checkpoint dropped) up to offset {} in {:.2f} s; local checkpoint {}, group at {}",
-        partition, replay->records_read, replay->records_dropped,
-        replay->checkpoint ? std::to_string(replay->checkpoint->next_offset) : "none",
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-        *local ? std::to_string((*local)->next_offset) : "none", group_offset);
+  }
+}
+
+bool Pipeline::replay_from_changelog(std::int32_t partition, std::int64_t group_offset,
+                                     const std::optional<PartitionCheckpoint>& local) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto replay = replay_changelog(config_, partition, *store_, kChangelogReplayTimeoutMs);
+  if (!replay) {
+    fail("restoring partition " + std::to_string(partition) +
+         " from the changelog: " + replay.error());
+    return false;
+  }
+  metrics_.changelog_replayed.Increment(static_cast<double>(replay->records_read));
+  if (replay->log_start_offset > 0) {
+    spdlog::warn(
+        "changelog {}[{}] starts at offset {}: its beginning is gone, so customers only in it "
+        "restart as arrivals",
+        changelog_topic(config_), partition, replay->log_start_offset);
+  }
+  spdlog::info(
+      "partition {}: state from the changelog ({} records, {} of an unfinished checkpoint "
+      "dropped) up to offset {} in {:.2f} s; local checkpoint {}, group at {}",
+      partition, replay->records_read, replay->records_dropped,
+      replay->checkpoint ? std::to_string(replay->checkpoint->next_offset) : "none",
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+      local ? std::to_string(local->next_offset) : "none", group_offset);
+  return replay->checkpoint.has_value();
+}
+
+void Pipeline::warn_about_lost_records(const rd_kafka_topic_partition_list_t& partitions) {
+  // A start offset below the log start means records were deleted (retention, the mock's 5 MiB
+  // cap) before anyone processed them; librdkafka would jump ahead without a word.
+  for (int i = 0; i < partitions.cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = partitions.elems[i];
+    std::int64_t start = tp.offset;
+    if (start < 0 && committed_) {
+      for (int j = 0; j < committed_->cnt; ++j) {
+        if (committed_->elems[j].partition == tp.partition) start = committed_->elems[j].offset;
+      }
+    }
+    if (start < 0) continue;
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    if (rd_kafka_query_watermark_offsets(consumer_->handle(), tp.topic, tp.partition, &low, &high,
+                                         config_.kafka.topic_check_timeout_ms) !=
+        RD_KAFKA_RESP_ERR_NO_ERROR) {
+      continue;
+    }
+    if (start < low) {
+      metrics_.records_lost_to_retention.Increment(static_cast<double>(low - start));
+      spdlog::error(
+          "partition {}: resuming at offset {} but the log starts at {}: {} records were deleted "
+          "before they were processed",
+          tp.partition, start, low, low - start);
+    }
   }
 }
 
@@ -442,8 +545,14 @@ void Pipeline::on_revoked(const rd_kafka_topic_partition_list_t& partitions, boo
   producer_->flush(config_.shutdown.timeout_ms);
   if (!lost) checkpoint();
   for (int i = 0; i < partitions.cnt; ++i) {
-    const auto index = static_cast<std::size_t>(partitions.elems[i].partition);
+    const std::int32_t partition = partitions.elems[i].partition;
+    const auto index = static_cast<std::size_t>(partition);
     if (index < slots_.size()) slots_[index].reset();
+    producer_->forget_dead_letters_of(partition);
+    if (const auto gauge = lag_gauges_.find(partition); gauge != lag_gauges_.end()) {
+      metrics_.consumer_lag.Remove(gauge->second);
+      lag_gauges_.erase(gauge);
+    }
   }
   spdlog::info("{} partitions {} of {}", lost ? "lost" : "revoked", partition_names(partitions),
                config_.kafka.input_topic);
@@ -462,7 +571,11 @@ void Pipeline::on_statistics(const char* json, std::size_t size) {
     if (partition["consumer_lag_stored"].get_int64().get(lag) != simdjson::SUCCESS || lag < 0) {
       continue;
     }
-    metrics_.consumer_lag.Add({{"partition", std::string(name)}}).Set(static_cast<double>(lag));
+    const auto number = static_cast<std::int32_t>(std::stol(std::string(name)));
+    if (slot_for(number) == nullptr) continue;  // no longer ours
+    auto& gauge = lag_gauges_[number];
+    if (gauge == nullptr) gauge = &metrics_.consumer_lag.Add({{"partition", std::string(name)}});
+    gauge->Set(static_cast<double>(lag));
   }
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stop_token>
@@ -56,6 +57,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
     PartitionState state;
     OffsetTracker tracker;
     PendingWrites pending;
+    bool paused = false;  // by backpressure
   };
 
   struct BatchClock {
@@ -66,13 +68,19 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void handle(const rd_kafka_message_t& message, const BatchClock& clock,
               const std::stop_token& stop);
   void checkpoint();
+  // A failed produce stops the pipeline; a stopped one marks the shutdown as not drained.
+  void check_produced(const ProduceResult& result, const char* what);
+  void apply_backpressure();
   void housekeeping(std::int64_t now_ms);
-  int shutdown(const std::stop_token& stop);
+  int shutdown();
   PartitionSlot* slot_for(std::int32_t partition);
   std::size_t in_flight() const;
   void fail(std::string reason);
   void on_statistics(const char* json, std::size_t size);
-  void replay_stale_partitions(const rd_kafka_topic_partition_list_t& partitions);
+  void reconcile_with_group(const rd_kafka_topic_partition_list_t& partitions);
+  bool replay_from_changelog(std::int32_t partition, std::int64_t group_offset,
+                             const std::optional<PartitionCheckpoint>& local);
+  void warn_about_lost_records(const rd_kafka_topic_partition_list_t& partitions);
 
   void on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& message) override;
   void on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) override;
@@ -95,7 +103,10 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::optional<std::string> fatal_;
   bool assigned_once_ = false;
   std::uint64_t records_seen_ = 0;
+  std::map<std::int32_t, prometheus::Gauge*> lag_gauges_;
+  TopicPartitionList committed_;  // the group's offsets at the last assignment
   bool shutting_down_ = false;
+  bool undelivered_at_stop_ = false;
   std::int64_t next_housekeeping_ms_ = 0;
 };
 

@@ -61,7 +61,8 @@ struct DurabilityMark {
 // sighting ids have fixed caps, and the whole entry expires by event time.
 struct CustomerState {
   static constexpr std::size_t kMaxTracks = 16;
-  static constexpr std::size_t kMaxSeen = 512;
+  // A phone hearing five registered beacons a second sends 600 sightings in the 120 s window.
+  static constexpr std::size_t kMaxSeen = 1024;
 
   EpochMs last_activity_ms = 0;  // newest detected_at seen (0: none yet)
   std::optional<LastIdentification> last_emitted;

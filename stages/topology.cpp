@@ -34,7 +34,18 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
     outcome.drop_reason = DropReason::beyond_lateness;
     return outcome;
   }
-  partition.advance_watermark(t_ms);
+  // The partition's clock moves by the earlier of the phone's time and the record's timestamp
+  // (parse guarantees one): a phone running minutes ahead, or a gateway stamping a day ahead,
+  // must not push every other customer of the partition behind the allowed lateness.
+  partition.advance_watermark(std::min(t_ms, *record.timestamp_ms));
+
+  // A neighbour's beacon is normal and says nothing about this customer: resolved before any
+  // state is touched, so it neither creates state nor takes a slot among remembered ids.
+  auto resolved = resolver_.resolve(sighting);
+  if (!resolved) {
+    outcome.drop_reason = resolved.error();
+    return outcome;
+  }
 
   CustomerState& state = partition.find_or_create(sighting.customer_id);
   if (observer != nullptr) observer->before_change(state);
@@ -47,11 +58,6 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
   outcome.remembered = dedupe_.admit(state, sighting.sighting_id, t_ms);
   if (!outcome.remembered) {
     outcome.drop_reason = DropReason::duplicate;
-    return outcome;
-  }
-  auto resolved = resolver_.resolve(sighting);
-  if (!resolved) {
-    outcome.drop_reason = resolved.error();
     return outcome;
   }
   auto identification = sighting.source == Source::qr

@@ -108,6 +108,20 @@ TEST_F(TopologyTest, SightingFarBehindThePartitionWatermarkIsDropped) {
   EXPECT_EQ(late.reason, DropReason::beyond_lateness);
 }
 
+TEST_F(TopologyTest, APhoneClockAheadDoesNotPushOtherCustomersBehindTheLateness) {
+  // Five minutes fast, which parse allows: detected_at ahead of the record's timestamp.
+  Record fast = beacon_record("fast", "s1", 13, -50, kT0 + 300000);
+  fast.timestamp_ms = kT0;
+  EXPECT_EQ(feed(fast).kind, Outcome::Kind::event);
+  const Result other = feed(beacon_record("other", "s2", 14, -50, kT0 - 1000));
+  EXPECT_EQ(other.kind, Outcome::Kind::event) << drop_reason_name(other.reason);
+}
+
+TEST_F(TopologyTest, UnknownBeaconsCreateNoCustomerState) {
+  feed(beacon_record("stranger", "s1", 999, -50, kT0));
+  EXPECT_EQ(partition_.find("stranger"), nullptr);
+}
+
 TEST_F(TopologyTest, CustomerUnseenForTheRetentionArrivesAgain) {
   EXPECT_EQ(feed(beacon_record("c", "s1", 13, -50, kT0)).kind, Outcome::Kind::event);
   const Result back = feed(beacon_record("c", "s2", 13, -50, kT0 + 3600001));

@@ -370,6 +370,12 @@ Result<std::optional<PartitionCheckpoint>, std::string> StateStore::checkpoint(
   return std::optional<PartitionCheckpoint>(*decoded);
 }
 
+Result<bool, std::string> StateStore::flush() {
+  const auto status = db_->Flush(rocksdb::FlushOptions());
+  if (!status.ok()) return Failure{status_text("flushing state", status)};
+  return true;
+}
+
 Result<bool, std::string> StateStore::delete_partition(std::int32_t partition) {
   std::string begin;
   append_partition_prefix(begin, partition);

@@ -104,6 +104,8 @@ class StateStore {
 
   // The partition's checkpoint without restoring it, or nullopt when the store has none.
   Result<std::optional<PartitionCheckpoint>, std::string> checkpoint(std::int32_t partition);
+  // Writes the memtables out, so reads that follow (restore) do not sort them per lookup.
+  Result<bool, std::string> flush();
   // Removes everything this store holds for the partition (before a changelog replay).
   Result<bool, std::string> delete_partition(std::int32_t partition);
 
