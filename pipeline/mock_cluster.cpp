@@ -35,4 +35,18 @@ void MockCluster::set_broker_up(int broker_id) {
   rd_kafka_mock_broker_set_up(cluster_, broker_id);
 }
 
+void MockCluster::push_request_errors(std::int16_t api_key,
+                                      const std::vector<rd_kafka_resp_err_t>& errors) {
+  rd_kafka_mock_push_request_errors_array(cluster_, api_key, errors.size(), errors.data());
+}
+
+void MockCluster::set_partition_leader(const std::string& topic, std::int32_t partition,
+                                       std::int32_t broker) {
+  rd_kafka_mock_partition_set_leader(cluster_, topic.c_str(), partition, broker);
+}
+
+void MockCluster::set_topic_error(const std::string& topic, rd_kafka_resp_err_t error) {
+  rd_kafka_mock_topic_set_error(cluster_, topic.c_str(), error);
+}
+
 }  // namespace tastesync

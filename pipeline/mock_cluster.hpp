@@ -1,6 +1,8 @@
 #pragma once
 
+#include <cstdint>
 #include <string>
+#include <vector>
 
 #include "kafka.hpp"
 
@@ -22,6 +24,12 @@ class MockCluster {
   // A realistic outage: the broker keeps its port, data and offsets.
   void set_broker_down(int broker_id);
   void set_broker_up(int broker_id);
+  // Fault injection for tests: the next requests of `api_key` (e.g. 0, Produce) fail with these
+  // errors, one each; a topic's metadata answers with `error` until set back to no error.
+  void push_request_errors(std::int16_t api_key, const std::vector<rd_kafka_resp_err_t>& errors);
+  void set_topic_error(const std::string& topic, rd_kafka_resp_err_t error);
+  // -1 makes the partition leader-less: nothing can be produced to it.
+  void set_partition_leader(const std::string& topic, std::int32_t partition, std::int32_t broker);
 
  private:
   KafkaHandle host_;  // the client the mock cluster lives in

@@ -9,51 +9,18 @@ namespace {
 
 constexpr int kMetadataTimeoutMs = 10000;
 
-struct ConfDeleter {
-  void operator()(rd_kafka_conf_t* conf) const { rd_kafka_conf_destroy(conf); }
-};
-using KafkaConf = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
-
-struct HeadersDeleter {
-  void operator()(rd_kafka_headers_t* headers) const { rd_kafka_headers_destroy(headers); }
-};
-using KafkaHeaders = std::unique_ptr<rd_kafka_headers_t, HeadersDeleter>;
-
-struct PartitionListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* list) const {
-    rd_kafka_topic_partition_list_destroy(list);
-  }
-};
-using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
-
-struct MetadataDeleter {
-  void operator()(const rd_kafka_metadata_t* metadata) const {
-    rd_kafka_metadata_destroy(metadata);
-  }
-};
-
-struct TopicDeleter {
-  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
-};
+using tastesync::KafkaConf;
+using tastesync::KafkaHeaders;
+using tastesync::KafkaMetadata;
+using tastesync::KafkaTopic;
+using PartitionList = tastesync::TopicPartitionList;
 
 KafkaConf make_conf(const std::map<std::string, std::string>& properties) {
-  KafkaConf conf(rd_kafka_conf_new());
-  char error[512];
-  for (const auto& [name, value] : properties) {
-    if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error, sizeof(error)) !=
-        RD_KAFKA_CONF_OK) {
-      throw std::runtime_error("librdkafka property " + name + ": " + error);
-    }
-  }
-  return conf;
+  return tastesync::make_kafka_conf(properties, "test client");
 }
 
 KafkaHandle make_handle(rd_kafka_type_t type, KafkaConf conf) {
-  char error[512];
-  rd_kafka_t* handle = rd_kafka_new(type, conf.get(), error, sizeof(error));
-  if (handle == nullptr) throw std::runtime_error(std::string("rd_kafka_new: ") + error);
-  (void)conf.release();  // rd_kafka_new owns it now
-  return KafkaHandle(handle);
+  return KafkaHandle(tastesync::make_kafka_handle(type, std::move(conf)).release());
 }
 
 // A consumer that only ever assigns: it never joins a group and never commits.
@@ -110,14 +77,14 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*
 }
 
 int partition_count_of(rd_kafka_t* handle, const std::string& topic) {
-  const std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_handle(
+  const KafkaTopic topic_handle(
       rd_kafka_topic_new(handle, topic.c_str(), nullptr));
   const rd_kafka_metadata_t* raw = nullptr;
   const auto err = rd_kafka_metadata(handle, 0, topic_handle.get(), &raw, kMetadataTimeoutMs);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw std::runtime_error("metadata of " + topic + ": " + rd_kafka_err2str(err));
   }
-  const std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> metadata(raw);
+  const KafkaMetadata metadata(raw);
   if (metadata->topic_cnt != 1 || metadata->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw std::runtime_error("topic " + topic + " is not on the broker");
   }
@@ -144,10 +111,6 @@ std::vector<std::int64_t> watermarks_of(rd_kafka_t* handle, const std::string& t
 
 }  // namespace
 
-void KafkaHandleDeleter::operator()(rd_kafka_t* handle) const {
-  // Readers and inspectors never joined a group: there is nothing to leave or commit.
-  rd_kafka_destroy_flags(handle, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
-}
 
 const Header* Record::header(std::string_view name) const {
   const auto found =

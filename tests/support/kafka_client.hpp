@@ -12,12 +12,18 @@
 #include <string_view>
 #include <vector>
 
+#include "kafka.hpp"
+
 namespace tastesync::testing {
 
+// Unlike the product's KafkaHandle: the tests' readers and inspectors never joined a group, and
+// some use a pipeline's group id to read its commits, so they must never close (commit) as a
+// consumer. The other owners come from pipeline/kafka.hpp.
 struct KafkaHandleDeleter {
-  void operator()(rd_kafka_t* handle) const;
+  void operator()(rd_kafka_t* handle) const {
+    rd_kafka_destroy_flags(handle, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
 };
-// Every rd_kafka_t of the tests is owned by exactly one of these.
 using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaHandleDeleter>;
 
 struct Header {

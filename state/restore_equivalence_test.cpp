@@ -1,0 +1,154 @@
+// A crash between checkpoints must not change any outcome: state restored from RocksDB (through
+// PendingWrites, the StateStore and Dedupe::normalize) continues exactly as the uninterrupted
+// run, including re-deliveries of sightings remembered only in the restored id keys.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "pending_writes.hpp"
+#include "state_store.hpp"
+#include "topology.hpp"
+
+namespace tastesync {
+namespace {
+
+constexpr EpochMs kT0 = 1740916800000;
+
+std::shared_ptr<const Registry> fixture_registry() {
+  std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
+  std::ostringstream text;
+  text << file.rdbuf();
+  return Registry::from_json(text.str()).value();
+}
+
+struct Record {
+  std::string key;
+  std::string value;
+  std::int64_t timestamp_ms;
+};
+
+Record sighting(int customer, int id, int minor, int rssi, EpochMs t_ms) {
+  const std::string key = "c" + std::to_string(customer);
+  return {key,
+          R"({"sighting_id":"s)" + std::to_string(id) + R"(","customer_id":")" + key +
+              R"(","beacon":{"uuid":"550e8400-e29b-41d4-a716-446655440000","major":100,"minor":)" +
+              std::to_string(minor) + R"(,"rssi":)" + std::to_string(rssi) +
+              R"(},"detected_at":")" + format_canonical_string(t_ms) + R"("})",
+          t_ms + 50};
+}
+
+// Customers moving between tables, staying, and gateways re-sending sightings up to a minute
+// old (so some re-deliveries land after the checkpoint, their originals before it).
+std::vector<Record> stream() {
+  std::vector<Record> records;
+  const int minors[] = {1, 11, 12, 13, 14, 20};
+  for (int i = 0; i < 900; ++i) {
+    const int customer = i % 5;
+    const EpochMs t = kT0 + i * 400;
+    records.push_back(sighting(customer, i, minors[(i / 60 + customer) % 6], -48 - i % 11, t));
+    if (i % 37 == 0 && i >= 100) {
+      const int old = i - 90;  // about 36 s earlier
+      records.push_back(sighting(old % 5, old, minors[(old / 60 + old % 5) % 6], -48 - old % 11,
+                                 kT0 + old * 400));
+    }
+  }
+  return records;
+}
+
+struct Outcomes {
+  std::vector<std::string> lines;  // kind, reason and event value per record
+};
+
+std::string describe(const Outcome& outcome) {
+  return std::to_string(static_cast<int>(outcome.kind)) + "/" +
+         std::string(drop_reason_name(outcome.drop_reason)) + "/" +
+         std::string(outcome.event_value);
+}
+
+class RestoreEquivalence : public ::testing::TestWithParam<std::size_t> {
+ protected:
+  void SetUp() override {
+    dir_ =
+        std::filesystem::temp_directory_path() /
+        ("tastesync-restore-test-" + std::to_string(::getpid()) + "-" + std::to_string(GetParam()));
+    std::filesystem::remove_all(dir_);
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<StateStore> open_store() {
+    StateStoreOptions options;
+    options.dir = dir_.string();
+    options.input_topic = "raw-beacons";
+    return std::move(StateStore::open(options).value());
+  }
+
+  std::filesystem::path dir_;
+};
+
+TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
+  const std::vector<Record> records = stream();
+  const std::size_t crash_at = GetParam();     // records processed before the crash
+  const std::size_t delivered = crash_at - 7;  // outputs delivered (and checkpointed) before it
+
+  // The uninterrupted run.
+  std::vector<std::string> reference;
+  {
+    Topology topology(fixture_registry(), TopologyOptions{});
+    PartitionState partition;
+    for (const Record& record : records) {
+      reference.push_back(describe(
+          topology.process({record.key, record.value, record.timestamp_ms}, partition, 0)));
+    }
+  }
+
+  // A run that checkpoints up to `delivered`, then dies after `crash_at` records.
+  {
+    auto store = open_store();
+    Topology topology(fixture_registry(), TopologyOptions{});
+    PartitionState partition;
+    PendingWrites pending;
+    for (std::size_t i = 0; i < crash_at; ++i) {
+      const Record& record = records[i];
+      const Outcome outcome =
+          topology.process({record.key, record.value, record.timestamp_ms}, partition, 0, &pending);
+      if (outcome.touched != nullptr) {
+        pending.changed(static_cast<std::int64_t>(i), outcome.customer_id, *outcome.touched,
+                        outcome.remembered);
+      }
+      if (i + 1 == delivered) {
+        StateStore::Batch batch;
+        pending.drain_before(static_cast<std::int64_t>(delivered), 0, partition, batch);
+        batch.set_checkpoint(
+            0, PartitionCheckpoint{static_cast<std::int64_t>(delivered), partition.watermark_ms()});
+        ASSERT_TRUE(store->write(batch).ok());
+      }
+    }
+  }
+
+  // The restart: restore, normalise, and process again from the checkpoint.
+  auto store = open_store();
+  PartitionState restored;
+  const auto checkpoint = store->restore(0, restored);
+  ASSERT_TRUE(checkpoint.ok());
+  ASSERT_TRUE(checkpoint->has_value());
+  ASSERT_EQ((*checkpoint)->next_offset, static_cast<std::int64_t>(delivered));
+  Topology topology(fixture_registry(), TopologyOptions{});
+  topology.normalize_restored(restored);
+  for (std::size_t i = delivered; i < records.size(); ++i) {
+    const Record& record = records[i];
+    ASSERT_EQ(
+        describe(topology.process({record.key, record.value, record.timestamp_ms}, restored, 0)),
+        reference[i])
+        << "record " << i;
+  }
+}
+
+// Crash points spread over the stream, some right after a re-delivery.
+INSTANTIATE_TEST_SUITE_P(CrashPoints, RestoreEquivalence,
+                         ::testing::Values(120, 305, 512, 611, 850));
+
+}  // namespace
+}  // namespace tastesync
