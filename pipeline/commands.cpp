@@ -47,7 +47,8 @@ class SignalGate {
 };
 
 // Waits for the worker to finish; a first SIGINT/SIGTERM asks it to stop, a second exits now.
-void supervise(const SignalGate& gate, std::jthread& worker, std::vector<std::jthread*> others) {
+void supervise(const SignalGate& gate, std::jthread& worker,
+               const std::vector<std::jthread*>& others) {
   bool stopping = false;
   while (true) {
     const int signal = gate.wait();

@@ -51,9 +51,9 @@ std::string random_uuid(std::mt19937_64& rng) {
   Uuid uuid{};
   const std::uint64_t high = rng();
   const std::uint64_t low = rng();
-  for (int i = 0; i < 8; ++i) {
-    uuid[static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(high >> (8 * i));
-    uuid[static_cast<std::size_t>(i + 8)] = static_cast<std::uint8_t>(low >> (8 * i));
+  for (std::size_t i = 0; i < 8; ++i) {
+    uuid[i] = static_cast<std::uint8_t>(high >> (8 * i));
+    uuid[i + 8] = static_cast<std::uint8_t>(low >> (8 * i));
   }
   uuid[6] = static_cast<std::uint8_t>((uuid[6] & 0x0f) | 0x40);
   uuid[8] = static_cast<std::uint8_t>((uuid[8] & 0x3f) | 0x80);
@@ -281,7 +281,8 @@ struct SightingGenerator::Impl {
       for (Customer& c : customers) {
         // Stagger arrivals so the first minute is not one crowd at the door.
         c.phase_end_ms = sim_now_ms + static_cast<EpochMs>(uniform(0, 20000));
-        c.next_scan_ms = sim_now_ms + static_cast<EpochMs>(uniform(0, scan_period_ms));
+        c.next_scan_ms =
+            sim_now_ms + static_cast<EpochMs>(uniform(0, static_cast<double>(scan_period_ms)));
       }
     }
     while (ready.empty()) {

@@ -13,7 +13,9 @@ KafkaConf make_kafka_conf(const std::map<std::string, std::string>& properties,
   for (const auto& [name, value] : properties) {
     if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error, sizeof(error)) !=
         RD_KAFKA_CONF_OK) {
-      throw ConfigError(source + " property '" + name + "': " + error);
+      std::string message = source;
+      message.append(" property '").append(name).append("': ").append(error);
+      throw ConfigError(message);
     }
   }
   return conf;

@@ -13,14 +13,18 @@ using tastesync::RunArguments;
 void key_flag(CLI::App& app, RunArguments& arguments, const std::string& flag,
               const std::string& key, const std::string& help) {
   app.add_option_function<std::string>(
-      flag,
-      [&arguments, key](const std::string& value) { arguments.overrides.emplace_back(key, value); },
-      help + " (config key " + key + ")");
+         flag,
+         [&arguments, key](const std::string& value) {
+           arguments.overrides.emplace_back(key, value);
+         },
+         help + " (config key " + key + ")")
+      // Given twice, the last one counts (as with the layers below it).
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
   CLI::App app{"tastesync: tells restaurants which customer is where, from beacon sightings"};
   app.require_subcommand(1);
 
@@ -95,5 +99,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "tastesync: error: %s\n", e.what());
     return 2;
   }
+  return 2;
+} catch (const std::exception& e) {
+  // Anything CLI11 or start-up throws before the commands' own handlers.
+  std::fprintf(stderr, "tastesync: error: %s\n", e.what());
   return 2;
 }

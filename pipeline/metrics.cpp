@@ -128,6 +128,12 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
                 .Help("1 when /readyz answers 200")
                 .Register(registry)
                 .Add({})) {
+  auto& reloads = prometheus::BuildCounter()
+                      .Name("tastesync_registry_reloads_total")
+                      .Help("Registry reloads while running, by result")
+                      .Register(registry);
+  registry_reloads = &reloads.Add({{"result", "ok"}});
+  registry_reload_errors = &reloads.Add({{"result", "error"}});
   auto& events_family = prometheus::BuildCounter()
                             .Name("tastesync_events_emitted_total")
                             .Help("CustomerIdentified events produced, by identification kind")
@@ -213,7 +219,7 @@ struct MetricsServer::Handlers {
 
 MetricsServer::MetricsServer(const std::string& bind_address, int port,
                              std::shared_ptr<prometheus::Registry> registry,
-                             std::shared_ptr<Health> health)
+                             const std::shared_ptr<Health>& health)
     : handlers_(std::make_unique<Handlers>(std::move(registry), health)) {
   const std::vector<std::string> options = {
       "listening_ports", bind_address + ":" + std::to_string(port), "num_threads", "2"};

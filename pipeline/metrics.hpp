@@ -48,6 +48,8 @@ class PipelineMetrics {
   prometheus::Counter& changelog_written;
   prometheus::Counter& changelog_replayed;
   prometheus::Counter& records_lost_to_retention;
+  prometheus::Counter* registry_reloads = nullptr;
+  prometheus::Counter* registry_reload_errors = nullptr;
   prometheus::Histogram& pipeline_latency;
   prometheus::Histogram& detection_age;
   prometheus::Histogram& stage_latency_topology;
@@ -66,7 +68,8 @@ class MetricsServer {
  public:
   // Throws ConfigError naming metrics.port when the port cannot be bound.
   MetricsServer(const std::string& bind_address, int port,
-                std::shared_ptr<prometheus::Registry> registry, std::shared_ptr<Health> health);
+                std::shared_ptr<prometheus::Registry> registry,
+                const std::shared_ptr<Health>& health);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
   MetricsServer& operator=(const MetricsServer&) = delete;

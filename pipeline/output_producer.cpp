@@ -13,6 +13,8 @@ void* pack(const OutputOrigin& origin) {
   const std::uint64_t bits = static_cast<std::uint64_t>(origin.partition) << 48 |
                              static_cast<std::uint64_t>(origin.kind) << kOffsetBits |
                              (static_cast<std::uint64_t>(origin.offset) & kOffsetMask);
+  // The opaque is never dereferenced: it is the packed origin itself.
+  // NOLINTNEXTLINE(performance-no-int-to-ptr)
   return reinterpret_cast<void*>(static_cast<std::uintptr_t>(bits));
 }
 
@@ -29,12 +31,16 @@ std::optional<std::string> copy_bytes(const void* data, std::size_t size) {
 }
 
 // Cuts a dead letter's value to what Kafka will take and records its original length.
-void truncate_dead_letter(std::optional<std::string>& value, rd_kafka_headers_t* headers) {
-  if (!value || value->size() <= kTruncatedDeadLetterBytes) return;
-  const std::string original_length = std::to_string(value->size());
+void truncate_dead_letter(std::string& value, rd_kafka_headers_t* headers) {
+  if (value.size() <= kTruncatedDeadLetterBytes) return;
+  const std::string original_length = std::to_string(value.size());
   rd_kafka_header_add(headers, "dlq.value.truncated", -1, original_length.data(),
                       static_cast<ssize_t>(original_length.size()));
-  value->resize(kTruncatedDeadLetterBytes);
+  value.resize(kTruncatedDeadLetterBytes);
+}
+
+void truncate_dead_letter(std::optional<std::string>& value, rd_kafka_headers_t* headers) {
+  if (value) truncate_dead_letter(*value, headers);
 }
 
 std::chrono::milliseconds retry_backoff(int attempts) {
@@ -190,11 +196,11 @@ ProduceResult OutputProducer::produce_dead_letter(const rd_kafka_message_t& orig
       dlq_topic_.get(), RD_KAFKA_PARTITION_UA, original.key, original.key_len, original.payload,
       original.len, KafkaHeaders(rd_kafka_headers_copy(headers.get())), origin, stop);
   if (result.error != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) return result;
-  std::optional<std::string> value = copy_bytes(original.payload, original.len);
+  // Too large means there is a value (a null one is empty).
+  std::string value(static_cast<const char*>(original.payload), original.len);
   truncate_dead_letter(value, headers.get());
   return produce(dlq_topic_.get(), RD_KAFKA_PARTITION_UA, original.key, original.key_len,
-                 value ? value->data() : nullptr, value ? value->size() : 0, std::move(headers),
-                 origin, stop);
+                 value.data(), value.size(), std::move(headers), origin, stop);
 }
 
 ProduceResult OutputProducer::produce_changelog(std::int32_t partition, std::string_view key,
@@ -202,6 +208,15 @@ ProduceResult OutputProducer::produce_changelog(std::int32_t partition, std::str
                                                 const std::stop_token& stop) {
   return produce(changelog_topic_.get(), partition, key.data(), key.size(), value.data(),
                  value.size(), nullptr, OutputOrigin{partition, 0, OutputKind::changelog}, stop);
+}
+
+ProduceResult OutputProducer::produce_retry(const Retry& retry, const std::stop_token& stop) {
+  const char* key = retry.key ? retry.key->data() : nullptr;
+  const std::size_t key_size = retry.key ? retry.key->size() : 0;
+  const char* value = retry.value ? retry.value->data() : nullptr;
+  const std::size_t value_size = retry.value ? retry.value->size() : 0;
+  return produce(dlq_topic_.get(), RD_KAFKA_PARTITION_UA, key, key_size, value, value_size,
+                 KafkaHeaders(rd_kafka_headers_copy(retry.headers.get())), retry.origin, stop);
 }
 
 ProduceResult OutputProducer::retry_dead_letters(const std::stop_token& stop) {
@@ -212,15 +227,10 @@ ProduceResult OutputProducer::retry_dead_letters(const std::stop_token& stop) {
       ++it;
       continue;
     }
-    ProduceResult result;
-    for (int attempt = 0; attempt < 2; ++attempt) {
-      result =
-          produce(dlq_topic_.get(), RD_KAFKA_PARTITION_UA, retry.key ? retry.key->data() : nullptr,
-                  retry.key ? retry.key->size() : 0, retry.value ? retry.value->data() : nullptr,
-                  retry.value ? retry.value->size() : 0,
-                  KafkaHeaders(rd_kafka_headers_copy(retry.headers.get())), retry.origin, stop);
-      if (result.error != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) break;
+    ProduceResult result = produce_retry(retry, stop);
+    if (result.error == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
       truncate_dead_letter(retry.value, retry.headers.get());
+      result = produce_retry(retry, stop);
     }
     // Stopped: what was not queued is consumed again after a restart (its offset was never
     // stored), so nothing is lost by keeping it here.

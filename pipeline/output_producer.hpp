@@ -98,6 +98,7 @@ class OutputProducer {
   };
 
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+  ProduceResult produce_retry(const Retry& retry, const std::stop_token& stop);
   ProduceResult produce(rd_kafka_topic_t* topic, std::int32_t partition, const void* key,
                         std::size_t key_size, const void* value, std::size_t value_size,
                         KafkaHeaders headers, const OutputOrigin& origin,

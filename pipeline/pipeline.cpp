@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "changelog_reader.hpp"
+#include "registry_source.hpp"
 
 namespace tastesync {
 namespace {
@@ -293,6 +294,33 @@ void Pipeline::housekeeping(std::int64_t now_ms) {
   metrics_.state_store_bytes.Set(static_cast<double>(store_->approximate_size_bytes()));
   metrics_.ready.Set(health_->ready() ? 1 : 0);
   if (const auto fatal = producer_->fatal_error()) fail("fatal producer error: " + *fatal);
+  reload_registry_if_changed();
+}
+
+void Pipeline::reload_registry_if_changed() {
+  // SPEC §5: the registry is picked up while running. A file registry is re-read when its
+  // modification time changes; a broken file keeps the registry in use and says why.
+  if (config_.registry.source.empty()) return;
+  std::error_code error;
+  const auto modified = std::filesystem::last_write_time(config_.registry.source, error);
+  if (error) return;
+  if (!registry_modified_) {
+    registry_modified_ = modified;
+    return;
+  }
+  if (modified == *registry_modified_) return;
+  registry_modified_ = modified;
+  try {
+    auto registry = load_registry(config_.registry.source);
+    spdlog::info("registry {} reloaded: {} beacons, {} QR codes", config_.registry.source,
+                 registry->beacons().size(), registry->qr_codes().size());
+    topology_.set_registry(std::move(registry));
+    metrics_.registry_reloads->Increment();
+  } catch (const std::exception& e) {
+    metrics_.registry_reload_errors->Increment();
+    spdlog::error("registry {} not reloaded, the previous one stays in use: {}",
+                  config_.registry.source, e.what());
+  }
 }
 
 int Pipeline::shutdown() {

@@ -3,6 +3,7 @@
 #include <prometheus/registry.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -72,6 +73,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void check_produced(const ProduceResult& result, const char* what);
   void apply_backpressure();
   void housekeeping(std::int64_t now_ms);
+  void reload_registry_if_changed();
   int shutdown();
   PartitionSlot* slot_for(std::int32_t partition);
   std::size_t in_flight() const;
@@ -105,6 +107,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::uint64_t records_seen_ = 0;
   std::map<std::int32_t, prometheus::Gauge*> lag_gauges_;
   TopicPartitionList committed_;  // the group's offsets at the last assignment
+  std::optional<std::filesystem::file_time_type> registry_modified_;
   bool shutting_down_ = false;
   bool undelivered_at_stop_ = false;
   std::int64_t next_housekeeping_ms_ = 0;

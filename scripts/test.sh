@@ -13,6 +13,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 (cd "$root/build/test" && ctest --output-on-failure --timeout 600 -j 2)
 
+"$root/scripts/lint.sh"
 "$root/scripts/build.sh" fuzz
 "$root/scripts/fuzz.sh" "$fuzz_seconds"
 echo "test.sh: all tests passed"

@@ -146,7 +146,7 @@ Result<std::unique_ptr<StateStore>, std::string> StateStore::open(
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return Failure{"state.dir " + options.dir + ": " + ec.message()};
 
-  std::unique_ptr<StateStore> store(new StateStore());
+  auto store = std::make_unique<StateStore>(Key{});
   store->watermarks_ = std::make_shared<CheckpointedWatermarks>();
   store->expiry_lag_ms_ = options.expiry_lag_ms;
 
@@ -214,6 +214,7 @@ std::optional<PartitionCheckpoint> decode_checkpoint_value(std::string_view valu
   return decode_checkpoint(value);
 }
 
+StateStore::StateStore(Key /*key*/) {}
 StateStore::~StateStore() = default;
 
 Result<std::optional<PartitionCheckpoint>, std::string> StateStore::restore(std::int32_t partition,

@@ -117,7 +117,15 @@ class StateStore {
   std::uint64_t estimated_keys() const;
 
  private:
-  StateStore() = default;
+  // Only open() constructs one (a passkey, so make_unique can call the public constructor).
+  struct Key {
+    explicit Key() = default;
+  };
+
+ public:
+  explicit StateStore(Key key);
+
+ private:
   // Declared before db_ so it outlives it: RocksDB holds a raw pointer to the filter.
   std::shared_ptr<rocksdb::CompactionFilter> filter_;
   std::unique_ptr<rocksdb::DB> db_;
