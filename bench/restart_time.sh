@@ -12,7 +12,10 @@ pids=()
 cleanup() { for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$work"; }
 trap cleanup EXIT
 
-"$bin" dev-broker --partitions 6 --bootstrap-file "$work/bootstrap" >/dev/null 2>"$work/broker.log" &
+# Group mode keeps a state changelog (state.changelog auto): its topic must exist.
+"$bin" dev-broker --partitions 6 --bootstrap-file "$work/bootstrap" --topic raw-beacons \
+  --topic customer-events --topic raw-beacons-dlq --topic restart-group-state-changelog \
+  >/dev/null 2>"$work/broker.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -s "$work/bootstrap" ] && break; sleep 0.1; done
 brokers=$(sed 's/^bootstrap.servers=//' "$work/bootstrap")
@@ -28,7 +31,7 @@ wait_for_lines() {  # file count timeout_s
   done
 }
 
-for mode in assign group; do
+for mode in ${MODES:-assign group}; do
   state="$work/state-$mode"
   for run in $(seq "$runs"); do
     "$bin" run --brokers "$brokers" --consumer-mode "$mode" --group-id "restart-$mode" \

@@ -541,7 +541,15 @@ bool Pipeline::replay_from_changelog(std::int32_t partition, std::int64_t group_
 
 void Pipeline::warn_about_lost_records(const rd_kafka_topic_partition_list_t& partitions) {
   // A start offset below the log start means records were deleted (retention, the mock's 5 MiB
-  // cap) before anyone processed them; librdkafka would jump ahead without a word.
+  // cap) before anyone processed them; librdkafka would jump ahead without a word. One
+  // ListOffsets request for every partition's log start (timestamp -2 means "earliest").
+  const TopicPartitionList log_starts(rd_kafka_topic_partition_list_copy(&partitions));
+  for (int i = 0; i < log_starts->cnt; ++i) log_starts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
+  if (rd_kafka_offsets_for_times(consumer_->handle(), log_starts.get(),
+                                 config_.kafka.topic_check_timeout_ms) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return;
+  }
   for (int i = 0; i < partitions.cnt; ++i) {
     const rd_kafka_topic_partition_t& tp = partitions.elems[i];
     std::int64_t start = tp.offset;
@@ -550,14 +558,8 @@ void Pipeline::warn_about_lost_records(const rd_kafka_topic_partition_list_t& pa
         if (committed_->elems[j].partition == tp.partition) start = committed_->elems[j].offset;
       }
     }
-    if (start < 0) continue;
-    std::int64_t low = 0;
-    std::int64_t high = 0;
-    if (rd_kafka_query_watermark_offsets(consumer_->handle(), tp.topic, tp.partition, &low, &high,
-                                         config_.kafka.topic_check_timeout_ms) !=
-        RD_KAFKA_RESP_ERR_NO_ERROR) {
-      continue;
-    }
+    const std::int64_t low = log_starts->elems[i].offset;
+    if (start < 0 || low < 0 || log_starts->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
     if (start < low) {
       metrics_.records_lost_to_retention.Increment(static_cast<double>(low - start));
       spdlog::error(
