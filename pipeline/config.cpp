@@ -19,9 +19,7 @@ namespace {
 
 constexpr std::string_view kEnvironmentPrefix = "TASTESYNC_";
 
-std::string in_quotes(std::string_view text) {
-  return "'" + std::string(text) + "'";
-}
+using config_keys::in_quotes;
 
 std::string read_file(const std::string& path) {
   if (std::filesystem::is_directory(path)) {

@@ -38,10 +38,6 @@ constexpr std::pair<std::string_view, std::string_view> kOwnedProperties[] = {
     {"enable.idempotence", "tastesync always produces idempotently"},
 };
 
-std::string in_quotes(std::string_view text) {
-  return "'" + std::string(text) + "'";
-}
-
 std::string lower(std::string_view text) {
   std::string out(text);
   std::transform(out.begin(), out.end(), out.begin(),
@@ -211,6 +207,14 @@ std::size_t edit_distance(const std::string& a, const std::string& b) {
 }
 
 }  // namespace
+
+std::string in_quotes(std::string_view text) {
+  // Appended, not `"'" + std::string(text)`: GCC 12 at -O3 warns (-Wrestrict) on the latter.
+  std::string quoted;
+  quoted.reserve(text.size() + 2);
+  quoted.append(1, '\'').append(text).append(1, '\'');
+  return quoted;
+}
 
 const std::vector<KeySpec>& all_keys() {
   static const std::vector<KeySpec> keys = {

@@ -15,6 +15,9 @@
 
 namespace tastesync::config_keys {
 
+// 'text', for messages.
+std::string in_quotes(std::string_view text);
+
 inline constexpr std::string_view kPropertiesKey = "kafka.properties";
 
 // What is wrong with a value, without the key: the caller adds the key and where it came from.
