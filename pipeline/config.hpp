@@ -46,11 +46,22 @@ struct DedupeConfig {
   std::int64_t duplicate_window_ms = 120000;  // dedupe.duplicate_window_ms
 };
 
+// The scoring model's knobs; docs/scoring.md explains each default.
 struct ScoreConfig {
-  std::int64_t window_ms = 5000;    // score.window_ms
-  double path_loss_exponent = 2.0;  // score.path_loss_exponent
-  int default_tx_power_dbm = -59;   // score.default_tx_power_dbm
-  double min_confidence = 0.8;      // score.min_confidence
+  std::int64_t window_ms = 6000;         // score.window_ms
+  double path_loss_exponent = 2.0;       // score.path_loss_exponent
+  int default_tx_power_dbm = -59;        // score.default_tx_power_dbm
+  double min_confidence = 0.8;           // score.min_confidence
+  double radius_entrance_m = 3.0;        // score.radius_entrance_m
+  double radius_table_m = 1.0;           // score.radius_table_m
+  double radius_counter_m = 1.5;         // score.radius_counter_m
+  double rssi_offset_ios_db = 0.0;       // score.rssi_offset_ios_db
+  double rssi_offset_android_db = 0.0;   // score.rssi_offset_android_db
+  double measurement_sigma_db = 6.0;     // score.measurement_sigma_db
+  double process_noise_db2_per_s = 2.0;  // score.process_noise_db2_per_s
+  double move_margin = 0.3;              // score.move_margin
+  std::int64_t move_dwell_ms = 2000;     // score.move_dwell_ms
+  int move_dwell_readings = 3;           // score.move_dwell_readings
 };
 
 struct StateConfig {

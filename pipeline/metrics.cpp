@@ -150,6 +150,15 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
     drops[i] =
         &drops_family.Add({{"reason", std::string(drop_reason_name(static_cast<DropReason>(i)))}});
   }
+  auto& proximity_family =
+      prometheus::BuildCounter()
+          .Name("tastesync_proximity_readings_total")
+          .Help("Beacon readings by the proximity class of their filtered distance (Apple's)")
+          .Register(registry);
+  for (std::size_t i = 0; i < proximity.size(); ++i) {
+    proximity[i] =
+        &proximity_family.Add({{"class", std::string(proximity_name(static_cast<Proximity>(i)))}});
+  }
   auto& dlq_family = prometheus::BuildCounter()
                          .Name("tastesync_dlq_total")
                          .Help("Records sent to the dead-letter topic, by error code")

@@ -14,6 +14,7 @@
 
 #include "outcome.hpp"
 #include "parse.hpp"
+#include "score.hpp"
 
 class CivetServer;
 
@@ -43,6 +44,7 @@ class PipelineMetrics {
   std::array<prometheus::Counter*, kIdentificationKindCount> events{};
   std::array<prometheus::Counter*, kDropReasonCount> drops{};
   std::array<prometheus::Counter*, kParseErrorCodeCount> dlq{};
+  std::array<prometheus::Counter*, kProximityCount> proximity{};
   prometheus::Counter& delivery_errors;
   prometheus::Counter& dlq_retries;
   prometheus::Counter& changelog_written;

@@ -54,6 +54,15 @@ TopologyOptions topology_options(const Config& config) {
   options.score.path_loss_exponent = config.score.path_loss_exponent;
   options.score.default_tx_power_dbm = config.score.default_tx_power_dbm;
   options.score.min_confidence = config.score.min_confidence;
+  options.score.radius_m = {config.score.radius_entrance_m, config.score.radius_table_m,
+                            config.score.radius_counter_m};
+  options.score.rssi_offset_ios_db = config.score.rssi_offset_ios_db;
+  options.score.rssi_offset_android_db = config.score.rssi_offset_android_db;
+  options.score.measurement_sigma_db = config.score.measurement_sigma_db;
+  options.score.process_noise_db2_per_s = config.score.process_noise_db2_per_s;
+  options.score.move_margin = config.score.move_margin;
+  options.score.move_dwell_ms = config.score.move_dwell_ms;
+  options.score.move_dwell_readings = config.score.move_dwell_readings;
   options.retention_ms = config.state.retention_ms;
   options.allowed_lateness_ms = config.state.allowed_lateness_ms;
   return options;
@@ -184,6 +193,9 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
   if (outcome.touched != nullptr) {
     slot->pending.changed(message.offset, outcome.customer_id, *outcome.touched,
                           outcome.remembered);
+  }
+  if (outcome.proximity) {
+    metrics_.proximity[static_cast<std::size_t>(*outcome.proximity)]->Increment();
   }
   const OutputOrigin origin{
       message.partition, message.offset,

@@ -1,13 +1,14 @@
 #include "customer_state.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <functional>
 
 namespace tastesync {
 namespace {
 
-constexpr std::uint8_t kEncodingVersion = 2;
+constexpr std::uint8_t kEncodingVersion = 3;
 
 void put_u8(std::string& out, std::uint8_t value) {
   out.push_back(static_cast<char>(value));
@@ -137,13 +138,21 @@ void encode_customer_state(const CustomerState& state, std::string& out) {
   put_u8(out, static_cast<std::uint8_t>(state.tracks.size()));
   for (const BeaconTrack& track : state.tracks) {
     out.append(reinterpret_cast<const char*>(track.beacon_id.data()), track.beacon_id.size());
+    // Never newer than the last activity; the age fits 32 bits (49 days).
+    put_u32(out, static_cast<std::uint32_t>(state.last_activity_ms - track.newest_ms));
+    // Floats bit for bit: a restored estimate must continue exactly as the live one would.
+    put_u32(out, std::bit_cast<std::uint32_t>(track.rssi_dbm));
+    put_u32(out, std::bit_cast<std::uint32_t>(track.variance));
+    put_u8(out, track.readings);
+    put_u8(out, static_cast<std::uint8_t>(track.last_rssi_dbm));
     put_u8(out, static_cast<std::uint8_t>(track.reported_tx_power_dbm));
-    put_u8(out, track.sample_count);
-    for (std::size_t i = 0; i < track.sample_count; ++i) {
-      // Samples are never newer than the last activity; the age fits 32 bits (49 days).
-      put_u32(out, static_cast<std::uint32_t>(state.last_activity_ms - track.samples[i].t_ms));
-      put_u8(out, static_cast<std::uint8_t>(track.samples[i].rssi_dbm));
-    }
+  }
+  put_u8(out, state.move_candidate ? 1 : 0);
+  if (state.move_candidate) {
+    put_string(out, state.move_candidate->store_id);
+    put_string(out, state.move_candidate->location);
+    put_i64(out, state.move_candidate->since_ms);
+    put_u8(out, state.move_candidate->readings);
   }
 }
 
@@ -165,19 +174,31 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
   if (!in.u8(track_count) || track_count > CustomerState::kMaxTracks) return false;
   state.tracks.resize(track_count);
   for (BeaconTrack& track : state.tracks) {
+    std::uint32_t age_ms = 0;
+    std::uint32_t rssi_bits = 0;
+    std::uint32_t variance_bits = 0;
+    std::uint8_t last_rssi = 0;
     std::uint8_t tx_power = 0;
-    if (!in.bytes(track.beacon_id.data(), track.beacon_id.size()) || !in.u8(tx_power) ||
-        !in.u8(track.sample_count) || track.sample_count > BeaconTrack::kMaxSamples) {
+    if (!in.bytes(track.beacon_id.data(), track.beacon_id.size()) || !in.u32(age_ms) ||
+        !in.u32(rssi_bits) || !in.u32(variance_bits) || !in.u8(track.readings) ||
+        !in.u8(last_rssi) || !in.u8(tx_power)) {
       return false;
     }
+    track.newest_ms = state.last_activity_ms - age_ms;
+    track.rssi_dbm = std::bit_cast<float>(rssi_bits);
+    track.variance = std::bit_cast<float>(variance_bits);
+    track.last_rssi_dbm = static_cast<std::int8_t>(last_rssi);
     track.reported_tx_power_dbm = static_cast<std::int8_t>(tx_power);
-    for (std::size_t i = 0; i < track.sample_count; ++i) {
-      std::uint32_t age_ms = 0;
-      std::uint8_t rssi = 0;
-      if (!in.u32(age_ms) || !in.u8(rssi)) return false;
-      track.samples[i].t_ms = state.last_activity_ms - age_ms;
-      track.samples[i].rssi_dbm = static_cast<std::int8_t>(rssi);
+  }
+  std::uint8_t has_candidate = 0;
+  if (!in.u8(has_candidate) || has_candidate > 1) return false;
+  if (has_candidate == 1) {
+    MoveCandidate candidate;
+    if (!in.string(candidate.store_id) || !in.string(candidate.location) ||
+        !in.i64(candidate.since_ms) || !in.u8(candidate.readings)) {
+      return false;
     }
+    state.move_candidate = std::move(candidate);
   }
   return in.done();
 }

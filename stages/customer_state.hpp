@@ -1,6 +1,5 @@
 #pragma once
 
-#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -15,27 +14,29 @@
 
 namespace tastesync {
 
-// One RSSI reading of one beacon, as the score stage keeps it.
-struct RssiSample {
-  EpochMs t_ms = 0;
-  std::int8_t rssi_dbm = 0;
-};
-
-// The recent readings of one beacon for one customer, oldest first.
+// What the score stage knows of one beacon for one customer: a one-dimensional Kalman estimate
+// of the (platform-corrected) RSSI, its variance, and the latest raw reading. O(1) per reading
+// and 40 bytes, whatever the reading rate (docs/scoring.md).
 struct BeaconTrack {
-  // A phone scans about once a second: the 5 s window holds 5-6 readings of a beacon. Eight
-  // keeps a track within a few cache lines, which the hot path touches on every reading.
-  static constexpr std::size_t kMaxSamples = 8;
-
   Uuid beacon_id{};
+  EpochMs newest_ms = 0;                  // the newest reading's detected_at
+  float rssi_dbm = 0.0F;                  // filtered
+  float variance = 0.0F;                  // of the filtered value, dB²
+  std::uint8_t readings = 0;              // since the track (re)started, at most 255
+  std::int8_t last_rssi_dbm = 0;          // the newest raw reading (the event reports it)
   std::int8_t reported_tx_power_dbm = 0;  // the phone's last tx_power; 0 = it never said
-  std::uint8_t sample_count = 0;
-  std::array<RssiSample, kMaxSamples> samples{};
   // The registry entry, looked up once per registry version (never encoded).
   const BeaconEntry* entry = nullptr;
   std::uint64_t entry_generation = 0;
+};
 
-  EpochMs newest_ms() const { return sample_count == 0 ? 0 : samples[sample_count - 1].t_ms; }
+// A location that looks nearer than the current one but has not yet held long enough to count
+// as a move (score's hysteresis).
+struct MoveCandidate {
+  std::string store_id;
+  std::string location;
+  EpochMs since_ms = 0;
+  std::uint8_t readings = 0;
 };
 
 struct LastIdentification {
@@ -70,6 +71,7 @@ struct CustomerState {
   // (one insert-only key each), so a checkpoint never rewrites the whole list.
   std::vector<SeenSighting> seen;
   std::vector<BeaconTrack> tracks;  // one per beacon heard within the score window
+  std::optional<MoveCandidate> move_candidate;
   DurabilityMark durability;
 
   // Forgets everything the stages know (expiry), keeping the durable layer's bookkeeping.

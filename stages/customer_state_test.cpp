@@ -13,10 +13,13 @@ CustomerState sample_state() {
   BeaconTrack track;
   track.beacon_id = *parse_uuid("bc0c82d4-d881-5fe0-a68c-3ed7c3562715");
   track.reported_tx_power_dbm = -59;
-  track.sample_count = 2;
-  track.samples[0] = {1740916800000, -50};
-  track.samples[1] = {1740916800100, -61};
+  track.newest_ms = 1740916800100;
+  track.rssi_dbm = -57.25F;
+  track.variance = 8.125F;
+  track.readings = 7;
+  track.last_rssi_dbm = -61;
   state.tracks.push_back(track);
+  state.move_candidate = MoveCandidate{"store100", "Table 4", 1740916800050, 2};
   return state;
 }
 
@@ -35,9 +38,15 @@ TEST(CustomerState, EncodingRoundTrips) {
   ASSERT_EQ(decoded.tracks.size(), 1u);
   EXPECT_EQ(decoded.tracks[0].beacon_id, original.tracks[0].beacon_id);
   EXPECT_EQ(decoded.tracks[0].reported_tx_power_dbm, -59);
-  ASSERT_EQ(decoded.tracks[0].sample_count, 2);
-  EXPECT_EQ(decoded.tracks[0].samples[1].t_ms, 1740916800100);
-  EXPECT_EQ(decoded.tracks[0].samples[1].rssi_dbm, -61);
+  EXPECT_EQ(decoded.tracks[0].newest_ms, 1740916800100);
+  EXPECT_EQ(decoded.tracks[0].rssi_dbm, -57.25F);
+  EXPECT_EQ(decoded.tracks[0].variance, 8.125F);
+  EXPECT_EQ(decoded.tracks[0].readings, 7);
+  EXPECT_EQ(decoded.tracks[0].last_rssi_dbm, -61);
+  ASSERT_TRUE(decoded.move_candidate.has_value());
+  EXPECT_EQ(decoded.move_candidate->location, "Table 4");
+  EXPECT_EQ(decoded.move_candidate->since_ms, 1740916800050);
+  EXPECT_EQ(decoded.move_candidate->readings, 2);
 }
 
 TEST(CustomerState, ResetKeepsTheDurabilityMark) {

@@ -17,10 +17,11 @@ enum class DropReason : std::uint8_t {
   inactive_qr,
   maintenance_qr,
   low_confidence,  // score below the threshold
+  pending_move,    // another location looks nearer, not yet for the dwell (hysteresis)
   late,            // detected_at <= the last emitted identification's
   suppressed,      // same location within the interval: nothing new to say
 };
-inline constexpr std::size_t kDropReasonCount = 11;
+inline constexpr std::size_t kDropReasonCount = 12;
 
 std::string_view drop_reason_name(DropReason reason);
 

@@ -54,6 +54,18 @@ class EntryReader {
     return value;
   }
 
+  Result<double, std::string> number(const char* field, double min, double max) const {
+    double value = 0;
+    if (object_[field].get_double().get(value) != simdjson::SUCCESS) {
+      return Failure{where_ + ": '" + field + "' is not a number"};
+    }
+    if (!(value >= min && value <= max)) {
+      return Failure{where_ + ": '" + field + "' must be in " + std::to_string(min) + ".." +
+                     std::to_string(max)};
+    }
+    return value;
+  }
+
   bool has(const char* field) const {
     simdjson::dom::element element;
     return object_[field].get(element) == simdjson::SUCCESS && !element.is_null();
@@ -127,6 +139,11 @@ Result<bool, std::string> read_beacon(Registry& registry, simdjson::dom::object 
     auto tx_power = reader.integer("tx_power", -100, -1);
     if (!tx_power) return Failure{tx_power.error()};
     entry.tx_power_dbm = static_cast<int>(*tx_power);
+  }
+  if (reader.has("radius_m")) {
+    auto radius = reader.number("radius_m", 0.1, 50.0);
+    if (!radius) return Failure{radius.error()};
+    entry.radius_m = *radius;
   }
   entry.beacon_id = *beacon_id;
   entry.uuid = *uuid;

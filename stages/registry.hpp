@@ -36,6 +36,7 @@ struct BeaconEntry {
   std::uint32_t location_index = 0;
   EntryStatus status = EntryStatus::active;
   std::optional<int> tx_power_dbm;  // calibrated at installation; preferred over the phone's value
+  std::optional<double> radius_m;   // how close counts as "at" it; else its location type's
 };
 
 struct QrEntry {

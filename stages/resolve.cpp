@@ -44,6 +44,8 @@ std::string_view drop_reason_name(DropReason reason) {
       return "maintenance_qr";
     case DropReason::low_confidence:
       return "low_confidence";
+    case DropReason::pending_move:
+      return "pending_move";
     case DropReason::late:
       return "late";
     case DropReason::suppressed:

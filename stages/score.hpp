@@ -12,46 +12,70 @@
 
 namespace tastesync {
 
+// Defaults are explained, with the measurements behind them, in docs/scoring.md.
 struct ScoreOptions {
-  std::int64_t window_ms = 5000;    // readings older than this (event time) no longer count
-  double path_loss_exponent = 2.0;  // n in the log-distance model; 2 is free space
+  std::int64_t window_ms = 6000;    // a beacon not heard for this long no longer counts
+  double path_loss_exponent = 2.0;  // n in the log-distance model
   int default_tx_power_dbm = -59;   // when neither the registry nor the phone gives one
   double min_confidence = 0.8;      // below: no identification (counted)
-  // How close counts as "at" a location, by LocationType (entrance, table, counter).
+  // How close counts as "at" a location, by LocationType (entrance, table, counter); a beacon's
+  // own radius in the registry wins.
   std::array<double, 3> radius_m = {3.0, 1.0, 1.5};
+  // Added to a reading before filtering, by platform (phones differ by several dB).
+  double rssi_offset_ios_db = 0.0;
+  double rssi_offset_android_db = 0.0;
+  // The Kalman filter: one reading's scatter, and how fast the true RSSI may drift.
+  double measurement_sigma_db = 6.0;
+  double process_noise_db2_per_s = 2.0;
+  // Hysteresis: another location replaces the current one only when it is this much nearer
+  // (as a share of the current distance) for move_dwell_ms and move_dwell_readings.
+  double move_margin = 0.3;
+  std::int64_t move_dwell_ms = 2000;
+  int move_dwell_readings = 3;
 };
+
+// Apple's proximity classes, of a beacon's filtered distance (metrics only).
+enum class Proximity : std::uint8_t { immediate, near, far };
+inline constexpr std::size_t kProximityCount = 3;
+std::string_view proximity_name(Proximity proximity);
 
 struct Identification {
   std::uint32_t location_index = 0;
   const Location* location = nullptr;
   const BeaconEntry* beacon = nullptr;  // the identified location's nearest beacon (null: QR)
-  int rssi_dbm = 0;                     // that beacon's latest raw reading in the window
+  int rssi_dbm = 0;                     // that beacon's latest raw reading
   double confidence = 0.0;              // rounded half-up to 3 decimals
 };
 
-// The first confidence model (docs/scoring.md): a log-distance path-loss estimate per beacon from
-// the mean RSSI of its readings in the window; the nearest location wins; confidence is
-// closeness x distinctness x sample factor. A later issue replaces it with filtering and
-// hysteresis; the interface stays.
+// The confidence model (docs/scoring.md): per beacon a Kalman-filtered RSSI gives a distance by
+// the log-distance model; the nearest location wins; confidence = closeness x sureness x
+// distinctness; and a customer's location changes only when another one has been clearly
+// nearer for a dwell (hysteresis), except for the first identification, which is immediate.
 class Scorer {
  public:
   explicit Scorer(ScoreOptions options = {}) : options_(options) {}
 
-  // Adds the reading to the customer's window, then scores the window at the reading's time.
+  // Filters the reading into the customer's tracks, then scores them at the reading's time.
   // `registry_generation` changes whenever `registry` is replaced (tracks cache their entries).
+  // `heard`, when given, receives the proximity class of the beacon just heard.
   Result<Identification, DropReason> score_beacon(CustomerState& state, const Sighting& sighting,
                                                   const Resolved& resolved,
                                                   const Registry& registry,
-                                                  std::uint64_t registry_generation = 1) const;
+                                                  std::uint64_t registry_generation = 1,
+                                                  Proximity* heard = nullptr) const;
 
-  // A registered QR scan is a deliberate act: confidence 1.
-  Identification score_qr(const Resolved& resolved) const;
+  // A registered QR scan is a deliberate act: confidence 1, and it settles any pending move.
+  Identification score_qr(CustomerState& state, const Resolved& resolved) const;
 
   double distance_m(double rssi_dbm, int tx_power_dbm) const;
-  // Confidence from the nearest location's distance, its radius, the runner-up's distance
-  // (infinity when none) and how many readings back the estimate.
-  double confidence(double distance_m, double radius_m, double runner_up_m,
-                    std::size_t samples) const;
+  // The formula, for tests and docs: closeness of the nearest location (distance vs radius) x
+  // sureness (readings) x distinctness (probability the nearest really is nearer than the
+  // runner-up, from their RSSI difference and variances; 1 without a runner-up).
+  double confidence(double distance_m, double radius_m, int readings, double variance_db2,
+                    double runner_up_m, double runner_up_variance_db2) const;
+  Proximity proximity(double distance_m) const;
+  // One Kalman step on a track (public for tests).
+  void filter(BeaconTrack& track, EpochMs t_ms, double rssi_dbm) const;
 
  private:
   ScoreOptions options_;

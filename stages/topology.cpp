@@ -60,10 +60,12 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
     outcome.drop_reason = DropReason::duplicate;
     return outcome;
   }
+  Proximity heard_proximity = Proximity::far;
   auto identification = sighting.source == Source::qr
-                            ? Result<Identification, DropReason>(scorer_.score_qr(*resolved))
+                            ? Result<Identification, DropReason>(scorer_.score_qr(state, *resolved))
                             : scorer_.score_beacon(state, sighting, *resolved, resolver_.registry(),
-                                                   registry_generation_);
+                                                   registry_generation_, &heard_proximity);
+  if (sighting.source == Source::beacon) outcome.proximity = heard_proximity;
   if (!identification) {
     outcome.drop_reason = identification.error();
     return outcome;

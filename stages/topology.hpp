@@ -39,6 +39,7 @@ struct Outcome {
   EpochMs detected_at_ms = 0;              // when parsed
   CustomerState* touched = nullptr;        // the customer state this record changed, if any
   std::optional<SeenSighting> remembered;  // the sighting id this record added, if any
+  std::optional<Proximity> proximity;      // of the beacon heard, once filtered
 };
 
 // Told before the topology changes a customer's existing state, so the durable layer can keep

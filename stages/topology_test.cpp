@@ -84,13 +84,16 @@ TEST_F(TopologyTest, RedeliveredSightingIsADuplicate) {
   EXPECT_EQ(again.reason, DropReason::duplicate);
 }
 
-TEST_F(TopologyTest, StayingIsReportedOnceAMinuteAndMovesAtOnce) {
+TEST_F(TopologyTest, StayingIsReportedOnceAMinuteAndAMoveOnceItHolds) {
   EXPECT_EQ(feed(beacon_record("c", "s1", 13, -50, kT0)).kind, Outcome::Kind::event);
   EXPECT_EQ(feed(beacon_record("c", "s2", 13, -50, kT0 + 30000)).reason, DropReason::suppressed);
-  const Result moved = feed(beacon_record("c", "s3", 14, -50, kT0 + 40000));
-  ASSERT_EQ(moved.kind, Outcome::Kind::event);
+  // Table 4 from now on: a move once it has held for the dwell (2 s, 3 readings).
+  EXPECT_EQ(feed(beacon_record("c", "s3a", 14, -50, kT0 + 40000)).reason, DropReason::pending_move);
+  EXPECT_EQ(feed(beacon_record("c", "s3b", 14, -50, kT0 + 41000)).reason, DropReason::pending_move);
+  const Result moved = feed(beacon_record("c", "s3", 14, -50, kT0 + 42000));
+  ASSERT_EQ(moved.kind, Outcome::Kind::event) << drop_reason_name(moved.reason);
   EXPECT_NE(moved.value.find(R"("identification":"move")"), std::string::npos);
-  const Result still = feed(beacon_record("c", "s4", 14, -50, kT0 + 100000));
+  const Result still = feed(beacon_record("c", "s4", 14, -50, kT0 + 102000));
   ASSERT_EQ(still.kind, Outcome::Kind::event);
   EXPECT_NE(still.value.find(R"("identification":"still_here")"), std::string::npos);
 }
@@ -142,8 +145,11 @@ TEST_F(TopologyTest, AReplacedRegistryAppliesToReadingsAlreadyInTheWindow) {
   const auto status = changed.find("\"active\"", table4);
   changed.replace(status, 8, "\"maintenance\"");
   topology_.set_registry(Registry::from_json(changed).value());
-  const Result moved = feed(beacon_record("c", "s2", 13, -57, kT0 + 1000));
-  ASSERT_EQ(moved.kind, Outcome::Kind::event);
+  // Table 4's earlier reading no longer counts: Table 3 holds for the dwell, then identifies.
+  feed(beacon_record("c", "s2a", 13, -57, kT0 + 1000));
+  feed(beacon_record("c", "s2b", 13, -57, kT0 + 2000));
+  const Result moved = feed(beacon_record("c", "s2", 13, -57, kT0 + 3000));
+  ASSERT_EQ(moved.kind, Outcome::Kind::event) << drop_reason_name(moved.reason);
   EXPECT_NE(moved.value.find(R"("location":"Table 3")"), std::string::npos);
 }
 

@@ -145,12 +145,12 @@ TEST_F(Identification, EachCustomersEventsLandInItsMurmur2Partition) {
   const std::vector<std::string> customers = {"cust-a", "cust-b", "cust-c", "cust-d", "cust-e"};
   std::int64_t detected_at_ms = epoch_ms("2025-03-02T12:00:00.000Z");
   for (const std::string& customer : customers) {
-    // An arrival at Table 3, then a move to Table 4 ten seconds later: two events each.
-    for (const int minor : {13, 14}) {
-      detected_at_ms += 10000;
-      produce_sighting(BeaconSighting{.sighting_id = customer + "-" + std::to_string(minor),
+    // An arrival at Table 3, then still there a minute later: two events each.
+    for (const int round : {1, 2}) {
+      detected_at_ms += 61000;
+      produce_sighting(BeaconSighting{.sighting_id = customer + "-" + std::to_string(round),
                                       .customer_id = customer,
-                                      .minor = minor,
+                                      .minor = 13,
                                       .detected_at = canonical_time(detected_at_ms)});
     }
   }

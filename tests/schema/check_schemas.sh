@@ -61,9 +61,11 @@ beacon() { # sighting_id minor detected_at
   printf 'schema-cust|{"sighting_id":"%s","customer_id":"schema-cust","source":"beacon","beacon":{"uuid":"550e8400-e29b-41d4-a716-446655440000","major":100,"minor":%s,"rssi":-50,"tx_power":-59},"detected_at":"%s","device":{"platform":"android"}}\n' "$1" "$2" "$3"
 }
 {
-  beacon schema-1 13 "$(at 0)"  # arrival at Table 3
-  beacon schema-2 14 "$(at 10)" # move to Table 4
-  beacon schema-3 14 "$(at 71)" # still at Table 4 a minute after the move
+  beacon schema-1 13 "$(at 0)"   # arrival at Table 3
+  beacon schema-2a 14 "$(at 10)" # Table 4 from here on: a move once it holds 2 s and 3 readings
+  beacon schema-2b 14 "$(at 11)"
+  beacon schema-2 14 "$(at 12)"
+  beacon schema-3 14 "$(at 73)"  # still at Table 4 a minute after the move
   printf 'schema-qr|{"sighting_id":"schema-qr-1","customer_id":"schema-qr","source":"qr","qr":{"code":"TS-store100-T2"},"detected_at":"%s"}\n' "$(at 5)"
 } >"$work/scenario.txt"
 kcat -P -b "$brokers" -t raw-beacons -K '|' -X partitioner=murmur2_random <"$work/scenario.txt" ||
