@@ -98,6 +98,22 @@ TEST_F(TopologyTest, StayingIsReportedOnceAMinuteAndAMoveOnceItHolds) {
   EXPECT_NE(still.value.find(R"("identification":"still_here")"), std::string::npos);
 }
 
+TEST_F(TopologyTest, EntranceThenTableWithinAMinuteEmitsBoth) {
+  // Through the door, then sitting down at Table 3 twenty seconds later; readings once a second.
+  std::vector<std::string> events;
+  for (int s = 0; s < 40; ++s) {
+    const bool seated = s >= 20;
+    const Result result = feed(beacon_record("walker", "w" + std::to_string(s), seated ? 13 : 1,
+                                             seated ? -52 : -56, kT0 + s * 1000));
+    if (result.kind == Outcome::Kind::event) events.push_back(result.value);
+  }
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_NE(events[0].find(R"("location":"Entrance")"), std::string::npos);
+  EXPECT_NE(events[0].find(R"("identification":"arrival")"), std::string::npos);
+  EXPECT_NE(events[1].find(R"("location":"Table 3")"), std::string::npos);
+  EXPECT_NE(events[1].find(R"("identification":"move")"), std::string::npos);
+}
+
 TEST_F(TopologyTest, UnknownBeaconIsACountedDropNotAnError) {
   const Result result = feed(beacon_record("c", "s1", 999, -50, kT0));
   EXPECT_EQ(result.kind, Outcome::Kind::dropped);
