@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "score.hpp"
+
 namespace tastesync {
 
 // One struct tree with every default in one place (SPEC §8). Keys are the dotted paths written
@@ -46,22 +48,26 @@ struct DedupeConfig {
   std::int64_t duplicate_window_ms = 120000;  // dedupe.duplicate_window_ms
 };
 
-// The scoring model's knobs; docs/scoring.md explains each default.
+// The scoring model's knobs, defaulting to ScoreOptions' (docs/scoring.md explains each).
 struct ScoreConfig {
-  std::int64_t window_ms = 6000;         // score.window_ms
-  double path_loss_exponent = 2.0;       // score.path_loss_exponent
-  int default_tx_power_dbm = -59;        // score.default_tx_power_dbm
-  double min_confidence = 0.8;           // score.min_confidence
-  double radius_entrance_m = 3.0;        // score.radius_entrance_m
-  double radius_table_m = 1.0;           // score.radius_table_m
-  double radius_counter_m = 1.5;         // score.radius_counter_m
-  double rssi_offset_ios_db = 0.0;       // score.rssi_offset_ios_db
-  double rssi_offset_android_db = 0.0;   // score.rssi_offset_android_db
-  double measurement_sigma_db = 6.0;     // score.measurement_sigma_db
-  double process_noise_db2_per_s = 2.0;  // score.process_noise_db2_per_s
-  double move_margin = 0.3;              // score.move_margin
-  std::int64_t move_dwell_ms = 2000;     // score.move_dwell_ms
-  int move_dwell_readings = 3;           // score.move_dwell_readings
+  static constexpr ScoreOptions kDefaults{};
+  std::int64_t window_ms = kDefaults.window_ms;                      // score.window_ms
+  double path_loss_exponent = kDefaults.path_loss_exponent;          // score.path_loss_exponent
+  int default_tx_power_dbm = kDefaults.default_tx_power_dbm;         // score.default_tx_power_dbm
+  double min_confidence = kDefaults.min_confidence;                  // score.min_confidence
+  double radius_entrance_m = kDefaults.radius_m[0];                  // score.radius_entrance_m
+  double radius_table_m = kDefaults.radius_m[1];                     // score.radius_table_m
+  double radius_counter_m = kDefaults.radius_m[2];                   // score.radius_counter_m
+  double rssi_offset_ios_db = kDefaults.rssi_offset_ios_db;          // score.rssi_offset_ios_db
+  double rssi_offset_android_db = kDefaults.rssi_offset_android_db;  // score.rssi_offset_android_db
+  double measurement_sigma_db = kDefaults.measurement_sigma_db;      // score.measurement_sigma_db
+  double process_noise_db2_per_s =
+      kDefaults.process_noise_db2_per_s;                     // score.process_noise_db2_per_s
+  double shadowing_sigma_db = kDefaults.shadowing_sigma_db;  // score.shadowing_sigma_db
+  double move_margin = kDefaults.move_margin;                // score.move_margin
+  std::int64_t track_memory_ms = kDefaults.track_memory_ms;  // score.track_memory_ms
+  std::int64_t move_dwell_ms = kDefaults.move_dwell_ms;      // score.move_dwell_ms
+  int move_dwell_readings = kDefaults.move_dwell_readings;   // score.move_dwell_readings
 };
 
 struct StateConfig {

@@ -60,7 +60,9 @@ TopologyOptions topology_options(const Config& config) {
   options.score.rssi_offset_android_db = config.score.rssi_offset_android_db;
   options.score.measurement_sigma_db = config.score.measurement_sigma_db;
   options.score.process_noise_db2_per_s = config.score.process_noise_db2_per_s;
+  options.score.shadowing_sigma_db = config.score.shadowing_sigma_db;
   options.score.move_margin = config.score.move_margin;
+  options.score.track_memory_ms = config.score.track_memory_ms;
   options.score.move_dwell_ms = config.score.move_dwell_ms;
   options.score.move_dwell_readings = config.score.move_dwell_readings;
   options.retention_ms = config.state.retention_ms;

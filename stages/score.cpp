@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 
 namespace tastesync {
 namespace {
@@ -31,10 +32,7 @@ BeaconTrack& track_for(CustomerState& state, const Uuid& beacon_id) {
 
 struct LocationEstimate {
   std::uint32_t location_index = 0;
-  double distance_m = std::numeric_limits<double>::infinity();
-  double variance_db2 = 0.0;
-  double radius_m = 0.0;
-  int readings = 0;
+  double at_probability = -1.0;  // of its most likely beacon
   const BeaconEntry* beacon = nullptr;
   int latest_rssi_dbm = 0;
 };
@@ -73,31 +71,41 @@ Proximity Scorer::proximity(double distance_m) const {
   return Proximity::far;
 }
 
-double Scorer::confidence(double distance_m, double radius_m, int readings, double variance_db2,
-                          double runner_up_m, double runner_up_variance_db2) const {
-  // Closeness: 1 inside the location's radius, then falling with the square of the overshoot
-  // ratio (received power falls with d² in free space).
-  const double closeness =
-      distance_m <= radius_m ? 1.0 : (radius_m / distance_m) * (radius_m / distance_m);
-  // Sureness: one reading is evidence, not proof: 0.9 for one, approaching 1 as readings agree.
-  const double sureness = 1.0 - 0.1 * std::pow(0.5, static_cast<double>(std::max(readings, 1) - 1));
-  // Distinctness: the probability that the nearest location really is nearer than the
-  // runner-up, taking both filtered RSSIs as normal with their variances: 2 Phi(z) - 1 with z
-  // the dB margin over its standard deviation. 0 when they are equal, 1 without a runner-up.
-  double distinctness = 1.0;
-  if (!std::isinf(runner_up_m)) {
-    const double margin_db =
-        10.0 * options_.path_loss_exponent * std::log10(runner_up_m / distance_m);
-    const double sigma_db = std::sqrt(std::max(variance_db2 + runner_up_variance_db2, 1e-9));
-    distinctness = std::max(0.0, std::erf(margin_db / sigma_db / std::sqrt(2.0)));
-  }
-  return closeness * sureness * distinctness;
+double Scorer::at_probability(double distance_m, double radius_m, double variance_db2) const {
+  // The filtered RSSI's margin over the RSSI at the radius, in units of its standard deviation,
+  // through the normal CDF: P(true distance <= radius). The filter's variance shrinks with every
+  // reading but the shadowing does not, so many readings never make a weak margin certain.
+  const double margin_db = 10.0 * options_.path_loss_exponent * std::log10(radius_m / distance_m);
+  const double shadowing = options_.shadowing_sigma_db * options_.shadowing_sigma_db;
+  const double sigma_db = std::sqrt(std::max(variance_db2 + shadowing, 1e-9));
+  return 0.5 * std::erfc(-margin_db / (sigma_db * std::sqrt(2.0)));
+}
+
+double Scorer::confidence(double best_at_probability,
+                          std::span<const double> other_at_probabilities) {
+  // A customer is at one location or none, so the locations' at-probabilities, each from its
+  // own beacons, are combined as evidence for mutually exclusive outcomes: P(at best | at most
+  // one) = odds(best) / (1 + sum of all odds). One location heard: its at-probability. Clamped
+  // below 1 so that a certain runner-up still counts against a certain best.
+  static constexpr double kMaxProbability = 1.0 - 1e-9;
+  const auto odds = [](double p) {
+    p = std::clamp(p, 0.0, kMaxProbability);
+    return p / (1.0 - p);
+  };
+  const double best = odds(best_at_probability);
+  double total = 1.0 + best;
+  for (const double other : other_at_probabilities) total += odds(other);
+  return best / total;
 }
 
 void Scorer::filter(BeaconTrack& track, EpochMs t_ms, double rssi_dbm) const {
   const double measurement_variance = options_.measurement_sigma_db * options_.measurement_sigma_db;
-  if (track.readings == 0 || t_ms - track.newest_ms > options_.window_ms) {
-    // New, or silent for longer than the window: what it said before no longer applies.
+  // A track silent for less than its memory keeps its estimate (the variance grown by the drift)
+  // when the beacon is heard again: with a third to half of scans missing a near beacon,
+  // restarting after a few silent seconds gave one noisy reading the weight of many (the
+  // simulator's flaps). Only tracks heard within the window count for locations.
+  if (track.readings == 0 || t_ms - track.newest_ms > options_.track_memory_ms) {
+    // New, or silent for so long that what it said no longer applies.
     track.rssi_dbm = static_cast<float>(rssi_dbm);
     track.variance = static_cast<float>(measurement_variance);
     track.readings = 1;
@@ -143,17 +151,19 @@ Result<Identification, DropReason> Scorer::score_beacon(
     *heard_proximity = proximity(distance_m(heard.rssi_dbm, tx_power));
   }
 
-  // Beacons silent for the window are forgotten; the newest reading defines "now" for a
-  // customer, so an out-of-order reading never shrinks the window of later ones.
+  // Tracks silent beyond their memory are forgotten; those silent for the window do not count.
+  // The newest reading defines "now" for a customer, so an out-of-order reading never shrinks
+  // the window of later ones.
   const EpochMs newest_ms = std::max(now_ms, state.last_activity_ms);
   std::erase_if(state.tracks, [&](const BeaconTrack& track) {
-    return track.newest_ms < newest_ms - options_.window_ms;
+    return track.newest_ms < newest_ms - options_.track_memory_ms;
   });
 
   // Per location, the nearest of its beacons (several beacons may mark one location).
   std::array<LocationEstimate, CustomerState::kMaxTracks> estimates{};
   std::size_t estimate_count = 0;
   for (BeaconTrack& track : state.tracks) {
+    if (track.newest_ms < newest_ms - options_.window_ms) continue;
     if (track.entry_generation != registry_generation) {
       track.entry = registry.find_beacon_by_id(track.beacon_id);
       track.entry_generation = registry_generation;
@@ -163,7 +173,11 @@ Result<Identification, DropReason> Scorer::score_beacon(
     const int tx_power = beacon->tx_power_dbm               ? *beacon->tx_power_dbm
                          : track.reported_tx_power_dbm != 0 ? track.reported_tx_power_dbm
                                                             : options_.default_tx_power_dbm;
-    const double distance = distance_m(track.rssi_dbm, tx_power);
+    const Location& location = registry.location(beacon->location_index);
+    const double radius =
+        beacon->radius_m.value_or(options_.radius_m[static_cast<std::size_t>(location.type)]);
+    const double probability =
+        at_probability(distance_m(track.rssi_dbm, tx_power), radius, track.variance);
 
     LocationEstimate* slot = nullptr;
     for (std::size_t i = 0; i < estimate_count; ++i) {
@@ -173,58 +187,49 @@ Result<Identification, DropReason> Scorer::score_beacon(
       slot = &estimates[estimate_count++];
       slot->location_index = beacon->location_index;
     }
-    if (distance < slot->distance_m) {
-      const Location& location = registry.location(beacon->location_index);
-      slot->distance_m = distance;
-      slot->variance_db2 = track.variance;
-      slot->radius_m =
-          beacon->radius_m.value_or(options_.radius_m[static_cast<std::size_t>(location.type)]);
-      slot->readings = track.readings;
+    if (probability > slot->at_probability) {
+      slot->at_probability = probability;
       slot->beacon = beacon;
       slot->latest_rssi_dbm = track.last_rssi_dbm;
     }
   }
 
   const LocationEstimate* best = nullptr;
-  const LocationEstimate* runner_up = nullptr;
   for (std::size_t i = 0; i < estimate_count; ++i) {
-    const LocationEstimate& estimate = estimates[i];
-    if (best == nullptr || estimate.distance_m < best->distance_m) {
-      runner_up = best;
-      best = &estimate;
-    } else if (runner_up == nullptr || estimate.distance_m < runner_up->distance_m) {
-      runner_up = &estimate;
+    if (best == nullptr || estimates[i].at_probability > best->at_probability) {
+      best = &estimates[i];
     }
   }
   if (best == nullptr) return Failure{DropReason::low_confidence};
+  std::array<double, CustomerState::kMaxTracks> others{};
+  std::size_t other_count = 0;
+  double current_at_probability = 0.0;
+  const auto& current = state.last_emitted;
+  for (std::size_t i = 0; i < estimate_count; ++i) {
+    if (&estimates[i] == best) continue;
+    others[other_count++] = estimates[i].at_probability;
+    if (current && same_location(registry.location(estimates[i].location_index), current->store_id,
+                                 current->location)) {
+      current_at_probability = estimates[i].at_probability;
+    }
+  }
 
   const Location& location = registry.location(best->location_index);
-  const double confidence = round_confidence(this->confidence(
-      best->distance_m, best->radius_m, best->readings, best->variance_db2,
-      runner_up != nullptr ? runner_up->distance_m : std::numeric_limits<double>::infinity(),
-      runner_up != nullptr ? runner_up->variance_db2 : 0.0));
+  const double confidence = round_confidence(Scorer::confidence(
+      best->at_probability, std::span<const double>(others.data(), other_count)));
   const Identification identification{best->location_index, &location, best->beacon,
                                       best->latest_rssi_dbm, confidence};
 
   // Hysteresis against the location last emitted (dedupe's memory): the first identification
-  // is immediate; a move needs the new location clearly nearer, held for a dwell.
-  const auto& current = state.last_emitted;
+  // is immediate; a move needs the new location to stay more likely than the current one by
+  // score.move_margin for the dwell, and the confidence at the end of it (which requires the
+  // current location to look unlikely).
   if (!current || same_location(location, current->store_id, current->location)) {
     state.move_candidate.reset();
     if (confidence < options_.min_confidence) return Failure{DropReason::low_confidence};
     return identification;
   }
-  double current_distance_m = std::numeric_limits<double>::infinity();
-  for (std::size_t i = 0; i < estimate_count; ++i) {
-    if (same_location(registry.location(estimates[i].location_index), current->store_id,
-                      current->location)) {
-      current_distance_m = estimates[i].distance_m;
-    }
-  }
-  // The dwell runs while the new location stays clearly nearer; it is confirmed once it has
-  // lasted and the confidence is there (the filters of a walk catch up within the dwell).
-  const bool beats = best->distance_m <= current_distance_m * (1.0 - options_.move_margin);
-  if (!beats) {
+  if (best->at_probability < current_at_probability + options_.move_margin) {
     state.move_candidate.reset();
     return Failure{DropReason::low_confidence};
   }

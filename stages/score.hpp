@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <span>
 
 #include "customer_state.hpp"
 #include "outcome.hpp"
@@ -14,7 +15,9 @@ namespace tastesync {
 
 // Defaults are explained, with the measurements behind them, in docs/scoring.md.
 struct ScoreOptions {
-  std::int64_t window_ms = 6000;    // a beacon not heard for this long no longer counts
+  std::int64_t window_ms = 6000;  // a beacon not heard for this long no longer counts
+  // ...and one silent this long is forgotten; heard again before that, its filter continues.
+  std::int64_t track_memory_ms = 30000;
   double path_loss_exponent = 2.0;  // n in the log-distance model
   int default_tx_power_dbm = -59;   // when neither the registry nor the phone gives one
   double min_confidence = 0.8;      // below: no identification (counted)
@@ -25,13 +28,17 @@ struct ScoreOptions {
   double rssi_offset_ios_db = 0.0;
   double rssi_offset_android_db = 0.0;
   // The Kalman filter: one reading's scatter, and how fast the true RSSI may drift.
-  double measurement_sigma_db = 6.0;
+  double measurement_sigma_db = 3.5;
   double process_noise_db2_per_s = 2.0;
-  // Hysteresis: another location replaces the current one only when it is this much nearer
-  // (as a share of the current distance) for move_dwell_ms and move_dwell_readings.
+  // The error no filtering removes: a beacon's mean RSSI at one spot differs from the
+  // log-distance model by this much (walls, furniture, the body; UJI: 3.6-7.2 dB).
+  double shadowing_sigma_db = 5.0;
+  // Hysteresis: another location replaces the current one only once its probability of being
+  // the customer's location has exceeded the current one's by move_margin for move_dwell_ms
+  // and move_dwell_readings, and it is confidently identified.
   double move_margin = 0.3;
-  std::int64_t move_dwell_ms = 2000;
-  int move_dwell_readings = 3;
+  std::int64_t move_dwell_ms = 4000;
+  int move_dwell_readings = 5;
 };
 
 // Apple's proximity classes, of a beacon's filtered distance (metrics only).
@@ -48,9 +55,10 @@ struct Identification {
 };
 
 // The confidence model (docs/scoring.md): per beacon a Kalman-filtered RSSI gives a distance by
-// the log-distance model; the nearest location wins; confidence = closeness x sureness x
-// distinctness; and a customer's location changes only when another one has been clearly
-// nearer for a dwell (hysteresis), except for the first identification, which is immediate.
+// the log-distance model and, with the filter's variance, the probability of being within the
+// location's radius; the most likely location wins, with confidence = its share of the odds of
+// being at one of the locations heard or at none; a customer's location changes only when another
+// one has held for a dwell (hysteresis), except for the first identification, which is immediate.
 class Scorer {
  public:
   explicit Scorer(ScoreOptions options = {}) : options_(options) {}
@@ -68,11 +76,13 @@ class Scorer {
   Identification score_qr(CustomerState& state, const Resolved& resolved) const;
 
   double distance_m(double rssi_dbm, int tx_power_dbm) const;
-  // The formula, for tests and docs: closeness of the nearest location (distance vs radius) x
-  // sureness (readings) x distinctness (probability the nearest really is nearer than the
-  // runner-up, from their RSSI difference and variances; 1 without a runner-up).
-  double confidence(double distance_m, double radius_m, int readings, double variance_db2,
-                    double runner_up_m, double runner_up_variance_db2) const;
+  // P(the customer is within `radius_m` of the beacon), from its filtered distance, the filter's
+  // variance and the persistent shadowing (docs/scoring.md).
+  double at_probability(double distance_m, double radius_m, double variance_db2) const;
+  // Confidence in the most likely location, given that a customer is at one location or none:
+  // odds(best) / (1 + the sum of every location's odds).
+  static double confidence(double best_at_probability,
+                           std::span<const double> other_at_probabilities);
   Proximity proximity(double distance_m) const;
   // One Kalman step on a track (public for tests).
   void filter(BeaconTrack& track, EpochMs t_ms, double rssi_dbm) const;

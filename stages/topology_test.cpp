@@ -87,13 +87,16 @@ TEST_F(TopologyTest, RedeliveredSightingIsADuplicate) {
 TEST_F(TopologyTest, StayingIsReportedOnceAMinuteAndAMoveOnceItHolds) {
   EXPECT_EQ(feed(beacon_record("c", "s1", 13, -50, kT0)).kind, Outcome::Kind::event);
   EXPECT_EQ(feed(beacon_record("c", "s2", 13, -50, kT0 + 30000)).reason, DropReason::suppressed);
-  // Table 4 from now on: a move once it has held for the dwell (2 s, 3 readings).
-  EXPECT_EQ(feed(beacon_record("c", "s3a", 14, -50, kT0 + 40000)).reason, DropReason::pending_move);
-  EXPECT_EQ(feed(beacon_record("c", "s3b", 14, -50, kT0 + 41000)).reason, DropReason::pending_move);
-  const Result moved = feed(beacon_record("c", "s3", 14, -50, kT0 + 42000));
+  // Table 4 from now on: a move once it has held for the dwell (4 s, 5 readings).
+  for (int i = 0; i < 4; ++i) {
+    const std::string id = "s3" + std::to_string(i);
+    EXPECT_EQ(feed(beacon_record("c", id, 14, -50, kT0 + 40000 + i * 1000)).reason,
+              DropReason::pending_move);
+  }
+  const Result moved = feed(beacon_record("c", "s3", 14, -50, kT0 + 44000));
   ASSERT_EQ(moved.kind, Outcome::Kind::event) << drop_reason_name(moved.reason);
   EXPECT_NE(moved.value.find(R"("identification":"move")"), std::string::npos);
-  const Result still = feed(beacon_record("c", "s4", 14, -50, kT0 + 102000));
+  const Result still = feed(beacon_record("c", "s4", 14, -50, kT0 + 104000));
   ASSERT_EQ(still.kind, Outcome::Kind::event);
   EXPECT_NE(still.value.find(R"("identification":"still_here")"), std::string::npos);
 }
@@ -150,8 +153,8 @@ TEST_F(TopologyTest, CustomerUnseenForTheRetentionArrivesAgain) {
 
 TEST_F(TopologyTest, AReplacedRegistryAppliesToReadingsAlreadyInTheWindow) {
   EXPECT_EQ(feed(beacon_record("c", "s1", 14, -50, kT0)).kind, Outcome::Kind::event);  // Table 4
-  // Table 4's beacon goes into maintenance: its reading in the window no longer counts as a
-  // runner-up, so a middling Table 3 reading identifies alone.
+  // Table 4's beacon goes into maintenance: its reading in the window no longer counts, so Table
+  // 3 identifies alone.
   std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
   std::ostringstream text;
   text << file.rdbuf();
@@ -162,9 +165,10 @@ TEST_F(TopologyTest, AReplacedRegistryAppliesToReadingsAlreadyInTheWindow) {
   changed.replace(status, 8, "\"maintenance\"");
   topology_.set_registry(Registry::from_json(changed).value());
   // Table 4's earlier reading no longer counts: Table 3 holds for the dwell, then identifies.
-  feed(beacon_record("c", "s2a", 13, -57, kT0 + 1000));
-  feed(beacon_record("c", "s2b", 13, -57, kT0 + 2000));
-  const Result moved = feed(beacon_record("c", "s2", 13, -57, kT0 + 3000));
+  for (int i = 1; i < 5; ++i) {
+    feed(beacon_record("c", "s2" + std::to_string(i), 13, -50, kT0 + i * 1000));
+  }
+  const Result moved = feed(beacon_record("c", "s2", 13, -50, kT0 + 5000));
   ASSERT_EQ(moved.kind, Outcome::Kind::event) << drop_reason_name(moved.reason);
   EXPECT_NE(moved.value.find(R"("location":"Table 3")"), std::string::npos);
 }

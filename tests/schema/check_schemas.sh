@@ -62,10 +62,12 @@ beacon() { # sighting_id minor detected_at
 }
 {
   beacon schema-1 13 "$(at 0)"   # arrival at Table 3
-  beacon schema-2a 14 "$(at 10)" # Table 4 from here on: a move once it holds 2 s and 3 readings
+  beacon schema-2a 14 "$(at 10)" # Table 4 from here on: a move once it holds 4 s and 5 readings
   beacon schema-2b 14 "$(at 11)"
-  beacon schema-2 14 "$(at 12)"
-  beacon schema-3 14 "$(at 73)"  # still at Table 4 a minute after the move
+  beacon schema-2c 14 "$(at 12)"
+  beacon schema-2d 14 "$(at 13)"
+  beacon schema-2 14 "$(at 14)"
+  beacon schema-3 14 "$(at 75)"  # still at Table 4 a minute after the move
   printf 'schema-qr|{"sighting_id":"schema-qr-1","customer_id":"schema-qr","source":"qr","qr":{"code":"TS-store100-T2"},"detected_at":"%s"}\n' "$(at 5)"
 } >"$work/scenario.txt"
 kcat -P -b "$brokers" -t raw-beacons -K '|' -X partitioner=murmur2_random <"$work/scenario.txt" ||
