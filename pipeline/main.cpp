@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "sim_command.hpp"
 
 namespace {
 
@@ -86,12 +87,16 @@ int main(int argc, char** argv) try {
       "--start-time", [&gen](const std::string& t) { gen.start_time = t; },
       "Simulated clock start (RFC 3339): reproducible event times instead of the wall clock");
 
+  tastesync::SimArguments sim;
+  CLI::App* sim_app = tastesync::add_sim_subcommand(app, sim);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
     if (run_app->parsed()) return tastesync::run_command(run);
     if (broker_app->parsed()) return tastesync::dev_broker_command(broker);
     if (gen_app->parsed()) return tastesync::gen_command(gen);
+    if (sim_app->parsed()) return tastesync::sim_command(sim);
   } catch (const tastesync::ConfigError& e) {
     std::fprintf(stderr, "tastesync: configuration error: %s\n", e.what());
     return 2;

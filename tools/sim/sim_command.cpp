@@ -1,0 +1,137 @@
+#include "sim_command.hpp"
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+
+#include "config.hpp"
+#include "floor_plan.hpp"
+#include "identification_metrics.hpp"
+#include "layout.hpp"
+#include "pipeline.hpp"
+#include "registry_source.hpp"
+#include "report.hpp"
+#include "settings.hpp"
+#include "simulator.hpp"
+
+namespace tastesync {
+namespace {
+
+using sim::SimSettings;
+
+SimSettings settings_from(const SimArguments& arguments) {
+  auto settings = sim::named_setting(arguments.setting);
+  if (!settings) {
+    throw ConfigError("--setting: '" + arguments.setting + "' is not one of " +
+                      fmt::format("{}", fmt::join(sim::setting_names(), ", ")));
+  }
+  if (arguments.customers) settings->customers = *arguments.customers;
+  if (arguments.seed) settings->seed = *arguments.seed;
+  if (arguments.store) settings->store = *arguments.store;
+  for (const auto& [flag, value] : arguments.knobs) {
+    if (auto error = sim::set_knob(*settings, flag, value)) throw ConfigError(*error);
+  }
+  if (auto error = sim::validate(*settings)) throw ConfigError(*error);
+  return *settings;
+}
+
+sim::Layout layout_from(const SimArguments& arguments) {
+  auto layout = arguments.layout ? sim::Layout::load(*arguments.layout)
+                                 : sim::Layout::parse(sim::builtin_layout_yaml());
+  if (!layout) throw ConfigError(layout.error());
+  return std::move(*layout);
+}
+
+void write_events_csv(const std::string& path, const Registry& registry,
+                      const sim::SimulationResult& result) {
+  std::ofstream out(path);
+  if (!out) throw ConfigError("--events: cannot write '" + path + "'");
+  out << "customer_id,detected_at,location,identification,confidence,truth\n";
+  for (const sim::EmittedEvent& event : result.events) {
+    const sim::CustomerTruth& customer = result.customers[event.customer];
+    const sim::Place truth = customer.truth.place_at(event.detected_at_ms);
+    const std::string truth_text =
+        truth.kind == sim::Place::Kind::at        ? registry.location(truth.location_index).name
+        : truth.kind == sim::Place::Kind::walking ? std::string("(walking)")
+                                                  : std::string("(outside)");
+    out << fmt::format("{},{},{},{},{:.3f},{}\n", customer.customer_id,
+                       format_canonical_string(event.detected_at_ms),
+                       registry.location(event.location_index).name,
+                       identification_kind_name(event.kind), event.confidence, truth_text);
+  }
+}
+
+}  // namespace
+
+CLI::App* add_sim_subcommand(CLI::App& app, SimArguments& arguments) {
+  CLI::App* sim_app = app.add_subcommand(
+      "sim",
+      "Simulate customers in a restaurant floor plan through the real stages and report "
+      "identification accuracy, flaps, time to first identification and missed visits");
+  sim_app->add_option("--setting", arguments.setting, "quiet, busy or noisy")
+      ->capture_default_str();
+  sim_app->add_option_function<std::string>(
+      "--layout", [&arguments](const std::string& path) { arguments.layout = path; },
+      "Layout YAML (default: the built-in deploy/layouts/fixture-stores.yaml)");
+  sim_app->add_option_function<std::string>(
+      "--registry", [&arguments](const std::string& path) { arguments.registry = path; },
+      "Registry JSON file (default: registry.source, else the built-in registry)");
+  sim_app->add_option_function<std::string>(
+      "--config", [&arguments](const std::string& path) { arguments.config_path = path; },
+      "The pipeline's YAML config: the scoring runs with its options (and TASTESYNC_* ones)");
+  sim_app->add_option_function<int>(
+      "--customers", [&arguments](int n) { arguments.customers = n; }, "Customers");
+  sim_app->add_option_function<std::uint64_t>(
+      "--seed", [&arguments](std::uint64_t seed) { arguments.seed = seed; }, "Random seed");
+  sim_app->add_option_function<std::string>(
+      "--store", [&arguments](const std::string& store) { arguments.store = store; },
+      "Only this store of the layout (default: all, customers spread over them)");
+  for (const sim::Knob& knob : sim::knobs()) {
+    const std::string flag(knob.flag);
+    sim_app
+        ->add_option_function<double>(
+            "--" + flag,
+            [&arguments, flag](double value) { arguments.knobs.emplace_back(flag, value); },
+            fmt::format("{} ({:g}..{:g})", knob.help, knob.min, knob.max))
+        ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  }
+  sim_app->add_flag("--json", arguments.json, "Print the report as one JSON object");
+  sim_app->add_option_function<std::string>(
+      "--events", [&arguments](const std::string& path) { arguments.events_csv = path; },
+      "Also write every emitted event with the ground truth at its time to this CSV file");
+  return sim_app;
+}
+
+int sim_command(const SimArguments& arguments) {
+  const SimSettings settings = settings_from(arguments);
+  const Config config = load_config({arguments.config_path, process_environment(), {}});
+  const std::string registry_source = arguments.registry.value_or(config.registry.source);
+  const auto registry = load_registry(registry_source);
+  const sim::Layout layout = layout_from(arguments);
+  auto plan = sim::FloorPlan::build(layout, *registry);
+  if (!plan) {
+    throw ConfigError("layout " + arguments.layout.value_or("(built-in)") + ": " + plan.error());
+  }
+
+  const auto started = std::chrono::steady_clock::now();
+  sim::Simulator simulator(registry, std::move(*plan), topology_options(config), settings);
+  const sim::SimulationResult result = simulator.run();
+  const sim::IdentificationMetrics metrics(sim::location_types(*registry));
+  sim::SimReport report{settings,
+                        arguments.layout.value_or("(built-in)"),
+                        registry_source.empty() ? "(built-in)" : registry_source,
+                        result.counts,
+                        metrics.summarize(result.customers, result.events),
+                        std::nullopt};
+  report.runtime_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  if (arguments.events_csv) write_events_csv(*arguments.events_csv, *registry, result);
+  const std::string text = arguments.json ? format_json(report) : format_text(report);
+  std::fwrite(text.data(), 1, text.size(), stdout);
+  return 0;
+}
+
+}  // namespace tastesync

@@ -1,0 +1,276 @@
+#include "simulator.hpp"
+
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <cmath>
+#include <queue>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+
+#include "itinerary.hpp"
+#include "radio_model.hpp"
+
+namespace tastesync::sim {
+namespace {
+
+// A phone's readings of one scan are reported within this many milliseconds of each other.
+constexpr double kReadingSpreadMs = 30.0;
+// A gateway re-sends a reading it believes lost within this many seconds.
+constexpr double kDuplicateMaxDelayS = 30.0;
+// How often the partition's expired customers are evicted, as the pipeline's housekeeping does.
+constexpr EpochMs kHousekeepingMs = 60000;
+
+struct Customer {
+  std::string id;
+  const StorePlan* store = nullptr;
+  Itinerary itinerary{{}};
+  std::string_view platform;
+  double offset_db = 0.0;        // the phone's own offset plus its platform's bias
+  std::vector<LinkState> links;  // per beacon of the store
+  Rng rng{0};
+  std::uint64_t readings = 0;
+};
+
+struct PendingRecord {
+  EpochMs timestamp_ms = 0;  // the Kafka timestamp: when the record reaches the topic
+  std::uint64_t sequence = 0;
+  std::size_t customer = 0;
+  std::string value;
+};
+
+struct LaterFirst {
+  bool operator()(const PendingRecord& a, const PendingRecord& b) const {
+    return a.timestamp_ms != b.timestamp_ms ? a.timestamp_ms > b.timestamp_ms
+                                            : a.sequence > b.sequence;
+  }
+};
+
+struct Scan {
+  EpochMs t_ms;
+  std::size_t customer;
+  bool operator>(const Scan& other) const {
+    return t_ms != other.t_ms ? t_ms > other.t_ms : customer > other.customer;
+  }
+};
+
+std::string location_key(std::string_view store_id, std::string_view name) {
+  std::string key(store_id);
+  key.push_back('\0');
+  key.append(name);
+  return key;
+}
+
+}  // namespace
+
+struct Simulator::Impl {
+  std::shared_ptr<const Registry> registry;
+  FloorPlan plan;
+  TopologyOptions options;
+  SimSettings settings;
+  RadioModel radio;
+  Topology topology;
+  PartitionState partition;
+  std::vector<Customer> customers;
+  std::unordered_map<std::string, std::uint32_t> location_by_key;
+  std::priority_queue<PendingRecord, std::vector<PendingRecord>, LaterFirst> pending;
+  std::uint64_t next_sequence = 0;
+  EpochMs next_housekeeping_ms = 0;
+  simdjson::dom::parser event_parser;
+  SimulationResult result;
+
+  Impl(std::shared_ptr<const Registry> reg, FloorPlan floor_plan, TopologyOptions topology_options,
+       SimSettings sim_settings)
+      : registry(std::move(reg)),
+        plan(std::move(floor_plan)),
+        options(topology_options),
+        settings(std::move(sim_settings)),
+        radio(settings.radio),
+        topology(registry, options) {
+    const auto& locations = registry->locations();
+    for (std::uint32_t i = 0; i < locations.size(); ++i) {
+      location_by_key.emplace(location_key(locations[i].store_id, locations[i].name), i);
+    }
+    std::vector<const StorePlan*> stores;
+    for (const StorePlan& store : plan.stores()) {
+      if (settings.store.empty() || settings.store == store.layout.store_id) {
+        stores.push_back(&store);
+      }
+    }
+    if (stores.empty()) {
+      throw std::invalid_argument("--store: not in the layout: " + settings.store);
+    }
+    for (int i = 0; i < settings.customers; ++i) add_customer(i, stores);
+  }
+
+  void add_customer(int number, const std::vector<const StorePlan*>& stores) {
+    Customer c;
+    c.id = fmt::format("sim-{:05d}", number + 1);
+    c.rng = Rng::stream(settings.seed, static_cast<std::uint64_t>(number));
+    c.store = stores[c.rng.index(stores.size())];
+    const EpochMs door_ms =
+        kStartMs + static_cast<EpochMs>(c.rng.uniform(0.0, settings.arrival_minutes * 60000.0));
+    const bool ios = c.rng.chance(settings.phone.ios_share);
+    c.platform = ios ? "ios" : "android";
+    c.offset_db = c.rng.normal(0.0, settings.phone.offset_sigma_db) +
+                  (ios ? settings.phone.ios_bias_db : settings.phone.android_bias_db);
+    c.itinerary = Itinerary::plan(*c.store, settings.visit, options.score.radius_m, door_ms, c.rng);
+    c.links.resize(c.store->beacons.size());
+
+    CustomerTruth truth;
+    truth.customer_id = c.id;
+    truth.store_id = c.store->layout.store_id;
+    truth.truth = c.itinerary.truth(*c.store, options.score.radius_m);
+    truth.arrival_ms = truth.truth.first_time_at([&](std::uint32_t location) {
+      return registry->location(location).type == LocationType::entrance;
+    });
+    customers.push_back(std::move(c));
+    result.customers.push_back(std::move(truth));
+  }
+
+  EpochMs next_scan_after(Customer& c, EpochMs t_ms) {
+    const double period_s =
+        settings.phone.scan_period_s +
+        c.rng.uniform(-settings.phone.scan_jitter_s, settings.phone.scan_jitter_s);
+    return t_ms + static_cast<EpochMs>(std::llround(period_s * 1000.0));
+  }
+
+  void scan(std::size_t index, EpochMs t_ms) {
+    Customer& c = customers[index];
+    ++result.counts.scans;
+    const Point position = c.itinerary.position_at(t_ms);
+    const StoreLayout& layout = c.store->layout;
+    const double phone_height_m =
+        c.itinerary.seated_at(t_ms) ? layout.seated_phone_height_m : layout.standing_phone_height_m;
+    for (std::size_t b = 0; b < c.store->beacons.size(); ++b) {
+      const PlacedBeacon& beacon = c.store->beacons[b];
+      const double floor_m = distance_m(position, beacon.position);
+      const double up_m = phone_height_m - beacon.height_m;
+      const double distance = std::sqrt(floor_m * floor_m + up_m * up_m);
+      const auto rssi =
+          radio.scan(c.links[b], beacon.tx_power_dbm, distance, position, t_ms, c.offset_db, c.rng);
+      if (!rssi) continue;
+      const EpochMs detected_ms = t_ms + static_cast<EpochMs>(c.rng.uniform(0.0, kReadingSpreadMs));
+      send(index, beacon, *rssi, detected_ms);
+    }
+  }
+
+  void send(std::size_t index, const PlacedBeacon& beacon, int rssi_dbm, EpochMs detected_ms) {
+    Customer& c = customers[index];
+    ++result.counts.readings;
+    CustomerTruth& truth = result.customers[index];
+    if (!truth.first_reading_ms) truth.first_reading_ms = detected_ms;
+    const CanonicalTime t = format_canonical(detected_ms);
+    std::string value = fmt::format(
+        R"({{"sighting_id":"{}-{:06d}","customer_id":"{}","source":"beacon","beacon":{{"uuid":"{}",)"
+        R"("major":{},"minor":{},"rssi":{},"tx_power":{}}},"detected_at":"{}",)"
+        R"("device":{{"platform":"{}"}}}})",
+        c.id, ++c.readings, c.id, beacon.uuid_text, beacon.entry->major, beacon.entry->minor,
+        rssi_dbm, beacon.tx_power_dbm, std::string_view(t.data(), t.size()), c.platform);
+    const GatewayOptions& gateway = settings.gateway;
+    double delay_ms = c.rng.uniform(gateway.delay_min_ms, gateway.delay_max_ms);
+    if (c.rng.chance(gateway.late_share)) {
+      ++result.counts.late;
+      delay_ms += 1000.0 * c.rng.uniform(std::min(1.0, gateway.late_max_s), gateway.late_max_s);
+    }
+    const EpochMs timestamp_ms = detected_ms + static_cast<EpochMs>(delay_ms);
+    if (c.rng.chance(gateway.duplicate_share)) {
+      ++result.counts.duplicated;
+      const auto resend_ms = static_cast<EpochMs>(1000.0 * c.rng.uniform(0.2, kDuplicateMaxDelayS));
+      pending.push(PendingRecord{timestamp_ms + resend_ms, next_sequence++, index, value});
+    }
+    pending.push(PendingRecord{timestamp_ms, next_sequence++, index, std::move(value)});
+  }
+
+  void deliver_until(EpochMs t_ms) {
+    while (!pending.empty() && pending.top().timestamp_ms <= t_ms) {
+      const PendingRecord& record = pending.top();
+      process(record);
+      result.counts.simulated_ms = record.timestamp_ms - kStartMs;
+      pending.pop();
+    }
+  }
+
+  void process(const PendingRecord& record) {
+    ++result.counts.records;
+    const std::string& key = customers[record.customer].id;
+    const RecordView view{key, record.value, record.timestamp_ms};
+    const Outcome outcome = topology.process(view, partition, record.timestamp_ms);
+    switch (outcome.kind) {
+      case Outcome::Kind::dead_letter:
+        ++result.counts.dead_letters;
+        break;
+      case Outcome::Kind::dropped:
+        ++result.counts.drops_by_reason[static_cast<std::size_t>(outcome.drop_reason)];
+        break;
+      case Outcome::Kind::event:
+        ++result.counts.events_by_kind[static_cast<std::size_t>(outcome.identification)];
+        result.events.push_back(read_event(record.customer, outcome));
+        break;
+    }
+    if (record.timestamp_ms >= next_housekeeping_ms) {
+      partition.evict_older_than(topology.expiry_horizon(partition.watermark_ms()));
+      next_housekeeping_ms = record.timestamp_ms + kHousekeepingMs;
+    }
+  }
+
+  // What the event says, read from its CustomerIdentified v1 value (SPEC §4): the contract
+  // downstream consumers read, not the stages' internals.
+  EmittedEvent read_event(std::size_t customer, const Outcome& outcome) {
+    simdjson::dom::element data;
+    std::string_view store_id;
+    std::string_view location;
+    double confidence = 0.0;
+    const auto error =
+        event_parser.parse(simdjson::padded_string(outcome.event_value))["data"].get(data);
+    if (error || data["store_id"].get(store_id) || data["location"].get(location) ||
+        data["confidence"].get(confidence)) {
+      throw std::runtime_error("an event the simulator cannot read: " +
+                               std::string(outcome.event_value));
+    }
+    const auto found = location_by_key.find(location_key(store_id, location));
+    if (found == location_by_key.end()) {
+      throw std::runtime_error("an event names a location not in the registry: " +
+                               std::string(location));
+    }
+    return EmittedEvent{customer, outcome.detected_at_ms, found->second, outcome.identification,
+                        confidence};
+  }
+
+  SimulationResult run() {
+    std::priority_queue<Scan, std::vector<Scan>, std::greater<>> scans;
+    for (std::size_t i = 0; i < customers.size(); ++i) {
+      Customer& c = customers[i];
+      const EpochMs first_ms =
+          c.itinerary.begin_ms() +
+          static_cast<EpochMs>(c.rng.uniform(0.0, settings.phone.scan_period_s * 1000.0));
+      if (first_ms < c.itinerary.end_ms()) scans.push(Scan{first_ms, i});
+    }
+    while (!scans.empty()) {
+      const Scan next = scans.top();
+      scans.pop();
+      deliver_until(next.t_ms);
+      scan(next.customer, next.t_ms);
+      const EpochMs following_ms = next_scan_after(customers[next.customer], next.t_ms);
+      if (following_ms < customers[next.customer].itinerary.end_ms()) {
+        scans.push(Scan{following_ms, next.customer});
+      }
+    }
+    deliver_until(std::numeric_limits<EpochMs>::max());
+    return std::move(result);
+  }
+};
+
+Simulator::Simulator(std::shared_ptr<const Registry> registry, FloorPlan plan,
+                     TopologyOptions options, SimSettings settings)
+    : impl_(std::make_unique<Impl>(std::move(registry), std::move(plan), options,
+                                   std::move(settings))) {}
+
+Simulator::~Simulator() = default;
+
+SimulationResult Simulator::run() {
+  return impl_->run();
+}
+
+}  // namespace tastesync::sim
