@@ -81,7 +81,26 @@ struct StateConfig {
 };
 
 struct RegistryConfig {
-  std::string source;  // registry.source: a file path; "" = built-in
+  std::string source;  // registry.source: a file path, "postgres" (postgres.dsn); "" = built-in
+  int start_timeout_ms = 60000;    // registry.start_timeout_ms (database unreachable at start)
+  int reload_interval_ms = 60000;  // registry.reload_interval_ms (safety net under NOTIFY)
+};
+
+// Setting a DSN or address turns on that sink inside `run` (SPEC §6).
+struct PostgresConfig {
+  std::string dsn;  // postgres.dsn (libpq DSN or URI; its password is redacted in logs)
+};
+
+struct RedisConfig {
+  std::string address;  // redis.address (host:port)
+};
+
+struct SinkConfig {
+  int batch_max_records = 1000;  // sink.batch_max_records
+  int batch_max_wait_ms = 100;   // sink.batch_max_wait_ms
+  int backoff_initial_ms = 100;  // sink.backoff_initial_ms
+  int backoff_max_ms = 5000;     // sink.backoff_max_ms (SPEC §6: capped at 5 s)
+  std::string dlq_topic = "customer-events-sink-dlq";  // sink.dlq_topic
 };
 
 struct MetricsConfig {
@@ -110,6 +129,9 @@ struct Config {
   ScoreConfig score;
   StateConfig state;
   RegistryConfig registry;
+  PostgresConfig postgres;
+  RedisConfig redis;
+  SinkConfig sink;
   MetricsConfig metrics;
   LogConfig log;
   OutputConfig output;

@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "config.hpp"
+#include "db_commands.hpp"
 #include "sim_command.hpp"
 
 namespace {
@@ -90,6 +91,9 @@ int main(int argc, char** argv) try {
   tastesync::SimArguments sim;
   CLI::App* sim_app = tastesync::add_sim_subcommand(app, sim);
 
+  tastesync::DbArguments db;
+  const tastesync::DbCommands db_commands = tastesync::add_db_subcommands(app, db);
+
   CLI11_PARSE(app, argc, argv);
 
   try {
@@ -97,6 +101,7 @@ int main(int argc, char** argv) try {
     if (broker_app->parsed()) return tastesync::dev_broker_command(broker);
     if (gen_app->parsed()) return tastesync::gen_command(gen);
     if (sim_app->parsed()) return tastesync::sim_command(sim);
+    if (const int code = tastesync::run_db_command(db_commands, db); code >= 0) return code;
   } catch (const tastesync::ConfigError& e) {
     std::fprintf(stderr, "tastesync: configuration error: %s\n", e.what());
     return 2;

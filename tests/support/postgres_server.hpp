@@ -1,0 +1,44 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+#include "subprocess.hpp"
+
+namespace tastesync::testing {
+
+// A private, throwaway PostgreSQL 15 on a free loopback port (PLATFORM_NOTES: initdb and pg_ctl
+// as the `postgres` user when the tests run as root). Stopped and deleted when destroyed;
+// stop() and start() again on the same port and data are the honest outage (SPEC tests).
+class PostgresServer {
+ public:
+  PostgresServer();
+  ~PostgresServer();
+  PostgresServer(const PostgresServer&) = delete;
+  PostgresServer& operator=(const PostgresServer&) = delete;
+
+  int port() const { return port_; }
+  // A URI for `database` on this server (user tastesync, trust authentication).
+  std::string dsn(const std::string& database = "tastesync") const;
+  // A fresh, empty database with a unique name; returns its DSN.
+  std::string create_database();
+
+  // `immediate`: no checkpoint, like a crash (pg_ctl -m immediate); otherwise a fast shutdown.
+  void stop(bool immediate = true);
+  void start();
+  bool running() const { return running_; }
+
+ private:
+  void run(const std::vector<std::string>& argv, const std::string& name);
+
+  TempDir dir_;
+  std::filesystem::path data_;
+  int port_ = 0;
+  int databases_ = 0;
+  bool running_ = false;
+};
+
+// A TCP port on 127.0.0.1 nobody listens on right now.
+int free_loopback_port();
+
+}  // namespace tastesync::testing
