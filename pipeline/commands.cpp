@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stop_token>
 #include <thread>
 
@@ -16,6 +17,7 @@
 #include "mock_cluster.hpp"
 #include "pipeline.hpp"
 #include "registry_source.hpp"
+#include "registry_watcher.hpp"
 
 namespace tastesync {
 namespace {
@@ -40,6 +42,12 @@ class SignalGate {
     return signal;
   }
   void wake_main() const { pthread_kill(main_thread_, SIGUSR1); }
+  // Whether a stop signal arrived that nobody has waited for yet (during start-up).
+  bool stop_pending() const {
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
+  }
 
  private:
   sigset_t set_{};
@@ -87,7 +95,20 @@ int run_command(const RunArguments& arguments) {
   Config config = load_config({arguments.config_path, process_environment(), arguments.overrides});
   setup_logging(config.log);
 
-  const auto registry = load_registry(config.registry.source);
+  auto metrics_registry = std::make_shared<prometheus::Registry>();
+  auto health = std::make_shared<Health>();
+  std::optional<MetricsServer> server;
+  const bool registry_from_postgres = config.registry.source == kRegistryFromPostgres;
+  if (registry_from_postgres) {
+    // Serve /readyz (503) while waiting for the database (SPEC §6).
+    server.emplace(config.metrics.bind_address, config.metrics.port, metrics_registry, health);
+  }
+  const std::shared_ptr<const Registry> registry =
+      registry_from_postgres
+          ? load_registry_at_start(config.postgres.dsn,
+                                   std::chrono::milliseconds(config.registry.start_timeout_ms),
+                                   [&gate] { return gate.stop_pending(); })
+          : load_registry(config.registry.source);
   spdlog::info("registry: {} beacons, {} QR codes, {} locations", registry->beacons().size(),
                registry->qr_codes().size(), registry->locations().size());
 
@@ -115,12 +136,11 @@ int run_command(const RunArguments& arguments) {
   spdlog::info("tastesync run, effective configuration:");
   for (const auto& [key, value] : describe_config(config)) spdlog::info("  {} = {}", key, value);
 
-  auto metrics_registry = std::make_shared<prometheus::Registry>();
-  auto health = std::make_shared<Health>();
-  const MetricsServer server(config.metrics.bind_address, config.metrics.port, metrics_registry,
-                             health);
+  if (!server) {
+    server.emplace(config.metrics.bind_address, config.metrics.port, metrics_registry, health);
+  }
   spdlog::info("metrics on http://{}:{}/metrics (/healthz, /readyz)", config.metrics.bind_address,
-               server.port());
+               server->port());
 
   EventTap tap;
   if (config.output.print_events && !config.output.quiet) {
@@ -132,6 +152,13 @@ int run_command(const RunArguments& arguments) {
   }
   Pipeline pipeline(config, registry, metrics_registry, health, std::move(tap));
   pipeline.set_embedded_mode(embedded);
+  std::optional<PostgresRegistryWatcher> registry_watcher;
+  if (registry_from_postgres) {
+    auto feed = std::make_shared<RegistryFeed>();
+    pipeline.set_registry_feed(feed);
+    registry_watcher.emplace(config.postgres.dsn,
+                             std::chrono::milliseconds(config.registry.reload_interval_ms), feed);
+  }
 
   int exit_code = kExitFailed;
   std::jthread worker([&](const std::stop_token& stop) {

@@ -218,6 +218,17 @@ void validate_config(const Config& config) {
                        "");
   }
 
+  if (config.registry.source == kRegistryFromPostgres && config.postgres.dsn.empty()) {
+    throw ConfigError(
+        "registry.source is postgres but postgres.dsn is empty; set postgres.dsn "
+        "(--postgres, TASTESYNC_POSTGRES__DSN) to the database holding the registry");
+  }
+  if (config.sink.backoff_max_ms < config.sink.backoff_initial_ms) {
+    throw ConfigError("sink.backoff_max_ms (" + std::to_string(config.sink.backoff_max_ms) +
+                      ") must be at least sink.backoff_initial_ms (" +
+                      std::to_string(config.sink.backoff_initial_ms) + ")");
+  }
+
   const KafkaConfig& kafka = config.kafka;
   if (kafka.heartbeat_interval_ms >= kafka.session_timeout_ms) {
     throw ConfigError("kafka.heartbeat_interval_ms (" +

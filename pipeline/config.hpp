@@ -5,6 +5,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -79,6 +80,9 @@ struct StateConfig {
   ChangelogMode changelog = ChangelogMode::automatic;  // state.changelog: auto | on | off
   std::string changelog_topic;  // state.changelog_topic ("" = <group_id>-state-changelog)
 };
+
+// registry.source naming the database (postgres.dsn) instead of a file.
+inline constexpr std::string_view kRegistryFromPostgres = "postgres";
 
 struct RegistryConfig {
   std::string source;  // registry.source: a file path, "postgres" (postgres.dsn); "" = built-in

@@ -37,7 +37,11 @@ int main(int argc, char** argv) try {
       "--config", [&run](const std::string& path) { run.config_path = path; },
       "YAML config file (defaults < file < TASTESYNC_* environment < flags)");
   key_flag(*run_app, run, "--brokers", "kafka.brokers", "Kafka bootstrap servers");
-  key_flag(*run_app, run, "--registry", "registry.source", "Registry JSON file");
+  key_flag(*run_app, run, "--registry", "registry.source",
+           "Registry JSON file, or 'postgres' for the database of --postgres");
+  key_flag(*run_app, run, "--postgres", "postgres.dsn",
+           "PostgreSQL DSN: the registry with --registry postgres, and the PostgreSQL sink");
+  key_flag(*run_app, run, "--redis", "redis.address", "Redis host:port: the Redis sink");
   key_flag(*run_app, run, "--state-dir", "state.dir", "RocksDB state directory");
   key_flag(*run_app, run, "--group-id", "kafka.group_id", "Consumer group id");
   key_flag(*run_app, run, "--input-topic", "kafka.input_topic", "Sightings topic");

@@ -314,6 +314,14 @@ void Pipeline::housekeeping(std::int64_t now_ms) {
 void Pipeline::reload_registry_if_changed() {
   // SPEC §5: the registry is picked up while running. A file registry is re-read when its
   // modification time changes; a broken file keeps the registry in use and says why.
+  if (registry_feed_) {
+    metrics_.registry_reload_errors->Increment(static_cast<double>(registry_feed_->take_errors()));
+    if (auto registry = registry_feed_->take()) {
+      topology_.set_registry(std::move(registry));
+      metrics_.registry_reloads->Increment();
+    }
+    return;
+  }
   if (config_.registry.source.empty()) return;
   std::error_code error;
   const auto modified = std::filesystem::last_write_time(config_.registry.source, error);

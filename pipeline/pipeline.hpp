@@ -20,6 +20,7 @@
 #include "output_producer.hpp"
 #include "pending_writes.hpp"
 #include "registry.hpp"
+#include "registry_feed.hpp"
 #include "state_store.hpp"
 #include "topology.hpp"
 
@@ -48,6 +49,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   ~Pipeline() override;
 
   void set_embedded_mode(bool embedded) { metrics_.embedded_mode.Set(embedded ? 1 : 0); }
+  // registry.source = postgres: newer registries arrive through `feed` (PostgresRegistryWatcher).
+  void set_registry_feed(std::shared_ptr<RegistryFeed> feed) { registry_feed_ = std::move(feed); }
 
   // Runs until `stop` fires or something fatal happens; returns kExit*. Start-up errors (bad
   // config, missing topic, unusable state dir) throw ConfigError / std::runtime_error.
@@ -108,6 +111,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::map<std::int32_t, prometheus::Gauge*> lag_gauges_;
   TopicPartitionList committed_;  // the group's offsets at the last assignment
   std::optional<std::filesystem::file_time_type> registry_modified_;
+  std::shared_ptr<RegistryFeed> registry_feed_;
   bool shutting_down_ = false;
   bool undelivered_at_stop_ = false;
   std::int64_t next_housekeeping_ms_ = 0;
