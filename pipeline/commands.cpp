@@ -18,6 +18,7 @@
 #include "pipeline.hpp"
 #include "registry_source.hpp"
 #include "registry_watcher.hpp"
+#include "sinks.hpp"
 
 namespace tastesync {
 namespace {
@@ -117,8 +118,8 @@ int run_command(const RunArguments& arguments) {
   std::string temporary_state_dir;
   if (embedded) {
     mock = std::make_unique<MockCluster>(1);
-    for (const std::string* topic :
-         {&config.kafka.input_topic, &config.kafka.output_topic, &config.kafka.dlq_topic}) {
+    for (const std::string* topic : {&config.kafka.input_topic, &config.kafka.output_topic,
+                                     &config.kafka.dlq_topic, &config.sink.dlq_topic}) {
       mock->create_topic(*topic, kDefaultDevPartitions);
     }
     config.kafka.brokers = mock->bootstrap_servers();
@@ -189,9 +190,16 @@ int run_command(const RunArguments& arguments) {
       }
     });
   }
+  // Sinks read customer-events in their own groups: a database outage never slows the worker.
+  std::optional<Sinks> sinks;
+  if (!config.postgres.dsn.empty() || !config.redis.address.empty()) {
+    sinks.emplace(config, *metrics_registry);
+  }
   supervise(gate, worker, {&generator});
   worker.join();
   if (generator.joinable()) generator.join();
+  // SPEC §7: the pipeline has delivered and committed; then the sinks commit what they wrote.
+  if (sinks) sinks->stop();
   if (!temporary_state_dir.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(temporary_state_dir, ignored);
@@ -203,6 +211,43 @@ int run_command(const RunArguments& arguments) {
     std::fflush(stdout);
     std::_Exit(exit_code);
   }
+  return exit_code;
+}
+
+int sink_command(const RunArguments& arguments, const std::string& kind) {
+  const SignalGate gate;
+  const Config config =
+      load_config({arguments.config_path, process_environment(), arguments.overrides});
+  setup_logging(config.log);
+  if (config.kafka.brokers.empty()) {
+    throw ConfigError(
+        "tastesync sink needs kafka.brokers (--brokers, TASTESYNC_KAFKA__BROKERS): "
+        "it reads the customer-events of a running pipeline");
+  }
+  const SinkKind sink_kind = kind == "postgres" ? SinkKind::postgres : SinkKind::redis;
+  auto metrics_registry = std::make_shared<prometheus::Registry>();
+  auto health = std::make_shared<Health>();
+  const MetricsServer server(config.metrics.bind_address, config.metrics.port, metrics_registry,
+                             health);
+  SinkMetricFamilies families(*metrics_registry);
+  SinkRunner runner(sink_runner_options(config, sink_kind), make_sink_writer(config, sink_kind),
+                    families);
+  spdlog::info("tastesync sink {}: metrics on http://{}:{}/metrics", kind,
+               config.metrics.bind_address, server.port());
+  int exit_code = 0;
+  std::jthread worker([&](const std::stop_token& stop) {
+    try {
+      health->set_ready(true);
+      runner.run(stop);
+    } catch (const std::exception& e) {
+      spdlog::error("sink {}: {}", kind, e.what());
+      exit_code = kExitFailed;
+    }
+    health->set_ready(false);
+    gate.wake_main();
+  });
+  supervise(gate, worker, {});
+  worker.join();
   return exit_code;
 }
 

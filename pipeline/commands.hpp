@@ -38,6 +38,8 @@ struct GenArguments {
 // Each returns the process exit code. Signals (SIGINT/SIGTERM) are handled inside: the first
 // asks for a clean stop, a second exits at once.
 int run_command(const RunArguments& arguments);
+// `tastesync sink postgres|redis`: one sink alone, reading customer-events of kafka.brokers.
+int sink_command(const RunArguments& arguments, const std::string& kind);
 int dev_broker_command(const DevBrokerArguments& arguments);
 int gen_command(const GenArguments& arguments);
 

@@ -7,6 +7,17 @@
 #include "db_commands.hpp"
 #include "sim_command.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+// libpqxx 6.4.5 leaks one libpq result when a statement meets a broken connection (fixed in
+// jtv/libpqxx#500, 7.x): once per database outage. Sanitized test builds would fail every outage
+// test on it at exit. Matched on the libpq frame: libpq has no frame pointers, so LeakSanitizer's
+// fast unwinder stops there.
+// NOLINTNEXTLINE(bugprone-reserved-identifier,readability-identifier-naming)
+extern "C" const char* __lsan_default_suppressions() {
+  return "leak:PQmakeEmptyPGresult\n";
+}
+#endif
+
 namespace {
 
 using tastesync::RunArguments;
@@ -58,6 +69,26 @@ int main(int argc, char** argv) try {
       "--quiet", [&run] { run.overrides.emplace_back("output.quiet", "true"); },
       "Do not print events on stdout (config key output.quiet)");
 
+  RunArguments sink;
+  std::string sink_kind;
+  CLI::App* sink_app = app.add_subcommand(
+      "sink", "Run one sink alone: customer-events into PostgreSQL or Redis (SPEC §6)");
+  sink_app->add_option("kind", sink_kind, "postgres or redis")
+      ->required()
+      ->check(CLI::IsMember({"postgres", "redis"}));
+  sink_app->add_option_function<std::string>(
+      "--config", [&sink](const std::string& path) { sink.config_path = path; },
+      "YAML config file (defaults < file < TASTESYNC_* environment < flags)");
+  key_flag(*sink_app, sink, "--brokers", "kafka.brokers", "Kafka bootstrap servers");
+  key_flag(*sink_app, sink, "--postgres", "postgres.dsn", "PostgreSQL DSN");
+  key_flag(*sink_app, sink, "--redis", "redis.address", "Redis host:port");
+  key_flag(*sink_app, sink, "--group-id", "kafka.group_id",
+           "Pipeline group id; the sink's group is <group-id>-sink-<kind>");
+  key_flag(*sink_app, sink, "--output-topic", "kafka.output_topic", "CustomerIdentified topic");
+  key_flag(*sink_app, sink, "--metrics-port", "metrics.port",
+           "HTTP port for /metrics, /healthz, /readyz (0: any free)");
+  key_flag(*sink_app, sink, "--log-level", "log.level", "trace, debug, info, warn, error");
+
   tastesync::DevBrokerArguments broker;
   CLI::App* broker_app = app.add_subcommand(
       "dev-broker", "Serve librdkafka's mock cluster as a local Kafka for development and tests");
@@ -102,6 +133,7 @@ int main(int argc, char** argv) try {
 
   try {
     if (run_app->parsed()) return tastesync::run_command(run);
+    if (sink_app->parsed()) return tastesync::sink_command(sink, sink_kind);
     if (broker_app->parsed()) return tastesync::dev_broker_command(broker);
     if (gen_app->parsed()) return tastesync::gen_command(gen);
     if (sim_app->parsed()) return tastesync::sim_command(sim);
