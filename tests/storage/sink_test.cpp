@@ -230,6 +230,61 @@ TEST_F(Sinks, AStandaloneSinkKilledMidBatchLosesAndDuplicatesNothing) {
   EXPECT_EQ(pipeline->stop().code, 0);
 }
 
+TEST_F(Sinks, RecordsTheDatabasesRefuseGoToTheSinkDeadLetterTopicAndBlockNothing) {
+  // Written straight to customer-events: what no pipeline of this version writes, but an older
+  // or foreign producer might.
+  const std::string good =
+      R"({"event_id":"10ef298c-1c10-55df-9149-b492e3cf5787",)"
+      R"("event_type":"CustomerIdentified","timestamp":"2026-11-25T12:00:00.140Z",)"
+      R"("version":"v1","data":{"customer_id":"cust-good","location":"Counter",)"
+      R"("confidence":1,"detected_at":")" +
+      canonical_time(now_ms() - 1000) +
+      R"(","store_id":"store100","location_type":"counter","source":"qr",)"
+      R"("qr_code":"TS-1","sighting_id":"s-good","identification":"arrival"}})";
+  std::string too_long = good;
+  too_long.replace(too_long.find("\"Counter\""), 9, "\"A counter whose name is far too long\"");
+  too_long.replace(too_long.find("10ef298c"), 8, "20ef298c");
+  too_long.replace(too_long.find("cust-good"), 9, "cust-long");
+  std::string later = good;
+  later.replace(later.find("10ef298c"), 8, "30ef298c");
+  later.replace(later.find("cust-good"), 9, "cust-later");
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, std::string>>{{"cust-x", "not json"},
+                                                        {"cust-long", too_long},
+                                                        {"cust-good", good},
+                                                        {"cust-later", later}}) {
+    producer().produce("customer-events", OutgoingRecord{.key = key, .value = value});
+  }
+  auto pipeline = start_pipeline(with_sinks("pipeline", true, true));
+
+  TopicReader dead(brokers(), "customer-events-sink-dlq");
+  // The unreadable record from both sinks; the too-long location from PostgreSQL only (Redis
+  // has no column width).
+  ASSERT_TRUE(dead.read_at_least(3, kOutputTimeout));
+  std::multiset<std::string> reasons;
+  for (const Record& record : dead.records()) {
+    reasons.insert(record.header_text("dlq.sink") + " " + record.key.value_or("") + " " +
+                   record.header_text("dlq.reason").substr(0, 29));
+    EXPECT_EQ(record.header_text("dlq.source.topic"), "customer-events");
+    if (record.key == "cust-long") {
+      EXPECT_EQ(record.value, too_long);
+    }
+  }
+  EXPECT_EQ(reasons.count("postgres cust-x unreadable CustomerIdentified"), 1u)
+      << ::testing::PrintToString(reasons);
+  EXPECT_EQ(reasons.count("redis cust-x unreadable CustomerIdentified"), 1u);
+  bool long_rejected = false;
+  for (const Record& record : dead.records()) {
+    long_rejected = long_rejected ||
+                    (record.key == "cust-long" && record.header_text("dlq.sink") == "postgres" &&
+                     record.header_text("dlq.reason").find("location") != std::string::npos);
+  }
+  EXPECT_TRUE(long_rejected) << ::testing::PrintToString(reasons);
+  // The good records around them were stored.
+  ASSERT_TRUE(wait_until([&] { return stored_event_ids().size() == 2; }, kOutputTimeout));
+  EXPECT_EQ(pipeline->stop().code, 0);
+}
+
 }  // namespace
 }  // namespace tastesync::testing
 
