@@ -334,11 +334,13 @@ std::string format_json(const std::vector<CalibrationRow>& calibration,
     out += format(R"(%s{"model":"%s","description":"%s","groups":[)", i ? "," : "",
                   run.name.c_str(), run.description.c_str());
     for (std::size_t g = 0; g < run.groups.size(); ++g) {
-      out += (g ? "," : "") + json_summary(run.groups[g]);
+      if (g > 0) out += ',';
+      out += json_summary(run.groups[g]);
     }
     out += R"(],"totals":[)";
     for (std::size_t t = 0; t < run.totals.size(); ++t) {
-      out += (t ? "," : "") + json_summary(run.totals[t]);
+      if (t > 0) out += ',';
+      out += json_summary(run.totals[t]);
     }
     out += "]}";
   }
