@@ -1,0 +1,238 @@
+// Sink figures for issue 8: rows/s into PostgreSQL and events/s into Redis through the real
+// writers, each against a baseline measured in the same run on the same server; and how long a
+// PostgreSQL sink takes to drain the lag a 60 s outage left. Starts its own private PostgreSQL and
+// Redis (the test servers), so it needs the packages of scripts/install-deps.sh and nothing else.
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <pqxx/pqxx>
+#include <thread>
+
+#include "event_time.hpp"
+#include "kafka.hpp"
+#include "migrations.hpp"
+#include "mock_cluster.hpp"
+#include "postgres.hpp"
+#include "postgres_server.hpp"
+#include "postgres_writer.hpp"
+#include "redis_test_server.hpp"
+#include "redis_writer.hpp"
+#include "sink_event.hpp"
+#include "sink_runner.hpp"
+
+namespace tastesync::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+EpochMs wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string uuid_for(std::int64_t i) {
+  char text[40];
+  std::snprintf(text, sizeof text, "%08llx-0000-5000-8000-%012llx",
+                static_cast<unsigned long long>(i >> 16), static_cast<unsigned long long>(i));
+  return text;
+}
+
+// A CustomerIdentified v1 record as the pipeline writes it: 1 000 customers, a few seconds apart.
+std::string event_json(std::int64_t i, EpochMs start_ms) {
+  char text[1024];
+  std::snprintf(
+      text, sizeof text,
+      R"({"event_id":"%s","event_type":"CustomerIdentified","timestamp":"%s","version":"v1",)"
+      R"("data":{"customer_id":"cust%lld","location":"Table %lld","confidence":0.913,)"
+      R"("beacon":{"uuid":"550e8400-e29b-41d4-a716-446655440000","major":100,"minor":%lld,"rssi":-52},)"
+      R"("detected_at":"%s","store_id":"store%lld","location_type":"table","source":"beacon",)"
+      R"("beacon_id":"%s","sighting_id":"s%lld","identification":"move"}})",
+      uuid_for(i).c_str(), format_canonical_string(start_ms + i * 5).c_str(),
+      static_cast<long long>(i % 1000), static_cast<long long>(i % 12 + 1),
+      static_cast<long long>(i % 12 + 1), format_canonical_string(start_ms + i * 5).c_str(),
+      static_cast<long long>(i % 10), uuid_for(1000000000 + i % 120).c_str(),
+      static_cast<long long>(i));
+  return text;
+}
+
+std::vector<SinkEvent> make_events(std::int64_t count, EpochMs start_ms) {
+  SinkEventParser parser;
+  std::vector<SinkEvent> events;
+  events.reserve(static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) {
+    events.push_back(std::move(parser.parse(event_json(i, start_ms)).value()));
+  }
+  return events;
+}
+
+template <typename Write>
+double per_second(std::span<const SinkEvent> events, std::size_t batch, Write&& write) {
+  const auto start = Clock::now();
+  for (std::size_t at = 0; at < events.size(); at += batch) {
+    write(events.subspan(at, std::min(batch, events.size() - at)));
+  }
+  return static_cast<double>(events.size()) / seconds_since(start);
+}
+
+void postgres_throughput(const std::vector<SinkEvent>& events, std::size_t batch) {
+  testing::PostgresServer server;
+  const std::string dsn = server.create_database();
+  auto connection = connect_postgres(dsn, "sink-bench");
+  (void)migrate(*connection, wall_ms());
+  // Baseline: the bytes alone, COPY into an unindexed, unpartitioned table, one transaction per
+  // batch, the same columns.
+  pqxx::nontransaction(*connection)
+      .exec(
+          "CREATE UNLOGGED TABLE plain (LIKE customer_identities) ; ALTER TABLE plain SET LOGGED");
+  const std::vector<std::string> columns = {
+      "event_id", "customer_id",   "beacon_id", "qr_code",    "source",         "sighting_id",
+      "location", "location_type", "store_id",  "confidence", "identification", "detected_at"};
+  const double baseline = per_second(events, batch, [&](std::span<const SinkEvent> part) {
+    pqxx::work work(*connection);
+    pqxx::stream_to copy(work, "plain", columns);
+    for (const SinkEvent& e : part) {
+      copy << std::make_tuple(e.event_id, e.customer_id, e.beacon_id, e.qr_code, e.source,
+                              e.sighting_id, e.location, e.location_type, e.store_id, e.confidence,
+                              e.identification, e.detected_at);
+    }
+    copy.complete();
+    work.commit();
+  });
+  PostgresWriter writer(dsn);
+  const double sink = per_second(events, batch, [&](std::span<const SinkEvent> part) {
+    if (!writer.write(part, wall_ms())) throw std::runtime_error("postgres write failed");
+  });
+  const double again = per_second(events, batch, [&](std::span<const SinkEvent> part) {
+    if (!writer.write(part, wall_ms())) throw std::runtime_error("postgres write failed");
+  });
+  std::printf(
+      "postgres: %zu events in batches of %zu\n"
+      "  baseline COPY into a plain table      %9.0f rows/s  1.00\n"
+      "  PostgresWriter (new rows)             %9.0f rows/s  %.2f\n"
+      "  PostgresWriter (redelivered, no-ops)  %9.0f rows/s  %.2f\n",
+      events.size(), batch, baseline, sink, sink / baseline, again, again / baseline);
+}
+
+void redis_throughput(const std::vector<SinkEvent>& events, std::size_t batch) {
+  testing::RedisTestServer server;
+  RedisConnection connection(server.options());
+  // Baseline: one pipelined HSET of the same customer fields per event, no script.
+  const double baseline = per_second(events, batch, [&](std::span<const SinkEvent> part) {
+    for (const SinkEvent& e : part) {
+      const std::string key = "plain:" + e.customer_id;
+      const std::string_view argv[] = {
+          "HSET",     key,        "location",    e.location,    "location_type", e.location_type,
+          "store_id", e.store_id, "detected_at", e.detected_at, "event_id",      e.event_id};
+      connection.append(argv);
+    }
+    for (std::size_t i = 0; i < part.size(); ++i) {
+      if (!connection.get_reply()) throw std::runtime_error("redis baseline failed");
+    }
+  });
+  RedisWriter writer(server.options());
+  const double sink = per_second(events, batch, [&](std::span<const SinkEvent> part) {
+    if (!writer.write(part, wall_ms())) throw std::runtime_error("redis write failed");
+  });
+  std::printf(
+      "redis: %zu events in batches of %zu (appendonly, appendfsync always)\n"
+      "  baseline pipelined HSET per event     %9.0f events/s  1.00\n"
+      "  RedisWriter (script: 3 keys/event)    %9.0f events/s  %.2f\n",
+      events.size(), batch, baseline, sink, sink / baseline);
+}
+
+// Events produced at `rate` while PostgreSQL is down for `outage`; then the time until the sink
+// has stored them all.
+void outage_drain(int rate_per_s, std::chrono::seconds outage) {
+  testing::PostgresServer server;
+  const std::string dsn = server.create_database();
+  {
+    auto connection = connect_postgres(dsn, "sink-bench");
+    (void)migrate(*connection, wall_ms());
+  }
+  MockCluster cluster(1);
+  cluster.create_topic("customer-events", 6);
+  cluster.create_topic("customer-events-sink-dlq", 6);
+  KafkaHandle producer = make_kafka_handle(
+      RD_KAFKA_PRODUCER,
+      make_kafka_conf({{"bootstrap.servers", cluster.bootstrap_servers()}, {"linger.ms", "5"}},
+                      "bench"));
+  prometheus::Registry registry;
+  SinkMetricFamilies families(registry);
+  SinkRunnerOptions options;
+  options.brokers = cluster.bootstrap_servers();
+  options.group_id = "bench-sink-postgres";
+  SinkRunner runner(options, std::make_unique<PostgresWriter>(dsn), families);
+  std::jthread sink([&](const std::stop_token& stop) { runner.run(stop); });
+
+  const EpochMs start_ms = wall_ms();
+  std::int64_t produced = 0;
+  const auto produce_for = [&](std::chrono::seconds duration) {
+    const auto until = Clock::now() + duration;
+    const auto period = std::chrono::microseconds(1000000 / rate_per_s);
+    auto next = Clock::now();
+    while (Clock::now() < until) {
+      const std::string value = event_json(produced++, start_ms);
+      rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("customer-events"),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+      rd_kafka_poll(producer.get(), 0);
+      next += period;
+      std::this_thread::sleep_until(next);
+    }
+    rd_kafka_flush(producer.get(), 10000);
+  };
+  const auto stored = [&] {
+    try {
+      auto connection = connect_postgres(dsn, "sink-bench");
+      pqxx::read_transaction read(*connection);
+      return read.exec1("SELECT count(*) FROM customer_identities")[0].as<std::int64_t>();
+    } catch (const std::exception&) {
+      return std::int64_t{-1};
+    }
+  };
+  produce_for(std::chrono::seconds(5));
+  server.stop(true);
+  produce_for(outage);
+  const std::int64_t backlog_before = produced;
+  server.start();
+  const auto restarted = Clock::now();
+  std::thread more([&] { produce_for(std::chrono::seconds(5)); });
+  while (stored() < backlog_before) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  const double drained = seconds_since(restarted);
+  more.join();
+  std::printf(
+      "outage: PostgreSQL down %lld s while %d events/s flowed (%lld events by the restart);\n"
+      "  every one of them stored %.1f s after the restart\n",
+      static_cast<long long>(outage.count()), rate_per_s, static_cast<long long>(backlog_before),
+      drained);
+  sink.request_stop();
+}
+
+}  // namespace
+}  // namespace tastesync::bench
+
+int main(int argc, char** argv) try {
+  CLI::App app{"tastesync sink figures (issue 8)"};
+  std::int64_t events = 200000;
+  std::size_t batch = 1000;
+  int outage_s = 60;
+  int rate = 1000;
+  app.add_option("--events", events, "Events per throughput run")->capture_default_str();
+  app.add_option("--batch", batch, "Events per write")->capture_default_str();
+  app.add_option("--outage", outage_s, "Seconds of PostgreSQL outage (0: skip)")
+      ->capture_default_str();
+  app.add_option("--rate", rate, "Events/s produced around the outage")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+  const auto list = tastesync::bench::make_events(events, tastesync::bench::wall_ms() - 60000);
+  tastesync::bench::postgres_throughput(list, batch);
+  tastesync::bench::redis_throughput(list, batch);
+  if (outage_s > 0) tastesync::bench::outage_drain(rate, std::chrono::seconds(outage_s));
+  return 0;
+} catch (const std::exception& e) {
+  std::fprintf(stderr, "sink bench: %s\n", e.what());
+  return 1;
+}
