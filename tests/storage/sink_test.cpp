@@ -8,6 +8,7 @@
 
 #include "broker_test.hpp"
 #include "event_time.hpp"
+#include "http_get.hpp"
 #include "migrations.hpp"
 #include "postgres.hpp"
 #include "postgres_server.hpp"
@@ -164,20 +165,42 @@ TEST_F(Sinks, EveryEmittedEventLandsOnceInPostgresAndRedis) {
 }
 
 TEST_F(Sinks, APostgresOutageSlowsNoIdentificationAndLosesNoRow) {
-  auto pipeline = start_pipeline(with_sinks("pipeline", true, false));
+  const int metrics_port = free_loopback_port();
+  PipelineOptions options = with_sinks("pipeline", true, false);
+  options.extra_arguments.insert(options.extra_arguments.end(),
+                                 {"--metrics-port", std::to_string(metrics_port)});
+  auto pipeline = start_pipeline(options);
   auto gen = start_gen("gen", recent_sightings(12000, 300));
   ASSERT_TRUE(wait_until([&] { return !stored_event_ids().empty(); }, kOutputTimeout));
+  const auto metric = [&](const std::string& series) {
+    const auto page = http_get(metrics_port, "/metrics");
+    return page ? metric_value(*page, series) : std::nullopt;
+  };
+  const std::string label = R"({sink="postgres"})";
 
   postgres_.stop(/*immediate=*/true);
+  const double outage_started_at = static_cast<double>(now_ms()) / 1000.0;
   const std::size_t before = read_all("customer-events").size();
   std::this_thread::sleep_for(kOutage);
-  // Identification went on while the database was down.
+  // Identification went on while the database was down; the sink paused, lagging, retrying.
   EXPECT_GT(read_all("customer-events").size(), before + 20);
+  EXPECT_GT(metric("tastesync_sink_retries_total" + label).value_or(0), 0);
+  EXPECT_GT(metric("tastesync_sink_errors_total" + label).value_or(0), 0);
+  EXPECT_GT(metric("tastesync_sink_lag_records" + label).value_or(0), 0);
+  EXPECT_LT(metric("tastesync_sink_last_success_timestamp_seconds" + label).value_or(0),
+            outage_started_at);
   postgres_.start();
 
   ASSERT_TRUE(gen->wait_for_exit(kCatchUpTimeout).has_value());
   ASSERT_NO_FATAL_FAILURE(wait_caught_up("tastesync-it", "raw-beacons", *pipeline));
   ASSERT_NO_FATAL_FAILURE(expect_postgres_matches(read_all("customer-events")));
+  // Caught up: no lag left, a success after the outage, everything counted as written.
+  EXPECT_TRUE(wait_until([&] { return metric("tastesync_sink_lag_records" + label) == 0.0; },
+                         kOutputTimeout));
+  EXPECT_GT(metric("tastesync_sink_last_success_timestamp_seconds" + label).value_or(0),
+            outage_started_at);
+  EXPECT_GE(metric("tastesync_sink_written_total" + label).value_or(0),
+            static_cast<double>(stored_event_ids().size()));
   EXPECT_EQ(pipeline->stop().code, 0);
   // The sink did meet the outage, retried, and resumed by itself.
   const std::string log = pipeline->process().stderr_text();
