@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 #include <thread>
 
+#include "clock.hpp"
 #include "event_time.hpp"
 #include "kafka.hpp"
 #include "migrations.hpp"
@@ -26,12 +27,6 @@ using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-EpochMs wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::string uuid_for(std::int64_t i) {
@@ -82,7 +77,7 @@ void postgres_throughput(const std::vector<SinkEvent>& events, std::size_t batch
   testing::PostgresServer server;
   const std::string dsn = server.create_database();
   auto connection = connect_postgres(dsn, "sink-bench");
-  (void)migrate(*connection, wall_ms());
+  (void)migrate(*connection, wall_clock_ms());
   // Baseline: the bytes alone, COPY into an unindexed, unpartitioned table, one transaction per
   // batch, the same columns.
   pqxx::nontransaction(*connection)
@@ -104,10 +99,10 @@ void postgres_throughput(const std::vector<SinkEvent>& events, std::size_t batch
   });
   PostgresWriter writer(dsn);
   const double sink = per_second(events, batch, [&](std::span<const SinkEvent> part) {
-    if (!writer.write(part, wall_ms())) throw std::runtime_error("postgres write failed");
+    if (!writer.write(part, wall_clock_ms())) throw std::runtime_error("postgres write failed");
   });
   const double again = per_second(events, batch, [&](std::span<const SinkEvent> part) {
-    if (!writer.write(part, wall_ms())) throw std::runtime_error("postgres write failed");
+    if (!writer.write(part, wall_clock_ms())) throw std::runtime_error("postgres write failed");
   });
   std::printf(
       "postgres: %zu events in batches of %zu\n"
@@ -135,7 +130,7 @@ void redis_throughput(const std::vector<SinkEvent>& events, std::size_t batch) {
   });
   RedisWriter writer(server.options());
   const double sink = per_second(events, batch, [&](std::span<const SinkEvent> part) {
-    if (!writer.write(part, wall_ms())) throw std::runtime_error("redis write failed");
+    if (!writer.write(part, wall_clock_ms())) throw std::runtime_error("redis write failed");
   });
   std::printf(
       "redis: %zu events in batches of %zu (appendonly, appendfsync always)\n"
@@ -151,7 +146,7 @@ void outage_drain(int rate_per_s, std::chrono::seconds outage) {
   const std::string dsn = server.create_database();
   {
     auto connection = connect_postgres(dsn, "sink-bench");
-    (void)migrate(*connection, wall_ms());
+    (void)migrate(*connection, wall_clock_ms());
   }
   MockCluster cluster(1);
   cluster.create_topic("customer-events", 6);
@@ -168,7 +163,7 @@ void outage_drain(int rate_per_s, std::chrono::seconds outage) {
   SinkRunner runner(options, std::make_unique<PostgresWriter>(dsn), families);
   std::jthread sink([&](const std::stop_token& stop) { runner.run(stop); });
 
-  const EpochMs start_ms = wall_ms();
+  const EpochMs start_ms = wall_clock_ms();
   std::int64_t produced = 0;
   const auto produce_for = [&](std::chrono::seconds duration) {
     const auto until = Clock::now() + duration;
@@ -227,7 +222,7 @@ int main(int argc, char** argv) try {
       ->capture_default_str();
   app.add_option("--rate", rate, "Events/s produced around the outage")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
-  const auto list = tastesync::bench::make_events(events, tastesync::bench::wall_ms() - 60000);
+  const auto list = tastesync::bench::make_events(events, tastesync::wall_clock_ms() - 60000);
   tastesync::bench::postgres_throughput(list, batch);
   tastesync::bench::redis_throughput(list, batch);
   if (outage_s > 0) tastesync::bench::outage_drain(rate, std::chrono::seconds(outage_s));

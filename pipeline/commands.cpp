@@ -11,6 +11,7 @@
 #include <stop_token>
 #include <thread>
 
+#include "clock.hpp"
 #include "generator.hpp"
 #include "logging.hpp"
 #include "metrics.hpp"
@@ -71,12 +72,6 @@ void supervise(const SignalGate& gate, std::jthread& worker,
     worker.request_stop();
   }
   for (std::jthread* other : others) other->request_stop();
-}
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 std::string make_temporary_state_dir() {
@@ -182,7 +177,7 @@ int run_command(const RunArguments& arguments) {
       GeneratorOptions options;
       options.customers = 50;
       options.rate_per_s = 100;
-      options.seed = static_cast<std::uint64_t>(wall_ms());
+      options.seed = static_cast<std::uint64_t>(wall_clock_ms());
       try {
         publish_generated(config.kafka.brokers, config.kafka.input_topic, registry, options, stop);
       } catch (const std::exception& e) {

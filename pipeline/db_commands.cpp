@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "clock.hpp"
 #include "config.hpp"
 #include "migrations.hpp"
 #include "postgres.hpp"
@@ -12,12 +13,6 @@
 
 namespace tastesync {
 namespace {
-
-EpochMs wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 void postgres_option(CLI::App& command, DbArguments& arguments) {
   command.add_option("--postgres", arguments.postgres, "PostgreSQL DSN or URI")

@@ -5,6 +5,7 @@
 
 #include <chrono>
 
+#include "clock.hpp"
 #include "config.hpp"
 
 namespace tastesync {
@@ -12,12 +13,6 @@ namespace {
 
 prometheus::Histogram::BucketBoundaries latency_buckets() {
   return {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
-}
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 void respond(mg_connection* connection, int status, const std::string& content_type,
@@ -188,7 +183,7 @@ struct MetricsServer::Handlers {
    public:
     explicit Healthz(std::shared_ptr<Health> health) : health_(std::move(health)) {}
     bool handleGet(CivetServer* /*server*/, mg_connection* connection) override {
-      const std::int64_t silence_ms = wall_ms() - health_->last_beat_ms();
+      const std::int64_t silence_ms = wall_clock_ms() - health_->last_beat_ms();
       if (health_->last_beat_ms() != 0 && silence_ms > 30000) {
         respond(connection, 503, "text/plain",
                 "pipeline thread silent for " + std::to_string(silence_ms) + " ms\n");

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "changelog_reader.hpp"
+#include "clock.hpp"
 #include "registry_source.hpp"
 
 namespace tastesync {
@@ -23,12 +24,6 @@ constexpr std::size_t kResumeBelowInFlight = 25000;
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-std::int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 
@@ -141,7 +136,7 @@ int Pipeline::run(const std::stop_token& stop) {
     consumer_->consume(batch, kMaxBatch, wait_ms);
     // One clock reading per batch: every record of it was consumed at that moment, and the
     // events' `timestamp` is accurate to the batch (about a millisecond).
-    const BatchClock clock{steady_ns(), wall_ms()};
+    const BatchClock clock{steady_ns(), wall_clock_ms()};
     metrics_.consumed.Increment(static_cast<double>(batch.size()));
     for (const KafkaMessage& message : batch) {
       handle(*message, clock, stop);
@@ -153,7 +148,7 @@ int Pipeline::run(const std::stop_token& stop) {
     }
     checkpoint();
     apply_backpressure();
-    const std::int64_t now_ms = wall_ms();
+    const std::int64_t now_ms = wall_clock_ms();
     if (now_ms >= next_housekeeping_ms_) housekeeping(now_ms);
     health_->beat(now_ms);
   }

@@ -5,6 +5,7 @@
 #include <pqxx/pqxx>
 
 #include "backoff.hpp"
+#include "clock.hpp"
 #include "config.hpp"
 #include "postgres.hpp"
 #include "registry_store.hpp"
@@ -27,14 +28,6 @@ class ChangeFlag : public pqxx::notification_receiver {
  private:
   bool& changed_;
 };
-
-// Sleeps for `wait` unless `stop` is requested first.
-void sleep_unless_stopped(std::chrono::milliseconds wait, const std::stop_token& stop) {
-  const auto until = std::chrono::steady_clock::now() + wait;
-  while (!stop.stop_requested() && std::chrono::steady_clock::now() < until) {
-    std::this_thread::sleep_for(std::min(wait, std::chrono::milliseconds(50)));
-  }
-}
 
 void log_loaded(const Registry& registry, const char* why) {
   spdlog::info("registry from PostgreSQL ({}): {} beacons, {} QR codes", why,

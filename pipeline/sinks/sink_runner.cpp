@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backoff.hpp"
+#include "clock.hpp"
 #include "kafka.hpp"
 
 namespace tastesync {
@@ -18,12 +19,6 @@ constexpr auto kLagInterval = std::chrono::seconds(1);
 constexpr int kWatermarkTimeoutMs = 500;
 constexpr int kDlqFlushTimeoutMs = 30000;
 
-EpochMs wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 std::string_view payload(const rd_kafka_message_t& message) {
   if (message.payload == nullptr) return {};
   return {static_cast<const char*>(message.payload), message.len};
@@ -31,13 +26,6 @@ std::string_view payload(const rd_kafka_message_t& message) {
 
 void add_header(rd_kafka_headers_t* headers, const char* name, std::string_view value) {
   rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
-}
-
-void sleep_unless_stopped(std::chrono::milliseconds wait, const std::stop_token& stop) {
-  const auto until = Clock::now() + wait;
-  while (!stop.stop_requested() && Clock::now() < until) {
-    std::this_thread::sleep_for(std::min(wait, std::chrono::milliseconds(20)));
-  }
 }
 
 }  // namespace
