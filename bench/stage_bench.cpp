@@ -13,7 +13,7 @@
 namespace tastesync::bench {
 namespace {
 
-constexpr int kPasses = 3;  // best of: the machine is shared
+constexpr int kPasses = 3;                     // best of: the machine is shared
 constexpr std::size_t kRecordsPerPoll = 1000;  // what one consumer poll hands the pipeline
 constexpr int kPartitions = 6;
 

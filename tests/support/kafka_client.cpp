@@ -77,8 +77,7 @@ void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* /*
 }
 
 int partition_count_of(rd_kafka_t* handle, const std::string& topic) {
-  const KafkaTopic topic_handle(
-      rd_kafka_topic_new(handle, topic.c_str(), nullptr));
+  const KafkaTopic topic_handle(rd_kafka_topic_new(handle, topic.c_str(), nullptr));
   const rd_kafka_metadata_t* raw = nullptr;
   const auto err = rd_kafka_metadata(handle, 0, topic_handle.get(), &raw, kMetadataTimeoutMs);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -110,7 +109,6 @@ std::vector<std::int64_t> watermarks_of(rd_kafka_t* handle, const std::string& t
 }
 
 }  // namespace
-
 
 const Header* Record::header(std::string_view name) const {
   const auto found =
