@@ -278,6 +278,7 @@ class SinkRunner::Impl {
     rd_kafka_topic_partition_list_t* raw = nullptr;
     if (rd_kafka_assignment(consumer_.get(), &raw) != RD_KAFKA_RESP_ERR_NO_ERROR) return;
     const TopicPartitionList assignment(raw);
+    learn_committed_offsets(*assignment);
     std::int64_t lag = 0;
     for (int i = 0; i < assignment->cnt; ++i) {
       const auto& partition = assignment->elems[i];
@@ -291,6 +292,32 @@ class SinkRunner::Impl {
       lag += high - (done == committed_.end() ? low : std::max(low, done->second));
     }
     lag_.Set(static_cast<double>(lag));
+  }
+
+  // The group's committed offsets of partitions this sink has not committed yet (just assigned,
+  // say after a restart), so that an idle partition does not count as lagging from its start.
+  // Partitions that moved away are forgotten: another member commits them meanwhile.
+  void learn_committed_offsets(const rd_kafka_topic_partition_list_t& assignment) {
+    std::erase_if(committed_, [&assignment](const auto& entry) {
+      for (int i = 0; i < assignment.cnt; ++i) {
+        if (assignment.elems[i].partition == entry.first) return false;
+      }
+      return true;
+    });
+    TopicPartitionList unknown(rd_kafka_topic_partition_list_new(assignment.cnt));
+    for (int i = 0; i < assignment.cnt; ++i) {
+      if (!committed_.contains(assignment.elems[i].partition)) {
+        rd_kafka_topic_partition_list_add(unknown.get(), assignment.elems[i].topic,
+                                          assignment.elems[i].partition);
+      }
+    }
+    if (unknown->cnt == 0) return;
+    if (rd_kafka_committed(consumer_.get(), unknown.get(), kWatermarkTimeoutMs) != 0) return;
+    for (int i = 0; i < unknown->cnt; ++i) {
+      if (unknown->elems[i].err == RD_KAFKA_RESP_ERR_NO_ERROR && unknown->elems[i].offset >= 0) {
+        committed_[unknown->elems[i].partition] = unknown->elems[i].offset;
+      }
+    }
   }
 
   struct DeadLetter {
