@@ -19,9 +19,7 @@ class RedisSinkWriter : public SinkWriter {
     auto written = writer_.write(events, now_ms);
     if (!written) return Failure{written.error().message};
     SinkWriteResult result;
-    for (auto& rejected : written->rejected) {
-      result.rejected.push_back({rejected.index, std::move(rejected.reason)});
-    }
+    result.rejected = std::move(written->rejected);
     return result;
   }
 

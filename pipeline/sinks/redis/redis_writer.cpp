@@ -71,7 +71,7 @@ Result<RedisBatchWritten, RedisBatchFailure> RedisWriter::write(std::span<const 
     written.present_written += second->written.present_written;
     written.beacons_written += second->written.beacons_written;
     for (auto& rejected : second->written.rejected) written.rejected.push_back(std::move(rejected));
-    std::ranges::sort(written.rejected, {}, &RedisRejectedEvent::index);
+    std::ranges::sort(written.rejected, {}, &SinkRejection::index);
   }
   return written;
 }

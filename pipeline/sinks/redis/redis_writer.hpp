@@ -10,20 +10,16 @@
 #include "redis_connection.hpp"
 #include "result.hpp"
 #include "sink_event.hpp"
+#include "sink_writer.hpp"
 
 namespace tastesync {
 
-// An event Redis refused for its content (e.g. WRONGTYPE: its key holds another type). The event
-// changed nothing; the caller dead-letters it with `reason`.
-struct RedisRejectedEvent {
-  std::size_t index = 0;  // into the batch given to write()
-  std::string reason;
-};
-
-// The batch was applied, except the rejected events (sorted by index). The counts say how many
-// events changed each kind of key; the others were older than what Redis holds or out of window.
+// The batch was applied, except the rejected events (sorted by index): those Redis refused for
+// their content (e.g. WRONGTYPE: the key holds another type), which changed nothing. The counts say
+// how many events changed each kind of key; the others were older than what Redis holds or out of
+// window.
 struct RedisBatchWritten {
-  std::vector<RedisRejectedEvent> rejected;
+  std::vector<SinkRejection> rejected;
   std::size_t customers_written = 0;
   std::size_t present_written = 0;
   std::size_t beacons_written = 0;
