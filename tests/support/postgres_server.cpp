@@ -1,9 +1,6 @@
 #include "postgres_server.hpp"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <stdexcept>
@@ -22,22 +19,6 @@ std::vector<std::string> as_postgres(std::vector<std::string> argv) {
 }
 
 }  // namespace
-
-int free_loopback_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket failed");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
-      getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    close(fd);
-    throw std::runtime_error("bind to a free port failed");
-  }
-  close(fd);
-  return ntohs(address.sin_port);
-}
 
 PostgresServer::PostgresServer() : data_(dir_.path() / "data"), port_(free_loopback_port()) {
   if (geteuid() == 0) {

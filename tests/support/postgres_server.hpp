@@ -3,6 +3,7 @@
 #include <filesystem>
 #include <string>
 
+#include "free_port.hpp"
 #include "subprocess.hpp"
 
 namespace tastesync::testing {
@@ -37,8 +38,5 @@ class PostgresServer {
   int databases_ = 0;
   bool running_ = false;
 };
-
-// A TCP port on 127.0.0.1 nobody listens on right now.
-int free_loopback_port();
 
 }  // namespace tastesync::testing

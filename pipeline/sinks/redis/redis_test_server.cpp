@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "free_port.hpp"
+
 namespace tastesync::testing {
 namespace {
 
@@ -31,23 +33,6 @@ constexpr int kLaunchAttempts = 5;
 
 std::runtime_error errno_error(const std::string& what) {
   return std::runtime_error(what + ": " + std::strerror(errno));
-}
-
-// The kernel picks a port that is free now; another process could take it before redis-server
-// binds it, which the constructor survives by trying another port.
-int free_loopback_port() {
-  const int socket_fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (socket_fd < 0) throw errno_error("socket");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  const bool ok = bind(socket_fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
-                  getsockname(socket_fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
-  close(socket_fd);
-  if (!ok) throw errno_error("bind to a free loopback port");
-  return ntohs(address.sin_port);
 }
 
 std::filesystem::path make_temp_directory() {

@@ -39,12 +39,6 @@ SinkEvent qr_event(std::string customer_id, std::string store_id, std::string lo
   return event;
 }
 
-EpochMs wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 RedisReply run(RedisConnection& connection, std::initializer_list<std::string_view> arguments) {
   auto reply = connection.command(arguments);
   if (!reply) {

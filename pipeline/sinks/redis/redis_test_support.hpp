@@ -4,6 +4,7 @@
 #include <string>
 #include <string_view>
 
+#include "clock.hpp"
 #include "event_time.hpp"
 #include "redis_connection.hpp"
 #include "sink_event.hpp"
@@ -16,8 +17,6 @@ SinkEvent beacon_event(std::string customer_id, std::string store_id, std::strin
                        EpochMs detected_at_ms);
 SinkEvent qr_event(std::string customer_id, std::string store_id, std::string location,
                    EpochMs detected_at_ms);
-
-EpochMs wall_clock_ms();
 
 // Inspection helpers: they fail the current test (ADD_FAILURE) on a connection error.
 RedisReply run(RedisConnection& connection, std::initializer_list<std::string_view> arguments);

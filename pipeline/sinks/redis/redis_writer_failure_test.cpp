@@ -33,7 +33,7 @@ class RedisWriterFailureTest : public ::testing::Test {
   testing::RedisTestServer server_;
   RedisConnection redis_{server_.options()};
   RedisWriter writer_{server_.options()};
-  const EpochMs now_ms_ = testing::wall_clock_ms();
+  const EpochMs now_ms_ = tastesync::wall_clock_ms();
 };
 
 TEST_F(RedisWriterFailureTest, StoppedServerFailsTheBatchAndARestartedOneTakesTheRetry) {
