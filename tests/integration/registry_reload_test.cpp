@@ -61,22 +61,12 @@ TEST_F(RegistryReload, ABeaconAddedToTheFileIdentifiesWithoutARestart) {
   std::filesystem::rename(registry.string() + ".tmp", registry);
 
   // Housekeeping looks once a second; give it a few, then identify at the new table.
-  const auto deadline = std::chrono::steady_clock::now() + kOutputTimeout;
-  for (int i = 1; std::chrono::steady_clock::now() < deadline; ++i) {
-    const std::string id = "table7-" + std::to_string(i);
-    produce_sighting(at_minor_17(id, t0 + i * 1000));
-    if (events.read_until(
-            [&](const std::vector<Record>& records) {
-              return event_of_sighting(records, id) != nullptr;
-            },
-            std::chrono::seconds(2))) {
-      const Record* event = event_of_sighting(events.records(), id);
-      EXPECT_EQ(json_string(parse_json(event->value), "/data/location"), "Table 7");
-      EXPECT_EQ(pipeline->stop().code, 0);
-      return;
-    }
-  }
-  FAIL() << "the new beacon never identified anyone";
+  const auto event = produce_until_identified(
+      events, [t0](int i) { return at_minor_17("table7-" + std::to_string(i), t0 + i * 1000); },
+      kOutputTimeout);
+  ASSERT_TRUE(event) << "the new beacon never identified anyone";
+  EXPECT_EQ(json_string(parse_json(event->value), "/data/location"), "Table 7");
+  EXPECT_EQ(pipeline->stop().code, 0);
 }
 
 }  // namespace

@@ -77,23 +77,14 @@ TEST_F(RegistryFromPostgres, ABeaconInsertedInTheDatabaseIdentifiesWithoutAResta
         " 'active', -59)");
     work.commit();
   }
-  for (int i = 1; std::chrono::steady_clock::now() < installed + std::chrono::seconds(10); ++i) {
-    const std::string id = "pg-table7-" + std::to_string(i);
-    produce_sighting(at_minor_17(id, t0 + i * 1000));
-    if (events.read_until(
-            [&](const std::vector<Record>& records) {
-              return event_of_sighting(records, id) != nullptr;
-            },
-            std::chrono::milliseconds(500))) {
-      const Record* event = event_of_sighting(events.records(), id);
-      EXPECT_EQ(json_string(parse_json(event->value), "/data/location"), "Table 7");
-      // "Within a few seconds": NOTIFY, not the 60 s periodic reload, brought it.
-      EXPECT_LT(std::chrono::steady_clock::now() - installed, std::chrono::seconds(10));
-      EXPECT_EQ(pipeline->stop().code, 0);
-      return;
-    }
-  }
-  FAIL() << "the beacon inserted in PostgreSQL never identified anyone";
+  const auto event = produce_until_identified(
+      events, [t0](int i) { return at_minor_17("pg-table7-" + std::to_string(i), t0 + i * 1000); },
+      std::chrono::seconds(10));
+  ASSERT_TRUE(event) << "the beacon inserted in PostgreSQL never identified anyone";
+  EXPECT_EQ(json_string(parse_json(event->value), "/data/location"), "Table 7");
+  // "Within a few seconds": NOTIFY, not the 60 s periodic reload, brought it.
+  EXPECT_LT(std::chrono::steady_clock::now() - installed, std::chrono::seconds(10));
+  EXPECT_EQ(pipeline->stop().code, 0);
 }
 
 TEST_F(RegistryFromPostgres, AnUnreachableDatabaseAtStartExitsNamingTheSetting) {

@@ -73,6 +73,23 @@ Delivery BrokerTest::produce_sighting(const BeaconSighting& sighting, const std:
   return producer_->produce(topic, record);
 }
 
+std::optional<Record> BrokerTest::produce_until_identified(
+    TopicReader& events, const std::function<BeaconSighting(int)>& sighting,
+    std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int i = 1; std::chrono::steady_clock::now() < deadline; ++i) {
+    const BeaconSighting next = sighting(i);
+    produce_sighting(next);
+    const auto found = [&](const std::vector<Record>& records) {
+      return event_of_sighting(records, next.sighting_id) != nullptr;
+    };
+    if (events.read_until(found, std::chrono::milliseconds(500))) {
+      return *event_of_sighting(events.records(), next.sighting_id);
+    }
+  }
+  return std::nullopt;
+}
+
 const Record* event_of_sighting(const std::vector<Record>& events, std::string_view sighting_id) {
   for (const Record& event : events) {
     if (json_string(parse_json(event.value), "/data/sighting_id") == sighting_id) return &event;

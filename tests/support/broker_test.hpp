@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -51,6 +53,13 @@ class BrokerTest : public ::testing::Test {
   // gateways do (and as `tastesync gen --start-time` does).
   Delivery produce_sighting(const BeaconSighting& sighting,
                             const std::string& topic = "raw-beacons");
+
+  // Produces `sighting(1)`, `sighting(2)`, ... one at a time until the event of one of them shows
+  // up in `events` or `timeout` passes (a registry change takes effect some time after it is
+  // made); returns that event.
+  std::optional<Record> produce_until_identified(TopicReader& events,
+                                                 const std::function<BeaconSighting(int)>& sighting,
+                                                 std::chrono::milliseconds timeout);
 
   const std::string& brokers() const { return broker_->bootstrap_servers(); }
   TestProducer& producer() { return *producer_; }
