@@ -17,12 +17,21 @@ constexpr int kPasses = 3;                     // best of: the machine is shared
 constexpr std::size_t kRecordsPerPoll = 1000;  // what one consumer poll hands the pipeline
 constexpr int kPartitions = 6;
 
-RecordView view(const GeneratedRecord& record) {
+RecordView view(const GeneratedRecord& record, std::int64_t offset) {
   RecordView view;
   if (record.key) view.key = *record.key;
   view.value = record.value;
   view.timestamp_ms = record.timestamp_ms;
+  view.offset = offset;
   return view;
+}
+
+// The wall clock the stages are handed: as if every record were processed as soon as the last
+// was produced (none is ahead of it, so none is refused as too far in the future).
+EpochMs processing_time(const std::vector<GeneratedRecord>& records) {
+  EpochMs newest = 0;
+  for (const GeneratedRecord& record : records) newest = std::max(newest, record.timestamp_ms);
+  return newest;
 }
 
 // Stages alone (SPEC §9): parse -> dedupe -> resolve -> score -> emit serialisation against the
@@ -42,7 +51,11 @@ double stages_alone(const std::shared_ptr<const Registry>& registry,
   const std::vector<std::size_t> partition_of = partition_of_records(records);
   std::vector<RecordView> views;
   views.reserve(records.size());
-  for (const GeneratedRecord& record : records) views.push_back(view(record));
+  std::vector<std::int64_t> next_offset(kPartitions, 0);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    views.push_back(view(records[i], next_offset[partition_of[i]]++));
+  }
+  const EpochMs now_ms = processing_time(records);
   double best = 0;
   for (int pass = 0; pass < kPasses; ++pass) {
     Topology topology(registry, TopologyOptions{});
@@ -50,7 +63,7 @@ double stages_alone(const std::shared_ptr<const Registry>& registry,
     std::size_t events = 0;
     const auto start = std::chrono::steady_clock::now();
     for (std::size_t i = 0; i < views.size(); ++i) {
-      const Outcome outcome = topology.process(views[i], partitions[partition_of[i]], 0);
+      const Outcome outcome = topology.process(views[i], partitions[partition_of[i]], now_ms);
       events += outcome.kind == Outcome::Kind::event;
     }
     const double elapsed = seconds_since(start);
@@ -78,10 +91,12 @@ double with_state_path(const std::shared_ptr<const Registry>& registry,
   std::vector<std::int64_t> next_offset(kPartitions, 0);
   StateStore::Batch batch;
   const std::vector<std::size_t> partition_of = partition_of_records(records);
+  const EpochMs now_ms = processing_time(records);
   const auto start = std::chrono::steady_clock::now();
   for (std::size_t i = 0; i < records.size(); ++i) {
     const std::size_t p = partition_of[i];
-    const Outcome outcome = topology.process(view(records[i]), partitions[p], 0, &pending[p]);
+    const Outcome outcome =
+        topology.process(view(records[i], next_offset[p]), partitions[p], now_ms, &pending[p]);
     if (outcome.touched != nullptr) {
       pending[p].changed(next_offset[p], outcome.customer_id, *outcome.touched, outcome.remembered);
     }
@@ -90,9 +105,8 @@ double with_state_path(const std::shared_ptr<const Registry>& registry,
       for (int q = 0; q < kPartitions; ++q) {
         const auto index = static_cast<std::size_t>(q);
         pending[index].drain_before(next_offset[index], q, partitions[index], batch);
-        batch.set_checkpoint(
-            q, PartitionCheckpoint{next_offset[static_cast<std::size_t>(q)],
-                                   partitions[static_cast<std::size_t>(q)].watermark_ms()});
+        batch.set_checkpoint(q,
+                             PartitionCheckpoint{next_offset[index], partitions[index].progress()});
       }
       if (auto written = (*store)->write(batch); !written)
         throw std::runtime_error(written.error());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -18,6 +19,7 @@ namespace tastesync {
 namespace {
 
 constexpr std::string_view kEnvironmentPrefix = "TASTESYNC_";
+constexpr std::int64_t kMinMessageMaxBytes = 4096;
 
 using config_keys::in_quotes;
 
@@ -230,6 +232,18 @@ void validate_config(const Config& config) {
   }
 
   const KafkaConfig& kafka = config.kafka;
+  // A dead letter is cut to fit message.max.bytes but always carries its dlq.* headers (about
+  // 2 KiB at most): below this, the one thing that must never stop a partition could.
+  if (const auto max = kafka.properties.find("message.max.bytes"); max != kafka.properties.end()) {
+    std::int64_t bytes = 0;
+    const char* end = max->second.data() + max->second.size();
+    const auto [ptr, ec] = std::from_chars(max->second.data(), end, bytes);
+    if (ec != std::errc() || ptr != end || bytes < kMinMessageMaxBytes) {
+      throw ConfigError("kafka.properties.message.max.bytes: " + in_quotes(max->second) +
+                        " is not an integer of at least " + std::to_string(kMinMessageMaxBytes) +
+                        " (dead letters must fit it)");
+    }
+  }
   if (kafka.heartbeat_interval_ms >= kafka.session_timeout_ms) {
     throw ConfigError("kafka.heartbeat_interval_ms (" +
                       std::to_string(kafka.heartbeat_interval_ms) +

@@ -34,6 +34,9 @@ struct KafkaConfig {
   int heartbeat_interval_ms = 2000;                  // kafka.heartbeat_interval_ms
   std::string group_instance_id;                     // kafka.group_instance_id (static membership)
   int topic_check_timeout_ms = 10000;                // kafka.topic_check_timeout_ms
+  // Copies of dead letters waiting to be produced again after a failed delivery; past it they
+  // wait as their dlq.* headers only (docs/design.md, "Bounded memory").
+  std::int64_t dlq_retry_buffer_bytes = 64 << 20;  // kafka.dlq_retry_buffer_bytes
   // librdkafka properties passed through as they are (TLS, SASL, tuning): kafka.properties.<name>
   std::map<std::string, std::string> properties;
 };
@@ -72,11 +75,14 @@ struct ScoreConfig {
 };
 
 struct StateConfig {
-  std::string dir;                                     // state.dir ("" = ./tastesync-state/<group>)
-  std::int64_t retention_ms = 3600000;                 // state.retention_ms
-  std::int64_t allowed_lateness_ms = 300000;           // state.allowed_lateness_ms
-  std::int64_t block_cache_bytes = 64 << 20;           // state.block_cache_bytes
-  std::int64_t write_buffer_bytes = 64 << 20;          // state.write_buffer_bytes
+  std::string dir;                             // state.dir ("" = ./tastesync-state/<group>)
+  std::int64_t retention_ms = 3600000;         // state.retention_ms
+  std::int64_t allowed_lateness_ms = 300000;   // state.allowed_lateness_ms
+  std::int64_t block_cache_bytes = 64 << 20;   // state.block_cache_bytes
+  std::int64_t write_buffer_bytes = 64 << 20;  // state.write_buffer_bytes
+  // Live customers kept in memory per input partition, the least recently touched forgotten
+  // beyond it: docs/design.md, "Bounded memory", says how the default was sized.
+  int max_customers_per_partition = 20000;             // state.max_customers_per_partition
   ChangelogMode changelog = ChangelogMode::automatic;  // state.changelog: auto | on | off
   std::string changelog_topic;  // state.changelog_topic ("" = <group_id>-state-changelog)
 };

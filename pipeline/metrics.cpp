@@ -63,6 +63,11 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
               .Help("Input records deleted (retention) before this pipeline processed them")
               .Register(registry)
               .Add({})),
+      evicted_customers(prometheus::BuildCounter()
+                            .Name("tastesync_state_evicted_customers_total")
+                            .Help("Customers forgotten to keep state.max_customers_per_partition")
+                            .Register(registry)
+                            .Add({})),
       pipeline_latency(prometheus::BuildHistogram()
                            .Name("tastesync_pipeline_latency_seconds")
                            .Help("Delivery report time minus consume time, per output")

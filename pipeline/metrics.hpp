@@ -50,6 +50,7 @@ class PipelineMetrics {
   prometheus::Counter& changelog_written;
   prometheus::Counter& changelog_replayed;
   prometheus::Counter& records_lost_to_retention;
+  prometheus::Counter& evicted_customers;
   prometheus::Counter* registry_reloads = nullptr;
   prometheus::Counter* registry_reload_errors = nullptr;
   prometheus::Histogram& pipeline_latency;

@@ -5,8 +5,8 @@
 namespace tastesync {
 
 void OffsetTracker::offer(std::int64_t offset, std::int64_t consumed_at_ns,
-                          std::int64_t watermark_ms) {
-  entries_.push_back(Entry{offset, consumed_at_ns, watermark_ms, false});
+                          const PartitionProgress& progress) {
+  entries_.push_back(Entry{offset, consumed_at_ns, progress, false});
 }
 
 std::optional<std::int64_t> OffsetTracker::complete(std::int64_t offset) {
@@ -20,7 +20,7 @@ std::optional<std::int64_t> OffsetTracker::complete(std::int64_t offset) {
 std::optional<OffsetTracker::Position> OffsetTracker::advance() {
   std::optional<Position> position;
   while (!entries_.empty() && entries_.front().done) {
-    position = Position{entries_.front().offset + 1, entries_.front().watermark_ms};
+    position = Position{entries_.front().offset + 1, entries_.front().progress};
     entries_.pop_front();
   }
   return position;

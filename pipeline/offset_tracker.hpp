@@ -4,6 +4,8 @@
 #include <deque>
 #include <optional>
 
+#include "customer_state.hpp"
+
 namespace tastesync {
 
 // Offsets complete out of order (delivery reports), but a partition may only be checkpointed up
@@ -11,12 +13,12 @@ namespace tastesync {
 class OffsetTracker {
  public:
   struct Position {
-    std::int64_t next_offset = 0;   // the first offset not yet done
-    std::int64_t watermark_ms = 0;  // the partition watermark after the last done record
+    std::int64_t next_offset = 0;  // the first offset not yet done
+    PartitionProgress progress;    // the partition's progress after the last done record
   };
 
   // Records arrive in increasing offset order (gaps allowed: compaction, transaction markers).
-  void offer(std::int64_t offset, std::int64_t consumed_at_ns, std::int64_t watermark_ms);
+  void offer(std::int64_t offset, std::int64_t consumed_at_ns, const PartitionProgress& progress);
 
   // Marks a record done; returns when it was consumed, or nullopt for an offset not in flight.
   std::optional<std::int64_t> complete(std::int64_t offset);
@@ -30,7 +32,7 @@ class OffsetTracker {
   struct Entry {
     std::int64_t offset;
     std::int64_t consumed_at_ns;
-    std::int64_t watermark_ms;
+    PartitionProgress progress;
     bool done;
   };
   std::deque<Entry> entries_;

@@ -1,5 +1,6 @@
 #include "output_producer.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 namespace tastesync {
@@ -25,22 +26,11 @@ OutputOrigin unpack(void* opaque) {
                       static_cast<OutputKind>((bits >> kOffsetBits) & 3)};
 }
 
-std::optional<std::string> copy_bytes(const void* data, std::size_t size) {
-  if (data == nullptr) return std::nullopt;
-  return std::string(static_cast<const char*>(data), size);
-}
-
-// Cuts a dead letter's value to what Kafka will take and records its original length.
-void truncate_dead_letter(std::string& value, rd_kafka_headers_t* headers) {
-  if (value.size() <= kTruncatedDeadLetterBytes) return;
-  const std::string original_length = std::to_string(value.size());
-  rd_kafka_header_add(headers, "dlq.value.truncated", -1, original_length.data(),
-                      static_cast<ssize_t>(original_length.size()));
-  value.resize(kTruncatedDeadLetterBytes);
-}
-
-void truncate_dead_letter(std::optional<std::string>& value, rd_kafka_headers_t* headers) {
-  if (value) truncate_dead_letter(*value, headers);
+// The broker (or librdkafka's own check) refused the record for its size: the same bytes will
+// never go, only a smaller dead letter.
+bool too_large(rd_kafka_resp_err_t err) {
+  return err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+         err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE;
 }
 
 std::chrono::milliseconds retry_backoff(int attempts) {
@@ -61,6 +51,9 @@ std::map<std::string, std::string> producer_properties(const Config& config) {
       {"socket.nagle.disable", "true"},
       // 1 ms, not librdkafka's 5: an identification is worth more early than batched.
       {"linger.ms", "1"},
+      // 128 MiB, not librdkafka's 1 GiB: dead letters of records near 1 MB could otherwise fill
+      // a gigabyte before produce() pushes back (docs/design.md, "Bounded memory").
+      {"queue.buffering.max.kbytes", "131072"},
       {"client.id", "tastesync-" + config.kafka.group_id},
   };
   for (const auto& [name, value] : config.kafka.properties) properties[name] = value;
@@ -73,50 +66,58 @@ void OutputProducer::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* m
   const OutputOrigin origin = unpack(message->_private);
   if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     if (origin.kind == OutputKind::dead_letter && !self.retries_.empty()) {
-      std::erase_if(self.retries_, [&](const Retry& retry) {
-        return retry.origin.partition == origin.partition && retry.origin.offset == origin.offset;
+      std::erase_if(self.retries_, [&](Retry& retry) {
+        if (retry.origin.partition != origin.partition || retry.origin.offset != origin.offset) {
+          return false;
+        }
+        self.release(retry);
+        return true;
       });
     }
     self.listener_.on_delivered(origin, *message);
   } else if (origin.kind == OutputKind::dead_letter) {
     // Producing from inside a delivery report could recurse on a full queue: keep a copy.
-    rd_kafka_headers_t* headers = nullptr;
-    const bool has_headers =
-        rd_kafka_message_headers(message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR;
-    // A retry that failed again backs off longer; the first failure becomes a retry.
-    for (Retry& earlier : self.retries_) {
-      if (earlier.origin.partition == origin.partition && earlier.origin.offset == origin.offset) {
-        earlier.in_flight = false;
-        ++earlier.attempts;
-        earlier.due = std::chrono::steady_clock::now() + retry_backoff(earlier.attempts);
-        if (message->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
-          truncate_dead_letter(earlier.value, earlier.headers.get());
-        }
-        self.listener_.on_dead_letter_retry(origin);
-        return;
-      }
-    }
-    const int attempts = 1;
-    Retry retry{
-        origin,
-        copy_bytes(message->key, message->key_len),
-        copy_bytes(message->payload, message->len),
-        KafkaHeaders(has_headers ? rd_kafka_headers_copy(headers) : rd_kafka_headers_new(1)),
-        attempts,
-        std::chrono::steady_clock::now() + retry_backoff(attempts),
-        false};
-    if (message->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
-      truncate_dead_letter(retry.value, retry.headers.get());
-    }
-    self.retries_.push_back(std::move(retry));
+    self.keep_for_retry(origin, *message);
     self.listener_.on_dead_letter_retry(origin);
   } else {
     self.listener_.on_failed(origin, *message);
   }
 }
 
+void OutputProducer::keep_for_retry(const OutputOrigin& origin, const rd_kafka_message_t& message) {
+  // A retry that failed again backs off longer; the first failure becomes a retry.
+  auto earlier = std::find_if(retries_.begin(), retries_.end(), [&](const Retry& retry) {
+    return retry.origin.partition == origin.partition && retry.origin.offset == origin.offset;
+  });
+  if (earlier == retries_.end()) {
+    retries_.push_back(Retry{origin, {}, 0, 0, {}, false});
+    earlier = retries_.end() - 1;
+    set_letter(*earlier, copy_of(message));
+  }
+  Retry& retry = *earlier;
+  retry.in_flight = false;
+  ++retry.attempts;
+  retry.due = std::chrono::steady_clock::now() + retry_backoff(retry.attempts);
+  if (too_large(message.err)) set_letter(retry, metadata_only(retry.letter));
+}
+
+void OutputProducer::set_letter(Retry& retry, DeadLetter letter) {
+  release(retry);
+  // Retry copies are bounded in bytes: past the limit a dead letter waits as its dlq.* headers
+  // only (the original stays in the input topic at dlq.source.offset).
+  if (retry_bytes_ + letter.wire_bytes() > retry_buffer_limit_bytes_) {
+    letter = metadata_only(letter);
+  }
+  retry.bytes = letter.wire_bytes();
+  retry_bytes_ += retry.bytes;
+  retry.letter = std::move(letter);
+}
+
 OutputProducer::OutputProducer(const Config& config, DeliveryListener& listener)
-    : listener_(listener), input_topic_(config.kafka.input_topic) {
+    : listener_(listener),
+      retry_buffer_limit_bytes_(static_cast<std::size_t>(config.kafka.dlq_retry_buffer_bytes)),
+      max_message_bytes_(max_message_bytes(producer_properties(config))),
+      input_topic_(config.kafka.input_topic) {
   KafkaConf conf = make_kafka_conf(producer_properties(config), "kafka.properties");
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), this);
@@ -177,30 +178,32 @@ ProduceResult OutputProducer::produce_dead_letter(const rd_kafka_message_t& orig
                                                   const ParseError& error,
                                                   const OutputOrigin& origin,
                                                   const std::stop_token& stop) {
-  rd_kafka_headers_t* original_headers = nullptr;
-  KafkaHeaders headers(rd_kafka_message_headers(&original, &original_headers) ==
-                               RD_KAFKA_RESP_ERR_NO_ERROR
-                           ? rd_kafka_headers_copy(original_headers)
-                           : rd_kafka_headers_new(7));
   rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
   const std::int64_t timestamp = rd_kafka_message_timestamp(&original, &timestamp_type);
-  add_header(headers.get(), "dlq.error.code", parse_error_code_name(error.code));
-  add_header(headers.get(), "dlq.error.message", error.message);
-  add_header(headers.get(), "dlq.source.topic", input_topic_);
-  add_header(headers.get(), "dlq.source.partition", std::to_string(original.partition));
-  add_header(headers.get(), "dlq.source.offset", std::to_string(original.offset));
-  add_header(headers.get(), "dlq.source.timestamp",
-             timestamp_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? "" : std::to_string(timestamp));
+  std::vector<Header> dlq_headers = {
+      {"dlq.error.code", std::string(parse_error_code_name(error.code))},
+      {"dlq.error.message", bounded_reason(error.message)},
+      {"dlq.source.topic", input_topic_},
+      {"dlq.source.partition", std::to_string(original.partition)},
+      {"dlq.source.offset", std::to_string(original.offset)},
+      {"dlq.source.timestamp",
+       timestamp_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? "" : std::to_string(timestamp)},
+  };
+  const DeadLetter letter =
+      make_dead_letter(record_bytes(original), std::move(dlq_headers), max_message_bytes_);
+  const ProduceResult result = produce_letter(letter, origin, stop);
+  if (!too_large(result.error)) return result;
+  return produce_letter(metadata_only(letter), origin, stop);
+}
+
+ProduceResult OutputProducer::produce_letter(const DeadLetter& letter, const OutputOrigin& origin,
+                                             const std::stop_token& stop) {
   // A null key or value stays null: RD_KAFKA_V_KEY/VALUE with a null pointer produce null.
-  const ProduceResult result = produce(
-      dlq_topic_.get(), RD_KAFKA_PARTITION_UA, original.key, original.key_len, original.payload,
-      original.len, KafkaHeaders(rd_kafka_headers_copy(headers.get())), origin, stop);
-  if (result.error != RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) return result;
-  // Too large means there is a value (a null one is empty).
-  std::string value(static_cast<const char*>(original.payload), original.len);
-  truncate_dead_letter(value, headers.get());
-  return produce(dlq_topic_.get(), RD_KAFKA_PARTITION_UA, original.key, original.key_len,
-                 value.data(), value.size(), std::move(headers), origin, stop);
+  const char* key = letter.key ? letter.key->data() : nullptr;
+  const char* value = letter.value ? letter.value->data() : nullptr;
+  return produce(dlq_topic_.get(), RD_KAFKA_PARTITION_UA, key, letter.key ? letter.key->size() : 0,
+                 value, letter.value ? letter.value->size() : 0, letter.kafka_headers(), origin,
+                 stop);
 }
 
 ProduceResult OutputProducer::produce_changelog(std::int32_t partition, std::string_view key,
@@ -208,15 +211,6 @@ ProduceResult OutputProducer::produce_changelog(std::int32_t partition, std::str
                                                 const std::stop_token& stop) {
   return produce(changelog_topic_.get(), partition, key.data(), key.size(), value.data(),
                  value.size(), nullptr, OutputOrigin{partition, 0, OutputKind::changelog}, stop);
-}
-
-ProduceResult OutputProducer::produce_retry(const Retry& retry, const std::stop_token& stop) {
-  const char* key = retry.key ? retry.key->data() : nullptr;
-  const std::size_t key_size = retry.key ? retry.key->size() : 0;
-  const char* value = retry.value ? retry.value->data() : nullptr;
-  const std::size_t value_size = retry.value ? retry.value->size() : 0;
-  return produce(dlq_topic_.get(), RD_KAFKA_PARTITION_UA, key, key_size, value, value_size,
-                 KafkaHeaders(rd_kafka_headers_copy(retry.headers.get())), retry.origin, stop);
 }
 
 ProduceResult OutputProducer::retry_dead_letters(const std::stop_token& stop) {
@@ -227,10 +221,10 @@ ProduceResult OutputProducer::retry_dead_letters(const std::stop_token& stop) {
       ++it;
       continue;
     }
-    ProduceResult result = produce_retry(retry, stop);
-    if (result.error == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
-      truncate_dead_letter(retry.value, retry.headers.get());
-      result = produce_retry(retry, stop);
+    ProduceResult result = produce_letter(retry.letter, retry.origin, stop);
+    if (too_large(result.error)) {
+      set_letter(retry, metadata_only(retry.letter));
+      result = produce_letter(retry.letter, retry.origin, stop);
     }
     // Stopped: what was not queued is consumed again after a restart (its offset was never
     // stored), so nothing is lost by keeping it here.
@@ -242,7 +236,11 @@ ProduceResult OutputProducer::retry_dead_letters(const std::stop_token& stop) {
 }
 
 void OutputProducer::forget_dead_letters_of(std::int32_t partition) {
-  std::erase_if(retries_, [&](const Retry& retry) { return retry.origin.partition == partition; });
+  std::erase_if(retries_, [&](Retry& retry) {
+    if (retry.origin.partition != partition) return false;
+    release(retry);
+    return true;
+  });
 }
 
 bool OutputProducer::flush(int timeout_ms) {

@@ -7,9 +7,11 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config.hpp"
+#include "dead_letter.hpp"
 #include "kafka.hpp"
 #include "parse.hpp"
 
@@ -36,11 +38,6 @@ struct ProduceResult {
   rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;
 };
 
-// A dead letter too large for Kafka keeps this much of the original value, and says so in a
-// `dlq.value.truncated` header holding the original length: the alternative, blocking the
-// partition for good, is what a poison record must never do.
-inline constexpr std::size_t kTruncatedDeadLetterBytes = 64 * 1024;
-
 class DeliveryListener {
  public:
   virtual ~DeliveryListener() = default;
@@ -63,7 +60,8 @@ class OutputProducer {
   ProduceResult produce_event(std::string_view customer_id, std::string_view value,
                               std::string_view event_id, const OutputOrigin& origin,
                               const std::stop_token& stop);
-  // A value too large for the producer goes out truncated (kTruncatedDeadLetterBytes).
+  // Cut to fit message.max.bytes (dead_letter.hpp); one the producer still refuses as too large
+  // goes out with its dlq.* headers only.
   ProduceResult produce_dead_letter(const rd_kafka_message_t& original, const ParseError& error,
                                     const OutputOrigin& origin, const std::stop_token& stop);
   // One state record to the changelog's partition of the same number as its input partition.
@@ -72,9 +70,13 @@ class OutputProducer {
 
   // Produces failed dead letters again once their backoff (1 s doubling to 60 s) has passed:
   // a dead letter is never dropped, it holds its partition's checkpoint until delivered. One the
-  // broker refused as too large goes again truncated.
+  // broker refused as too large goes again with its dlq.* headers only, and so does one that
+  // finds the retry buffer (kafka.dlq_retry_buffer_bytes) full.
   ProduceResult retry_dead_letters(const std::stop_token& stop);
   std::size_t dead_letters_to_retry() const { return retries_.size(); }
+  // The bytes the retry copies hold (bounded by kafka.dlq_retry_buffer_bytes, plus the
+  // metadata-only copies of at most the in-flight records).
+  std::size_t retry_buffer_bytes() const { return retry_bytes_; }
   // A revoked partition's dead letters are its new owner's: it consumes their records again.
   void forget_dead_letters_of(std::int32_t partition);
 
@@ -89,16 +91,19 @@ class OutputProducer {
  private:
   struct Retry {
     OutputOrigin origin;
-    std::optional<std::string> key;
-    std::optional<std::string> value;
-    KafkaHeaders headers;
+    DeadLetter letter;
+    std::size_t bytes = 0;  // letter.wire_bytes(), counted in retry_bytes_
     int attempts = 1;
     std::chrono::steady_clock::time_point due;
     bool in_flight = false;
   };
 
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
-  ProduceResult produce_retry(const Retry& retry, const std::stop_token& stop);
+  void keep_for_retry(const OutputOrigin& origin, const rd_kafka_message_t& message);
+  void set_letter(Retry& retry, DeadLetter letter);
+  void release(Retry& retry) { retry_bytes_ -= std::exchange(retry.bytes, 0); }
+  ProduceResult produce_letter(const DeadLetter& letter, const OutputOrigin& origin,
+                               const std::stop_token& stop);
   ProduceResult produce(rd_kafka_topic_t* topic, std::int32_t partition, const void* key,
                         std::size_t key_size, const void* value, std::size_t value_size,
                         KafkaHeaders headers, const OutputOrigin& origin,
@@ -106,6 +111,9 @@ class OutputProducer {
 
   DeliveryListener& listener_;
   std::vector<Retry> retries_;
+  std::size_t retry_bytes_ = 0;
+  std::size_t retry_buffer_limit_bytes_;
+  std::size_t max_message_bytes_;
   KafkaHandle handle_;
   KafkaTopic events_topic_;
   KafkaTopic dlq_topic_;

@@ -62,6 +62,8 @@ TopologyOptions topology_options(const Config& config) {
   options.score.move_dwell_readings = config.score.move_dwell_readings;
   options.retention_ms = config.state.retention_ms;
   options.allowed_lateness_ms = config.state.allowed_lateness_ms;
+  options.max_customers_per_partition =
+      static_cast<std::size_t>(config.state.max_customers_per_partition);
   return options;
 }
 
@@ -176,6 +178,7 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
   if (timestamp_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && timestamp >= 0) {
     record.timestamp_ms = timestamp;
   }
+  record.offset = message.offset;
 
   // The stage latency is sampled: two clock readings a record would cost more than the stages'
   // slowest part.
@@ -186,7 +189,10 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
     metrics_.stage_latency_topology.Observe(static_cast<double>(steady_ns() - started_ns) * 1e-9);
   }
 
-  slot->tracker.offer(message.offset, clock.steady_ns, slot->state.watermark_ms());
+  slot->tracker.offer(message.offset, clock.steady_ns, slot->state.progress());
+  if (outcome.evicted_customers > 0) {
+    metrics_.evicted_customers.Increment(static_cast<double>(outcome.evicted_customers));
+  }
   if (outcome.touched != nullptr) {
     slot->pending.changed(message.offset, outcome.customer_id, *outcome.touched,
                           outcome.remembered);
@@ -228,7 +234,7 @@ void Pipeline::checkpoint() {
     const auto partition = static_cast<std::int32_t>(p);
     slot->pending.drain_before(position->next_offset, partition, slot->state, batch_);
     batch_.set_checkpoint(partition,
-                          PartitionCheckpoint{position->next_offset, position->watermark_ms});
+                          PartitionCheckpoint{position->next_offset, position->progress});
     advanced_.emplace_back(partition, position->next_offset);
   }
   if (advanced_.empty()) return;

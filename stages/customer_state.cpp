@@ -8,7 +8,8 @@
 namespace tastesync {
 namespace {
 
-constexpr std::uint8_t kEncodingVersion = 3;
+constexpr std::uint8_t kEncodingVersion = 4;
+constexpr std::uint8_t kEncodingVersionWithoutOffsets = 3;
 
 void put_u8(std::string& out, std::uint8_t value) {
   out.push_back(static_cast<char>(value));
@@ -102,8 +103,54 @@ CustomerState& PartitionState::find_or_create(std::string_view customer_id) {
 
 std::size_t PartitionState::evict_older_than(EpochMs horizon_ms) {
   return std::erase_if(customers_, [&](const auto& entry) {
-    return entry.second.last_activity_ms < horizon_ms && entry.second.durability.pending_offset < 0;
+    const CustomerState& state = entry.second;
+    return (state.last_activity_ms < horizon_ms || evicted(state)) &&
+           state.durability.pending_offset < 0;
   });
+}
+
+std::size_t PartitionState::limit_live_customers(std::size_t max_customers, EpochMs horizon_ms,
+                                                 const CustomerState& touched) {
+  if (live_checks_skipped_ > 0) {
+    --live_checks_skipped_;
+    return 0;
+  }
+  (void)evict_older_than(horizon_ms);
+  offsets_.clear();
+  for (const auto& [id, state] : customers_) {
+    if (state.last_activity_ms >= horizon_ms && !evicted(state)) {
+      offsets_.push_back(state.last_offset);
+    }
+  }
+  const std::size_t live = offsets_.size();
+  if (live <= max_customers) {
+    // The live count grows by at most one per call: no eviction is possible before this many.
+    live_checks_skipped_ = max_customers - live;
+    return 0;
+  }
+  // One record touches one customer, so last offsets are distinct and the cut is exact.
+  const std::size_t keep = max_customers - max_customers / 64;
+  const auto cut = offsets_.begin() + static_cast<std::ptrdiff_t>(live - keep - 1);
+  std::nth_element(offsets_.begin(), cut, offsets_.end());
+  // The customer just touched has the newest offset; min() keeps it even if a caller's offsets
+  // were not increasing (then fewer go, never the one in use).
+  progress_.evicted_below_offset =
+      std::max(progress_.evicted_below_offset, std::min(*cut + 1, touched.last_offset));
+  const auto evicted = static_cast<std::size_t>(
+      std::count_if(offsets_.begin(), offsets_.end(),
+                    [&](std::int64_t offset) { return offset < progress_.evicted_below_offset; }));
+  (void)evict_older_than(horizon_ms);
+  live_checks_skipped_ = max_customers - std::min(max_customers, live - evicted);
+  return evicted;
+}
+
+void PartitionState::advance_watermark(EpochMs candidate_ms) {
+  EpochMs agreed = candidate_ms;
+  auto& recent = progress_.recent_candidates_ms;
+  for (const EpochMs earlier : recent) agreed = std::min(agreed, earlier);
+  std::copy_backward(recent.begin(), recent.end() - 1, recent.end());
+  recent.front() = candidate_ms;
+  progress_.watermark_ms = std::max(progress_.watermark_ms, agreed);
 }
 
 void PartitionState::insert(std::string customer_id, CustomerState state) {
@@ -129,6 +176,8 @@ void encode_customer_state(const CustomerState& state, std::string& out) {
   out.clear();
   put_u8(out, kEncodingVersion);
   put_i64(out, state.last_activity_ms);
+  put_i64(out, state.last_offset);
+  put_i64(out, state.since_offset);
   put_u8(out, state.last_emitted ? 1 : 0);
   if (state.last_emitted) {
     put_string(out, state.last_emitted->store_id);
@@ -159,10 +208,17 @@ void encode_customer_state(const CustomerState& state, std::string& out) {
 bool decode_customer_state(std::string_view bytes, CustomerState& state) {
   Reader in(bytes);
   std::uint8_t version = 0;
-  if (!in.u8(version) || version != kEncodingVersion) return false;
+  if (!in.u8(version) ||
+      (version != kEncodingVersion && version != kEncodingVersionWithoutOffsets)) {
+    return false;
+  }
   state.reset();
   std::uint8_t has_last = 0;
-  if (!in.i64(state.last_activity_ms) || !in.u8(has_last) || has_last > 1) return false;
+  if (!in.i64(state.last_activity_ms)) return false;
+  if (version == kEncodingVersion && (!in.i64(state.last_offset) || !in.i64(state.since_offset))) {
+    return false;
+  }
+  if (!in.u8(has_last) || has_last > 1) return false;
   if (has_last == 1) {
     LastIdentification last;
     if (!in.string(last.store_id) || !in.string(last.location) || !in.i64(last.detected_at_ms)) {
@@ -203,12 +259,14 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
   return in.done();
 }
 
-std::optional<EpochMs> encoded_last_activity(std::string_view bytes) {
+std::optional<EncodedExpiry> encoded_expiry(std::string_view bytes) {
   Reader in(bytes);
   std::uint8_t version = 0;
-  EpochMs last_activity = 0;
-  if (!in.u8(version) || version != kEncodingVersion || !in.i64(last_activity)) return std::nullopt;
-  return last_activity;
+  EncodedExpiry expiry{0, -1};
+  if (!in.u8(version) || !in.i64(expiry.last_activity_ms)) return std::nullopt;
+  if (version == kEncodingVersion && in.i64(expiry.last_offset)) return expiry;
+  if (version == kEncodingVersionWithoutOffsets) return expiry;
+  return std::nullopt;
 }
 
 }  // namespace tastesync

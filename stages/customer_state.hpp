@@ -1,5 +1,6 @@
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <optional>
@@ -66,6 +67,12 @@ struct CustomerState {
   static constexpr std::size_t kMaxSeen = 1024;
 
   EpochMs last_activity_ms = 0;  // newest detected_at seen (0: none yet)
+  // Input offsets (docs/design.md, "Bounded memory"): the newest record that touched this
+  // customer, which orders the customer cap's evictions, and the record that started what the
+  // state remembers (its creation or last reset), which tells a restore the remembered ids of an
+  // earlier, forgotten life from this one's. -1: unknown (state written before they existed).
+  std::int64_t last_offset = -1;
+  std::int64_t since_offset = -1;
   std::optional<LastIdentification> last_emitted;
   // Sighting ids of the duplicate window, in no particular order. Persisted apart from the rest
   // (one insert-only key each), so a checkpoint never rewrites the whole list.
@@ -74,12 +81,28 @@ struct CustomerState {
   std::optional<MoveCandidate> move_candidate;
   DurabilityMark durability;
 
-  // Forgets everything the stages know (expiry), keeping the durable layer's bookkeeping.
+  // Forgets everything the stages know (expiry, eviction), keeping the durable layer's
+  // bookkeeping.
   void reset() {
     const DurabilityMark mark = durability;
     *this = CustomerState{};
     durability = mark;
   }
+};
+
+// The partition-wide part of a partition's state, checkpointed with its offset: restored with
+// it, a partition continues exactly as it would have without the restart.
+struct PartitionProgress {
+  static constexpr std::size_t kWatermarkWitnesses = 4;
+  // The newest event time the partition's records agree on; expiry and lateness run on it.
+  EpochMs watermark_ms = 0;
+  // The watermark candidates of the records before the latest one, newest first: the watermark
+  // moves only as far as kWatermarkWitnesses records in a row allow (docs/design.md, "Time that
+  // cannot be hijacked"), never on the word of one record.
+  std::array<EpochMs, kWatermarkWitnesses - 1> recent_candidates_ms{};
+  // Customers last touched by a record before this offset are forgotten
+  // (state.max_customers_per_partition evicts the least recently touched). -1: none evicted.
+  std::int64_t evicted_below_offset = -1;
 };
 
 // The in-memory state layer of one input partition: what the stages read and update at once.
@@ -89,16 +112,34 @@ class PartitionState {
   CustomerState* find(std::string_view customer_id);
   CustomerState& find_or_create(std::string_view customer_id);
 
-  // Drops customers whose last activity is older than `horizon_ms`, except those with changes
-  // not yet checkpointed (their checkpoint still needs them).
+  // Drops customers whose last activity is older than `horizon_ms`, and those the customer cap
+  // evicted, except those with changes not yet checkpointed (their checkpoint still needs them;
+  // a read treats them as forgotten all the same).
   std::size_t evict_older_than(EpochMs horizon_ms);
 
-  // The newest detected_at accepted in this partition; the event-time clock expiry runs on.
-  EpochMs watermark_ms() const { return watermark_ms_; }
-  void advance_watermark(EpochMs t_ms) {
-    if (t_ms > watermark_ms_) watermark_ms_ = t_ms;
+  // Whether a customer's state is one the partition has forgotten (evicted by the cap).
+  bool evicted(const CustomerState& state) const {
+    return state.last_offset < progress_.evicted_below_offset;
   }
-  void restore_watermark(EpochMs t_ms) { watermark_ms_ = t_ms; }
+  // Keeps at most `max_customers` live customers (last activity at or after `horizon_ms`, not
+  // evicted): when there are more, forgets the least recently touched down to a little under the
+  // cap (a 64th of it, so the scan this takes is paid once per many new customers). Call it
+  // whenever a customer becomes live (`touched`, which is never evicted); returns how many were
+  // evicted. Deterministic: it depends only on the records and the state, never on when memory
+  // was last cleaned.
+  std::size_t limit_live_customers(std::size_t max_customers, EpochMs horizon_ms,
+                                   const CustomerState& touched);
+
+  // The event-time clock expiry runs on (see PartitionProgress).
+  EpochMs watermark_ms() const { return progress_.watermark_ms; }
+  // A record's watermark candidate: the watermark moves to the smallest of it and the
+  // candidates of the records just before it, and never back.
+  void advance_watermark(EpochMs candidate_ms);
+  const PartitionProgress& progress() const { return progress_; }
+  void restore_progress(const PartitionProgress& progress) {
+    progress_ = progress;
+    live_checks_skipped_ = 0;
+  }
 
   std::size_t size() const { return customers_.size(); }
   void insert(std::string customer_id, CustomerState state);
@@ -118,7 +159,11 @@ class PartitionState {
     std::size_t operator()(std::string_view text) const;
   };
   std::unordered_map<std::string, CustomerState, StringHash, std::equal_to<>> customers_;
-  EpochMs watermark_ms_ = 0;  // 0: nothing accepted yet (event times are after 1970)
+  PartitionProgress progress_;
+  // How many more customers can become live before the count could pass the cap (not state:
+  // only saves scans that could not evict anything).
+  std::size_t live_checks_skipped_ = 0;
+  std::vector<std::int64_t> offsets_;  // reused by limit_live_customers
 };
 
 // A stable 64-bit hash of a sighting id (FNV-1a with a final avalanche). It is persisted, so it
@@ -126,10 +171,15 @@ class PartitionState {
 std::uint64_t sighting_id_hash(std::string_view sighting_id);
 
 // The durable encoding of a CustomerState without its `seen` list (little-endian, versioned).
-// The first byte is the version and the next eight the last activity, so the compaction filter
-// reads expiry without decoding the rest. Sample times are stored relative to the last activity.
+// The first byte is the version, the next eight the last activity and the eight after them the
+// last offset, so the compaction filter reads expiry and eviction without decoding the rest.
+// Sample times are stored relative to the last activity. Version 3 (no offsets) still decodes.
 void encode_customer_state(const CustomerState& state, std::string& out);
 bool decode_customer_state(std::string_view bytes, CustomerState& state);
-std::optional<EpochMs> encoded_last_activity(std::string_view bytes);
+struct EncodedExpiry {
+  EpochMs last_activity_ms;
+  std::int64_t last_offset;
+};
+std::optional<EncodedExpiry> encoded_expiry(std::string_view bytes);
 
 }  // namespace tastesync

@@ -8,6 +8,8 @@ namespace {
 CustomerState sample_state() {
   CustomerState state;
   state.last_activity_ms = 1740916800123;
+  state.last_offset = 812;
+  state.since_offset = 640;
   state.last_emitted = LastIdentification{"store100", "Table 3", 1740916800000};
   state.seen = {{sighting_id_hash("a"), 1740916800000}, {sighting_id_hash("b"), 1740916800100}};
   BeaconTrack track;
@@ -30,6 +32,8 @@ TEST(CustomerState, EncodingRoundTrips) {
   CustomerState decoded;
   ASSERT_TRUE(decode_customer_state(bytes, decoded));
   EXPECT_EQ(decoded.last_activity_ms, original.last_activity_ms);
+  EXPECT_EQ(decoded.last_offset, 812);
+  EXPECT_EQ(decoded.since_offset, 640);
   ASSERT_TRUE(decoded.last_emitted.has_value());
   EXPECT_EQ(decoded.last_emitted->store_id, "store100");
   EXPECT_EQ(decoded.last_emitted->location, "Table 3");
@@ -58,10 +62,28 @@ TEST(CustomerState, ResetKeepsTheDurabilityMark) {
   EXPECT_EQ(state.durability.pending_offset, 7);
 }
 
-TEST(CustomerState, LastActivityIsReadableWithoutDecoding) {
+TEST(CustomerState, LastActivityAndOffsetAreReadableWithoutDecoding) {
   std::string bytes;
   encode_customer_state(sample_state(), bytes);
-  EXPECT_EQ(encoded_last_activity(bytes), std::optional<EpochMs>(1740916800123));
+  const auto expiry = encoded_expiry(bytes);
+  ASSERT_TRUE(expiry.has_value());
+  EXPECT_EQ(expiry->last_activity_ms, 1740916800123);
+  EXPECT_EQ(expiry->last_offset, 812);
+}
+
+TEST(CustomerState, TheVersionBeforeOffsetsStillDecodes) {
+  // Version 3 is version 4 without the two offsets after the last activity.
+  std::string bytes;
+  encode_customer_state(sample_state(), bytes);
+  std::string version3 = bytes.substr(0, 9) + bytes.substr(25);
+  version3[0] = 3;
+  CustomerState decoded;
+  ASSERT_TRUE(decode_customer_state(version3, decoded));
+  EXPECT_EQ(decoded.last_activity_ms, 1740916800123);
+  EXPECT_EQ(decoded.last_offset, -1);
+  EXPECT_EQ(decoded.since_offset, -1);
+  ASSERT_EQ(decoded.tracks.size(), 1u);
+  EXPECT_EQ(encoded_expiry(version3)->last_offset, -1);
 }
 
 TEST(CustomerState, TruncatedOrCorruptBytesAreRejected) {
@@ -74,7 +96,7 @@ TEST(CustomerState, TruncatedOrCorruptBytesAreRejected) {
   std::string wrong_version = bytes;
   wrong_version[0] = 99;
   EXPECT_FALSE(decode_customer_state(wrong_version, decoded));
-  EXPECT_FALSE(encoded_last_activity(wrong_version).has_value());
+  EXPECT_FALSE(encoded_expiry(wrong_version).has_value());
   EXPECT_FALSE(decode_customer_state(bytes + "x", decoded));
 }
 
@@ -102,11 +124,85 @@ TEST(PartitionState, EvictionSparesCustomersWithUncheckpointedChanges) {
   EXPECT_NE(partition.find("old"), nullptr);
 }
 
-TEST(PartitionState, WatermarkOnlyMovesForward) {
+TEST(PartitionState, WatermarkMovesOnlyAsFarAsFourRecordsInARowAgree) {
   PartitionState partition;
-  partition.advance_watermark(100);
-  partition.advance_watermark(50);
+  for (const EpochMs t : {100, 110, 120}) partition.advance_watermark(t);
+  EXPECT_EQ(partition.watermark_ms(), 0);
+  partition.advance_watermark(130);
   EXPECT_EQ(partition.watermark_ms(), 100);
+  partition.advance_watermark(140);
+  EXPECT_EQ(partition.watermark_ms(), 110);
+}
+
+TEST(PartitionState, OneRecordFarAheadDoesNotMoveTheWatermark) {
+  PartitionState partition;
+  for (EpochMs t = 1000; t < 1010; ++t) partition.advance_watermark(t);
+  partition.advance_watermark(4102444800000);  // 2100
+  EXPECT_LE(partition.watermark_ms(), 1009);
+  partition.advance_watermark(1010);
+  EXPECT_LE(partition.watermark_ms(), 1010);
+}
+
+TEST(PartitionState, WatermarkNeverMovesBack) {
+  PartitionState partition;
+  for (EpochMs t = 1000; t < 1010; ++t) partition.advance_watermark(t);
+  const EpochMs before = partition.watermark_ms();
+  for (int i = 0; i < 8; ++i) partition.advance_watermark(10);
+  EXPECT_EQ(partition.watermark_ms(), before);
+}
+
+// Touches a customer as Topology does: it becomes live at `offset`.
+std::size_t touch(PartitionState& partition, const std::string& id, std::int64_t offset,
+                  std::size_t cap) {
+  CustomerState& state = partition.find_or_create(id);
+  state.last_activity_ms = 1000 + offset;
+  state.last_offset = offset;
+  state.since_offset = offset;
+  return partition.limit_live_customers(cap, 0, state);
+}
+
+TEST(PartitionState, BeyondTheCapTheLeastRecentlyTouchedCustomersAreForgotten) {
+  PartitionState partition;
+  std::size_t evicted = 0;
+  for (std::int64_t offset = 0; offset < 200; ++offset) {
+    evicted += touch(partition, "c" + std::to_string(offset), offset, 128);
+  }
+  // 128 live at most: the 129th evicts three, down to 126 (a 64th under the cap), and so on.
+  EXPECT_EQ(evicted, 72u);
+  EXPECT_EQ(partition.size(), 128u);
+  EXPECT_EQ(partition.find("c0"), nullptr);
+  EXPECT_NE(partition.find("c199"), nullptr);
+  EXPECT_TRUE(partition.evicted(CustomerState{}));
+}
+
+TEST(PartitionState, EvictedCustomersWithUncheckpointedChangesStayInMemoryForgotten) {
+  PartitionState partition;
+  touch(partition, "old", 0, 1);
+  partition.find("old")->durability.pending_offset = 0;
+  EXPECT_EQ(touch(partition, "new", 1, 1), 1u);
+  ASSERT_NE(partition.find("old"), nullptr);
+  EXPECT_TRUE(partition.evicted(*partition.find("old")));
+  EXPECT_FALSE(partition.evicted(*partition.find("new")));
+}
+
+TEST(PartitionState, ExpiredCustomersDoNotCountAgainstTheCap) {
+  PartitionState partition;
+  for (std::int64_t offset = 0; offset < 10; ++offset) {
+    CustomerState& state = partition.find_or_create("c" + std::to_string(offset));
+    state.last_activity_ms = 1000 + offset;
+    state.last_offset = offset;
+    state.durability.pending_offset = offset;  // kept in memory, but expired below
+  }
+  CustomerState& fresh = partition.find_or_create("fresh");
+  fresh.last_activity_ms = 5000;
+  fresh.last_offset = 10;
+  EXPECT_EQ(partition.limit_live_customers(2, /*horizon_ms=*/2000, fresh), 0u);
+}
+
+TEST(PartitionState, TheCustomerInUseIsNeverEvictedEvenWithoutIncreasingOffsets) {
+  PartitionState partition;
+  for (int i = 0; i < 5; ++i) touch(partition, "c" + std::to_string(i), 0, 2);
+  for (int i = 0; i < 5; ++i) EXPECT_NE(partition.find("c" + std::to_string(i)), nullptr);
 }
 
 }  // namespace

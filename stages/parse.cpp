@@ -488,6 +488,29 @@ SightingParser::Impl::Error SightingParser::Impl::read_detected_at(const RecordV
   return std::nullopt;
 }
 
+std::optional<ParseError> timestamp_ahead_of_wall_clock(const RecordView& record, EpochMs now_ms,
+                                                        const ParseOptions& options) {
+  if (!record.timestamp_ms ||
+      *record.timestamp_ms <= add_saturating(now_ms, options.max_future_skew_ms)) {
+    return std::nullopt;
+  }
+  return ParseError{ParseErrorCode::too_far_in_future,
+                    "record timestamp " + std::to_string(*record.timestamp_ms) + " is more than " +
+                        std::to_string(options.max_future_skew_ms) +
+                        " ms ahead of the wall clock " + std::to_string(now_ms)};
+}
+
+std::optional<ParseError> detected_at_ahead_of_wall_clock(const Sighting& sighting, EpochMs now_ms,
+                                                          const ParseOptions& options) {
+  if (sighting.detected_at_ms <= add_saturating(now_ms, options.max_future_skew_ms)) {
+    return std::nullopt;
+  }
+  return ParseError{ParseErrorCode::too_far_in_future,
+                    "detected_at: " + format_canonical_string(sighting.detected_at_ms) +
+                        " is more than " + std::to_string(options.max_future_skew_ms) +
+                        " ms ahead of the wall clock " + std::to_string(now_ms)};
+}
+
 SightingParser::SightingParser(ParseOptions options) : impl_(std::make_unique<Impl>(options)) {}
 
 SightingParser::~SightingParser() = default;

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,6 +41,16 @@ struct ParseOptions {
   std::int64_t max_future_skew_ms = 5 * 60 * 1000;   // detected_at <= record timestamp + this
   std::int64_t max_past_skew_ms = 24 * 3600 * 1000;  // detected_at >= record timestamp - this
 };
+
+// SPEC §3's one wall-clock guard: a record whose Kafka timestamp or detected_at is more than
+// `options.max_future_skew_ms` ahead of `now_ms` is too_far_in_future, so a producer with a wrong
+// clock never moves a watermark or any state (docs/design.md, "Time that cannot be hijacked").
+// The timestamp is judged before the value is parsed (a timestamp from 2099 is the record's
+// first problem, whatever its value says), detected_at after.
+std::optional<ParseError> timestamp_ahead_of_wall_clock(const RecordView& record, EpochMs now_ms,
+                                                        const ParseOptions& options);
+std::optional<ParseError> detected_at_ahead_of_wall_clock(const Sighting& sighting, EpochMs now_ms,
+                                                          const ParseOptions& options);
 
 // Kafka record -> validated Sighting. One instance per thread: it owns simdjson's parser and a
 // padded copy buffer that are reused for every record, so the hot path does not allocate.

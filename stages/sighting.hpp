@@ -36,6 +36,9 @@ struct RecordView {
   std::optional<std::string_view> key;  // nullopt: the record has no key
   std::string_view value;
   std::optional<std::int64_t> timestamp_ms;  // nullopt: the record has no timestamp
+  // Its offset in the partition; increasing from record to record. The customer cap forgets the
+  // customers whose newest record is oldest by it.
+  std::int64_t offset = 0;
 };
 
 }  // namespace tastesync

@@ -18,14 +18,21 @@ void Topology::normalize_restored(PartitionState& partition) const {
 Outcome Topology::process(const RecordView& record, PartitionState& partition, EpochMs now_ms,
                           StateChangeObserver* observer) {
   Outcome outcome;
-  auto parsed = parser_.parse(record);
-  if (!parsed) {
-    last_error_ = parsed.error();
+  const auto dead_letter = [&](ParseError error) {
+    last_error_ = std::move(error);
     outcome.kind = Outcome::Kind::dead_letter;
     outcome.error = &last_error_;
     return outcome;
+  };
+  if (auto ahead = timestamp_ahead_of_wall_clock(record, now_ms, options_.parse)) {
+    return dead_letter(std::move(*ahead));
   }
+  auto parsed = parser_.parse(record);
+  if (!parsed) return dead_letter(parsed.error());
   const Sighting& sighting = *parsed;
+  if (auto ahead = detected_at_ahead_of_wall_clock(sighting, now_ms, options_.parse)) {
+    return dead_letter(std::move(*ahead));
+  }
   const EpochMs t_ms = sighting.detected_at_ms;
   outcome.customer_id = sighting.customer_id;
   outcome.detected_at_ms = t_ms;
@@ -36,8 +43,9 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
   }
   // The partition's clock moves by the earlier of the phone's time and the record's timestamp
   // (parse guarantees one): a phone running minutes ahead, or a gateway stamping a day ahead,
-  // must not push every other customer of the partition behind the allowed lateness.
-  partition.advance_watermark(std::min(t_ms, *record.timestamp_ms));
+  // must not push every other customer of the partition behind the allowed lateness. Nor past
+  // the wall clock, and only as far as several records in a row agree (docs/design.md).
+  partition.advance_watermark(std::min({t_ms, *record.timestamp_ms, now_ms}));
 
   // A neighbour's beacon is normal and says nothing about this customer: resolved before any
   // state is touched, so it neither creates state nor takes a slot among remembered ids.
@@ -47,13 +55,24 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
     return outcome;
   }
 
+  const EpochMs horizon_ms = expiry_horizon(partition.watermark_ms());
   CustomerState& state = partition.find_or_create(sighting.customer_id);
+  const bool was_live =
+      state.since_offset >= 0 && state.last_activity_ms >= horizon_ms && !partition.evicted(state);
   if (observer != nullptr) observer->before_change(state);
-  // The same rule eviction applies, read at the record's own event time, so whether an old
-  // entry is still in memory (or RocksDB) never changes an outcome.
-  if (state.last_activity_ms < t_ms - options_.retention_ms) state.reset();
+  // The same rules eviction applies, read at the record's own event time and offset, so whether
+  // an old entry is still in memory (or RocksDB) never changes an outcome.
+  if (state.last_activity_ms < t_ms - options_.retention_ms || partition.evicted(state)) {
+    state.reset();
+  }
+  if (state.since_offset < 0) state.since_offset = record.offset;
   state.last_activity_ms = std::max(state.last_activity_ms, t_ms);
+  state.last_offset = record.offset;
   outcome.touched = &state;
+  if (!was_live) {
+    outcome.evicted_customers =
+        partition.limit_live_customers(options_.max_customers_per_partition, horizon_ms, state);
+  }
 
   outcome.remembered = dedupe_.admit(state, sighting.sighting_id, t_ms);
   if (!outcome.remembered) {

@@ -22,6 +22,8 @@ struct TopologyOptions {
   ScoreOptions score;
   std::int64_t retention_ms = 3600000;        // a customer unseen this long is forgotten
   std::int64_t allowed_lateness_ms = 300000;  // how far behind the watermark a sighting may be
+  // Live customers kept per partition; beyond it the least recently touched are forgotten.
+  std::size_t max_customers_per_partition = 20000;
 };
 
 // What one record came to. Views point into the topology's buffers and the record; they are
@@ -40,6 +42,7 @@ struct Outcome {
   CustomerState* touched = nullptr;        // the customer state this record changed, if any
   std::optional<SeenSighting> remembered;  // the sighting id this record added, if any
   std::optional<Proximity> proximity;      // of the beacon heard, once filtered
+  std::size_t evicted_customers = 0;       // forgotten to make room (the customer cap)
 };
 
 // Told before the topology changes a customer's existing state, so the durable layer can keep
@@ -51,12 +54,16 @@ class StateChangeObserver {
 };
 
 // parse > dedupe > resolve > score > dedupe's emission rule > emit, on one partition's state.
-// Pure: no I/O, no wall clock except the `timestamp` field it is handed. Same state + same
-// records -> same outcomes, which is what makes a replay or a crash re-emit the same event ids.
+// Pure: no I/O, and the wall clock only as it is handed in. Same state + same records -> same
+// outcomes, which is what makes a replay or a crash re-emit the same event ids; the one
+// exception is docs/design.md's "Time that cannot be hijacked": a record ahead of `now_ms`.
 class Topology {
  public:
   Topology(std::shared_ptr<const Registry> registry, TopologyOptions options);
 
+  // `now_ms`: the wall clock as the record is processed. It is the event's `timestamp`, it
+  // refuses records ahead of it by more than parse.max_future_skew_ms, and no record moves the
+  // watermark past it.
   Outcome process(const RecordView& record, PartitionState& partition, EpochMs now_ms,
                   StateChangeObserver* observer = nullptr);
 

@@ -10,7 +10,9 @@
 namespace tastesync {
 namespace {
 
-constexpr EpochMs kT0 = 1740916800000;  // 2025-03-02T12:00:00Z
+constexpr EpochMs kT0 = 1740916800000;            // 2025-03-02T12:00:00Z
+constexpr EpochMs kNow = kT0 + 24 * 3600 * 1000;  // the wall clock, unless a test says otherwise
+constexpr EpochMs kYear2099 = 4070908800000;
 
 std::shared_ptr<const Registry> fixture_registry() {
   std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
@@ -40,21 +42,31 @@ struct Result {
   DropReason reason;
   std::string event_id;
   std::string value;
+  ParseErrorCode error;  // when a dead letter
+  std::size_t evicted;
 };
 
 class TopologyTest : public ::testing::Test {
  protected:
-  Result feed(const Record& record) { return feed(topology_, partition_, record); }
+  Result feed(const Record& record, EpochMs now_ms = kNow) {
+    return feed(topology_, partition_, record, next_offset_++, now_ms);
+  }
 
-  static Result feed(Topology& topology, PartitionState& partition, const Record& record) {
+  static Result feed(Topology& topology, PartitionState& partition, const Record& record,
+                     std::int64_t offset, EpochMs now_ms = kNow) {
     const Outcome outcome = topology.process(
-        RecordView{record.key, record.value, record.timestamp_ms}, partition, /*now_ms=*/0);
-    return {outcome.kind, outcome.drop_reason, std::string(outcome.event_id),
-            std::string(outcome.event_value)};
+        RecordView{record.key, record.value, record.timestamp_ms, offset}, partition, now_ms);
+    return {outcome.kind,
+            outcome.drop_reason,
+            std::string(outcome.event_id),
+            std::string(outcome.event_value),
+            outcome.error ? outcome.error->code : ParseErrorCode::invalid_json,
+            outcome.evicted_customers};
   }
 
   Topology topology_{fixture_registry(), TopologyOptions{}};
   PartitionState partition_;
+  std::int64_t next_offset_ = 0;
 };
 
 TEST_F(TopologyTest, SpecExampleSightingEmitsTheSpecEventId) {
@@ -71,7 +83,7 @@ TEST_F(TopologyTest, SpecExampleSightingEmitsTheSpecEventId) {
 }
 
 TEST_F(TopologyTest, MalformedRecordIsADeadLetterWithItsCode) {
-  const Outcome outcome = topology_.process(RecordView{"cust", "{not json", kT0}, partition_, 0);
+  const Outcome outcome = topology_.process(RecordView{"cust", "{not json", kT0}, partition_, kNow);
   ASSERT_EQ(outcome.kind, Outcome::Kind::dead_letter);
   EXPECT_EQ(outcome.error->code, ParseErrorCode::invalid_json);
   EXPECT_EQ(outcome.touched, nullptr);
@@ -124,7 +136,10 @@ TEST_F(TopologyTest, UnknownBeaconIsACountedDropNotAnError) {
 }
 
 TEST_F(TopologyTest, SightingFarBehindThePartitionWatermarkIsDropped) {
-  EXPECT_EQ(feed(beacon_record("a", "s1", 13, -50, kT0 + 600000)).kind, Outcome::Kind::event);
+  // Four records in a row move the watermark (docs/design.md).
+  for (int i = 0; i < 4; ++i) {
+    feed(beacon_record("a", "s1" + std::to_string(i), 13, -50, kT0 + 600000 + i * 1000));
+  }
   const Result late = feed(beacon_record("b", "s2", 13, -50, kT0));
   EXPECT_EQ(late.kind, Outcome::Kind::dropped);
   EXPECT_EQ(late.reason, DropReason::beyond_lateness);
@@ -192,9 +207,10 @@ TEST_F(TopologyTest, SameRecordsGiveTheSameEvents) {
   Topology other(fixture_registry(), TopologyOptions{});
   PartitionState other_partition;
   std::size_t events = 0;
-  for (const Record& record : mixed_stream()) {
-    const Result a = feed(record);
-    const Result b = feed(other, other_partition, record);
+  const std::vector<Record> records = mixed_stream();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const Result a = feed(topology_, partition_, records[i], static_cast<std::int64_t>(i));
+    const Result b = feed(other, other_partition, records[i], static_cast<std::int64_t>(i));
     ASSERT_EQ(a.kind, b.kind);
     ASSERT_EQ(a.event_id, b.event_id);
     ASSERT_EQ(a.value, b.value);
@@ -206,11 +222,13 @@ TEST_F(TopologyTest, SameRecordsGiveTheSameEvents) {
 TEST_F(TopologyTest, StateRestoredFromItsEncodingContinuesIdentically) {
   const std::vector<Record> records = mixed_stream();
   const std::size_t half = records.size() / 2;
-  for (std::size_t i = 0; i < half; ++i) feed(records[i]);
+  for (std::size_t i = 0; i < half; ++i) {
+    feed(topology_, partition_, records[i], static_cast<std::int64_t>(i));
+  }
 
   // What a restart does: encode every customer (RocksDB), decode into a fresh partition.
   PartitionState restored;
-  restored.restore_watermark(partition_.watermark_ms());
+  restored.restore_progress(partition_.progress());
   partition_.for_each([&](const std::string& id, const CustomerState& state) {
     std::string bytes;
     encode_customer_state(state, bytes);
@@ -220,11 +238,146 @@ TEST_F(TopologyTest, StateRestoredFromItsEncodingContinuesIdentically) {
   });
   Topology after_restart(fixture_registry(), TopologyOptions{});
   for (std::size_t i = half; i < records.size(); ++i) {
-    const Result straight = feed(records[i]);
-    const Result resumed = feed(after_restart, restored, records[i]);
+    const auto offset = static_cast<std::int64_t>(i);
+    const Result straight = feed(topology_, partition_, records[i], offset);
+    const Result resumed = feed(after_restart, restored, records[i], offset);
     ASSERT_EQ(straight.kind, resumed.kind) << i;
     ASSERT_EQ(straight.reason, resumed.reason) << i;
     ASSERT_EQ(straight.value, resumed.value) << i;
+  }
+}
+
+// docs/design.md, "Time that cannot be hijacked".
+TEST_F(TopologyTest, ARecordStampedFarAheadOfTheWallClockIsADeadLetterAndMovesNothing) {
+  Record from_2099 = beacon_record("c", "s1", 13, -50, kYear2099);
+  const Result result = feed(from_2099, /*now_ms=*/kT0);
+  EXPECT_EQ(result.kind, Outcome::Kind::dead_letter);
+  EXPECT_EQ(result.error, ParseErrorCode::too_far_in_future);
+  EXPECT_EQ(partition_.watermark_ms(), 0);
+  EXPECT_EQ(partition_.size(), 0u);
+}
+
+TEST_F(TopologyTest, AKafkaTimestampFarAheadOfTheWallClockIsADeadLetter) {
+  // detected_at is plausible; only the record's timestamp is from 2099 (the issue's probe).
+  Record record = beacon_record("c", "s1", 13, -50, kT0);
+  record.timestamp_ms = kYear2099;
+  // parse's own window (detected_at >= timestamp - 24 h) would call it too_old: the wall clock
+  // comes first for a timestamp that cannot be right.
+  const Result result = feed(record, /*now_ms=*/kT0);
+  EXPECT_EQ(result.kind, Outcome::Kind::dead_letter);
+  EXPECT_EQ(result.error, ParseErrorCode::too_far_in_future);
+  EXPECT_EQ(partition_.watermark_ms(), 0);
+}
+
+TEST_F(TopologyTest, DetectedAtAheadOfTheWallClockBeyondTheSkewIsADeadLetter) {
+  // Within parse's window of the record timestamp (+5 min), but 8 minutes ahead of now.
+  Record record = beacon_record("c", "s1", 13, -50, kT0 + 480000);
+  record.timestamp_ms = kT0 + 240000;
+  const Result result = feed(record, /*now_ms=*/kT0);
+  EXPECT_EQ(result.kind, Outcome::Kind::dead_letter);
+  EXPECT_EQ(result.error, ParseErrorCode::too_far_in_future);
+}
+
+TEST_F(TopologyTest, TwentyRecordsFromTheFutureDoNotBlindThePartition) {
+  // The issue's probe: after them, every normal record is judged as if they had never come.
+  Topology reference_topology(fixture_registry(), TopologyOptions{});
+  PartitionState reference_partition;
+  std::vector<Record> normal;
+  for (int i = 0; i < 300; ++i) {
+    normal.push_back(beacon_record("n" + std::to_string(i % 10), "n" + std::to_string(i),
+                                   i % 2 == 0 ? 13 : 14, -50, kT0 + i * 1000));
+  }
+  for (int i = 0; i < 20; ++i) {
+    Record hostile =
+        beacon_record("h" + std::to_string(i), "h" + std::to_string(i), 13, -50, kYear2099 + i);
+    EXPECT_EQ(feed(topology_, partition_, hostile, i, kT0 + 300000).error,
+              ParseErrorCode::too_far_in_future);
+  }
+  std::size_t events = 0;
+  for (std::size_t i = 0; i < normal.size(); ++i) {
+    const EpochMs now_ms = normal[i].timestamp_ms + 100;
+    const Result after = feed(topology_, partition_, normal[i], 20 + static_cast<int>(i), now_ms);
+    const Result alone =
+        feed(reference_topology, reference_partition, normal[i], static_cast<int>(i), now_ms);
+    ASSERT_EQ(after.kind, alone.kind) << i;
+    ASSERT_EQ(after.reason, alone.reason) << i;
+    ASSERT_EQ(after.event_id, alone.event_id) << i;
+    events += after.kind == Outcome::Kind::event;
+  }
+  EXPECT_GT(events, 10u);
+}
+
+TEST_F(TopologyTest, RecordsAheadOfTheWallClockWithinTheSkewDoNotPushTheWatermarkPastNow) {
+  // A producer four minutes fast, for many records: accepted, but the watermark stops at now, so
+  // a sighting delayed four minutes is still within the allowed lateness (5 min).
+  for (int i = 0; i < 10; ++i) {
+    const Result fast =
+        feed(beacon_record("fast", "f" + std::to_string(i), 13, -50, kT0 + 240000 + i), kT0);
+    EXPECT_NE(fast.kind, Outcome::Kind::dead_letter);
+  }
+  EXPECT_LE(partition_.watermark_ms(), kT0);
+  const Result delayed = feed(beacon_record("slow", "s1", 14, -50, kT0 - 240000), kT0);
+  EXPECT_EQ(delayed.kind, Outcome::Kind::event) << drop_reason_name(delayed.reason);
+}
+
+TEST_F(TopologyTest, OneRecordFarAheadWithinTheSkewDoesNotMoveTheWatermark) {
+  // Replaying old records (now is much later): one record an hour ahead of the rest must not
+  // make everything after it late.
+  for (int i = 0; i < 10; ++i) feed(beacon_record("a", "a" + std::to_string(i), 13, -50, kT0 + i));
+  feed(beacon_record("b", "b1", 13, -50, kT0 + 3600000));
+  EXPECT_LE(partition_.watermark_ms(), kT0 + 9);
+  const Result next = feed(beacon_record("c", "c1", 14, -50, kT0 + 20));
+  EXPECT_EQ(next.kind, Outcome::Kind::event) << drop_reason_name(next.reason);
+}
+
+// docs/design.md, "Bounded memory".
+TEST_F(TopologyTest, BeyondTheCustomerCapTheLeastRecentlyTouchedArriveAgain) {
+  TopologyOptions options;
+  options.max_customers_per_partition = 2;
+  Topology topology(fixture_registry(), options);
+  PartitionState partition;
+  EXPECT_EQ(feed(topology, partition, beacon_record("a", "a1", 13, -50, kT0), 0).kind,
+            Outcome::Kind::event);
+  feed(topology, partition, beacon_record("b", "b1", 14, -50, kT0 + 1), 1);
+  const Result third = feed(topology, partition, beacon_record("c", "c1", 13, -50, kT0 + 2), 2);
+  EXPECT_EQ(third.evicted, 1u);
+  // "a" was least recently touched: forgotten, so its next sighting is an arrival again, well
+  // within the dedupe interval that would otherwise suppress it.
+  const Result again = feed(topology, partition, beacon_record("a", "a2", 13, -50, kT0 + 3), 3);
+  ASSERT_EQ(again.kind, Outcome::Kind::event) << drop_reason_name(again.reason);
+  EXPECT_NE(again.value.find(R"("identification":"arrival")"), std::string::npos);
+  // "b" was touched after "a": it is still known (its next sighting is suppressed).
+  const Result b = feed(topology, partition, beacon_record("b", "b2", 14, -50, kT0 + 4), 4);
+  EXPECT_EQ(b.reason, DropReason::suppressed);
+}
+
+TEST_F(TopologyTest, AFloodOfInventedCustomersDoesNotChangeHowRealOnesAreIdentified) {
+  TopologyOptions options;
+  options.max_customers_per_partition = 100;
+  Topology flooded(fixture_registry(), options);
+  PartitionState flooded_partition;
+  Topology quiet(fixture_registry(), options);
+  PartitionState quiet_partition;
+  std::int64_t offset = 0;
+  std::size_t evicted = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const Result result = feed(
+        flooded, flooded_partition,
+        beacon_record("invented-" + std::to_string(i), "x" + std::to_string(i), 13, -50, kT0 + i),
+        offset++);
+    evicted += result.evicted;
+  }
+  EXPECT_GE(evicted, 900u);
+  EXPECT_LE(flooded_partition.size(), 100u);
+  const std::vector<Record> records = mixed_stream();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    Record record = records[i];
+    record.timestamp_ms += 1000;  // after the flood
+    const Result after = feed(flooded, flooded_partition, record, offset++);
+    const Result alone = feed(quiet, quiet_partition, record, static_cast<std::int64_t>(i));
+    ASSERT_EQ(after.kind, alone.kind) << i;
+    ASSERT_EQ(after.reason, alone.reason) << i;
+    ASSERT_EQ(after.event_id, alone.event_id) << i;
   }
 }
 

@@ -59,13 +59,13 @@ TEST_F(ChangelogRestoreTest, RebuildsTheStateOfTheLastCompleteCheckpoint) {
   Records changelog;
   StateStore::Batch first;
   first.put_customer(2, "a", encoded(kT0, "Table 1"));
-  first.put_seen(2, "a", 42, kT0);
-  first.set_checkpoint(2, PartitionCheckpoint{10, kT0});
+  first.put_seen(2, "a", 42, kT0, 9);
+  first.set_checkpoint(2, PartitionCheckpoint{10, {kT0}});
   for (auto& record : checkpoint(*writer_.store, first)) changelog.push_back(record);
   StateStore::Batch second;
   second.put_customer(2, "a", encoded(kT0 + 5, "Table 2"));
   second.put_customer(2, "b", encoded(kT0 + 5, "Counter"));
-  second.set_checkpoint(2, PartitionCheckpoint{20, kT0 + 5});
+  second.set_checkpoint(2, PartitionCheckpoint{20, {kT0 + 5}});
   for (auto& record : checkpoint(*writer_.store, second)) changelog.push_back(record);
   // The writer died during a third checkpoint: its customer record is there, its marker is not.
   changelog.emplace_back(customer_key(2, "a"), encoded(kT0 + 9, "Table 6"));
@@ -90,7 +90,7 @@ TEST_F(ChangelogRestoreTest, RebuildsTheStateOfTheLastCompleteCheckpoint) {
 TEST_F(ChangelogRestoreTest, ReplacesWhateverTheStoreHeldForThePartitionAtItsFirstCheckpoint) {
   StateStore::Batch stale;
   stale.put_customer(2, "stale", encoded(kT0, "Table 1"));
-  stale.set_checkpoint(2, PartitionCheckpoint{5, kT0});
+  stale.set_checkpoint(2, PartitionCheckpoint{5, {kT0}});
   stale.put_customer(3, "other-partition", encoded(kT0, "Table 1"));
   ASSERT_TRUE(reader_.store->write(stale).ok());
 
@@ -98,7 +98,7 @@ TEST_F(ChangelogRestoreTest, ReplacesWhateverTheStoreHeldForThePartitionAtItsFir
   ASSERT_TRUE(restore.add(customer_key(2, "fresh"), encoded(kT0, "Table 2")).ok());
   EXPECT_TRUE(reader_.store->contains_customer(2, "stale")) << "nothing replaced yet";
   StateStore::Batch marker;
-  marker.set_checkpoint(2, PartitionCheckpoint{30, kT0});
+  marker.set_checkpoint(2, PartitionCheckpoint{30, {kT0}});
   Records records;
   marker.for_each_put([&](std::string_view k, std::string_view v) { records.emplace_back(k, v); });
   ASSERT_TRUE(restore.add(records[0].first, records[0].second).ok());
@@ -112,7 +112,7 @@ TEST_F(ChangelogRestoreTest, ReplacesWhateverTheStoreHeldForThePartitionAtItsFir
 TEST_F(ChangelogRestoreTest, AChangelogWithoutACheckpointLeavesTheLocalStateAlone) {
   StateStore::Batch local;
   local.put_customer(2, "local", encoded(kT0, "Table 1"));
-  local.set_checkpoint(2, PartitionCheckpoint{5, kT0});
+  local.set_checkpoint(2, PartitionCheckpoint{5, {kT0}});
   ASSERT_TRUE(reader_.store->write(local).ok());
   ChangelogRestore restore(*reader_.store, 2);
   ASSERT_TRUE(restore.add(customer_key(2, "orphan"), encoded(kT0, "Table 2")).ok());

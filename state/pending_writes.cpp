@@ -35,7 +35,8 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
     const Entry& entry = entries_[drained];
     const std::string_view customer_id(arena_.data() + entry.key_begin, entry.key_size);
     if (entry.remembered) {
-      batch.put_seen(partition, customer_id, entry.remembered->id_hash, entry.remembered->t_ms);
+      batch.put_seen(partition, customer_id, entry.remembered->id_hash, entry.remembered->t_ms,
+                     entry.offset);
     }
     CustomerState* state = states.find(customer_id);
     const bool latest_change = state != nullptr && state->durability.pending_offset >= 0 &&

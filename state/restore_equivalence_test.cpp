@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "pending_writes.hpp"
 #include "state_store.hpp"
@@ -16,6 +17,7 @@ namespace tastesync {
 namespace {
 
 constexpr EpochMs kT0 = 1740916800000;
+constexpr EpochMs kNow = kT0 + 24 * 3600 * 1000;  // the wall clock: a day after the records
 
 std::shared_ptr<const Registry> fixture_registry() {
   std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
@@ -30,6 +32,10 @@ struct Record {
   std::int64_t timestamp_ms;
 };
 
+RecordView view(const Record& record, std::size_t offset) {
+  return {record.key, record.value, record.timestamp_ms, static_cast<std::int64_t>(offset)};
+}
+
 Record sighting(int customer, int id, int minor, int rssi, EpochMs t_ms) {
   const std::string key = "c" + std::to_string(customer);
   return {key,
@@ -41,12 +47,13 @@ Record sighting(int customer, int id, int minor, int rssi, EpochMs t_ms) {
 }
 
 // Customers moving between tables, staying, and gateways re-sending sightings up to a minute
-// old (so some re-deliveries land after the checkpoint, their originals before it).
+// old (so some re-deliveries land after the checkpoint, their originals before it). Every 13th
+// record comes from one of many customers seen once (so a small customer cap evicts).
 std::vector<Record> stream() {
   std::vector<Record> records;
   const int minors[] = {1, 11, 12, 13, 14, 20};
   for (int i = 0; i < 900; ++i) {
-    const int customer = i % 5;
+    const int customer = i % 13 == 0 ? 100 + i : i % 5;
     const EpochMs t = kT0 + i * 400;
     records.push_back(sighting(customer, i, minors[(i / 60 + customer) % 6], -48 - i % 11, t));
     if (i % 37 == 0 && i >= 100) {
@@ -58,23 +65,22 @@ std::vector<Record> stream() {
   return records;
 }
 
-struct Outcomes {
-  std::vector<std::string> lines;  // kind, reason and event value per record
-};
-
 std::string describe(const Outcome& outcome) {
   return std::to_string(static_cast<int>(outcome.kind)) + "/" +
          std::string(drop_reason_name(outcome.drop_reason)) + "/" +
          std::string(outcome.event_value);
 }
 
-class RestoreEquivalence : public ::testing::TestWithParam<std::size_t> {
+// (records processed before the crash, state.max_customers_per_partition)
+class RestoreEquivalence : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t>> {
  protected:
   void SetUp() override {
     dir_ =
         std::filesystem::temp_directory_path() /
-        ("tastesync-restore-test-" + std::to_string(::getpid()) + "-" + std::to_string(GetParam()));
+        ("tastesync-restore-test-" + std::to_string(::getpid()) + "-" +
+         std::to_string(std::get<0>(GetParam())) + "-" + std::to_string(std::get<1>(GetParam())));
     std::filesystem::remove_all(dir_);
+    options_.max_customers_per_partition = std::get<1>(GetParam());
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -86,43 +92,50 @@ class RestoreEquivalence : public ::testing::TestWithParam<std::size_t> {
   }
 
   std::filesystem::path dir_;
+  TopologyOptions options_;
 };
 
 TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
   const std::vector<Record> records = stream();
-  const std::size_t crash_at = GetParam();     // records processed before the crash
+  const std::size_t crash_at = std::get<0>(GetParam());  // records processed before the crash
   const std::size_t delivered = crash_at - 7;  // outputs delivered (and checkpointed) before it
 
   // The uninterrupted run.
   std::vector<std::string> reference;
   {
-    Topology topology(fixture_registry(), TopologyOptions{});
+    Topology topology(fixture_registry(), options_);
     PartitionState partition;
-    for (const Record& record : records) {
-      reference.push_back(describe(
-          topology.process({record.key, record.value, record.timestamp_ms}, partition, 0)));
+    std::size_t evicted = 0;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      const Outcome outcome = topology.process(view(records[i], i), partition, kNow);
+      evicted += outcome.evicted_customers;
+      reference.push_back(describe(outcome));
+    }
+    if (options_.max_customers_per_partition < 5) {
+      EXPECT_GT(evicted, 0u);
     }
   }
 
   // A run that checkpoints up to `delivered`, then dies after `crash_at` records.
   {
     auto store = open_store();
-    Topology topology(fixture_registry(), TopologyOptions{});
+    Topology topology(fixture_registry(), options_);
     PartitionState partition;
     PendingWrites pending;
+    PartitionProgress progress_after_delivered;
     for (std::size_t i = 0; i < crash_at; ++i) {
-      const Record& record = records[i];
-      const Outcome outcome =
-          topology.process({record.key, record.value, record.timestamp_ms}, partition, 0, &pending);
+      const Outcome outcome = topology.process(view(records[i], i), partition, kNow, &pending);
       if (outcome.touched != nullptr) {
         pending.changed(static_cast<std::int64_t>(i), outcome.customer_id, *outcome.touched,
                         outcome.remembered);
       }
+      if (i + 1 == delivered) progress_after_delivered = partition.progress();
       if (i + 1 == delivered) {
         StateStore::Batch batch;
         pending.drain_before(static_cast<std::int64_t>(delivered), 0, partition, batch);
+        // What the offset tracker kept for the last delivered record.
         batch.set_checkpoint(
-            0, PartitionCheckpoint{static_cast<std::int64_t>(delivered), partition.watermark_ms()});
+            0, PartitionCheckpoint{static_cast<std::int64_t>(delivered), progress_after_delivered});
         ASSERT_TRUE(store->write(batch).ok());
       }
     }
@@ -135,20 +148,19 @@ TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
   ASSERT_TRUE(checkpoint.ok());
   ASSERT_TRUE(checkpoint->has_value());
   ASSERT_EQ((*checkpoint)->next_offset, static_cast<std::int64_t>(delivered));
-  Topology topology(fixture_registry(), TopologyOptions{});
+  Topology topology(fixture_registry(), options_);
   topology.normalize_restored(restored);
   for (std::size_t i = delivered; i < records.size(); ++i) {
-    const Record& record = records[i];
-    ASSERT_EQ(
-        describe(topology.process({record.key, record.value, record.timestamp_ms}, restored, 0)),
-        reference[i])
+    ASSERT_EQ(describe(topology.process(view(records[i], i), restored, kNow)), reference[i])
         << "record " << i;
   }
 }
 
-// Crash points spread over the stream, some right after a re-delivery.
+// Crash points spread over the stream, some right after a re-delivery; without a binding cap,
+// and with one small enough that customers are evicted all along.
 INSTANTIATE_TEST_SUITE_P(CrashPoints, RestoreEquivalence,
-                         ::testing::Values(120, 305, 512, 611, 850));
+                         ::testing::Combine(::testing::Values(120, 305, 512, 611, 850),
+                                            ::testing::Values(20000, 4)));
 
 }  // namespace
 }  // namespace tastesync

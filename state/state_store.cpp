@@ -36,38 +36,64 @@ std::optional<std::int32_t> partition_of(std::string_view key) {
   return static_cast<std::int32_t>(bits);
 }
 
+void put_i64(std::string& out, std::int64_t value) {
+  auto bits = static_cast<std::uint64_t>(value);
+  for (int i = 0; i < 8; ++i, bits >>= 8) out.push_back(static_cast<char>(bits));
+}
+
+// The i-th little-endian int64 of `bytes`, which holds at least i + 1 of them.
+std::int64_t get_i64(std::string_view bytes, std::size_t i) {
+  std::uint64_t bits = 0;
+  for (int b = 7; b >= 0; --b) {
+    bits = bits << 8 | static_cast<std::uint8_t>(bytes[i * 8 + static_cast<std::size_t>(b)]);
+  }
+  return static_cast<std::int64_t>(bits);
+}
+
+// Little-endian int64s: next offset, watermark, the recent watermark candidates, evicted-below
+// offset. The first version held only the first two: it decodes as a partition whose recent
+// records all agreed with its watermark and that never evicted anyone.
+constexpr std::size_t kCheckpointFields = 3 + PartitionProgress::kWatermarkWitnesses - 1;
+
 std::string encode_checkpoint(const PartitionCheckpoint& checkpoint) {
   std::string out;
-  for (const std::int64_t value : {checkpoint.next_offset, checkpoint.watermark_ms}) {
-    auto bits = static_cast<std::uint64_t>(value);
-    for (int i = 0; i < 8; ++i, bits >>= 8) out.push_back(static_cast<char>(bits));
-  }
+  put_i64(out, checkpoint.next_offset);
+  put_i64(out, checkpoint.progress.watermark_ms);
+  for (const EpochMs candidate : checkpoint.progress.recent_candidates_ms) put_i64(out, candidate);
+  put_i64(out, checkpoint.progress.evicted_below_offset);
   return out;
 }
 
 std::optional<PartitionCheckpoint> decode_checkpoint(std::string_view bytes) {
-  if (bytes.size() != 16) return std::nullopt;
-  std::int64_t values[2] = {0, 0};
-  for (int v = 0; v < 2; ++v) {
-    std::uint64_t bits = 0;
-    for (int i = 7; i >= 0; --i) bits = bits << 8 | static_cast<std::uint8_t>(bytes[v * 8 + i]);
-    values[v] = static_cast<std::int64_t>(bits);
+  PartitionCheckpoint checkpoint;
+  if (bytes.size() == 16) {
+    checkpoint.next_offset = get_i64(bytes, 0);
+    checkpoint.progress.watermark_ms = get_i64(bytes, 1);
+    checkpoint.progress.recent_candidates_ms.fill(checkpoint.progress.watermark_ms);
+    return checkpoint;
   }
-  return PartitionCheckpoint{values[0], values[1]};
+  if (bytes.size() != kCheckpointFields * 8) return std::nullopt;
+  checkpoint.next_offset = get_i64(bytes, 0);
+  checkpoint.progress.watermark_ms = get_i64(bytes, 1);
+  std::size_t field = 2;
+  for (EpochMs& candidate : checkpoint.progress.recent_candidates_ms) {
+    candidate = get_i64(bytes, field++);
+  }
+  checkpoint.progress.evicted_below_offset = get_i64(bytes, field);
+  return checkpoint;
 }
 
-std::optional<EpochMs> decode_time(std::string_view bytes) {
-  if (bytes.size() != 8) return std::nullopt;
-  std::uint64_t bits = 0;
-  for (int i = 7; i >= 0; --i) bits = bits << 8 | static_cast<std::uint8_t>(bytes[i]);
-  return static_cast<EpochMs>(bits);
-}
+// A remembered sighting id's value: when it was seen and the offset of the record that
+// remembered it. Ids written before the offset was kept have only the time (offset -1).
+struct SeenValue {
+  EpochMs t_ms;
+  std::int64_t offset;
+};
 
-std::string encode_time(EpochMs t_ms) {
-  std::string out;
-  auto bits = static_cast<std::uint64_t>(t_ms);
-  for (int i = 0; i < 8; ++i, bits >>= 8) out.push_back(static_cast<char>(bits));
-  return out;
+std::optional<SeenValue> decode_seen(std::string_view bytes) {
+  if (bytes.size() == 8) return SeenValue{get_i64(bytes, 0), -1};
+  if (bytes.size() == 16) return SeenValue{get_i64(bytes, 0), get_i64(bytes, 1)};
+  return std::nullopt;
 }
 
 // Drops customer entries and remembered sighting ids that expired by event time, judged against
@@ -87,15 +113,16 @@ class EventTimeExpiryFilter : public rocksdb::CompactionFilter {
     if (k.size() <= kPartitionPrefixLength || k[0] != 'p') return false;
     const char kind = k[kPartitionPrefixLength];
     if (kind != 'c' && kind != 's') return false;
-    const auto watermark = watermarks_->get(*partition_of(k));
-    if (!watermark) return false;
+    const auto progress = watermarks_->get(*partition_of(k));
+    if (!progress) return false;
     const std::string_view v(value.data(), value.size());
     if (kind == 'c') {
-      const auto last_activity = encoded_last_activity(v);
-      return last_activity && *last_activity < *watermark - customer_lag_ms_;
+      const auto expiry = encoded_expiry(v);
+      return expiry && (expiry->last_activity_ms < progress->watermark_ms - customer_lag_ms_ ||
+                        expiry->last_offset < progress->evicted_below_offset);
     }
-    const auto seen_at = decode_time(v);
-    return seen_at && *seen_at < *watermark - seen_lag_ms_;
+    const auto seen = decode_seen(v);
+    return seen && seen->t_ms < progress->watermark_ms - seen_lag_ms_;
   }
 
   const char* Name() const override { return "tastesync.EventTimeExpiryFilter"; }
@@ -112,15 +139,15 @@ std::string status_text(const char* what, const rocksdb::Status& status) {
 
 }  // namespace
 
-void CheckpointedWatermarks::set(std::int32_t partition, EpochMs watermark_ms) {
+void CheckpointedWatermarks::set(std::int32_t partition, const PartitionProgress& progress) {
   const std::unique_lock lock(mutex_);
-  watermarks_[partition] = watermark_ms;
+  progress_[partition] = progress;
 }
 
-std::optional<EpochMs> CheckpointedWatermarks::get(std::int32_t partition) const {
+std::optional<PartitionProgress> CheckpointedWatermarks::get(std::int32_t partition) const {
   const std::shared_lock lock(mutex_);
-  const auto it = watermarks_.find(partition);
-  if (it == watermarks_.end()) return std::nullopt;
+  const auto it = progress_.find(partition);
+  if (it == progress_.end()) return std::nullopt;
   return it->second;
 }
 
@@ -199,7 +226,7 @@ Result<std::unique_ptr<StateStore>, std::string> StateStore::open(
     if (!partition || !checkpoint) {
       return Failure{"state.dir " + options.dir + " holds a malformed checkpoint entry"};
     }
-    store->watermarks_->set(*partition, checkpoint->watermark_ms);
+    store->watermarks_->set(*partition, checkpoint->progress);
   }
   if (!it->status().ok()) return Failure{status_text("scanning checkpoints", it->status())};
   return store;
@@ -227,8 +254,8 @@ Result<std::optional<PartitionCheckpoint>, std::string> StateStore::restore(std:
   if (!checkpoint) {
     return Failure{"partition " + std::to_string(partition) + ": malformed checkpoint"};
   }
-  into.restore_watermark(checkpoint->watermark_ms);
-  const EpochMs horizon = checkpoint->watermark_ms - expiry_lag_ms_;
+  into.restore_progress(checkpoint->progress);
+  const EpochMs horizon = checkpoint->progress.watermark_ms - expiry_lag_ms_;
 
   const std::string prefix = customer_key(partition, "");
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
@@ -239,8 +266,8 @@ Result<std::optional<PartitionCheckpoint>, std::string> StateStore::restore(std:
                      ": undecodable state of customer '" +
                      it->key().ToString().substr(prefix.size()) + "'"};
     }
-    // Reads compare event times themselves and never rely on compaction having run.
-    if (state.last_activity_ms < horizon) continue;
+    // Reads compare event times and offsets themselves and never rely on compaction having run.
+    if (state.last_activity_ms < horizon || into.evicted(state)) continue;
     into.insert(it->key().ToString().substr(prefix.size()), std::move(state));
   }
   if (!it->status().ok()) return Failure{status_text("restoring state", it->status())};
@@ -251,15 +278,17 @@ Result<std::optional<PartitionCheckpoint>, std::string> StateStore::restore(std:
     const std::string_view rest(it->key().data() + seen_prefix.size(),
                                 it->key().size() - seen_prefix.size());
     const auto separator = rest.find('\0');
-    const auto seen_at = decode_time({it->value().data(), it->value().size()});
-    if (separator == std::string_view::npos || rest.size() != separator + 9 || !seen_at) {
+    const auto seen = decode_seen({it->value().data(), it->value().size()});
+    if (separator == std::string_view::npos || rest.size() != separator + 9 || !seen) {
       return Failure{"partition " + std::to_string(partition) + ": malformed sighting id entry"};
     }
     CustomerState* state = into.find(rest.substr(0, separator));
     if (state == nullptr) continue;  // the customer expired
+    // An id from before the customer was last forgotten (expiry, eviction) is not this life's.
+    if (seen->offset < state->since_offset) continue;
     std::uint64_t hash = 0;
     for (const char c : rest.substr(separator + 1)) hash = hash << 8 | static_cast<std::uint8_t>(c);
-    state->seen.push_back(SeenSighting{hash, *seen_at});
+    state->seen.push_back(SeenSighting{hash, seen->t_ms});
   }
   if (!it->status().ok()) return Failure{status_text("restoring sighting ids", it->status())};
   return std::optional<PartitionCheckpoint>(*checkpoint);
@@ -281,20 +310,23 @@ void StateStore::Batch::put_customer(std::int32_t partition, std::string_view cu
 }
 
 void StateStore::Batch::put_seen(std::int32_t partition, std::string_view customer_id,
-                                 std::uint64_t id_hash, EpochMs t_ms) {
+                                 std::uint64_t id_hash, EpochMs t_ms, std::int64_t offset) {
   key_.clear();
   append_partition_prefix(key_, partition);
   key_.push_back('s');
   key_.append(customer_id);
   key_.push_back('\0');
   for (int shift = 56; shift >= 0; shift -= 8) key_.push_back(static_cast<char>(id_hash >> shift));
-  (void)batch_->Put(key_, encode_time(t_ms));
+  value_.clear();
+  put_i64(value_, t_ms);
+  put_i64(value_, offset);
+  (void)batch_->Put(key_, value_);
 }
 
 void StateStore::Batch::set_checkpoint(std::int32_t partition,
                                        const PartitionCheckpoint& checkpoint) {
   (void)batch_->Put(checkpoint_key(partition), encode_checkpoint(checkpoint));
-  watermarks_[partition] = checkpoint.watermark_ms;
+  progress_[partition] = checkpoint.progress;
 }
 
 Result<bool, std::string> StateStore::Batch::put_raw(std::int32_t partition, std::string_view key,
@@ -310,7 +342,7 @@ Result<bool, std::string> StateStore::Batch::put_raw(std::int32_t partition, std
   if (checkpoint) {
     const auto decoded = decode_checkpoint(value);
     if (!decoded) return Failure{std::string("a changelog checkpoint record is malformed")};
-    watermarks_[partition] = decoded->watermark_ms;
+    progress_[partition] = decoded->progress;
   }
   (void)batch_->Put(rocksdb::Slice(key.data(), key.size()),
                     rocksdb::Slice(value.data(), value.size()));
@@ -339,7 +371,7 @@ std::size_t StateStore::Batch::count() const {
 
 void StateStore::Batch::clear() {
   batch_->Clear();
-  watermarks_.clear();
+  progress_.clear();
 }
 
 Result<bool, std::string> StateStore::write(Batch& batch) {
@@ -348,9 +380,7 @@ Result<bool, std::string> StateStore::write(Batch& batch) {
   options.disableWAL = false;
   const auto status = db_->Write(options, batch.batch_.get());
   if (!status.ok()) return Failure{status_text("writing state", status)};
-  for (const auto& [partition, watermark] : batch.watermarks_) {
-    watermarks_->set(partition, watermark);
-  }
+  for (const auto& [partition, progress] : batch.progress_) watermarks_->set(partition, progress);
   batch.clear();
   return true;
 }

@@ -33,23 +33,23 @@ struct StateStoreOptions {
   std::int64_t seen_expiry_lag_ms = 120000 + 300000;
 };
 
-// Where a partition's durable state stands: the next input offset to read and the event-time
-// watermark the state was computed up to. Written in the same WriteBatch as the state itself.
+// Where a partition's durable state stands: the next input offset to read and the partition-wide
+// state (watermark, customer cap) as of that offset. Written in the same WriteBatch as the state.
 struct PartitionCheckpoint {
   std::int64_t next_offset = 0;
-  EpochMs watermark_ms = 0;
+  PartitionProgress progress;
 };
 
-// The checkpointed watermark of each partition, read by the compaction filter on RocksDB's
+// The checkpointed progress of each partition, read by the compaction filter on RocksDB's
 // threads and written by the pipeline thread after each checkpoint.
 class CheckpointedWatermarks {
  public:
-  void set(std::int32_t partition, EpochMs watermark_ms);
-  std::optional<EpochMs> get(std::int32_t partition) const;
+  void set(std::int32_t partition, const PartitionProgress& progress);
+  std::optional<PartitionProgress> get(std::int32_t partition) const;
 
  private:
   mutable std::shared_mutex mutex_;
-  std::unordered_map<std::int32_t, EpochMs> watermarks_;
+  std::unordered_map<std::int32_t, PartitionProgress> progress_;
 };
 
 // The RocksDB copy of the per-partition state (SPEC §6). Keys are grouped by input partition;
@@ -61,8 +61,8 @@ class StateStore {
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
 
-  // Loads the partition's unexpired customers and their remembered sighting ids into `into`
-  // (and its watermark) and returns its checkpoint, or nullopt when this store has never held
+  // Loads the partition's unexpired, unevicted customers and their remembered sighting ids into
+  // `into` (and its progress) and returns its checkpoint, or nullopt when this store has never held
   // the partition. The sighting ids are a superset of what the live state held: see
   // Dedupe::normalize.
   Result<std::optional<PartitionCheckpoint>, std::string> restore(std::int32_t partition,
@@ -78,8 +78,10 @@ class StateStore {
     void put_customer(std::int32_t partition, std::string_view customer_id,
                       std::string_view encoded_state);
     // Sighting ids are insert-only keys of their own: a checkpoint writes the new ones only.
+    // `offset`: the record that remembered it (a restore attaches it only to the customer's
+    // life that began at or before it).
     void put_seen(std::int32_t partition, std::string_view customer_id, std::uint64_t id_hash,
-                  EpochMs t_ms);
+                  EpochMs t_ms, std::int64_t offset);
     void set_checkpoint(std::int32_t partition, const PartitionCheckpoint& checkpoint);
     // A key and value as another store wrote them (a changelog replay). The key must belong to
     // `partition`; a checkpoint key also moves the partition's watermark.
@@ -94,8 +96,9 @@ class StateStore {
    private:
     friend class StateStore;
     std::unique_ptr<rocksdb::WriteBatch> batch_;
-    std::string key_;                                       // reused
-    std::unordered_map<std::int32_t, EpochMs> watermarks_;  // checkpoints in this batch
+    std::string key_;                                               // reused
+    std::string value_;                                             // reused
+    std::unordered_map<std::int32_t, PartitionProgress> progress_;  // checkpoints in this batch
   };
 
   // WAL on, no fsync per batch: survives kill -9 of the process (not a power cut). Also moves the

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <utility>
+#include <vector>
 
 #include "pending_writes.hpp"
 
@@ -59,7 +61,7 @@ TEST_F(StateStoreTest, WrittenStateAndOffsetSurviveReopening) {
     auto store = open();
     StateStore::Batch batch;
     batch.put_customer(3, "cust1", encoded(kT0));
-    batch.set_checkpoint(3, PartitionCheckpoint{42, kT0});
+    batch.set_checkpoint(3, PartitionCheckpoint{42, {kT0}});
     ASSERT_TRUE(store->write(batch).ok());
   }
   auto store = open();
@@ -79,7 +81,7 @@ TEST_F(StateStoreTest, PartitionsAreIndependent) {
   auto store = open();
   StateStore::Batch batch;
   batch.put_customer(1, "a", encoded(kT0));
-  batch.set_checkpoint(1, PartitionCheckpoint{7, kT0});
+  batch.set_checkpoint(1, PartitionCheckpoint{7, {kT0}});
   batch.put_customer(2, "b", encoded(kT0));
   ASSERT_TRUE(store->write(batch).ok());
   PartitionState one;
@@ -97,7 +99,7 @@ TEST_F(StateStoreTest, RestoreSkipsCustomersExpiredByEventTime) {
   StateStore::Batch batch;
   batch.put_customer(0, "stale", encoded(kT0));
   batch.put_customer(0, "fresh", encoded(kT0 + kLag));
-  batch.set_checkpoint(0, PartitionCheckpoint{10, kT0 + kLag + 1});
+  batch.set_checkpoint(0, PartitionCheckpoint{10, {kT0 + kLag + 1}});
   ASSERT_TRUE(store->write(batch).ok());
   PartitionState partition;
   ASSERT_TRUE(store->restore(0, partition).ok());
@@ -111,7 +113,7 @@ TEST_F(StateStoreTest, CompactionRemovesExpiredEntriesOnly) {
   batch.put_customer(0, "stale", encoded(kT0));
   batch.put_customer(0, "fresh", encoded(kT0 + kLag));
   batch.put_customer(5, "elsewhere", encoded(kT0));  // partition 5 has no watermark: kept
-  batch.set_checkpoint(0, PartitionCheckpoint{10, kT0 + kLag + 1});
+  batch.set_checkpoint(0, PartitionCheckpoint{10, {kT0 + kLag + 1}});
   ASSERT_TRUE(store->write(batch).ok());
   ASSERT_TRUE(store->contains_customer(0, "stale"));
   ASSERT_TRUE(store->compact().ok());
@@ -125,7 +127,7 @@ TEST_F(StateStoreTest, ExpiryHorizonsSurviveReopeningForCompaction) {
     auto store = open();
     StateStore::Batch batch;
     batch.put_customer(0, "stale", encoded(kT0));
-    batch.set_checkpoint(0, PartitionCheckpoint{10, kT0 + kLag + 1});
+    batch.set_checkpoint(0, PartitionCheckpoint{10, {kT0 + kLag + 1}});
     ASSERT_TRUE(store->write(batch).ok());
   }
   auto store = open();
@@ -147,10 +149,10 @@ TEST_F(StateStoreTest, RememberedSightingIdsAreRestoredForLiveCustomers) {
   auto store = open();
   StateStore::Batch batch;
   batch.put_customer(0, "a", encoded(kT0));
-  batch.put_seen(0, "a", 0x0102030405060708ULL, kT0 - 5);
-  batch.put_seen(0, "a", 42, kT0);
-  batch.put_seen(0, "gone", 7, kT0);  // no customer entry: skipped
-  batch.set_checkpoint(0, PartitionCheckpoint{1, kT0});
+  batch.put_seen(0, "a", 0x0102030405060708ULL, kT0 - 5, 0);
+  batch.put_seen(0, "a", 42, kT0, 1);
+  batch.put_seen(0, "gone", 7, kT0, 2);  // no customer entry: skipped
+  batch.set_checkpoint(0, PartitionCheckpoint{1, {kT0}});
   ASSERT_TRUE(store->write(batch).ok());
   PartitionState partition;
   ASSERT_TRUE(store->restore(0, partition).ok());
@@ -170,9 +172,9 @@ TEST_F(StateStoreTest, CompactionExpiresSightingIdsOnTheirOwnShorterHorizon) {
   StateStore::Batch batch;
   const EpochMs watermark = kT0 + 1000000;
   batch.put_customer(0, "a", encoded(watermark));
-  batch.put_seen(0, "a", 1, watermark - 420001);  // older than window + lateness: expired
-  batch.put_seen(0, "a", 2, watermark - 419999);
-  batch.set_checkpoint(0, PartitionCheckpoint{1, watermark});
+  batch.put_seen(0, "a", 1, watermark - 420001, 0);  // older than window + lateness: expired
+  batch.put_seen(0, "a", 2, watermark - 419999, 1);
+  batch.set_checkpoint(0, PartitionCheckpoint{1, {watermark}});
   ASSERT_TRUE(store->write(batch).ok());
   ASSERT_TRUE(store->compact().ok());
   PartitionState partition;
@@ -180,6 +182,90 @@ TEST_F(StateStoreTest, CompactionExpiresSightingIdsOnTheirOwnShorterHorizon) {
   ASSERT_NE(partition.find("a"), nullptr);
   ASSERT_EQ(partition.find("a")->seen.size(), 1u);
   EXPECT_EQ(partition.find("a")->seen[0].id_hash, 2u);
+}
+
+TEST_F(StateStoreTest, ACheckpointKeepsThePartitionsWholeProgress) {
+  auto store = open();
+  StateStore::Batch batch;
+  PartitionProgress progress;
+  progress.watermark_ms = kT0;
+  progress.recent_candidates_ms = {kT0 + 3, kT0 + 2, kT0 + 1};
+  progress.evicted_below_offset = 17;
+  batch.set_checkpoint(0, PartitionCheckpoint{40, progress});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState partition;
+  const auto checkpoint = store->restore(0, partition);
+  ASSERT_TRUE(checkpoint.ok());
+  ASSERT_TRUE(checkpoint->has_value());
+  EXPECT_EQ(partition.progress().recent_candidates_ms, progress.recent_candidates_ms);
+  EXPECT_EQ(partition.progress().evicted_below_offset, 17);
+  EXPECT_EQ(partition.watermark_ms(), kT0);
+}
+
+TEST_F(StateStoreTest, AFirstVersionCheckpointDecodesAsAgreedAndNeverEvicted) {
+  std::string legacy;
+  for (const std::int64_t value : {std::int64_t{40}, kT0}) {
+    for (int i = 0; i < 8; ++i) legacy.push_back(static_cast<char>(value >> (8 * i)));
+  }
+  const auto checkpoint = decode_checkpoint_value(legacy);
+  ASSERT_TRUE(checkpoint.has_value());
+  EXPECT_EQ(checkpoint->next_offset, 40);
+  EXPECT_EQ(checkpoint->progress.watermark_ms, kT0);
+  for (const EpochMs candidate : checkpoint->progress.recent_candidates_ms) {
+    EXPECT_EQ(candidate, kT0);
+  }
+  EXPECT_EQ(checkpoint->progress.evicted_below_offset, -1);
+}
+
+TEST_F(StateStoreTest, CustomersTheCapEvictedAreNotRestoredAndCompactAway) {
+  auto store = open();
+  StateStore::Batch batch;
+  for (const auto& [id, last_offset] : {std::pair{"old", 3}, std::pair{"kept", 9}}) {
+    CustomerState state;
+    state.last_activity_ms = kT0;
+    state.last_offset = last_offset;
+    state.since_offset = last_offset;
+    std::string bytes;
+    encode_customer_state(state, bytes);
+    batch.put_customer(0, id, bytes);
+  }
+  PartitionProgress progress;
+  progress.watermark_ms = kT0;
+  progress.evicted_below_offset = 5;
+  batch.set_checkpoint(0, PartitionCheckpoint{10, progress});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState partition;
+  ASSERT_TRUE(store->restore(0, partition).ok());
+  EXPECT_EQ(partition.find("old"), nullptr);
+  EXPECT_NE(partition.find("kept"), nullptr);
+  ASSERT_TRUE(store->compact().ok());
+  EXPECT_FALSE(store->contains_customer(0, "old"));
+  EXPECT_TRUE(store->contains_customer(0, "kept"));
+}
+
+TEST_F(StateStoreTest, SightingIdsOfAnEarlierLifeAreNotRestored) {
+  // "a" was forgotten and came back at offset 50: ids remembered before that are another life's.
+  auto store = open();
+  StateStore::Batch batch;
+  CustomerState state;
+  state.last_activity_ms = kT0;
+  state.last_offset = 60;
+  state.since_offset = 50;
+  std::string bytes;
+  encode_customer_state(state, bytes);
+  batch.put_customer(0, "a", bytes);
+  batch.put_seen(0, "a", 1, kT0 - 10, 12);
+  batch.put_seen(0, "a", 2, kT0 - 5, 50);
+  batch.put_seen(0, "a", 3, kT0, 60);
+  batch.set_checkpoint(0, PartitionCheckpoint{61, {kT0}});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState partition;
+  ASSERT_TRUE(store->restore(0, partition).ok());
+  ASSERT_NE(partition.find("a"), nullptr);
+  std::vector<std::uint64_t> ids;
+  for (const SeenSighting& seen : partition.find("a")->seen) ids.push_back(seen.id_hash);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::uint64_t>{2, 3}));
 }
 
 class PendingWritesTest : public StateStoreTest {
@@ -209,13 +295,13 @@ TEST_F(PendingWritesTest, CheckpointSeesTheStateAsOfItsOffsetNotLaterChanges) {
   record(11, "a", kT0 + 11);  // not delivered yet
   StateStore::Batch batch;
   pending_.drain_before(11, 0, states_, batch);
-  batch.set_checkpoint(0, PartitionCheckpoint{11, kT0 + 11});
+  batch.set_checkpoint(0, PartitionCheckpoint{11, {kT0 + 11}});
   ASSERT_TRUE(store->write(batch).ok());
   EXPECT_EQ(checkpointed_activity(*store, "a"), kT0 + 10);
   EXPECT_EQ(pending_.size(), 1u);
 
   pending_.drain_before(12, 0, states_, batch);
-  batch.set_checkpoint(0, PartitionCheckpoint{12, kT0 + 11});
+  batch.set_checkpoint(0, PartitionCheckpoint{12, {kT0 + 11}});
   ASSERT_TRUE(store->write(batch).ok());
   EXPECT_EQ(checkpointed_activity(*store, "a"), kT0 + 11);
   EXPECT_EQ(pending_.size(), 0u);
@@ -257,7 +343,7 @@ TEST_F(PendingWritesTest, InterleavedCustomersKeepTheirOwnSnapshotsAcrossPartial
       // Deliveries trail by a few records.
       StateStore::Batch batch;
       pending_.drain_before(offset - 4, 0, states_, batch);
-      batch.set_checkpoint(0, PartitionCheckpoint{offset - 4, kT0 + offset});
+      batch.set_checkpoint(0, PartitionCheckpoint{offset - 4, {kT0 + offset}});
       ASSERT_TRUE(store->write(batch).ok());
       // c(k)'s checkpointed activity is that of its last record before offset - 4.
       for (int k = 0; k < 3; ++k) {

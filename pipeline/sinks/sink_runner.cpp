@@ -8,6 +8,7 @@
 
 #include "backoff.hpp"
 #include "clock.hpp"
+#include "dead_letter.hpp"
 #include "kafka.hpp"
 
 namespace tastesync {
@@ -22,10 +23,6 @@ constexpr int kDlqFlushTimeoutMs = 30000;
 std::string_view payload(const rd_kafka_message_t& message) {
   if (message.payload == nullptr) return {};
   return {static_cast<const char*>(message.payload), message.len};
-}
-
-void add_header(rd_kafka_headers_t* headers, const char* name, std::string_view value) {
-  rd_kafka_header_add(headers, name, -1, value.data(), static_cast<ssize_t>(value.size()));
 }
 
 }  // namespace
@@ -125,6 +122,7 @@ class SinkRunner::Impl {
         {"linger.ms", "5"},
     };
     for (const auto& [name, value] : options_.kafka_properties) producer[name] = value;
+    max_message_bytes_ = max_message_bytes(producer);
     KafkaConf conf = make_kafka_conf(producer, "kafka.properties (sink dead-letter producer)");
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_dr_msg_cb(conf.get(), &Impl::on_dlq_delivery);
@@ -206,6 +204,7 @@ class SinkRunner::Impl {
   // Dead letters must be in Kafka before the batch is committed, or they would be lost.
   bool write_dead_letters(const std::stop_token& stop) {
     if (dead_letters_.empty()) return true;
+    refused_as_too_large_ = false;
     while (!stop.stop_requested()) {
       dlq_failures_ = 0;
       for (const auto& [index, reason] : dead_letters_)
@@ -230,27 +229,48 @@ class SinkRunner::Impl {
     return false;
   }
 
+  // Cut to fit message.max.bytes like the pipeline's dead letters (docs/design.md); after the
+  // broker refused one as too large even so, the batch's dead letters go as dlq.* headers only.
   void produce_dead_letter(const rd_kafka_message_t& original, const std::string& reason) {
-    KafkaHeaders headers(rd_kafka_headers_new(6));
-    add_header(headers.get(), "dlq.reason", reason);
-    add_header(headers.get(), "dlq.sink", writer_->name());
-    add_header(headers.get(), "dlq.source.topic", options_.topic);
-    add_header(headers.get(), "dlq.source.partition", std::to_string(original.partition));
-    add_header(headers.get(), "dlq.source.offset", std::to_string(original.offset));
-    const auto err = rd_kafka_producev(
-        producer_.get(), RD_KAFKA_V_TOPIC(options_.dlq_topic.c_str()),
-        RD_KAFKA_V_KEY(original.key, original.key_len),
-        RD_KAFKA_V_VALUE(original.payload, original.len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_END);
-    if (err) {
-      ++dlq_failures_;
-      return;
-    }
-    (void)headers.release();  // librdkafka owns them once producev succeeded
+    std::vector<Header> dlq_headers = {
+        {"dlq.reason", bounded_reason(reason)},
+        {"dlq.sink", std::string(writer_->name())},
+        {"dlq.source.topic", options_.topic},
+        {"dlq.source.partition", std::to_string(original.partition)},
+        {"dlq.source.offset", std::to_string(original.offset)},
+    };
+    tastesync::DeadLetter letter =
+        make_dead_letter(record_bytes(original), std::move(dlq_headers), max_message_bytes_);
+    if (refused_as_too_large_) letter = metadata_only(letter);
+    auto err = produce_letter(letter);
+    if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) err = produce_letter(metadata_only(letter));
+    if (err) ++dlq_failures_;
+  }
+
+  rd_kafka_resp_err_t produce_letter(const tastesync::DeadLetter& letter) {
+    KafkaHeaders headers = letter.kafka_headers();
+    // A null key or value stays null. (Sizes in variables: the macros cast their arguments.)
+    const char* key = letter.key ? letter.key->data() : nullptr;
+    const std::size_t key_size = letter.key ? letter.key->size() : 0;
+    char* value = letter.value ? const_cast<char*>(letter.value->data()) : nullptr;
+    const std::size_t value_size = letter.value ? letter.value->size() : 0;
+    const auto err =
+        rd_kafka_producev(producer_.get(), RD_KAFKA_V_TOPIC(options_.dlq_topic.c_str()),
+                          RD_KAFKA_V_KEY(key, key_size), RD_KAFKA_V_VALUE(value, value_size),
+                          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                          RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_END);
+    if (!err) (void)headers.release();  // librdkafka owns them once producev succeeded
+    return err;
   }
 
   static void on_dlq_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* opaque) {
-    if (message->err) ++static_cast<Impl*>(opaque)->dlq_failures_;
+    if (!message->err) return;
+    auto& self = *static_cast<Impl*>(opaque);
+    ++self.dlq_failures_;
+    if (message->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE ||
+        message->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE) {
+      self.refused_as_too_large_ = true;
+    }
   }
 
   void commit_batch() {
@@ -320,7 +340,7 @@ class SinkRunner::Impl {
     }
   }
 
-  struct DeadLetter {
+  struct Rejection {
     std::size_t message_index;
     std::string reason;
   };
@@ -342,9 +362,11 @@ class SinkRunner::Impl {
   std::vector<KafkaMessage> messages_;
   std::vector<SinkEvent> events_;
   std::vector<std::size_t> origins_;  // events_[i] came from messages_[origins_[i]]
-  std::vector<DeadLetter> dead_letters_;
+  std::vector<Rejection> dead_letters_;
   std::map<std::int32_t, std::int64_t> committed_;
   int dlq_failures_ = 0;
+  bool refused_as_too_large_ = false;
+  std::size_t max_message_bytes_ = 0;
   Clock::time_point next_lag_update_{};
 };
 

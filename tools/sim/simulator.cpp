@@ -195,7 +195,8 @@ struct Simulator::Impl {
   void process(const PendingRecord& record) {
     ++result.counts.records;
     const std::string& key = customers[record.customer].id;
-    const RecordView view{key, record.value, record.timestamp_ms};
+    const RecordView view{key, record.value, record.timestamp_ms,
+                          static_cast<std::int64_t>(result.counts.records)};
     const Outcome outcome = topology.process(view, partition, record.timestamp_ms);
     switch (outcome.kind) {
       case Outcome::Kind::dead_letter:

@@ -161,7 +161,8 @@ PointOutcome replay_point(const PointTrial& trial, const std::vector<BeaconPosit
     if (!minor) throw std::runtime_error("reading of an unknown beacon: " + reading.beacon);
     const EpochMs detected_ms = kBaseMs + reading.t_ms;
     const std::string value = sighting_json(customer_id, reading, *minor, detected_ms);
-    const RecordView record{customer_id, value, detected_ms + kDeliveryMs};
+    const RecordView record{customer_id, value, detected_ms + kDeliveryMs,
+                            static_cast<std::int64_t>(out.records)};
     const Outcome outcome = topology.process(record, partition, detected_ms + kDeliveryMs);
     ++out.records;
     if (outcome.kind == Outcome::Kind::dead_letter) {
