@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
 #include <thread>
@@ -160,6 +161,11 @@ class Passthrough : public DeliveryListener {
                              rd_kafka_err2str(message.err));
   }
   void on_dead_letter_retry(const OutputOrigin& /*origin*/) override {}
+  // on_failed's exception lands here (it must not unwind into librdkafka): the run is void.
+  void on_callback_failed(const std::string& reason) override {
+    std::fprintf(stderr, "passthrough: %s\n", reason.c_str());
+    std::_Exit(1);
+  }
 
  private:
   void store_offsets() {

@@ -2,11 +2,14 @@
 
 #include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
+#include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <optional>
 #include <stop_token>
 #include <thread>
@@ -56,22 +59,59 @@ class SignalGate {
   pthread_t main_thread_;
 };
 
-// Waits for the worker to finish; a first SIGINT/SIGTERM asks it to stop, a second exits now.
+// Signals within this long of the first stop signal are the same request: GNU timeout and a
+// kill of the process group deliver SIGTERM twice within the same millisecond.
+constexpr auto kRepeatedSignalWindow = std::chrono::seconds(1);
+
+// Waits for the worker to finish; a first SIGINT/SIGTERM asks it to stop, a second (more than
+// kRepeatedSignalWindow later) exits now.
 void supervise(const SignalGate& gate, std::jthread& worker,
                const std::vector<std::jthread*>& others) {
-  bool stopping = false;
+  std::optional<std::chrono::steady_clock::time_point> stopping_since;
   while (true) {
     const int signal = gate.wait();
     if (signal == SIGUSR1) break;
-    if (stopping) {
+    const auto now = std::chrono::steady_clock::now();
+    if (stopping_since) {
+      if (now - *stopping_since < kRepeatedSignalWindow) {
+        spdlog::info("signal {} again within {} s: still stopping", signal,
+                     kRepeatedSignalWindow.count());
+        continue;
+      }
       spdlog::warn("second signal: exiting at once");
+      spdlog::default_logger()->flush();
       std::_Exit(1);
     }
-    stopping = true;
+    stopping_since = now;
     spdlog::info("signal {}: stopping", signal);
     worker.request_stop();
   }
   for (std::jthread* other : others) other->request_stop();
+}
+
+// Written whole under a fresh name, then renamed over `path`: a reader polling for the file
+// never sees half of it, and nothing planted beside it (a symlink at path.tmp, say) is followed
+// or overwritten: mkstemp creates a new file (O_EXCL, mode 0600), and rename replaces a symlink
+// at `path` rather than writing through it.
+void write_file_atomically(const std::string& path, const std::string& contents) {
+  const std::filesystem::path target(path);
+  std::string temporary =
+      (target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path()) /
+      ("." + target.filename().string() + ".XXXXXX");
+  const int fd = mkstemp(temporary.data());
+  if (fd < 0) {
+    throw std::runtime_error("--bootstrap-file " + path +
+                             ": cannot create a file beside it: " + std::strerror(errno));
+  }
+  const bool written =
+      ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size());
+  const bool closed = ::close(fd) == 0;
+  std::error_code error;
+  if (written && closed) std::filesystem::rename(temporary, target, error);
+  if (!written || !closed || error) {
+    std::filesystem::remove(temporary, error);
+    throw std::runtime_error("--bootstrap-file " + path + ": cannot write it");
+  }
 }
 
 std::string make_temporary_state_dir() {
@@ -188,7 +228,7 @@ int run_command(const RunArguments& arguments) {
   // Sinks read customer-events in their own groups: a database outage never slows the worker.
   std::optional<Sinks> sinks;
   if (!config.postgres.dsn.empty() || !config.redis.address.empty()) {
-    sinks.emplace(config, *metrics_registry);
+    sinks.emplace(config, *metrics_registry, health);
   }
   supervise(gate, worker, {&generator});
   worker.join();
@@ -253,12 +293,7 @@ int dev_broker_command(const DevBrokerArguments& arguments) {
   for (const std::string& topic : arguments.topics)
     cluster.create_topic(topic, arguments.partitions);
   const std::string line = "bootstrap.servers=" + cluster.bootstrap_servers();
-  if (arguments.bootstrap_file) {
-    // Written whole, then renamed: a reader polling for the file never sees half a line.
-    const std::string temporary = *arguments.bootstrap_file + ".tmp";
-    std::ofstream(temporary) << line << "\n";
-    std::filesystem::rename(temporary, *arguments.bootstrap_file);
-  }
+  if (arguments.bootstrap_file) write_file_atomically(*arguments.bootstrap_file, line + "\n");
   std::printf("%s\n", line.c_str());
   std::fflush(stdout);
   spdlog::info(

@@ -1,6 +1,8 @@
 #include "input_consumer.hpp"
 
 #include <chrono>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -153,7 +155,9 @@ void InputConsumer::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   auto& self = *static_cast<InputConsumer*>(opaque);
   const bool cooperative = self.cooperative();
   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
-    self.listener_.on_assigned(*partitions);
+    // The assignment is acknowledged either way: librdkafka waits for it, and a pipeline that
+    // failed stops and closes the consumer next.
+    self.guarded("assigning partitions", [&] { self.listener_.on_assigned(*partitions); });
     if (cooperative) {
       rd_kafka_error_t* error = rd_kafka_incremental_assign(rk, partitions);
       if (error != nullptr) rd_kafka_error_destroy(error);
@@ -163,11 +167,13 @@ void InputConsumer::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
     return;
   }
   const bool lost = rd_kafka_assignment_lost(rk) != 0;
-  self.listener_.on_revoked(*partitions, lost);
-  if (!lost) {
-    // Commit what on_revoked stored before the partitions go to another member.
-    (void)self.commit_within(kRevokeCommitTimeoutMs);
-  }
+  self.guarded("revoking partitions", [&] {
+    self.listener_.on_revoked(*partitions, lost);
+    if (!lost) {
+      // Commit what on_revoked stored before the partitions go to another member.
+      (void)self.commit_within(kRevokeCommitTimeoutMs);
+    }
+  });
   if (cooperative) {
     rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions);
     if (error != nullptr) rd_kafka_error_destroy(error);
@@ -178,8 +184,30 @@ void InputConsumer::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
 
 int InputConsumer::statistics(rd_kafka_t* /*rk*/, char* json, std::size_t json_len, void* opaque) {
   auto& self = *static_cast<InputConsumer*>(opaque);
-  if (self.on_statistics_) self.on_statistics_(json, json_len);
+  if (self.on_statistics_) {
+    self.guarded("reading statistics", [&] { self.on_statistics_(json, json_len); });
+  }
   return 0;  // librdkafka frees the JSON
+}
+
+void InputConsumer::guarded(const char* what, const std::function<void()>& body) noexcept {
+  try {
+    body();
+  } catch (const std::exception& e) {
+    report_failure(std::string(what) + ": " + e.what());
+  } catch (...) {
+    report_failure(std::string(what) + ": an unknown exception");
+  }
+}
+
+void InputConsumer::report_failure(const std::string& reason) noexcept {
+  try {
+    listener_.on_callback_failed(reason);
+  } catch (...) {
+    // Not even the failure could be recorded: the one safe thing left is to stop now.
+    std::fputs("tastesync: a librdkafka callback failed and could not be reported\n", stderr);
+    std::_Exit(kExitCallbackFailed);
+  }
 }
 
 }  // namespace tastesync

@@ -14,6 +14,9 @@ namespace tastesync {
 // The librdkafka properties of the input consumer: our defaults, then kafka.properties.
 std::map<std::string, std::string> consumer_properties(const Config& config);
 
+// The exit code when a librdkafka callback failed and not even that could be reported.
+inline constexpr int kExitCallbackFailed = 3;
+
 // The pipeline's side of a rebalance. Called on the consuming thread, from consume().
 class AssignmentListener {
  public:
@@ -24,6 +27,9 @@ class AssignmentListener {
   // Finish the partitions' in-flight work, checkpoint and store their offsets (the consumer
   // commits right after). `lost`: another member may own them already; write nothing.
   virtual void on_revoked(const rd_kafka_topic_partition_list_t& partitions, bool lost) = 0;
+  // Something threw inside a librdkafka callback (rebalance, statistics): it never unwinds into
+  // C; the consumer reports it here, and the pipeline stops.
+  virtual void on_callback_failed(const std::string& reason) = 0;
 };
 
 // The input side: `group` mode subscribes (cooperative-sticky, auto-commit of stored offsets);
@@ -68,6 +74,9 @@ class InputConsumer {
   // What a revoke's commit may wait before the partitions go (RocksDB holds the offsets anyway).
   static constexpr int kRevokeCommitTimeoutMs = 5000;
   static int statistics(rd_kafka_t* rk, char* json, std::size_t json_len, void* opaque);
+  // Runs `body` inside a librdkafka callback: nothing it throws may unwind into C.
+  void guarded(const char* what, const std::function<void()>& body) noexcept;
+  void report_failure(const std::string& reason) noexcept;
 
   AssignmentListener& listener_;
   std::function<void(const char*, std::size_t)> on_statistics_;

@@ -1,14 +1,42 @@
 #include "kafka.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <stdexcept>
 
 #include "config.hpp"
 
 namespace tastesync {
+namespace {
+
+// librdkafka's own log lines (syslog levels) through spdlog, so `log.json: true` output stays one
+// JSON object a line. Called on librdkafka's threads: spdlog's logger is thread-safe, and nothing
+// may throw back into C.
+void log_through_spdlog(const rd_kafka_t* rk, int level, const char* facility,
+                        const char* message) noexcept {
+  spdlog::level::level_enum spdlog_level = spdlog::level::debug;
+  if (level <= 2) {
+    spdlog_level = spdlog::level::critical;
+  } else if (level == 3) {
+    spdlog_level = spdlog::level::err;
+  } else if (level == 4) {
+    spdlog_level = spdlog::level::warn;
+  } else if (level <= 6) {
+    spdlog_level = spdlog::level::info;
+  }
+  try {
+    spdlog::log(spdlog_level, "librdkafka {} {}: {}", rk != nullptr ? rd_kafka_name(rk) : "-",
+                facility, message);
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a log line is not worth a crash
+  }
+}
+
+}  // namespace
 
 KafkaConf make_kafka_conf(const std::map<std::string, std::string>& properties,
                           const std::string& source) {
   KafkaConf conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), &log_through_spdlog);
   char error[512];
   for (const auto& [name, value] : properties) {
     if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error, sizeof(error)) !=

@@ -58,7 +58,13 @@ class JsonStderrSink : public spdlog::sinks::base_sink<std::mutex> {
   }
 };
 
+constexpr std::string_view kLoggerName = "tastesync";
+
 }  // namespace
+
+bool logging_is_set_up() {
+  return spdlog::default_logger()->name() == kLoggerName;
+}
 
 void setup_logging(const LogConfig& config) {
   std::shared_ptr<spdlog::sinks::sink> sink;
@@ -68,7 +74,7 @@ void setup_logging(const LogConfig& config) {
     sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   }
-  auto logger = std::make_shared<spdlog::logger>("tastesync", sink);
+  auto logger = std::make_shared<spdlog::logger>(std::string(kLoggerName), sink);
   const auto level = spdlog::level::from_str(config.level);
   if (level == spdlog::level::off && config.level != "off") {
     throw ConfigError("log.level: '" + config.level + "' is not a level");

@@ -8,4 +8,7 @@ namespace tastesync {
 // line. Throws ConfigError for an unknown log.level.
 void setup_logging(const LogConfig& config);
 
+// Whether setup_logging has run (its logger is the default one).
+bool logging_is_set_up();
+
 }  // namespace tastesync

@@ -1,3 +1,6 @@
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <exception>
@@ -5,6 +8,7 @@
 #include "commands.hpp"
 #include "config.hpp"
 #include "db_commands.hpp"
+#include "logging.hpp"
 #include "sim_command.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -35,9 +39,23 @@ void key_flag(CLI::App& app, RunArguments& arguments, const std::string& flag,
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
+// Once a command has set up logging (log.json may be on), its last words go through the log
+// too; before that (a configuration error), plainly to stderr.
+void report_error(const char* kind, const char* what) {
+  if (tastesync::logging_is_set_up()) {
+    spdlog::error("{}: {}", kind, what);
+    spdlog::default_logger()->flush();
+  } else {
+    std::fprintf(stderr, "tastesync: %s: %s\n", kind, what);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
+  // Everything this process creates (RocksDB state with customer ids, the dev broker's bootstrap
+  // file, temporary state dirs) is its user's alone (docs/design.md, "Files").
+  umask(S_IRWXG | S_IRWXO);
   CLI::App app{"tastesync: tells restaurants which customer is where, from beacon sightings"};
   app.require_subcommand(1);
 
@@ -139,10 +157,10 @@ int main(int argc, char** argv) try {
     if (sim_app->parsed()) return tastesync::sim_command(sim);
     if (const int code = tastesync::run_db_command(db_commands, db); code >= 0) return code;
   } catch (const tastesync::ConfigError& e) {
-    std::fprintf(stderr, "tastesync: configuration error: %s\n", e.what());
+    report_error("configuration error", e.what());
     return 2;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "tastesync: error: %s\n", e.what());
+    report_error("error", e.what());
     return 2;
   }
   return 2;

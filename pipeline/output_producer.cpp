@@ -63,24 +63,35 @@ std::map<std::string, std::string> producer_properties(const Config& config) {
 void OutputProducer::on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message,
                                  void* opaque) {
   auto& self = *static_cast<OutputProducer*>(opaque);
-  const OutputOrigin origin = unpack(message->_private);
-  if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    if (origin.kind == OutputKind::dead_letter && !self.retries_.empty()) {
-      std::erase_if(self.retries_, [&](Retry& retry) {
+  // Nothing may unwind into librdkafka's C code.
+  try {
+    self.handle_delivery(*message);
+  } catch (const std::exception& e) {
+    self.listener_.on_callback_failed(std::string("handling a delivery report: ") + e.what());
+  } catch (...) {
+    self.listener_.on_callback_failed("handling a delivery report: an unknown exception");
+  }
+}
+
+void OutputProducer::handle_delivery(const rd_kafka_message_t& message) {
+  const OutputOrigin origin = unpack(message._private);
+  if (message.err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (origin.kind == OutputKind::dead_letter && !retries_.empty()) {
+      std::erase_if(retries_, [&](Retry& retry) {
         if (retry.origin.partition != origin.partition || retry.origin.offset != origin.offset) {
           return false;
         }
-        self.release(retry);
+        release(retry);
         return true;
       });
     }
-    self.listener_.on_delivered(origin, *message);
+    listener_.on_delivered(origin, message);
   } else if (origin.kind == OutputKind::dead_letter) {
     // Producing from inside a delivery report could recurse on a full queue: keep a copy.
-    self.keep_for_retry(origin, *message);
-    self.listener_.on_dead_letter_retry(origin);
+    keep_for_retry(origin, message);
+    listener_.on_dead_letter_retry(origin);
   } else {
-    self.listener_.on_failed(origin, *message);
+    listener_.on_failed(origin, message);
   }
 }
 

@@ -47,6 +47,9 @@ class DeliveryListener {
   virtual void on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) = 0;
   // A dead letter that failed; it is kept and produced again by retry_dead_letters().
   virtual void on_dead_letter_retry(const OutputOrigin& origin) = 0;
+  // Something threw while a delivery report was handled: it never unwinds into librdkafka; the
+  // pipeline stops.
+  virtual void on_callback_failed(const std::string& reason) = 0;
 };
 
 // The one idempotent producer for events and dead letters (partitioner murmur2_random, like the
@@ -99,6 +102,7 @@ class OutputProducer {
   };
 
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+  void handle_delivery(const rd_kafka_message_t& message);
   void keep_for_retry(const OutputOrigin& origin, const rd_kafka_message_t& message);
   void set_letter(Retry& retry, DeadLetter letter);
   void release(Retry& retry) { retry_bytes_ -= std::exchange(retry.bytes, 0); }

@@ -92,6 +92,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void on_dead_letter_retry(const OutputOrigin& origin) override;
   void on_assigned(rd_kafka_topic_partition_list_t& partitions) override;
   void on_revoked(const rd_kafka_topic_partition_list_t& partitions, bool lost) override;
+  // Both listeners': something threw inside a librdkafka callback.
+  void on_callback_failed(const std::string& reason) override { fail(reason); }
 
   Config config_;
   std::shared_ptr<prometheus::Registry> metrics_registry_;

@@ -172,6 +172,19 @@ Result<std::unique_ptr<StateStore>, std::string> StateStore::open(
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
   if (ec) return Failure{"state.dir " + options.dir + ": " + ec.message()};
+  // The state holds customer ids: only this user may read it (docs/design.md, "Files"). Files
+  // RocksDB creates from now on follow the process umask (077 in the binary); files of a state
+  // dir written before are closed down here.
+  namespace fs = std::filesystem;
+  fs::permissions(options.dir, fs::perms::owner_all, fs::perm_options::replace, ec);
+  if (ec)
+    return Failure{"state.dir " + options.dir +
+                   ": cannot restrict it to its owner: " + ec.message()};
+  for (const auto& entry : fs::directory_iterator(options.dir, ec)) {
+    if (!entry.is_regular_file(ec)) continue;
+    fs::permissions(entry.path(), fs::perms::owner_read | fs::perms::owner_write,
+                    fs::perm_options::replace, ec);
+  }
 
   auto store = std::make_unique<StateStore>(Key{});
   store->watermarks_ = std::make_shared<CheckpointedWatermarks>();

@@ -55,7 +55,11 @@ SinkMetricFamilies::SinkMetricFamilies(prometheus::Registry& registry)
       last_success(prometheus::BuildGauge()
                        .Name("tastesync_sink_last_success_timestamp_seconds")
                        .Help("Wall-clock time of the sink's last successful write")
-                       .Register(registry)) {}
+                       .Register(registry)),
+      restarts(prometheus::BuildCounter()
+                   .Name("tastesync_sink_restarts_total")
+                   .Help("Sink threads that stopped by themselves and were started again")
+                   .Register(registry)) {}
 
 class SinkRunner::Impl {
  public:

@@ -27,6 +27,7 @@ struct SinkMetricFamilies {
   prometheus::Family<prometheus::Counter>& dlq;
   prometheus::Family<prometheus::Counter>& skipped;
   prometheus::Family<prometheus::Gauge>& last_success;
+  prometheus::Family<prometheus::Counter>& restarts;
 };
 
 struct SinkRunnerOptions {

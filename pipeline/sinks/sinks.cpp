@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "backoff.hpp"
+#include "clock.hpp"
 #include "postgres_sink_writer.hpp"
 #include "redis_sink_writer.hpp"
 
@@ -38,23 +40,56 @@ std::unique_ptr<SinkWriter> make_sink_writer(const Config& config, SinkKind kind
   return make_postgres_sink_writer(config.postgres.dsn);
 }
 
-Sinks::Sinks(const Config& config, prometheus::Registry& metrics)
-    : families_(std::make_unique<SinkMetricFamilies>(metrics)) {
+Sinks::Sinks(const Config& config, prometheus::Registry& metrics, std::shared_ptr<Health> health)
+    : config_(config),
+      health_(std::move(health)),
+      families_(std::make_unique<SinkMetricFamilies>(metrics)) {
   std::vector<SinkKind> kinds;
   if (!config.postgres.dsn.empty()) kinds.push_back(SinkKind::postgres);
   if (!config.redis.address.empty()) kinds.push_back(SinkKind::redis);
+  std::vector<std::unique_ptr<SinkRunner>> runners;
   for (const SinkKind kind : kinds) {
-    runners_.push_back(std::make_unique<SinkRunner>(sink_runner_options(config, kind),
-                                                    make_sink_writer(config, kind), *families_));
+    runners.push_back(std::make_unique<SinkRunner>(sink_runner_options(config, kind),
+                                                   make_sink_writer(config, kind), *families_));
   }
-  for (auto& runner : runners_) {
-    threads_.emplace_back([&runner = *runner](const std::stop_token& stop) {
-      try {
-        runner.run(stop);
-      } catch (const std::exception& e) {
-        spdlog::error("sink stopped: {}", e.what());
-      }
+  for (std::size_t i = 0; i < kinds.size(); ++i) {
+    threads_.emplace_back([this, kind = kinds[i],
+                           runner = std::move(runners[i])](const std::stop_token& stop) mutable {
+      supervise(kind, std::move(runner), stop);
     });
+  }
+}
+
+void Sinks::supervise(SinkKind kind, std::unique_ptr<SinkRunner> runner,
+                      const std::stop_token& stop) {
+  const std::string_view name = kind == SinkKind::postgres ? "postgres" : "redis";
+  prometheus::Counter& restarts = families_->restarts.Add({{"sink", std::string(name)}});
+  Backoff backoff(std::chrono::seconds(1), std::chrono::seconds(60));
+  while (true) {
+    std::string reason = "it returned without being asked to stop";
+    const auto started = std::chrono::steady_clock::now();
+    try {
+      if (!runner) {
+        runner = std::make_unique<SinkRunner>(sink_runner_options(config_, kind),
+                                              make_sink_writer(config_, kind), *families_);
+      }
+      runner->run(stop);
+    } catch (const std::exception& e) {
+      reason = e.what();
+    }
+    runner.reset();
+    if (stop.stop_requested()) return;
+    // A sink that ran a good while before it stopped starts the backoff over.
+    if (std::chrono::steady_clock::now() - started > std::chrono::seconds(60)) backoff.reset();
+    // Down: not ready until it is started again. Identification goes on meanwhile (the sinks
+    // are asynchronous by design), which is why this restarts it rather than end the process.
+    health_->part_down();
+    restarts.Increment();
+    const auto wait = backoff.next();
+    spdlog::error("sink {} stopped: {}; starting it again in {} ms", name, reason, wait.count());
+    sleep_unless_stopped(wait, stop);
+    health_->part_up();
+    if (stop.stop_requested()) return;
   }
 }
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "config.hpp"
+#include "metrics.hpp"
 #include "sink_runner.hpp"
 
 namespace tastesync {
@@ -21,10 +22,13 @@ std::unique_ptr<SinkWriter> make_sink_writer(const Config& config, SinkKind kind
 
 // The sinks a Config turns on (postgres.dsn, redis.address set), each in its own thread, fed
 // asynchronously from customer-events: a slow or absent database never slows identification.
-// Destroying it stops them; each commits what it wrote.
+// A sink that stops by itself (it threw: docs/design.md, "Failures that show") turns `health`
+// not ready, is counted, and is started again after a backoff (1 s doubling to 60 s) while
+// identification goes on. Destroying it stops them; each commits what it wrote.
 class Sinks {
  public:
-  Sinks(const Config& config, prometheus::Registry& metrics);
+  // Builds every sink now, so that a broken setup fails the start.
+  Sinks(const Config& config, prometheus::Registry& metrics, std::shared_ptr<Health> health);
   ~Sinks();
   Sinks(const Sinks&) = delete;
   Sinks& operator=(const Sinks&) = delete;
@@ -33,8 +37,11 @@ class Sinks {
   void stop();
 
  private:
+  void supervise(SinkKind kind, std::unique_ptr<SinkRunner> runner, const std::stop_token& stop);
+
+  Config config_;
+  std::shared_ptr<Health> health_;
   std::unique_ptr<SinkMetricFamilies> families_;
-  std::vector<std::unique_ptr<SinkRunner>> runners_;
   std::vector<std::jthread> threads_;
 };
 
