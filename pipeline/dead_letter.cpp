@@ -101,16 +101,6 @@ std::size_t DeadLetter::wire_bytes() const {
   return bytes;
 }
 
-KafkaHeaders DeadLetter::kafka_headers() const {
-  KafkaHeaders list(rd_kafka_headers_new(headers.size()));
-  for (const Header& header : headers) {
-    rd_kafka_header_add(list.get(), header.name.data(), static_cast<ssize_t>(header.name.size()),
-                        header.value ? header.value->data() : nullptr,
-                        header.value ? static_cast<ssize_t>(header.value->size()) : 0);
-  }
-  return list;
-}
-
 DeadLetter make_dead_letter(const RecordBytes& original, std::vector<Header> dlq_headers,
                             std::size_t max_message_bytes) {
   OriginalSizes sizes;
@@ -192,35 +182,11 @@ DeadLetter metadata_only(const DeadLetter& letter) {
   return bare;
 }
 
-RecordBytes record_bytes(const rd_kafka_message_t& message) {
-  RecordBytes bytes;
-  if (message.key != nullptr) {
-    bytes.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
-  }
-  if (message.payload != nullptr) {
-    bytes.value = std::string_view(static_cast<const char*>(message.payload), message.len);
-  }
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return bytes;
-  const char* name = nullptr;
-  const void* value = nullptr;
-  std::size_t size = 0;
-  for (std::size_t i = 0;
-       rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-       ++i) {
-    HeaderView header{name, std::nullopt};
-    if (value != nullptr) header.value = std::string_view(static_cast<const char*>(value), size);
-    bytes.headers.push_back(header);
-  }
-  return bytes;
-}
-
-DeadLetter copy_of(const rd_kafka_message_t& message) {
-  const RecordBytes bytes = record_bytes(message);
+DeadLetter whole(const RecordBytes& record) {
   DeadLetter letter;
-  letter.key = copy(bytes.key, std::string::npos);
-  letter.value = copy(bytes.value, std::string::npos);
-  for (const HeaderView& header : bytes.headers) {
+  letter.key = copy(record.key, std::string::npos);
+  letter.value = copy(record.value, std::string::npos);
+  for (const HeaderView& header : record.headers) {
     letter.headers.push_back({std::string(header.name), copy(header.value, std::string::npos)});
   }
   return letter;

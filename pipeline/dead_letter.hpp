@@ -2,12 +2,11 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "kafka.hpp"
 
 namespace tastesync {
 
@@ -29,6 +28,8 @@ struct RecordBytes {
   std::vector<HeaderView> headers;
 };
 
+// No Kafka types here (pipeline/kafka.hpp converts): this is pure, and fuzzed.
+
 // A dead letter as it goes to a dead-letter topic (docs/design.md, "Dead letters that always
 // fit"): as much of the original key, value and headers as fits the producer's
 // message.max.bytes, then the `dlq.*` headers saying why and from where. When something was cut,
@@ -43,8 +44,6 @@ struct DeadLetter {
 
   // What librdkafka counts against message.max.bytes (its per-record overhead included).
   std::size_t wire_bytes() const;
-  // A new librdkafka header list with `headers`.
-  KafkaHeaders kafka_headers() const;
 };
 
 // The most a dlq.error.message / dlq.reason carries: a reason, not a copy of the record.
@@ -61,11 +60,8 @@ DeadLetter make_dead_letter(const RecordBytes& original, std::vector<Header> dlq
 // for a retry copy the retry buffer has no room for.
 DeadLetter metadata_only(const DeadLetter& letter);
 
-// The bytes of a record librdkafka delivered (views into it: valid while it lives).
-RecordBytes record_bytes(const rd_kafka_message_t& message);
-
-// A copy of what `message` carries (for a dead letter librdkafka failed to deliver).
-DeadLetter copy_of(const rd_kafka_message_t& message);
+// The record as it is, nothing cut (a copy of a dead letter librdkafka failed to deliver).
+DeadLetter whole(const RecordBytes& record);
 
 // The producer's message.max.bytes (librdkafka's default when the properties do not set it).
 std::size_t max_message_bytes(const std::map<std::string, std::string>& producer_properties);

@@ -49,6 +49,39 @@ KafkaConf make_kafka_conf(const std::map<std::string, std::string>& properties,
   return conf;
 }
 
+KafkaHeaders kafka_headers(const std::vector<Header>& headers) {
+  KafkaHeaders list(rd_kafka_headers_new(headers.size()));
+  for (const Header& header : headers) {
+    rd_kafka_header_add(list.get(), header.name.data(), static_cast<ssize_t>(header.name.size()),
+                        header.value ? header.value->data() : nullptr,
+                        header.value ? static_cast<ssize_t>(header.value->size()) : 0);
+  }
+  return list;
+}
+
+RecordBytes record_bytes(const rd_kafka_message_t& message) {
+  RecordBytes bytes;
+  if (message.key != nullptr) {
+    bytes.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
+  }
+  if (message.payload != nullptr) {
+    bytes.value = std::string_view(static_cast<const char*>(message.payload), message.len);
+  }
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return bytes;
+  const char* name = nullptr;
+  const void* value = nullptr;
+  std::size_t size = 0;
+  for (std::size_t i = 0;
+       rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
+       ++i) {
+    HeaderView header{name, std::nullopt};
+    if (value != nullptr) header.value = std::string_view(static_cast<const char*>(value), size);
+    bytes.headers.push_back(header);
+  }
+  return bytes;
+}
+
 KafkaHandle make_kafka_handle(rd_kafka_type_t type, KafkaConf conf) {
   char error[512];
   // rd_kafka_new takes the conf only when it succeeds.

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "dead_letter.hpp"
+
 namespace tastesync {
 
 // Every librdkafka handle has exactly one owner; these aliases are the only way the project
@@ -61,6 +63,13 @@ using KafkaMetadata = std::unique_ptr<const rd_kafka_metadata_t, KafkaMetadataDe
 // it and librdkafka's reason. `source` says where the property came from (for the message).
 KafkaConf make_kafka_conf(const std::map<std::string, std::string>& properties,
                           const std::string& source);
+
+// A new librdkafka header list holding `headers` (a null value stays null).
+KafkaHeaders kafka_headers(const std::vector<Header>& headers);
+
+// The key, value and headers of a record librdkafka delivered (views into it: valid while it
+// lives).
+RecordBytes record_bytes(const rd_kafka_message_t& message);
 
 // Creates a client; throws ConfigError with librdkafka's message on failure.
 KafkaHandle make_kafka_handle(rd_kafka_type_t type, KafkaConf conf);

@@ -103,7 +103,7 @@ void OutputProducer::keep_for_retry(const OutputOrigin& origin, const rd_kafka_m
   if (earlier == retries_.end()) {
     retries_.push_back(Retry{origin, {}, 0, 0, {}, false});
     earlier = retries_.end() - 1;
-    set_letter(*earlier, copy_of(message));
+    set_letter(*earlier, whole(record_bytes(message)));
   }
   Retry& retry = *earlier;
   retry.in_flight = false;
@@ -213,8 +213,8 @@ ProduceResult OutputProducer::produce_letter(const DeadLetter& letter, const Out
   const char* key = letter.key ? letter.key->data() : nullptr;
   const char* value = letter.value ? letter.value->data() : nullptr;
   return produce(dlq_topic_.get(), RD_KAFKA_PARTITION_UA, key, letter.key ? letter.key->size() : 0,
-                 value, letter.value ? letter.value->size() : 0, letter.kafka_headers(), origin,
-                 stop);
+                 value, letter.value ? letter.value->size() : 0, kafka_headers(letter.headers),
+                 origin, stop);
 }
 
 ProduceResult OutputProducer::produce_changelog(std::int32_t partition, std::string_view key,

@@ -252,7 +252,7 @@ class SinkRunner::Impl {
   }
 
   rd_kafka_resp_err_t produce_letter(const tastesync::DeadLetter& letter) {
-    KafkaHeaders headers = letter.kafka_headers();
+    KafkaHeaders headers = kafka_headers(letter.headers);
     // A null key or value stays null. (Sizes in variables: the macros cast their arguments.)
     const char* key = letter.key ? letter.key->data() : nullptr;
     const std::size_t key_size = letter.key ? letter.key->size() : 0;

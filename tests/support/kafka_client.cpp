@@ -126,48 +126,77 @@ TestProducer::TestProducer(const std::string& brokers) {
                               {"partitioner", "murmur2_random"},
                               {"enable.idempotence", "true"},
                               {"linger.ms", "0"},
+                              // Hostile tests send records of several megabytes (the mock broker
+                              // takes them; the pipeline's own producer keeps the default).
+                              {"message.max.bytes", "16000000"},
                               {"log_level", "3"}});
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
   handle_ = make_handle(RD_KAFKA_PRODUCER, std::move(conf));
 }
 
 Delivery TestProducer::produce(const std::string& topic, const OutgoingRecord& record) {
-  KafkaHeaders headers(rd_kafka_headers_new(record.headers.size()));
-  for (const Header& header : record.headers) {
-    rd_kafka_header_add(headers.get(), header.name.data(), static_cast<ssize_t>(header.name.size()),
-                        header.value ? header.value->data() : nullptr,
-                        header.value ? static_cast<ssize_t>(header.value->size()) : 0);
+  return produce_all(topic, {record}).front();
+}
+
+std::vector<Delivery> TestProducer::produce_all(const std::string& topic,
+                                                const std::vector<OutgoingRecord>& records) {
+  std::vector<DeliveryReport> reports(records.size());
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    const OutgoingRecord& record = records[i];
+    KafkaHeaders headers(rd_kafka_headers_new(record.headers.size()));
+    for (const Header& header : record.headers) {
+      rd_kafka_header_add(headers.get(), header.name.data(),
+                          static_cast<ssize_t>(header.name.size()),
+                          header.value ? header.value->data() : nullptr,
+                          header.value ? static_cast<ssize_t>(header.value->size()) : 0);
+    }
+    // librdkafka's V_ macros cast their arguments: compute them first.
+    void* key = record.key ? const_cast<char*>(record.key->data()) : nullptr;
+    const std::size_t key_size = record.key ? record.key->size() : 0;
+    void* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
+    const std::size_t value_size = record.value ? record.value->size() : 0;
+    const std::int32_t partition = record.partition.value_or(RD_KAFKA_PARTITION_UA);
+    const std::int64_t timestamp = record.timestamp_ms.value_or(0);
+    while (true) {
+      const auto err = rd_kafka_producev(
+          handle_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+          RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_size),
+          RD_KAFKA_V_VALUE(value, value_size), RD_KAFKA_V_TIMESTAMP(timestamp),
+          RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(&reports[i]), RD_KAFKA_V_END);
+      if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        rd_kafka_poll(handle_.get(), 10);
+        continue;
+      }
+      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        rd_kafka_flush(handle_.get(), 60000);  // the reports must not outlive `reports`
+        throw std::runtime_error("producing to " + topic + ": " + rd_kafka_err2str(err));
+      }
+      break;
+    }
+    (void)headers.release();  // librdkafka owns them now
   }
-  DeliveryReport report;
-  // librdkafka's V_ macros cast their arguments: compute them first.
-  void* key = record.key ? const_cast<char*>(record.key->data()) : nullptr;
-  const std::size_t key_size = record.key ? record.key->size() : 0;
-  void* value = record.value ? const_cast<char*>(record.value->data()) : nullptr;
-  const std::size_t value_size = record.value ? record.value->size() : 0;
-  const std::int32_t partition = record.partition.value_or(RD_KAFKA_PARTITION_UA);
-  const std::int64_t timestamp = record.timestamp_ms.value_or(0);
-  const auto err = rd_kafka_producev(
-      handle_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
-      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_KEY(key, key_size),
-      RD_KAFKA_V_VALUE(value, value_size), RD_KAFKA_V_TIMESTAMP(timestamp),
-      RD_KAFKA_V_HEADERS(headers.get()), RD_KAFKA_V_OPAQUE(&report), RD_KAFKA_V_END);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw std::runtime_error("producing to " + topic + ": " + rd_kafka_err2str(err));
-  }
-  (void)headers.release();  // librdkafka owns them now
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!report.done && std::chrono::steady_clock::now() < deadline) {
+  const auto all_done = [&] {
+    return std::all_of(reports.begin(), reports.end(),
+                       [](const DeliveryReport& report) { return report.done; });
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (!all_done() && std::chrono::steady_clock::now() < deadline) {
     rd_kafka_poll(handle_.get(), 100);
   }
-  if (!report.done) {
-    rd_kafka_flush(handle_.get(), 10000);  // the report must not outlive `report`
+  if (!all_done()) {
+    rd_kafka_flush(handle_.get(), 10000);  // the reports must not outlive `reports`
     rd_kafka_poll(handle_.get(), 0);
-    if (!report.done) throw std::runtime_error("no delivery report from " + topic);
+    if (!all_done()) throw std::runtime_error("no delivery report from " + topic);
   }
-  if (report.error != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    throw std::runtime_error("delivering to " + topic + ": " + rd_kafka_err2str(report.error));
+  std::vector<Delivery> deliveries;
+  deliveries.reserve(reports.size());
+  for (const DeliveryReport& report : reports) {
+    if (report.error != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw std::runtime_error("delivering to " + topic + ": " + rd_kafka_err2str(report.error));
+    }
+    deliveries.push_back(report.delivery);
   }
-  return report.delivery;
+  return deliveries;
 }
 
 TopicReader::TopicReader(const std::string& brokers, std::string topic)

@@ -65,6 +65,9 @@ class TestProducer {
   explicit TestProducer(const std::string& brokers);
   // Produces one record and waits for its delivery report; throws when it fails.
   Delivery produce(const std::string& topic, const OutgoingRecord& record);
+  // Produces them all (in order, pipelined) and waits for every delivery report.
+  std::vector<Delivery> produce_all(const std::string& topic,
+                                    const std::vector<OutgoingRecord>& records);
 
  private:
   KafkaHandle handle_;
