@@ -4,6 +4,7 @@
 #include <prometheus/text_serializer.h>
 
 #include <chrono>
+#include <string_view>
 
 #include "clock.hpp"
 #include "config.hpp"
@@ -11,8 +12,25 @@
 namespace tastesync {
 namespace {
 
+// docs/design.md, "The HTTP server": a stalled or slow client holds one worker thread until the
+// request timeout; 32 workers leave /healthz a free one with 16 such clients and more to spare.
+constexpr int kWorkerThreads = 32;
+// Counted from the request's first byte to its blank line, however slowly the bytes come: a
+// client trickling a byte at a time is cut off as surely as one that stops.
+constexpr int kRequestTimeoutMs = 2000;
+// Each worker owns one buffer of this size for the request line and headers; a longer header
+// block is refused (civetweb 1.15 answers 400) and the connection closed unread, so no request
+// costs more memory than this.
+constexpr int kMaxRequestBytes = 16384;
+
 prometheus::Histogram::BucketBoundaries latency_buckets() {
   return {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5};
+}
+
+bool is_head_request(const mg_connection* connection) {
+  const mg_request_info* request = mg_get_request_info(connection);
+  return request != nullptr && request->request_method != nullptr &&
+         std::string_view(request->request_method) == "HEAD";
 }
 
 void respond(mg_connection* connection, int status, const std::string& content_type,
@@ -20,8 +38,17 @@ void respond(mg_connection* connection, int status, const std::string& content_t
   mg_printf(
       connection,
       "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-      status, status == 200 ? "OK" : "Service Unavailable", content_type.c_str(), body.size());
-  mg_write(connection, body.data(), body.size());
+      status, mg_get_response_code_text(nullptr, status), content_type.c_str(), body.size());
+  if (!is_head_request(connection)) mg_write(connection, body.data(), body.size());
+}
+
+// civetweb's own error responses repeat parts of the request: its status line names whatever
+// version the client sent (line breaks included), its body the parse error. Every error it
+// would send goes out as fixed text instead.
+int respond_with_error(mg_connection* connection, int status, const char* /*message*/) {
+  respond(connection, status, "text/plain",
+          std::to_string(status) + " " + mg_get_response_code_text(nullptr, status) + "\n");
+  return 0;  // handled: civetweb sends nothing more
 }
 
 }  // namespace
@@ -226,24 +253,32 @@ struct MetricsServer::Handlers {
   Readyz readyz;
 };
 
-MetricsServer::MetricsServer(const std::string& bind_address, int port,
+MetricsServer::MetricsServer(const MetricsConfig& config,
                              std::shared_ptr<prometheus::Registry> registry,
                              const std::shared_ptr<Health>& health)
     : handlers_(std::make_unique<Handlers>(std::move(registry), health)) {
-  const std::vector<std::string> options = {
-      "listening_ports", bind_address + ":" + std::to_string(port), "num_threads", "2"};
+  const std::string listen = config.bind_address + ":" + std::to_string(config.port);
+  // Keep-alive stays off (civetweb's default, spelt out): every response closes its connection,
+  // so an idle client never holds a worker between two requests.
+  const std::vector<std::string> options = {"listening_ports",    listen,
+                                            "num_threads",        std::to_string(kWorkerThreads),
+                                            "request_timeout_ms", std::to_string(kRequestTimeoutMs),
+                                            "max_request_size",   std::to_string(kMaxRequestBytes),
+                                            "enable_keep_alive",  "no"};
+  CivetCallbacks callbacks;
+  callbacks.http_error = respond_with_error;
   try {
-    server_ = std::make_unique<CivetServer>(options);
+    server_ = std::make_unique<CivetServer>(options, &callbacks);
   } catch (const CivetException& e) {
-    throw ConfigError("metrics.port " + std::to_string(port) + ": cannot listen on " +
-                      bind_address + ":" + std::to_string(port) + " (" + e.what() + ")");
+    throw ConfigError("metrics.port " + std::to_string(config.port) + ": cannot listen on " +
+                      listen + " (" + e.what() + ")");
   }
   server_->addHandler("/metrics", handlers_->metrics);
   server_->addHandler("/healthz", handlers_->healthz);
   server_->addHandler("/readyz", handlers_->readyz);
   mg_server_port ports[4];
   const int count = mg_get_server_ports(server_->getContext(), 4, ports);
-  port_ = count > 0 ? ports[0].port : port;
+  port_ = count > 0 ? ports[0].port : config.port;
 }
 
 MetricsServer::~MetricsServer() {

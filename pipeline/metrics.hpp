@@ -20,6 +20,8 @@ class CivetServer;
 
 namespace tastesync {
 
+struct MetricsConfig;
+
 // What /healthz and /readyz answer. Written by the pipeline thread, read by the HTTP threads.
 class Health {
  public:
@@ -73,12 +75,11 @@ class PipelineMetrics {
   prometheus::Gauge& ready;
 };
 
-// /metrics, /healthz and /readyz on one civetweb listener.
+// /metrics, /healthz and /readyz on one civetweb listener (docs/design.md, "The HTTP server").
 class MetricsServer {
  public:
   // Throws ConfigError naming metrics.port when the port cannot be bound.
-  MetricsServer(const std::string& bind_address, int port,
-                std::shared_ptr<prometheus::Registry> registry,
+  MetricsServer(const MetricsConfig& config, std::shared_ptr<prometheus::Registry> registry,
                 const std::shared_ptr<Health>& health);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;
