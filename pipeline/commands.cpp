@@ -175,8 +175,9 @@ int run_command(const RunArguments& arguments) {
   if (!server) {
     server.emplace(config.metrics, metrics_registry, health);
   }
-  spdlog::info("metrics on http://{}:{}/metrics (/healthz, /readyz)", config.metrics.bind_address,
-               server->port());
+  spdlog::info("metrics on http://{}:{}/metrics (/healthz, /readyz){}", config.metrics.bind_address,
+               server->port(),
+               config.metrics.token.empty() ? "" : "; /metrics needs the bearer token");
 
   EventTap tap;
   if (config.output.print_events && !config.output.quiet) {
@@ -266,8 +267,9 @@ int sink_command(const RunArguments& arguments, const std::string& kind) {
   SinkMetricFamilies families(*metrics_registry);
   SinkRunner runner(sink_runner_options(config, sink_kind), make_sink_writer(config, sink_kind),
                     families);
-  spdlog::info("tastesync sink {}: metrics on http://{}:{}/metrics", kind,
-               config.metrics.bind_address, server.port());
+  spdlog::info("tastesync sink {}: metrics on http://{}:{}/metrics{}", kind,
+               config.metrics.bind_address, server.port(),
+               config.metrics.token.empty() ? "" : " (needs the bearer token)");
   int exit_code = 0;
   std::jthread worker([&](const std::stop_token& stop) {
     try {

@@ -1,9 +1,13 @@
 #include "metrics.hpp"
 
 #include <CivetServer.h>
+#include <openssl/crypto.h>
 #include <prometheus/text_serializer.h>
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
+#include <optional>
 #include <string_view>
 
 #include "clock.hpp"
@@ -33,12 +37,14 @@ bool is_head_request(const mg_connection* connection) {
          std::string_view(request->request_method) == "HEAD";
 }
 
+// `extra_headers` is empty or whole header lines, each ending in \r\n.
 void respond(mg_connection* connection, int status, const std::string& content_type,
-             const std::string& body) {
+             const std::string& body, const char* extra_headers = "") {
   mg_printf(
       connection,
-      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\nConnection: close\r\n\r\n",
-      status, mg_get_response_code_text(nullptr, status), content_type.c_str(), body.size());
+      "HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n%sConnection: close\r\n\r\n",
+      status, mg_get_response_code_text(nullptr, status), content_type.c_str(), body.size(),
+      extra_headers);
   if (!is_head_request(connection)) mg_write(connection, body.data(), body.size());
 }
 
@@ -49,6 +55,33 @@ int respond_with_error(mg_connection* connection, int status, const char* /*mess
   respond(connection, status, "text/plain",
           std::to_string(status) + " " + mg_get_response_code_text(nullptr, status) + "\n");
   return 0;  // handled: civetweb sends nothing more
+}
+
+// The credentials of "Authorization: Bearer <token>" (RFC 6750 §2.1; the scheme name is
+// case-insensitive, RFC 7235 §2.1), or nullopt for no header or another scheme.
+std::optional<std::string_view> bearer_credentials(const char* authorization) {
+  if (authorization == nullptr) return std::nullopt;
+  constexpr std::string_view kScheme = "bearer ";
+  const std::string_view value(authorization);
+  if (value.size() < kScheme.size() ||
+      !std::equal(kScheme.begin(), kScheme.end(), value.begin(), [](char expected, char actual) {
+        return expected == std::tolower(static_cast<unsigned char>(actual));
+      })) {
+    return std::nullopt;
+  }
+  const std::string_view rest = value.substr(kScheme.size());
+  const std::size_t start = rest.find_first_not_of(' ');
+  return start == std::string_view::npos ? std::string_view() : rest.substr(start);
+}
+
+// CRYPTO_memcmp takes a time set by the length alone, never by where the bytes first differ, so
+// timing the answers cannot find the token a byte at a time. A candidate of another length is
+// answered after comparing the token with itself: the token's length does not show either.
+bool is_the_token(std::string_view candidate, const std::string& token) {
+  const bool same_length = candidate.size() == token.size();
+  const char* compared = same_length ? candidate.data() : token.data();
+  const bool same_bytes = CRYPTO_memcmp(compared, token.data(), token.size()) == 0;
+  return same_length && same_bytes;
 }
 
 }  // namespace
@@ -199,16 +232,31 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
 struct MetricsServer::Handlers {
   class Metrics : public CivetHandler {
    public:
-    explicit Metrics(std::shared_ptr<prometheus::Registry> registry)
-        : registry_(std::move(registry)) {}
+    Metrics(std::shared_ptr<prometheus::Registry> registry, std::string token)
+        : registry_(std::move(registry)), token_(std::move(token)) {}
     bool handleGet(CivetServer* /*server*/, mg_connection* connection) override {
+      if (!token_.empty() && !authorized(connection)) return true;
       const std::string body = prometheus::TextSerializer().Serialize(registry_->Collect());
       respond(connection, 200, "text/plain; version=0.0.4", body);
       return true;
     }
 
    private:
+    // Answers 401 itself when the request does not bear the token. RFC 6750 §3: no error code
+    // when no credentials came, invalid_token when wrong ones did. Nothing of what the client
+    // sent is echoed or logged.
+    bool authorized(mg_connection* connection) const {
+      const auto credentials = bearer_credentials(mg_get_header(connection, "Authorization"));
+      if (credentials && is_the_token(*credentials, token_)) return true;
+      respond(connection, 401, "text/plain", "unauthorized\n",
+              credentials ? "WWW-Authenticate: Bearer realm=\"tastesync\", "
+                            "error=\"invalid_token\"\r\n"
+                          : "WWW-Authenticate: Bearer realm=\"tastesync\"\r\n");
+      return false;
+    }
+
     std::shared_ptr<prometheus::Registry> registry_;
+    std::string token_;
   };
 
   class Healthz : public CivetHandler {
@@ -245,8 +293,9 @@ struct MetricsServer::Handlers {
     std::shared_ptr<Health> health_;
   };
 
-  Handlers(std::shared_ptr<prometheus::Registry> registry, const std::shared_ptr<Health>& health)
-      : metrics(std::move(registry)), healthz(health), readyz(health) {}
+  Handlers(std::shared_ptr<prometheus::Registry> registry, std::string token,
+           const std::shared_ptr<Health>& health)
+      : metrics(std::move(registry), std::move(token)), healthz(health), readyz(health) {}
 
   Metrics metrics;
   Healthz healthz;
@@ -256,7 +305,7 @@ struct MetricsServer::Handlers {
 MetricsServer::MetricsServer(const MetricsConfig& config,
                              std::shared_ptr<prometheus::Registry> registry,
                              const std::shared_ptr<Health>& health)
-    : handlers_(std::make_unique<Handlers>(std::move(registry), health)) {
+    : handlers_(std::make_unique<Handlers>(std::move(registry), config.token, health)) {
   const std::string listen = config.bind_address + ":" + std::to_string(config.port);
   // Keep-alive stays off (civetweb's default, spelt out): every response closes its connection,
   // so an idle client never holds a worker between two requests.

@@ -75,7 +75,8 @@ class PipelineMetrics {
   prometheus::Gauge& ready;
 };
 
-// /metrics, /healthz and /readyz on one civetweb listener (docs/design.md, "The HTTP server").
+// /metrics, /healthz and /readyz on one civetweb listener. With a token configured, /metrics
+// answers only requests bearing it; the probes stay open (docs/design.md, "The HTTP server").
 class MetricsServer {
  public:
   // Throws ConfigError naming metrics.port when the port cannot be bound.

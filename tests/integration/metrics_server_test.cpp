@@ -1,5 +1,5 @@
 // The HTTP server in-process, against real sockets: what a hostile or broken client can and
-// cannot do to /healthz (docs/design.md, "The HTTP server").
+// cannot do to /healthz, and who may read /metrics (docs/design.md, "The HTTP server").
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -23,6 +23,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using Sent = LoopbackConnection::Sent;
 
+constexpr const char* kToken = "s3cret-metrics-token";
 // Far above the 2 s request timeout, far below civetweb's default 30 s: a server still on the
 // defaults fails, a loaded CI machine does not.
 constexpr milliseconds kCutOffWithin{10000};
@@ -42,10 +43,11 @@ void report(const std::string& what, double ms) {
 
 class MetricsServerTest : public ::testing::Test {
  protected:
-  void start() {
+  void start(const std::string& token = "") {
     MetricsConfig config;
     config.port = 0;
     config.bind_address = "127.0.0.1";
+    config.token = token;
     server_ = std::make_unique<MetricsServer>(config, registry_, health_);
   }
   int port() const { return server_->port(); }
@@ -209,6 +211,84 @@ TEST_F(MetricsServerTest, AHeaderThatNeverEndsIsNotReadBeyondTheRequestBuffer) {
   for (int i = 0; i < 64 && sent == Sent::all; ++i) sent = connection.send(chunk, kCutOffWithin);
   EXPECT_EQ(sent, Sent::peer_closed);
   EXPECT_TRUE(healthz_answers());
+}
+
+// --- who may read /metrics ------------------------------------------------------------------
+
+TEST_F(MetricsServerTest, WithoutATokenMetricsAreOpen) {
+  start();
+  const auto response = get("/metrics");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 200);
+  EXPECT_NE(response->body.find("tastesync_records_consumed_total"), std::string::npos);
+}
+
+TEST_F(MetricsServerTest, MetricsWithoutCredentialsGet401WithABearerChallenge) {
+  start(kToken);
+  const auto response = get("/metrics");
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 401);
+  EXPECT_EQ(response->header("WWW-Authenticate"), "Bearer realm=\"tastesync\"");
+  EXPECT_EQ(response->body.find("tastesync_"), std::string::npos) << response->body;
+}
+
+TEST_F(MetricsServerTest, MetricsWithAWrongTokenGet401AndNeitherTokenIsEchoed) {
+  start(kToken);
+  const std::string wrong = "s3cret-metrics-tokeN";
+  const auto response = get("/metrics", {"Authorization: Bearer " + wrong});
+  ASSERT_TRUE(response);
+  EXPECT_EQ(response->status, 401);
+  EXPECT_EQ(response->header("WWW-Authenticate"),
+            "Bearer realm=\"tastesync\", error=\"invalid_token\"");
+  for (const std::string& text : {response->head, response->body}) {
+    EXPECT_EQ(text.find(wrong), std::string::npos) << text;
+    EXPECT_EQ(text.find(kToken), std::string::npos) << text;
+  }
+}
+
+TEST_F(MetricsServerTest, MetricsWithTheTokenGet200) {
+  start(kToken);
+  for (const char* scheme : {"Bearer", "bearer", "BEARER"}) {
+    const auto response = get("/metrics", {std::string("Authorization: ") + scheme + " " + kToken});
+    ASSERT_TRUE(response) << scheme;
+    EXPECT_EQ(response->status, 200) << scheme;
+    EXPECT_NE(response->body.find("tastesync_records_consumed_total"), std::string::npos);
+  }
+}
+
+TEST_F(MetricsServerTest, NearlyTheTokenIsNotTheToken) {
+  start(kToken);
+  const std::string token = kToken;
+  for (const std::string& authorization :
+       {"Bearer " + token.substr(0, token.size() - 1), "Bearer " + token + "x",
+        "Bearer " + token + token, std::string("Bearer "), std::string("Bearer"), token,
+        "Basic " + token, "Bearer  " + token.substr(1), "Bearer x" + token}) {
+    const auto response = get("/metrics", {"Authorization: " + authorization});
+    ASSERT_TRUE(response) << authorization;
+    EXPECT_EQ(response->status, 401) << authorization;
+  }
+}
+
+TEST_F(MetricsServerTest, ProbesNeedNoToken) {
+  start(kToken);
+  health_->set_ready(true);
+  for (const char* probe : {"/healthz", "/readyz"}) {
+    const auto response = get(probe);
+    ASSERT_TRUE(response) << probe;
+    EXPECT_EQ(response->status, 200) << probe;
+  }
+}
+
+TEST_F(MetricsServerTest, NoOtherSpellingOfThePathGetsTheMetricsWithoutTheToken) {
+  start(kToken);
+  for (const char* path : {"/metrics/", "/metrics?format=text", "/metrics/x", "/healthz/../metrics",
+                           "/readyz/%2e%2e/metrics", "/%6detrics", "//metrics", "/./metrics",
+                           "/metrics%00", "/METRICS"}) {
+    const auto response = get(path);
+    ASSERT_TRUE(response) << path;
+    EXPECT_EQ(response->body.find("tastesync_records_consumed_total"), std::string::npos)
+        << path << " answered " << response->status;
+  }
 }
 
 }  // namespace
