@@ -137,7 +137,7 @@ int run_command(const RunArguments& arguments) {
   const bool registry_from_postgres = config.registry.source == kRegistryFromPostgres;
   if (registry_from_postgres) {
     // Serve /readyz (503) while waiting for the database (SPEC §6).
-    server.emplace(config.metrics.bind_address, config.metrics.port, metrics_registry, health);
+    server.emplace(config.metrics, metrics_registry, health);
   }
   const std::shared_ptr<const Registry> registry =
       registry_from_postgres
@@ -173,10 +173,11 @@ int run_command(const RunArguments& arguments) {
   for (const auto& [key, value] : describe_config(config)) spdlog::info("  {} = {}", key, value);
 
   if (!server) {
-    server.emplace(config.metrics.bind_address, config.metrics.port, metrics_registry, health);
+    server.emplace(config.metrics, metrics_registry, health);
   }
-  spdlog::info("metrics on http://{}:{}/metrics (/healthz, /readyz)", config.metrics.bind_address,
-               server->port());
+  spdlog::info("metrics on http://{}:{}/metrics (/healthz, /readyz){}", config.metrics.bind_address,
+               server->port(),
+               config.metrics.token.empty() ? "" : "; /metrics needs the bearer token");
 
   EventTap tap;
   if (config.output.print_events && !config.output.quiet) {
@@ -262,13 +263,13 @@ int sink_command(const RunArguments& arguments, const std::string& kind) {
   const SinkKind sink_kind = kind == "postgres" ? SinkKind::postgres : SinkKind::redis;
   auto metrics_registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<Health>();
-  const MetricsServer server(config.metrics.bind_address, config.metrics.port, metrics_registry,
-                             health);
+  const MetricsServer server(config.metrics, metrics_registry, health);
   SinkMetricFamilies families(*metrics_registry);
   SinkRunner runner(sink_runner_options(config, sink_kind), make_sink_writer(config, sink_kind),
                     families);
-  spdlog::info("tastesync sink {}: metrics on http://{}:{}/metrics", kind,
-               config.metrics.bind_address, server.port());
+  spdlog::info("tastesync sink {}: metrics on http://{}:{}/metrics{}", kind,
+               config.metrics.bind_address, server.port(),
+               config.metrics.token.empty() ? "" : " (needs the bearer token)");
   int exit_code = 0;
   std::jthread worker([&](const std::stop_token& stop) {
     try {

@@ -176,6 +176,44 @@ void apply_environment(Config& config, const std::string& name, const std::strin
   config_keys::apply(config, key, value, "from " + name);
 }
 
+// Kept small and local to this key so that a generic *_file mechanism for secrets can take it
+// over. The file's content never appears in a message: only its path and what is wrong with it.
+void read_metrics_token_file(Config& config) {
+  const std::string& path = config.metrics.token_file;
+  if (path.empty()) return;
+  if (!config.metrics.token.empty()) {
+    throw ConfigError(
+        "metrics.token and metrics.token_file are both set; set only one of them (the token "
+        "itself, or the file holding it)");
+  }
+  std::error_code ignored;  // a path that cannot be looked at fails to open just below
+  if (std::filesystem::is_directory(path, ignored)) {
+    throw ConfigError("metrics.token_file: " + path + " is a directory, not a file");
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    throw ConfigError("metrics.token_file: cannot open " + path + ": " + std::strerror(errno));
+  }
+  // Read at most a little more than a token plus its line break: the file could be anything.
+  std::string token(config_keys::kMaxTokenBytes + 3, '\0');
+  in.read(token.data(), static_cast<std::streamsize>(token.size()));
+  if (in.bad()) {
+    throw ConfigError("metrics.token_file: cannot read " + path + ": " + std::strerror(errno));
+  }
+  token.resize(static_cast<std::size_t>(in.gcount()));
+  if (token.size() > config_keys::kMaxTokenBytes + 2) {
+    throw ConfigError("metrics.token_file: " + path + " is longer than a token (at most " +
+                      std::to_string(config_keys::kMaxTokenBytes) + " bytes)");
+  }
+  // Editors and `echo` end the file with a line break that is not part of the token.
+  if (token.ends_with('\n')) {
+    token.pop_back();
+    if (token.ends_with('\r')) token.pop_back();
+  }
+  if (token.empty()) throw ConfigError("metrics.token_file: " + path + " is empty");
+  config_keys::apply(config, "metrics.token", token, "read from metrics.token_file " + path);
+}
+
 }  // namespace
 
 Config load_config(const ConfigSources& sources) {
@@ -187,6 +225,7 @@ Config load_config(const ConfigSources& sources) {
   for (const auto& [key, value] : sources.overrides) {
     config_keys::apply(config, key, value, "from the command line");
   }
+  read_metrics_token_file(config);
   validate_config(config);
   return config;
 }

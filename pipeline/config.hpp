@@ -113,9 +113,13 @@ struct SinkConfig {
   std::string dlq_topic = "customer-events-sink-dlq";  // sink.dlq_topic
 };
 
+// docs/design.md "The HTTP server": loopback unless a deployment asks for more; the token guards
+// /metrics only (probes stay open).
 struct MetricsConfig {
-  int port = 9464;                       // metrics.port (0 = pick a free one)
-  std::string bind_address = "0.0.0.0";  // metrics.bind_address
+  int port = 9464;                         // metrics.port (0 = pick a free one)
+  std::string bind_address = "127.0.0.1";  // metrics.bind_address (0.0.0.0: every interface)
+  std::string token;                       // metrics.token ("" = /metrics open; redacted in logs)
+  std::string token_file;  // metrics.token_file: load_config reads the token from it into token
 };
 
 struct LogConfig {

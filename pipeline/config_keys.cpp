@@ -106,6 +106,28 @@ KeySpec text(std::string_view key, Section Config::*section, std::string Section
       [](const std::string& value) { return value; }, redaction);
 }
 
+// The messages never quote the value: it is a secret, and a wrong one is often nearly right.
+template <typename Section>
+KeySpec token(std::string_view key, Section Config::*section, std::string Section::*member) {
+  return field<Section, std::string>(
+      key, section, member,
+      [](const std::string& text) {
+        if (text.size() > kMaxTokenBytes) {
+          throw InvalidValue("the token is longer than " + std::to_string(kMaxTokenBytes) +
+                             " bytes (the value is not shown)");
+        }
+        // A client sends it in an Authorization header, where spaces, tabs and line breaks
+        // cannot be part of it: such a token could never match.
+        if (std::any_of(text.begin(), text.end(), [](char c) { return c < '!' || c > '~'; })) {
+          throw InvalidValue(
+              "the token may hold only visible ASCII characters, no spaces or line breaks (the "
+              "value is not shown)");
+        }
+        return text;
+      },
+      [](const std::string& value) { return value; }, Redaction::whole_value);
+}
+
 template <typename Section>
 KeySpec name(std::string_view key, Section Config::*section, std::string Section::*member) {
   return field<Section, std::string>(
@@ -299,6 +321,8 @@ const std::vector<KeySpec>& all_keys() {
       name("sink.dlq_topic", &Config::sink, &SinkConfig::dlq_topic),
       integer("metrics.port", &Config::metrics, &MetricsConfig::port, 0, 65535),
       name("metrics.bind_address", &Config::metrics, &MetricsConfig::bind_address),
+      token("metrics.token", &Config::metrics, &MetricsConfig::token),
+      text("metrics.token_file", &Config::metrics, &MetricsConfig::token_file),
       choice<LogConfig, std::string>("log.level", &Config::log, &LogConfig::level,
                                      {{"trace", "trace"},
                                       {"debug", "debug"},

@@ -4,6 +4,7 @@
 // describe_config all go through, so a key added once is accepted, documented and logged
 // everywhere.
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <stdexcept>
@@ -19,6 +20,9 @@ namespace tastesync::config_keys {
 std::string in_quotes(std::string_view text);
 
 inline constexpr std::string_view kPropertiesKey = "kafka.properties";
+
+// A bearer token must fit in one Authorization header of the HTTP server's request buffer.
+inline constexpr std::size_t kMaxTokenBytes = 4096;
 
 // What is wrong with a value, without the key: the caller adds the key and where it came from.
 class InvalidValue : public std::runtime_error {

@@ -20,6 +20,8 @@ class CivetServer;
 
 namespace tastesync {
 
+struct MetricsConfig;
+
 // What /healthz and /readyz answer. Written by the pipeline thread, read by the HTTP threads.
 class Health {
  public:
@@ -73,12 +75,12 @@ class PipelineMetrics {
   prometheus::Gauge& ready;
 };
 
-// /metrics, /healthz and /readyz on one civetweb listener.
+// /metrics, /healthz and /readyz on one civetweb listener. With a token configured, /metrics
+// answers only requests bearing it; the probes stay open (docs/design.md, "The HTTP server").
 class MetricsServer {
  public:
   // Throws ConfigError naming metrics.port when the port cannot be bound.
-  MetricsServer(const std::string& bind_address, int port,
-                std::shared_ptr<prometheus::Registry> registry,
+  MetricsServer(const MetricsConfig& config, std::shared_ptr<prometheus::Registry> registry,
                 const std::shared_ptr<Health>& health);
   ~MetricsServer();
   MetricsServer(const MetricsServer&) = delete;

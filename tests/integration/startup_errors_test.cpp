@@ -60,5 +60,25 @@ TEST_F(StartupErrors, MissingRegistryFileExitsTwoNamingRegistrySource) {
   EXPECT_NE(result.stderr_text.find("registry.source"), std::string::npos) << result.stderr_text;
 }
 
+TEST_F(StartupErrors, MetricsTokenFileThatCannotBeReadExitsTwoNamingTheKey) {
+  const RunResult result =
+      run({}, {{"TASTESYNC_METRICS__TOKEN_FILE", (dir_.path() / "no-such-token").string()}});
+  EXPECT_TRUE(result.status.exited_with(2)) << result.status.describe();
+  EXPECT_NE(result.stderr_text.find("metrics.token_file"), std::string::npos) << result.stderr_text;
+}
+
+TEST_F(StartupErrors, MetricsTokenAndTokenFileBothSetExitTwoShowingNeither) {
+  const auto token_file = dir_.path() / "metrics-token";
+  std::ofstream(token_file) << "token-in-the-file-0b1d\n";
+  const RunResult result = run({}, {{"TASTESYNC_METRICS__TOKEN", "token-in-the-env-93c2"},
+                                    {"TASTESYNC_METRICS__TOKEN_FILE", token_file.string()}});
+  EXPECT_TRUE(result.status.exited_with(2)) << result.status.describe();
+  EXPECT_NE(result.stderr_text.find("metrics.token and metrics.token_file"), std::string::npos)
+      << result.stderr_text;
+  const std::string output = result.stderr_text + result.stdout_text;
+  EXPECT_EQ(output.find("token-in-the-file-0b1d"), std::string::npos) << output;
+  EXPECT_EQ(output.find("token-in-the-env-93c2"), std::string::npos) << output;
+}
+
 }  // namespace
 }  // namespace tastesync::testing
