@@ -132,7 +132,7 @@ class Passthrough : public DeliveryListener {
             first = std::chrono::steady_clock::now();
             figures.passthrough_startup_s = std::chrono::duration<double>(*first - started).count();
           }
-          trackers_[static_cast<std::size_t>(message->partition)].offer(message->offset, 0, 0);
+          trackers_[static_cast<std::size_t>(message->partition)].offer(message->offset, 0, {});
           producer_->produce_event(
               {static_cast<const char*>(message->key), message->key_len},
               {static_cast<const char*>(message->payload), message->len}, "bench",
