@@ -34,11 +34,13 @@ std::string read_file(const std::string& path) {
   return text;
 }
 
+// Never the value itself: a shape error can meet a secret (postgres: 'host=db password=...' where
+// a mapping belongs) before anything knows it is one.
 std::string describe_kind(const YAML::Node& node) {
   if (node.IsMap()) return "a mapping";
   if (node.IsSequence()) return "a list";
   if (node.IsNull()) return "nothing";
-  return "the single value " + in_quotes(node.Scalar());
+  return "a single value";
 }
 
 // Walks a YAML document, turning nested mappings into dotted keys for the key table.
@@ -69,7 +71,7 @@ class YamlSettings {
     for (const auto& entry : mapping) {
       const std::string key = key_of(entry.first, prefix);
       const YAML::Node& value = entry.second;
-      if (key == config_keys::kPropertiesKey) {
+      if (key == config_keys::kPropertiesKey || key == config_keys::kSecretFilesKey) {
         if (!value.IsNull()) walk_properties(key, value);
       } else if (config_keys::is_section(key)) {
         if (value.IsNull()) continue;  // a section with every key commented out
@@ -78,7 +80,8 @@ class YamlSettings {
                           describe_kind(value));
         }
         walk(value, key);
-      } else if (config_keys::find_key(key) != nullptr || config_keys::is_property_key(key)) {
+      } else if (config_keys::find_key(key) != nullptr || config_keys::is_property_key(key) ||
+                 config_keys::secret_of_file_key(key)) {
         set(key, entry.first, value);
       } else {
         const auto near = config_keys::closest_key(key);
@@ -89,7 +92,7 @@ class YamlSettings {
   }
 
   // librdkafka names are dotted themselves: {"ssl.ca.location": x} and {ssl: {ca: {location: x}}}
-  // are the same property.
+  // are the same property (under kafka.properties and kafka.secret_files alike).
   void walk_properties(const std::string& prefix, const YAML::Node& mapping) {
     if (!mapping.IsMap()) {
       fail(mapping,
@@ -161,10 +164,11 @@ void apply_environment(Config& config, const std::string& name, const std::strin
   if (!name.starts_with(kEnvironmentPrefix)) return;
   const std::string key = key_of_environment_name(name);
   if (config_keys::find_key(key) == nullptr && !config_keys::is_property_key(key) &&
-      key != config_keys::kPropertiesKey) {
+      key != config_keys::kPropertiesKey && key != config_keys::kSecretFilesKey &&
+      !config_keys::secret_of_file_key(key)) {
     std::vector<std::string> names;
-    for (const auto& spec : config_keys::all_keys()) {
-      names.push_back(environment_name(std::string(spec.key)));
+    for (const std::string& known : config_keys::all_key_names()) {
+      names.push_back(environment_name(known));
     }
     const auto near = config_keys::closest(name, names);
     throw ConfigError("environment variable " + name + " does not name a setting" +
@@ -174,18 +178,60 @@ void apply_environment(Config& config, const std::string& name, const std::strin
   config_keys::apply(config, key, value, "from " + name);
 }
 
+// The value a secret key has from the sources so far ("" = unset).
+std::string current_value(const Config& config, const std::string& secret_key) {
+  if (config_keys::is_property_key(secret_key)) {
+    const auto property =
+        config.kafka.properties.find(secret_key.substr(config_keys::kPropertiesKey.size() + 1));
+    return property == config.kafka.properties.end() ? std::string() : property->second;
+  }
+  return config_keys::find_key(secret_key)->get(config);
+}
+
+// A secret's file holds the value alone; the line end an editor or `echo` adds is not part of
+// it. Errors name the key and the path, never anything read.
+std::string read_secret_file(const std::string& file_key, const std::string& path) {
+  const std::string where = file_key + ": " + in_quotes(path);
+  if (std::filesystem::is_directory(path)) throw ConfigError(where + " is a directory, not a file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ConfigError(where + " cannot be opened: " + std::strerror(errno));
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw ConfigError(where + " cannot be read: " + std::strerror(errno));
+  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
+  if (text.empty()) throw ConfigError(where + " is empty");
+  return text;
+}
+
+void read_secret_files(Config& config) {
+  for (const auto& [secret_key, path] : config.secret_files) {
+    const std::string file_key = config_keys::file_key_of(secret_key);
+    if (!current_value(config, secret_key).empty()) {
+      throw ConfigError(secret_key + " and " + file_key +
+                        " are both set; set one of them (the file holds the value)");
+    }
+    config_keys::apply(config, secret_key, read_secret_file(file_key, path), "from " + file_key);
+  }
+}
+
 }  // namespace
 
 Config load_config(const ConfigSources& sources) {
   Config config;
-  if (sources.yaml_path) {
-    YamlSettings(config, *sources.yaml_path).apply(read_file(*sources.yaml_path));
+  try {
+    if (sources.yaml_path) {
+      YamlSettings(config, *sources.yaml_path).apply(read_file(*sources.yaml_path));
+    }
+    for (const auto& [name, value] : sources.environment) apply_environment(config, name, value);
+    for (const auto& [key, value] : sources.overrides) {
+      config_keys::apply(config, key, value, "from the command line");
+    }
+    read_secret_files(config);
+    validate_config(config);
+  } catch (const ConfigError& error) {
+    // Messages are written not to quote secrets; this catches whatever one still would, with
+    // every secret read so far.
+    throw ConfigError(redactor_for(config).redact(error.what()));
   }
-  for (const auto& [name, value] : sources.environment) apply_environment(config, name, value);
-  for (const auto& [key, value] : sources.overrides) {
-    config_keys::apply(config, key, value, "from the command line");
-  }
-  validate_config(config);
   return config;
 }
 
@@ -218,10 +264,16 @@ void validate_config(const Config& config) {
                        "");
   }
 
+  if (!config.redis.user.empty() && config.redis.password.empty()) {
+    throw ConfigError(
+        "redis.user is set but redis.password is not; an ACL user authenticates with its "
+        "password (redis.password or redis.password_file)");
+  }
   if (config.registry.source == kRegistryFromPostgres && config.postgres.dsn.empty()) {
     throw ConfigError(
         "registry.source is postgres but postgres.dsn is empty; set postgres.dsn "
-        "(--postgres, TASTESYNC_POSTGRES__DSN) to the database holding the registry");
+        "(--postgres, TASTESYNC_POSTGRES__DSN, or postgres.dsn_file) to the database holding the "
+        "registry");
   }
   if (config.sink.backoff_max_ms < config.sink.backoff_initial_ms) {
     throw ConfigError("sink.backoff_max_ms (" + std::to_string(config.sink.backoff_max_ms) +
