@@ -84,13 +84,8 @@ std::string make_temporary_state_dir() {
   return pattern;
 }
 
-}  // namespace
-
-int run_command(const RunArguments& arguments) {
-  const SignalGate gate;
-  Config config = load_config({arguments.config_path, process_environment(), arguments.overrides});
-  setup_logging(config.log);
-
+// `tastesync run` once its configuration is loaded.
+int run_loaded(Config config, const SignalGate& gate) {
   auto metrics_registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<Health>();
   std::optional<MetricsServer> server;
@@ -209,11 +204,7 @@ int run_command(const RunArguments& arguments) {
   return exit_code;
 }
 
-int sink_command(const RunArguments& arguments, const std::string& kind) {
-  const SignalGate gate;
-  const Config config =
-      load_config({arguments.config_path, process_environment(), arguments.overrides});
-  setup_logging(config.log);
+int run_sink(const Config& config, const std::string& kind, const SignalGate& gate) {
   if (config.kafka.brokers.empty()) {
     throw ConfigError(
         "tastesync sink needs kafka.brokers (--brokers, TASTESYNC_KAFKA__BROKERS): "
@@ -244,6 +235,35 @@ int sink_command(const RunArguments& arguments, const std::string& kind) {
   supervise(gate, worker, {});
   worker.join();
   return exit_code;
+}
+
+}  // namespace
+
+int with_redacted_errors(const Redactor& redactor, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const ConfigError& e) {
+    throw ConfigError(redactor.redact(e.what()));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(redactor.redact(e.what()));
+  }
+}
+
+int run_command(const RunArguments& arguments) {
+  const SignalGate gate;
+  Config config = load_config({arguments.config_path, process_environment(), arguments.overrides});
+  const Redactor redactor = redactor_for(config);
+  setup_logging(config.log, redactor);
+  return with_redacted_errors(redactor, [&] { return run_loaded(std::move(config), gate); });
+}
+
+int sink_command(const RunArguments& arguments, const std::string& kind) {
+  const SignalGate gate;
+  const Config config =
+      load_config({arguments.config_path, process_environment(), arguments.overrides});
+  const Redactor redactor = redactor_for(config);
+  setup_logging(config.log, redactor);
+  return with_redacted_errors(redactor, [&] { return run_sink(config, kind, gate); });
 }
 
 int dev_broker_command(const DevBrokerArguments& arguments) {

@@ -1,20 +1,44 @@
 #include "kafka.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <stdexcept>
 
 #include "config.hpp"
 
 namespace tastesync {
+namespace {
+
+// librdkafka's own log lines go through spdlog like every other line: same format (JSON with
+// log.json), and the same redaction of secrets (docs/design.md "Secrets"). Its syslog levels
+// map onto spdlog's; debug lines (the `debug` property) need log.level debug to show.
+void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* text) {
+  spdlog::level::level_enum mapped = spdlog::level::debug;
+  if (level <= 3) {
+    mapped = spdlog::level::err;
+  } else if (level == 4) {
+    mapped = spdlog::level::warn;
+  } else if (level <= 6) {
+    mapped = spdlog::level::info;
+  }
+  spdlog::log(mapped, "librdkafka {} {}: {}", rd_kafka_name(rk), facility, text);
+}
+
+}  // namespace
 
 KafkaConf make_kafka_conf(const std::map<std::string, std::string>& properties,
                           const std::string& source) {
   KafkaConf conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), &log_to_spdlog);
   char error[512];
   for (const auto& [name, value] : properties) {
     if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error, sizeof(error)) !=
         RD_KAFKA_CONF_OK) {
+      // librdkafka quotes the value it refuses; a secret one must not reach the message.
+      const Redactor redactor(is_secret_kafka_property(name) ? std::vector<std::string>{value}
+                                                             : std::vector<std::string>{});
       std::string message = source;
-      message.append(" property '").append(name).append("': ").append(error);
+      message.append(" property '").append(name).append("': ").append(redactor.redact(error));
       throw ConfigError(message);
     }
   }
