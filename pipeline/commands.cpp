@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -150,6 +151,18 @@ int run_loaded(Config config, const SignalGate& gate) {
     registry_watcher.emplace(config.postgres.dsn,
                              std::chrono::milliseconds(config.registry.reload_interval_ms), feed);
   }
+  // Sinks read customer-events in their own groups: a database outage never slows the worker.
+  // Made before the worker starts, so that credentials Redis refuses fail the start. A sink that
+  // stops later (the same refusal after a reconnect) stops the process: the worker drains first,
+  // then run exits 2 (docs/design.md "Secrets").
+  std::atomic<bool> sink_failed{false};
+  std::optional<Sinks> sinks;
+  if (!config.postgres.dsn.empty() || !config.redis.address.empty()) {
+    sinks.emplace(config, *metrics_registry, [&sink_failed, &gate] {
+      sink_failed = true;
+      gate.wake_main();
+    });
+  }
 
   int exit_code = kExitFailed;
   std::jthread worker([&](const std::stop_token& stop) {
@@ -180,16 +193,14 @@ int run_loaded(Config config, const SignalGate& gate) {
       }
     });
   }
-  // Sinks read customer-events in their own groups: a database outage never slows the worker.
-  std::optional<Sinks> sinks;
-  if (!config.postgres.dsn.empty() || !config.redis.address.empty()) {
-    sinks.emplace(config, *metrics_registry);
-  }
   supervise(gate, worker, {&generator});
+  // Woken by a failed sink, the worker is still running: it stops as on a signal.
+  worker.request_stop();
   worker.join();
   if (generator.joinable()) generator.join();
   // SPEC §7: the pipeline has delivered and committed; then the sinks commit what they wrote.
   if (sinks) sinks->stop();
+  if (sink_failed && exit_code == 0) exit_code = kExitFailed;
   if (!temporary_state_dir.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(temporary_state_dir, ignored);

@@ -29,17 +29,18 @@ std::unique_ptr<SinkWriter> make_sink_writer(const Config& config, SinkKind kind
     if (config.redis.address.empty()) {
       throw ConfigError("the Redis sink needs redis.address (--redis, TASTESYNC_REDIS__ADDRESS)");
     }
-    return make_redis_sink_writer(config.redis.address);
+    return make_redis_sink_writer(config.redis);
   }
   if (config.postgres.dsn.empty()) {
     throw ConfigError(
-        "the PostgreSQL sink needs postgres.dsn (--postgres, TASTESYNC_POSTGRES__DSN)");
+        "the PostgreSQL sink needs postgres.dsn (--postgres, TASTESYNC_POSTGRES__DSN, or "
+        "postgres.dsn_file)");
   }
   return make_postgres_sink_writer(config.postgres.dsn);
 }
 
-Sinks::Sinks(const Config& config, prometheus::Registry& metrics)
-    : families_(std::make_unique<SinkMetricFamilies>(metrics)) {
+Sinks::Sinks(const Config& config, prometheus::Registry& metrics, std::function<void()> on_failure)
+    : families_(std::make_unique<SinkMetricFamilies>(metrics)), on_failure_(std::move(on_failure)) {
   std::vector<SinkKind> kinds;
   if (!config.postgres.dsn.empty()) kinds.push_back(SinkKind::postgres);
   if (!config.redis.address.empty()) kinds.push_back(SinkKind::redis);
@@ -48,11 +49,12 @@ Sinks::Sinks(const Config& config, prometheus::Registry& metrics)
                                                     make_sink_writer(config, kind), *families_));
   }
   for (auto& runner : runners_) {
-    threads_.emplace_back([&runner = *runner](const std::stop_token& stop) {
+    threads_.emplace_back([this, &runner = *runner](const std::stop_token& stop) {
       try {
         runner.run(stop);
       } catch (const std::exception& e) {
         spdlog::error("sink stopped: {}", e.what());
+        if (on_failure_) on_failure_();
       }
     });
   }

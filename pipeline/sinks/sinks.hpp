@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <thread>
@@ -21,10 +22,12 @@ std::unique_ptr<SinkWriter> make_sink_writer(const Config& config, SinkKind kind
 
 // The sinks a Config turns on (postgres.dsn, redis.address set), each in its own thread, fed
 // asynchronously from customer-events: a slow or absent database never slows identification.
-// Destroying it stops them; each commits what it wrote.
+// Destroying it stops them; each commits what it wrote. Building a writer can fail the start
+// (ConfigError: Redis refuses the credentials). A sink that stops by itself (its runner threw)
+// is logged and reported to `on_failure`, from the sink's thread.
 class Sinks {
  public:
-  Sinks(const Config& config, prometheus::Registry& metrics);
+  Sinks(const Config& config, prometheus::Registry& metrics, std::function<void()> on_failure);
   ~Sinks();
   Sinks(const Sinks&) = delete;
   Sinks& operator=(const Sinks&) = delete;
@@ -34,6 +37,7 @@ class Sinks {
 
  private:
   std::unique_ptr<SinkMetricFamilies> families_;
+  std::function<void()> on_failure_;
   std::vector<std::unique_ptr<SinkRunner>> runners_;
   std::vector<std::jthread> threads_;
 };
