@@ -49,11 +49,42 @@ std::string quoted(std::string_view value) {
   return out + "'";
 }
 
+bool is_uri(std::string_view dsn) {
+  return dsn.starts_with("postgresql://") || dsn.starts_with("postgres://");
+}
+
+bool is_port_list(std::string_view ports) {
+  return ports.find_first_not_of("0123456789,") == std::string_view::npos;
+}
+
+// A URI whose password holds a '/' or '@' that is not percent-encoded (common in generated,
+// base64-like passwords) parses, but not as meant: libpq ends the user info at the first '/' or
+// '@', so a piece of the password becomes the host, port or database — not secret to libpq, and
+// quoted in its connect errors ("invalid integer value \"s3c\" for connection option
+// \"port\""). No host or database name holds an '@' and a port is a number, so those values
+// give it away.
+std::optional<std::string> misread_uri(const PQconninfoOption* options) {
+  for (const PQconninfoOption* option = options; option->keyword != nullptr; ++option) {
+    if (option->val == nullptr) continue;
+    const std::string_view keyword = option->keyword;
+    const std::string_view value = option->val;
+    if (((keyword == "host" || keyword == "dbname") && value.find('@') != std::string_view::npos) ||
+        (keyword == "port" && !is_port_list(value))) {
+      return "libpq reads part of this URI's user info as its " + std::string(keyword) +
+             ": percent-encode '/' and '@' in the user and password (%2F, %40); its text is not "
+             "shown, as it holds the password";
+    }
+  }
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<std::string> dsn_problem(const std::string& dsn) {
   std::string error;
-  if (parse(dsn, &error)) return std::nullopt;
+  if (const Conninfo options = parse(dsn, &error)) {
+    return is_uri(dsn) ? misread_uri(options.get()) : std::nullopt;
+  }
   // libpq quotes the token it choked on ("invalid percent-encoded token: \"s3cret%zz\"", the
   // review's example): only the words before the first quote are safe to show.
   std::string reason = error.substr(0, error.find('"'));

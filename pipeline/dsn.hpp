@@ -11,7 +11,8 @@ namespace tastesync {
 // exactly what is redacted, whatever quoting, percent-encoding or query parameter carries the
 // password (docs/design.md "Secrets").
 
-// Why libpq cannot parse `dsn`, in words that quote nothing of it (libpq's own message quotes the
+// Why libpq cannot parse `dsn` (or, for a URI, parses it otherwise than meant: a '/' or '@' left
+// unencoded in the password), in words that quote nothing of it (libpq's own message quotes the
 // offending token, which may be the password); nullopt when it parses.
 std::optional<std::string> dsn_problem(const std::string& dsn);
 

@@ -48,6 +48,22 @@ TEST(DsnProblem, NamesWhatIsWrongWithoutQuotingTheDsn) {
   EXPECT_FALSE(dsn_problem(""));
 }
 
+// libpq ends the user info at the first '/' or '@': the rest of the password would become the
+// port or host, and libpq's connect error would quote it.
+TEST(DsnProblem, AUriPasswordWithAnUnencodedSlashOrAtIsRefused) {
+  for (const std::string dsn :
+       {"postgresql://app:s3c/ret@db:5432/t", "postgresql://app:12/s3cret@db/t",
+        "postgresql://app:s3cr@t@db/t"}) {
+    const auto problem = dsn_problem(dsn);
+    ASSERT_TRUE(problem) << dsn;
+    EXPECT_NE(problem->find("percent-encode"), std::string::npos) << *problem;
+    EXPECT_EQ(problem->find("s3c"), std::string::npos) << *problem;
+  }
+  EXPECT_FALSE(dsn_problem("postgresql://app:s3c%2Fr%40t@db:5432,db2:5433/t"));
+  EXPECT_FALSE(dsn_problem("postgresql://app:s3cret?x:y@db/t")) << "libpq reads '?' and ':' right";
+  EXPECT_FALSE(dsn_problem("postgresql://app%40corp:pw@db/t")) << "an '@' in a user name is fine";
+}
+
 TEST(DsnSecrets, AreThePasswordsAsLibpqDecodesThem) {
   EXPECT_EQ(dsn_secrets("postgresql://app:s3cret%3F%25@db/t"),
             (std::vector<std::string>{"s3cret?%"}));
