@@ -206,8 +206,10 @@ void read_secret_files(Config& config) {
   for (const auto& [secret_key, path] : config.secret_files) {
     const std::string file_key = config_keys::file_key_of(secret_key);
     if (!current_value(config, secret_key).empty()) {
-      throw ConfigError(secret_key + " and " + file_key +
-                        " are both set; set one of them (the file holds the value)");
+      std::string message = secret_key;
+      message.append(" and ").append(file_key).append(
+          " are both set; set one of them (the file holds the value)");
+      throw ConfigError(message);
     }
     config_keys::apply(config, secret_key, read_secret_file(file_key, path), "from " + file_key);
   }
