@@ -101,7 +101,8 @@ TEST_F(SecretFiles, OnlySecretPropertiesHaveFiles) {
 
 // Marking a key secret in the table is all it takes for <key>_file to work.
 TEST_F(SecretFiles, EverySecretKeyOfTheTableReadsFromItsFile) {
-  const std::string value = "host=db password=from-file";  // a valid DSN, and valid text
+  // A valid DSN, and plain text without spaces: what any kind of secret should accept.
+  const std::string value = "postgresql://app:from-file@db/t";
   const std::string path = write("secret", value);
   int secrets = 0;
   for (const config_keys::KeySpec& spec : config_keys::all_keys()) {
