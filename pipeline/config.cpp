@@ -18,6 +18,8 @@ namespace tastesync {
 namespace {
 
 constexpr std::string_view kEnvironmentPrefix = "TASTESYNC_";
+// Far above a password, a DSN or a PEM private key (a few KiB).
+constexpr std::size_t kMaxSecretFileBytes = 64 * 1024;
 
 using config_keys::in_quotes;
 
@@ -188,17 +190,30 @@ std::string current_value(const Config& config, const std::string& secret_key) {
   return config_keys::find_key(secret_key)->get(config);
 }
 
-// A secret's file holds the value alone; the line end an editor or `echo` adds is not part of
-// it. Errors name the key and the path, never anything read.
+// A secret's file holds the value alone, and one line break after it (what an editor or `echo`
+// adds; a second one would be part of the value). Errors name the key and the path, never
+// anything read. Reading stops past kMaxSecretFileBytes: the path could name anything, even an
+// endless device.
 std::string read_secret_file(const std::string& file_key, const std::string& path) {
-  const std::string where = file_key + ": " + in_quotes(path);
-  if (std::filesystem::is_directory(path)) throw ConfigError(where + " is a directory, not a file");
+  std::error_code ignored;  // a path that cannot be looked at fails to open just below
+  if (std::filesystem::is_directory(path, ignored)) {
+    throw ConfigError(file_key + ": " + path + " is a directory, not a file");
+  }
   std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError(where + " cannot be opened: " + std::strerror(errno));
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  if (in.bad()) throw ConfigError(where + " cannot be read: " + std::strerror(errno));
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  if (text.empty()) throw ConfigError(where + " is empty");
+  if (!in) throw ConfigError(file_key + ": cannot open " + path + ": " + std::strerror(errno));
+  std::string text(kMaxSecretFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw ConfigError(file_key + ": cannot read " + path + ": " + std::strerror(errno));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxSecretFileBytes) {
+    throw ConfigError(file_key + ": " + path + " is larger than " +
+                      std::to_string(kMaxSecretFileBytes) + " bytes, too large for a secret");
+  }
+  if (text.ends_with('\n')) {
+    text.pop_back();
+    if (text.ends_with('\r')) text.pop_back();
+  }
+  if (text.empty()) throw ConfigError(file_key + ": " + path + " is empty");
   return text;
 }
 
@@ -211,7 +226,8 @@ void read_secret_files(Config& config) {
           " are both set; set one of them (the file holds the value)");
       throw ConfigError(message);
     }
-    config_keys::apply(config, secret_key, read_secret_file(file_key, path), "from " + file_key);
+    config_keys::apply(config, secret_key, read_secret_file(file_key, path),
+                       "read from " + file_key + " " + path);
   }
 }
 
