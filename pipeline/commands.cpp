@@ -152,9 +152,9 @@ int run_loaded(Config config, const SignalGate& gate) {
                              std::chrono::milliseconds(config.registry.reload_interval_ms), feed);
   }
   // Sinks read customer-events in their own groups: a database outage never slows the worker.
-  // Made before the worker starts, so that credentials Redis refuses fail the start. A sink that
-  // stops later (the same refusal after a reconnect) stops the process: the worker drains first,
-  // then run exits 2 (docs/design.md "Secrets").
+  // Made before the worker starts, so that credentials Redis refuses fail the start. A sink
+  // stopped later by the same refusal (after a reconnect) stops the process: the worker drains
+  // first, then run exits 2 (docs/design.md "Secrets").
   std::atomic<bool> sink_failed{false};
   std::optional<Sinks> sinks;
   if (!config.postgres.dsn.empty() || !config.redis.address.empty()) {

@@ -52,9 +52,12 @@ Sinks::Sinks(const Config& config, prometheus::Registry& metrics, std::function<
     threads_.emplace_back([this, &runner = *runner](const std::stop_token& stop) {
       try {
         runner.run(stop);
-      } catch (const std::exception& e) {
+      } catch (const ConfigError& e) {
+        // Only the operator can fix it (Redis refusing the credentials): the process must end.
         spdlog::error("sink stopped: {}", e.what());
         if (on_failure_) on_failure_();
+      } catch (const std::exception& e) {
+        spdlog::error("sink stopped: {}", e.what());
       }
     });
   }

@@ -23,8 +23,9 @@ std::unique_ptr<SinkWriter> make_sink_writer(const Config& config, SinkKind kind
 // The sinks a Config turns on (postgres.dsn, redis.address set), each in its own thread, fed
 // asynchronously from customer-events: a slow or absent database never slows identification.
 // Destroying it stops them; each commits what it wrote. Building a writer can fail the start
-// (ConfigError: Redis refuses the credentials). A sink that stops by itself (its runner threw)
-// is logged and reported to `on_failure`, from the sink's thread.
+// (ConfigError: Redis refuses the credentials). A sink stopped by a ConfigError while running
+// (the same refusal after a reconnect) is logged and reported to `on_failure`, from the sink's
+// thread; any other exception that ends a sink is logged only.
 class Sinks {
  public:
   Sinks(const Config& config, prometheus::Registry& metrics, std::function<void()> on_failure);
