@@ -19,7 +19,7 @@ namespace {
 
 constexpr std::string_view kEnvironmentPrefix = "TASTESYNC_";
 // Far above a password, a DSN or a PEM private key (a few KiB).
-constexpr std::size_t kMaxSecretFileBytes = 64 * 1024;
+constexpr std::size_t kMaxSecretFileBytes = std::size_t{64} * 1024;
 
 using config_keys::in_quotes;
 
@@ -226,8 +226,9 @@ void read_secret_files(Config& config) {
           " are both set; set one of them (the file holds the value)");
       throw ConfigError(message);
     }
-    config_keys::apply(config, secret_key, read_secret_file(file_key, path),
-                       "read from " + file_key + " " + path);
+    std::string origin = "read from ";
+    origin.append(file_key).append(" ").append(path);
+    config_keys::apply(config, secret_key, read_secret_file(file_key, path), origin);
   }
 }
 
