@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <chrono>
 #include <csignal>
@@ -124,13 +125,8 @@ std::string make_temporary_state_dir() {
   return pattern;
 }
 
-}  // namespace
-
-int run_command(const RunArguments& arguments) {
-  const SignalGate gate;
-  Config config = load_config({arguments.config_path, process_environment(), arguments.overrides});
-  setup_logging(config.log);
-
+// `tastesync run` once its configuration is loaded.
+int run_loaded(Config config, const SignalGate& gate) {
   auto metrics_registry = std::make_shared<prometheus::Registry>();
   auto health = std::make_shared<Health>();
   std::optional<MetricsServer> server;
@@ -196,6 +192,19 @@ int run_command(const RunArguments& arguments) {
     registry_watcher.emplace(config.postgres.dsn,
                              std::chrono::milliseconds(config.registry.reload_interval_ms), feed);
   }
+  // Sinks read customer-events in their own groups: a database outage never slows the worker.
+  // Made before the worker starts, so that credentials Redis refuses fail the start. A sink
+  // stopped later by the same refusal (after a reconnect) stops the process: the worker drains
+  // first, then run exits 2 (docs/design.md "Secrets"); a sink that dies of anything else is
+  // started again (docs/design.md "Failures that show").
+  std::atomic<bool> sink_failed{false};
+  std::optional<Sinks> sinks;
+  if (!config.postgres.dsn.empty() || !config.redis.address.empty()) {
+    sinks.emplace(config, *metrics_registry, health, [&sink_failed, &gate] {
+      sink_failed = true;
+      gate.wake_main();
+    });
+  }
 
   int exit_code = kExitFailed;
   std::jthread worker([&](const std::stop_token& stop) {
@@ -226,16 +235,14 @@ int run_command(const RunArguments& arguments) {
       }
     });
   }
-  // Sinks read customer-events in their own groups: a database outage never slows the worker.
-  std::optional<Sinks> sinks;
-  if (!config.postgres.dsn.empty() || !config.redis.address.empty()) {
-    sinks.emplace(config, *metrics_registry, health);
-  }
   supervise(gate, worker, {&generator});
+  // Woken by a failed sink, the worker is still running: it stops as on a signal.
+  worker.request_stop();
   worker.join();
   if (generator.joinable()) generator.join();
   // SPEC §7: the pipeline has delivered and committed; then the sinks commit what they wrote.
   if (sinks) sinks->stop();
+  if (sink_failed && exit_code == 0) exit_code = kExitFailed;
   if (!temporary_state_dir.empty()) {
     std::error_code ignored;
     std::filesystem::remove_all(temporary_state_dir, ignored);
@@ -250,11 +257,7 @@ int run_command(const RunArguments& arguments) {
   return exit_code;
 }
 
-int sink_command(const RunArguments& arguments, const std::string& kind) {
-  const SignalGate gate;
-  const Config config =
-      load_config({arguments.config_path, process_environment(), arguments.overrides});
-  setup_logging(config.log);
+int run_sink(const Config& config, const std::string& kind, const SignalGate& gate) {
   if (config.kafka.brokers.empty()) {
     throw ConfigError(
         "tastesync sink needs kafka.brokers (--brokers, TASTESYNC_KAFKA__BROKERS): "
@@ -285,6 +288,35 @@ int sink_command(const RunArguments& arguments, const std::string& kind) {
   supervise(gate, worker, {});
   worker.join();
   return exit_code;
+}
+
+}  // namespace
+
+int with_redacted_errors(const Redactor& redactor, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const ConfigError& e) {
+    throw ConfigError(redactor.redact(e.what()));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(redactor.redact(e.what()));
+  }
+}
+
+int run_command(const RunArguments& arguments) {
+  const SignalGate gate;
+  Config config = load_config({arguments.config_path, process_environment(), arguments.overrides});
+  const Redactor redactor = redactor_for(config);
+  setup_logging(config.log, redactor);
+  return with_redacted_errors(redactor, [&] { return run_loaded(std::move(config), gate); });
+}
+
+int sink_command(const RunArguments& arguments, const std::string& kind) {
+  const SignalGate gate;
+  const Config config =
+      load_config({arguments.config_path, process_environment(), arguments.overrides});
+  const Redactor redactor = redactor_for(config);
+  setup_logging(config.log, redactor);
+  return with_redacted_errors(redactor, [&] { return run_sink(config, kind, gate); });
 }
 
 int dev_broker_command(const DevBrokerArguments& arguments) {

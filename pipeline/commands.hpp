@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -34,6 +35,11 @@ struct GenArguments {
   double bad_ratio = 0.01;
   std::optional<std::string> start_time;  // RFC 3339; reproducible event times
 };
+
+// Runs `body` and returns its exit code; an exception leaving it is thrown again with every
+// secret of `redactor` masked in its message (a ConfigError stays a ConfigError), so what main
+// prints at exit is as redacted as the log (docs/design.md "Secrets").
+int with_redacted_errors(const Redactor& redactor, const std::function<int()>& body);
 
 // Each returns the process exit code. Signals (SIGINT/SIGTERM) are handled inside: the first
 // asks for a clean stop, a second exits at once.

@@ -20,6 +20,8 @@ namespace {
 
 constexpr std::string_view kEnvironmentPrefix = "TASTESYNC_";
 constexpr std::int64_t kMinMessageMaxBytes = 4096;
+// Far above a password, a DSN or a PEM private key (a few KiB).
+constexpr std::size_t kMaxSecretFileBytes = std::size_t{64} * 1024;
 
 using config_keys::in_quotes;
 
@@ -36,11 +38,13 @@ std::string read_file(const std::string& path) {
   return text;
 }
 
+// Never the value itself: a shape error can meet a secret (postgres: 'host=db password=...' where
+// a mapping belongs) before anything knows it is one.
 std::string describe_kind(const YAML::Node& node) {
   if (node.IsMap()) return "a mapping";
   if (node.IsSequence()) return "a list";
   if (node.IsNull()) return "nothing";
-  return "the single value " + in_quotes(node.Scalar());
+  return "a single value";
 }
 
 // Walks a YAML document, turning nested mappings into dotted keys for the key table.
@@ -71,7 +75,7 @@ class YamlSettings {
     for (const auto& entry : mapping) {
       const std::string key = key_of(entry.first, prefix);
       const YAML::Node& value = entry.second;
-      if (key == config_keys::kPropertiesKey) {
+      if (key == config_keys::kPropertiesKey || key == config_keys::kSecretFilesKey) {
         if (!value.IsNull()) walk_properties(key, value);
       } else if (config_keys::is_section(key)) {
         if (value.IsNull()) continue;  // a section with every key commented out
@@ -80,7 +84,8 @@ class YamlSettings {
                           describe_kind(value));
         }
         walk(value, key);
-      } else if (config_keys::find_key(key) != nullptr || config_keys::is_property_key(key)) {
+      } else if (config_keys::find_key(key) != nullptr || config_keys::is_property_key(key) ||
+                 config_keys::secret_of_file_key(key)) {
         set(key, entry.first, value);
       } else {
         const auto near = config_keys::closest_key(key);
@@ -91,7 +96,7 @@ class YamlSettings {
   }
 
   // librdkafka names are dotted themselves: {"ssl.ca.location": x} and {ssl: {ca: {location: x}}}
-  // are the same property.
+  // are the same property (under kafka.properties and kafka.secret_files alike).
   void walk_properties(const std::string& prefix, const YAML::Node& mapping) {
     if (!mapping.IsMap()) {
       fail(mapping,
@@ -163,10 +168,11 @@ void apply_environment(Config& config, const std::string& name, const std::strin
   if (!name.starts_with(kEnvironmentPrefix)) return;
   const std::string key = key_of_environment_name(name);
   if (config_keys::find_key(key) == nullptr && !config_keys::is_property_key(key) &&
-      key != config_keys::kPropertiesKey) {
+      key != config_keys::kPropertiesKey && key != config_keys::kSecretFilesKey &&
+      !config_keys::secret_of_file_key(key)) {
     std::vector<std::string> names;
-    for (const auto& spec : config_keys::all_keys()) {
-      names.push_back(environment_name(std::string(spec.key)));
+    for (const std::string& known : config_keys::all_key_names()) {
+      names.push_back(environment_name(known));
     }
     const auto near = config_keys::closest(name, names);
     throw ConfigError("environment variable " + name + " does not name a setting" +
@@ -176,57 +182,77 @@ void apply_environment(Config& config, const std::string& name, const std::strin
   config_keys::apply(config, key, value, "from " + name);
 }
 
-// Kept small and local to this key so that a generic *_file mechanism for secrets can take it
-// over. The file's content never appears in a message: only its path and what is wrong with it.
-void read_metrics_token_file(Config& config) {
-  const std::string& path = config.metrics.token_file;
-  if (path.empty()) return;
-  if (!config.metrics.token.empty()) {
-    throw ConfigError(
-        "metrics.token and metrics.token_file are both set; set only one of them (the token "
-        "itself, or the file holding it)");
+// The value a secret key has from the sources so far ("" = unset).
+std::string current_value(const Config& config, const std::string& secret_key) {
+  if (config_keys::is_property_key(secret_key)) {
+    const auto property =
+        config.kafka.properties.find(secret_key.substr(config_keys::kPropertiesKey.size() + 1));
+    return property == config.kafka.properties.end() ? std::string() : property->second;
   }
+  return config_keys::find_key(secret_key)->get(config);
+}
+
+// A secret's file holds the value alone, and one line break after it (what an editor or `echo`
+// adds; a second one would be part of the value). Errors name the key and the path, never
+// anything read. Reading stops past kMaxSecretFileBytes: the path could name anything, even an
+// endless device.
+std::string read_secret_file(const std::string& file_key, const std::string& path) {
   std::error_code ignored;  // a path that cannot be looked at fails to open just below
   if (std::filesystem::is_directory(path, ignored)) {
-    throw ConfigError("metrics.token_file: " + path + " is a directory, not a file");
+    throw ConfigError(file_key + ": " + path + " is a directory, not a file");
   }
   std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    throw ConfigError("metrics.token_file: cannot open " + path + ": " + std::strerror(errno));
+  if (!in) throw ConfigError(file_key + ": cannot open " + path + ": " + std::strerror(errno));
+  std::string text(kMaxSecretFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (in.bad()) throw ConfigError(file_key + ": cannot read " + path + ": " + std::strerror(errno));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxSecretFileBytes) {
+    throw ConfigError(file_key + ": " + path + " is larger than " +
+                      std::to_string(kMaxSecretFileBytes) + " bytes, too large for a secret");
   }
-  // Read at most a little more than a token plus its line break: the file could be anything.
-  std::string token(config_keys::kMaxTokenBytes + 3, '\0');
-  in.read(token.data(), static_cast<std::streamsize>(token.size()));
-  if (in.bad()) {
-    throw ConfigError("metrics.token_file: cannot read " + path + ": " + std::strerror(errno));
+  if (text.ends_with('\n')) {
+    text.pop_back();
+    if (text.ends_with('\r')) text.pop_back();
   }
-  token.resize(static_cast<std::size_t>(in.gcount()));
-  if (token.size() > config_keys::kMaxTokenBytes + 2) {
-    throw ConfigError("metrics.token_file: " + path + " is longer than a token (at most " +
-                      std::to_string(config_keys::kMaxTokenBytes) + " bytes)");
+  if (text.empty()) throw ConfigError(file_key + ": " + path + " is empty");
+  return text;
+}
+
+void read_secret_files(Config& config) {
+  for (const auto& [secret_key, path] : config.secret_files) {
+    const std::string file_key = config_keys::file_key_of(secret_key);
+    if (!current_value(config, secret_key).empty()) {
+      std::string message = secret_key;
+      message.append(" and ").append(file_key).append(
+          " are both set; set one of them (the file holds the value)");
+      throw ConfigError(message);
+    }
+    std::string origin = "read from ";
+    origin.append(file_key).append(" ").append(path);
+    config_keys::apply(config, secret_key, read_secret_file(file_key, path), origin);
   }
-  // Editors and `echo` end the file with a line break that is not part of the token.
-  if (token.ends_with('\n')) {
-    token.pop_back();
-    if (token.ends_with('\r')) token.pop_back();
-  }
-  if (token.empty()) throw ConfigError("metrics.token_file: " + path + " is empty");
-  config_keys::apply(config, "metrics.token", token, "read from metrics.token_file " + path);
 }
 
 }  // namespace
 
 Config load_config(const ConfigSources& sources) {
   Config config;
-  if (sources.yaml_path) {
-    YamlSettings(config, *sources.yaml_path).apply(read_file(*sources.yaml_path));
+  try {
+    if (sources.yaml_path) {
+      YamlSettings(config, *sources.yaml_path).apply(read_file(*sources.yaml_path));
+    }
+    for (const auto& [name, value] : sources.environment) apply_environment(config, name, value);
+    for (const auto& [key, value] : sources.overrides) {
+      config_keys::apply(config, key, value, "from the command line");
+    }
+    read_secret_files(config);
+    validate_config(config);
+  } catch (const ConfigError& error) {
+    // Messages are written not to quote secrets; this catches whatever one still would, with
+    // every secret read so far.
+    throw ConfigError(redactor_for(config).redact(error.what()));
   }
-  for (const auto& [name, value] : sources.environment) apply_environment(config, name, value);
-  for (const auto& [key, value] : sources.overrides) {
-    config_keys::apply(config, key, value, "from the command line");
-  }
-  read_metrics_token_file(config);
-  validate_config(config);
   return config;
 }
 
@@ -259,10 +285,16 @@ void validate_config(const Config& config) {
                        "");
   }
 
+  if (!config.redis.user.empty() && config.redis.password.empty()) {
+    throw ConfigError(
+        "redis.user is set but redis.password is not; an ACL user authenticates with its "
+        "password (redis.password or redis.password_file)");
+  }
   if (config.registry.source == kRegistryFromPostgres && config.postgres.dsn.empty()) {
     throw ConfigError(
         "registry.source is postgres but postgres.dsn is empty; set postgres.dsn "
-        "(--postgres, TASTESYNC_POSTGRES__DSN) to the database holding the registry");
+        "(--postgres, TASTESYNC_POSTGRES__DSN, or postgres.dsn_file) to the database holding the "
+        "registry");
   }
   if (config.sink.backoff_max_ms < config.sink.backoff_initial_ms) {
     throw ConfigError("sink.backoff_max_ms (" + std::to_string(config.sink.backoff_max_ms) +

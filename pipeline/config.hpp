@@ -9,6 +9,8 @@
 #include <utility>
 #include <vector>
 
+#include "dsn.hpp"
+#include "redactor.hpp"
 #include "score.hpp"
 
 namespace tastesync {
@@ -98,11 +100,13 @@ struct RegistryConfig {
 
 // Setting a DSN or address turns on that sink inside `run` (SPEC §6).
 struct PostgresConfig {
-  std::string dsn;  // postgres.dsn (libpq DSN or URI; its password is redacted in logs)
+  std::string dsn;  // postgres.dsn (libpq DSN or URI; secret: its password is redacted)
 };
 
 struct RedisConfig {
-  std::string address;  // redis.address (host:port)
+  std::string address;   // redis.address (host:port)
+  std::string user;      // redis.user (an ACL user; "" = the default user)
+  std::string password;  // redis.password (secret; AUTH after every connect when set)
 };
 
 struct SinkConfig {
@@ -119,7 +123,7 @@ struct MetricsConfig {
   int port = 9464;                         // metrics.port (0 = pick a free one)
   std::string bind_address = "127.0.0.1";  // metrics.bind_address (0.0.0.0: every interface)
   std::string token;                       // metrics.token ("" = /metrics open; redacted in logs)
-  std::string token_file;  // metrics.token_file: load_config reads the token from it into token
+                                           // (or metrics.token_file, as every secret key)
 };
 
 struct LogConfig {
@@ -150,6 +154,9 @@ struct Config {
   LogConfig log;
   OutputConfig output;
   ShutdownConfig shutdown;
+  // Secret key -> the file its value was read from (<key>_file, kafka.secret_files.<property>;
+  // docs/design.md "Secrets"). load_config reads them; kept for the effective-config log.
+  std::map<std::string, std::string> secret_files;
 };
 
 // The effective changelog settings of a loaded Config.
@@ -163,7 +170,9 @@ class ConfigError : public std::runtime_error {
 };
 
 // Everything that can feed a Config, lowest precedence first (SPEC §8):
-// defaults < YAML file < environment < overrides (command-line flags).
+// defaults < YAML file < environment < overrides (command-line flags). A secret's file
+// (<key>_file) is read last, once every source is in; setting both the key and its file is an
+// error.
 // The {} initializers let callers write {.overrides = ...} without -Wmissing-field-initializers.
 struct ConfigSources {
   std::optional<std::string> yaml_path{};
@@ -192,8 +201,8 @@ std::string environment_name(const std::string& key);
 // Whether a librdkafka property carries a secret (passwords, keys, tokens) and must not be logged.
 bool is_secret_kafka_property(const std::string& name);
 
-// A connection string with its password replaced by ***, in both libpq forms:
-// "host=h password=p" and "postgresql://user:p@h/db" (also ?password=p).
-std::string redact_dsn(const std::string& dsn);
+// Knows every secret in effect in `config` (each key the table marks secret, secret
+// kafka.properties, the DSN's password as libpq parses it) and hides them in any text.
+Redactor redactor_for(const Config& config);
 
 }  // namespace tastesync

@@ -6,9 +6,11 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
-#include <regex>
 #include <set>
 #include <utility>
+
+#include "dsn.hpp"
+#include "redactor.hpp"
 
 namespace tastesync {
 namespace config_keys {
@@ -128,6 +130,18 @@ KeySpec token(std::string_view key, Section Config::*section, std::string Sectio
       [](const std::string& value) { return value; }, Redaction::whole_value);
 }
 
+// A libpq connection string, checked with libpq's own parser at start; its password is redacted.
+template <typename Section>
+KeySpec dsn(std::string_view key, Section Config::*section, std::string Section::*member) {
+  return field<Section, std::string>(
+      key, section, member,
+      [](const std::string& text) {
+        if (auto problem = dsn_problem(text)) throw InvalidValue(*problem);
+        return text;
+      },
+      [](const std::string& value) { return value; }, Redaction::dsn_password);
+}
+
 template <typename Section>
 KeySpec name(std::string_view key, Section Config::*section, std::string Section::*member) {
   return field<Section, std::string>(
@@ -198,6 +212,15 @@ void set_property(Config& config, const std::string& property, const std::string
     if (property == owned) throw InvalidValue(std::string(instead));
   }
   config.kafka.properties[property] = value;
+}
+
+// A secret key's file: only its path is kept here; load_config reads it once every source is in.
+void set_secret_file(Config& config, const std::string& secret_key, const std::string& path) {
+  if (path.empty()) {
+    config.secret_files.erase(secret_key);
+  } else {
+    config.secret_files[secret_key] = path;
+  }
 }
 
 std::string redact(const std::string& value, Redaction redaction) {
@@ -312,8 +335,10 @@ const std::vector<KeySpec>& all_keys() {
               kMaxInt),
       integer("registry.reload_interval_ms", &Config::registry, &RegistryConfig::reload_interval_ms,
               100, kMaxInt),
-      text("postgres.dsn", &Config::postgres, &PostgresConfig::dsn, Redaction::dsn_password),
+      dsn("postgres.dsn", &Config::postgres, &PostgresConfig::dsn),
       text("redis.address", &Config::redis, &RedisConfig::address),
+      text("redis.user", &Config::redis, &RedisConfig::user),
+      text("redis.password", &Config::redis, &RedisConfig::password, Redaction::whole_value),
       integer("sink.batch_max_records", &Config::sink, &SinkConfig::batch_max_records, 1, 100000),
       integer("sink.batch_max_wait_ms", &Config::sink, &SinkConfig::batch_max_wait_ms, 0, 60000),
       integer("sink.backoff_initial_ms", &Config::sink, &SinkConfig::backoff_initial_ms, 1, 60000),
@@ -322,7 +347,6 @@ const std::vector<KeySpec>& all_keys() {
       integer("metrics.port", &Config::metrics, &MetricsConfig::port, 0, 65535),
       name("metrics.bind_address", &Config::metrics, &MetricsConfig::bind_address),
       token("metrics.token", &Config::metrics, &MetricsConfig::token),
-      text("metrics.token_file", &Config::metrics, &MetricsConfig::token_file),
       choice<LogConfig, std::string>("log.level", &Config::log, &LogConfig::level,
                                      {{"trace", "trace"},
                                       {"debug", "debug"},
@@ -349,8 +373,44 @@ bool is_property_key(std::string_view key) {
          key[kPropertiesKey.size()] == '.';
 }
 
+bool is_secret_key(std::string_view key) {
+  if (is_property_key(key)) {
+    return is_secret_kafka_property(std::string(key.substr(kPropertiesKey.size() + 1)));
+  }
+  const KeySpec* spec = find_key(key);
+  return spec != nullptr && spec->redaction != Redaction::none;
+}
+
+std::optional<std::string> secret_of_file_key(std::string_view key) {
+  if (key.size() > kSecretFilesKey.size() && key.starts_with(kSecretFilesKey) &&
+      key[kSecretFilesKey.size()] == '.') {
+    return std::string(kPropertiesKey) + std::string(key.substr(kSecretFilesKey.size()));
+  }
+  if (!key.ends_with(kFileSuffix)) return std::nullopt;
+  const std::string_view secret = key.substr(0, key.size() - kFileSuffix.size());
+  const KeySpec* spec = find_key(secret);
+  if (spec == nullptr || spec->redaction == Redaction::none) return std::nullopt;
+  return std::string(secret);
+}
+
+std::string file_key_of(std::string_view secret_key) {
+  if (is_property_key(secret_key)) {
+    return std::string(kSecretFilesKey) + std::string(secret_key.substr(kPropertiesKey.size()));
+  }
+  return std::string(secret_key) + std::string(kFileSuffix);
+}
+
+std::vector<std::string> all_key_names() {
+  std::vector<std::string> names;
+  for (const KeySpec& spec : all_keys()) {
+    names.emplace_back(spec.key);
+    if (spec.redaction != Redaction::none) names.push_back(file_key_of(spec.key));
+  }
+  return names;
+}
+
 bool is_section(std::string_view key) {
-  if (key == kPropertiesKey) return true;
+  if (key == kPropertiesKey || key == kSecretFilesKey) return true;
   return std::any_of(all_keys().begin(), all_keys().end(), [key](const KeySpec& spec) {
     return spec.key.size() > key.size() && spec.key.starts_with(key) && spec.key[key.size()] == '.';
   });
@@ -364,6 +424,18 @@ void apply(Config& config, const std::string& key, const std::string& value,
       set_property(config, key.substr(std::min(key.size(), kPropertiesKey.size() + 1)), value);
       return;
     }
+    if (key == kSecretFilesKey) {
+      throw InvalidValue(
+          "a librdkafka property name must follow, e.g. kafka.secret_files.sasl.password");
+    }
+    if (const auto secret = secret_of_file_key(key)) {
+      if (!is_secret_key(*secret)) {
+        throw InvalidValue("'" + secret->substr(kPropertiesKey.size() + 1) +
+                           "' is not a secret librdkafka property; set " + *secret + " instead");
+      }
+      set_secret_file(config, *secret, value);
+      return;
+    }
     const KeySpec* spec = find_key(key);
     if (spec == nullptr) {
       const auto near = closest_key(key);
@@ -372,7 +444,10 @@ void apply(Config& config, const std::string& key, const std::string& value,
     }
     spec->set(config, value);
   } catch (const InvalidValue& problem) {
-    throw ConfigError(key + ": " + problem.what() + from);
+    // A parser quotes the value it refuses; a secret's value must never reach the message.
+    const std::string reason =
+        is_secret_key(key) ? Redactor({value}).redact(problem.what()) : problem.what();
+    throw ConfigError(key + ": " + reason + from);
   }
 }
 
@@ -403,6 +478,8 @@ std::optional<std::string> closest_key(const std::string& key) {
     names.emplace(spec.key);
   }
   names.emplace(kPropertiesKey);
+  names.emplace(kSecretFilesKey);
+  for (std::string& name : all_key_names()) names.insert(std::move(name));
   return closest(key, {names.begin(), names.end()});
 }
 
@@ -416,7 +493,17 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
   using config_keys::kPropertiesKey;
   std::vector<std::pair<std::string, std::string>> described;
   bool properties_listed = false;
+  const auto file_of = [&config](const std::string& secret_key) {
+    const auto file = config.secret_files.find(secret_key);
+    return file == config.secret_files.end() ? std::string() : file->second;
+  };
   const auto list_properties = [&] {
+    // Files first: then the properties still end the kafka.* keys.
+    for (const auto& [secret_key, path] : config.secret_files) {
+      if (config_keys::is_property_key(secret_key)) {
+        described.emplace_back(config_keys::file_key_of(secret_key), path);
+      }
+    }
     for (const auto& [property, value] : config.kafka.properties) {
       const auto redaction = is_secret_kafka_property(property)
                                  ? config_keys::Redaction::whole_value
@@ -431,6 +518,9 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
     if (!properties_listed && !spec.key.starts_with("kafka.")) list_properties();
     described.emplace_back(std::string(spec.key),
                            config_keys::redact(spec.get(config), spec.redaction));
+    if (spec.redaction != config_keys::Redaction::none) {
+      described.emplace_back(config_keys::file_key_of(spec.key), file_of(std::string(spec.key)));
+    }
   }
   if (!properties_listed) list_properties();
   return described;
@@ -446,17 +536,27 @@ bool is_secret_kafka_property(const std::string& name) {
   return property.find("ssl.key") != std::string::npos && !property.ends_with(".location");
 }
 
-std::string redact_dsn(const std::string& dsn) {
-  // Keyword form: password=secret or password = 'quoted \' secret' (libpq's quoting rules).
-  static const std::regex keyword(R"((^|\s)(password\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s']\S*))",
-                                  std::regex::icase);
-  // URI form: the password in user:password@host, or a password=... query parameter.
-  static const std::regex userinfo(R"(^([a-zA-Z][a-zA-Z0-9+.-]*://[^:/?#@]*:)[^/?#]*@)");
-  static const std::regex query(R"(([?&]password=)[^&#]*)", std::regex::icase);
-  if (dsn.find("://") != std::string::npos) {
-    return std::regex_replace(std::regex_replace(dsn, userinfo, "$1***@"), query, "$1***");
+Redactor redactor_for(const Config& config) {
+  std::vector<std::string> secrets;
+  for (const config_keys::KeySpec& spec : config_keys::all_keys()) {
+    const std::string value = spec.get(config);
+    switch (spec.redaction) {
+      case config_keys::Redaction::none:
+        break;
+      case config_keys::Redaction::whole_value:
+        secrets.push_back(value);
+        break;
+      case config_keys::Redaction::dsn_password:
+        for (std::string& secret : dsn_secrets(value)) secrets.push_back(std::move(secret));
+        // A DSN libpq cannot parse has no password to find: all of it is secret then.
+        if (dsn_problem(value)) secrets.push_back(value);
+        break;
+    }
   }
-  return std::regex_replace(dsn, keyword, "$1$2***");
+  for (const auto& [property, value] : config.kafka.properties) {
+    if (is_secret_kafka_property(property)) secrets.push_back(value);
+  }
+  return Redactor(std::move(secrets));
 }
 
 }  // namespace tastesync

@@ -20,6 +20,10 @@ namespace tastesync::config_keys {
 std::string in_quotes(std::string_view text);
 
 inline constexpr std::string_view kPropertiesKey = "kafka.properties";
+// kafka.secret_files.<property>: the file a secret librdkafka property is read from.
+inline constexpr std::string_view kSecretFilesKey = "kafka.secret_files";
+// <key>_file: the file a secret key of the table is read from.
+inline constexpr std::string_view kFileSuffix = "_file";
 
 // A bearer token must fit in one Authorization header of the HTTP server's request buffer.
 inline constexpr std::size_t kMaxTokenBytes = 4096;
@@ -30,6 +34,9 @@ class InvalidValue : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// How a key's value is shown in the effective-config log. Anything but `none` makes the key a
+// secret: its value is redacted everywhere (redactor_for), never echoed in a config error, and it
+// can be read from a file with <key>_file (docs/design.md "Secrets").
 enum class Redaction { none, whole_value, dsn_password };
 
 struct KeySpec {
@@ -46,10 +53,25 @@ const KeySpec* find_key(std::string_view key);
 // True for kafka.properties.<name>: the one family of keys not listed in the table.
 bool is_property_key(std::string_view key);
 
+// True for a key whose value is a secret: a table key with a Redaction, or a secret
+// kafka.properties.<name> (is_secret_kafka_property).
+bool is_secret_key(std::string_view key);
+
+// The secret key that a file key names: postgres.dsn_file -> postgres.dsn,
+// kafka.secret_files.sasl.password -> kafka.properties.sasl.password; nullopt for other keys.
+std::optional<std::string> secret_of_file_key(std::string_view key);
+
+// The inverse: the key naming the file that `secret_key` can be read from.
+std::string file_key_of(std::string_view secret_key);
+
+// Every key of the table and their file keys (for suggestions).
+std::vector<std::string> all_key_names();
+
 // True for a prefix of known keys ("kafka", "kafka.properties"): YAML expects a mapping there.
 bool is_section(std::string_view key);
 
-// Sets a key (table or property); origin ("from TASTESYNC_X") goes into the error after the key.
+// Sets a key (table, property or secret file); origin ("from TASTESYNC_X") goes into the error
+// after the key.
 void apply(Config& config, const std::string& key, const std::string& value,
            const std::string& origin);
 

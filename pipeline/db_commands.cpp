@@ -6,7 +6,9 @@
 #include <sstream>
 
 #include "clock.hpp"
+#include "commands.hpp"
 #include "config.hpp"
+#include "logging.hpp"
 #include "migrations.hpp"
 #include "postgres.hpp"
 #include "registry_store.hpp"
@@ -15,9 +17,18 @@ namespace tastesync {
 namespace {
 
 void postgres_option(CLI::App& command, DbArguments& arguments) {
-  command.add_option("--postgres", arguments.postgres, "PostgreSQL DSN or URI")
-      ->envname("TASTESYNC_POSTGRES__DSN")
-      ->required();
+  command
+      .add_option_function<std::string>(
+          "--postgres",
+          [&arguments](const std::string& dsn) {
+            arguments.overrides.emplace_back("postgres.dsn", dsn);
+          },
+          "PostgreSQL DSN or URI (config key postgres.dsn; also TASTESYNC_POSTGRES__DSN or "
+          "postgres.dsn_file)")
+      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  command.add_option_function<std::string>(
+      "--config", [&arguments](const std::string& path) { arguments.config_path = path; },
+      "YAML config file (defaults < file < TASTESYNC_* environment < flags)");
 }
 
 std::string read_file(const std::string& path) {
@@ -59,10 +70,11 @@ DbCommands add_db_subcommands(CLI::App& app, DbArguments& arguments) {
   return commands;
 }
 
-int run_db_command(const DbCommands& commands, const DbArguments& arguments) {
-  const auto connect = [&arguments] {
-    return connect_postgres(arguments.postgres, "tastesync-cli");
-  };
+namespace {
+
+// Runs whichever command was parsed, with its configuration loaded.
+int run_parsed(const DbCommands& commands, const DbArguments& arguments, const Config& config) {
+  const auto connect = [&config] { return connect_postgres(config.postgres.dsn, "tastesync-cli"); };
   if (commands.migrate->parsed()) {
     auto connection = connect();
     const MigrateReport report = migrate(*connection, wall_clock_ms());
@@ -95,6 +107,25 @@ int run_db_command(const DbCommands& commands, const DbArguments& arguments) {
     return 0;
   }
   return -1;
+}
+
+}  // namespace
+
+int run_db_command(const DbCommands& commands, const DbArguments& arguments) {
+  if (!commands.migrate->parsed() && !commands.retention->parsed() &&
+      !commands.registry_import->parsed() && !commands.registry_export->parsed()) {
+    return -1;
+  }
+  const Config config =
+      load_config({arguments.config_path, process_environment(), arguments.overrides});
+  if (config.postgres.dsn.empty()) {
+    throw ConfigError(
+        "this command needs postgres.dsn (--postgres, TASTESYNC_POSTGRES__DSN, or "
+        "postgres.dsn_file)");
+  }
+  const Redactor redactor = redactor_for(config);
+  setup_logging(config.log, redactor);
+  return with_redacted_errors(redactor, [&] { return run_parsed(commands, arguments, config); });
 }
 
 }  // namespace tastesync

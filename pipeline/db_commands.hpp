@@ -1,12 +1,19 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace tastesync {
 
+// The database comes from the configuration like `run`'s (postgres.dsn: --postgres,
+// TASTESYNC_POSTGRES__DSN, postgres.dsn_file, --config), so its password is read and redacted
+// the same way.
 struct DbArguments {
-  std::string postgres;  // DSN; --postgres or TASTESYNC_POSTGRES__DSN
+  std::optional<std::string> config_path;
+  std::vector<std::pair<std::string, std::string>> overrides;  // --postgres
   std::string registry_file;
   int retention_years = 5;
 };

@@ -9,9 +9,11 @@
 namespace tastesync {
 namespace {
 
-// librdkafka's own log lines (syslog levels) through spdlog, so `log.json: true` output stays one
-// JSON object a line. Called on librdkafka's threads: spdlog's logger is thread-safe, and nothing
-// may throw back into C.
+// librdkafka's own log lines (syslog levels) go through spdlog like every other line: the same
+// format (one JSON object a line with log.json) and the same redaction of secrets (docs/design.md
+// "Failures that show", "Secrets"). Debug lines (the `debug` property) need log.level debug.
+// Called on librdkafka's threads: spdlog's logger is thread-safe, and nothing may throw back
+// into C.
 void log_through_spdlog(const rd_kafka_t* rk, int level, const char* facility,
                         const char* message) noexcept {
   spdlog::level::level_enum spdlog_level = spdlog::level::debug;
@@ -41,8 +43,11 @@ KafkaConf make_kafka_conf(const std::map<std::string, std::string>& properties,
   for (const auto& [name, value] : properties) {
     if (rd_kafka_conf_set(conf.get(), name.c_str(), value.c_str(), error, sizeof(error)) !=
         RD_KAFKA_CONF_OK) {
+      // librdkafka quotes the value it refuses; a secret one must not reach the message.
+      const Redactor redactor(is_secret_kafka_property(name) ? std::vector<std::string>{value}
+                                                             : std::vector<std::string>{});
       std::string message = source;
-      message.append(" property '").append(name).append("': ").append(error);
+      message.append(" property '").append(name).append("': ").append(redactor.redact(error));
       throw ConfigError(message);
     }
   }

@@ -58,6 +58,31 @@ class JsonStderrSink : public spdlog::sinks::base_sink<std::mutex> {
   }
 };
 
+// Masks the secrets in a message before the sink that writes it (and before the JSON sink
+// escapes it, so an escaped quote cannot hide a secret from the redactor).
+class RedactingSink : public spdlog::sinks::sink {
+ public:
+  RedactingSink(std::shared_ptr<spdlog::sinks::sink> inner, Redactor redactor)
+      : inner_(std::move(inner)), redactor_(std::move(redactor)) {}
+
+  void log(const spdlog::details::log_msg& msg) override {
+    const std::string text =
+        redactor_.redact(std::string_view(msg.payload.data(), msg.payload.size()));
+    spdlog::details::log_msg redacted = msg;
+    redacted.payload = spdlog::string_view_t(text.data(), text.size());
+    inner_->log(redacted);
+  }
+  void flush() override { inner_->flush(); }
+  void set_pattern(const std::string& pattern) override { inner_->set_pattern(pattern); }
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+    inner_->set_formatter(std::move(formatter));
+  }
+
+ private:
+  std::shared_ptr<spdlog::sinks::sink> inner_;
+  Redactor redactor_;
+};
+
 constexpr std::string_view kLoggerName = "tastesync";
 
 }  // namespace
@@ -66,7 +91,7 @@ bool logging_is_set_up() {
   return spdlog::default_logger()->name() == kLoggerName;
 }
 
-void setup_logging(const LogConfig& config) {
+void setup_logging(const LogConfig& config, Redactor redactor) {
   std::shared_ptr<spdlog::sinks::sink> sink;
   if (config.json) {
     sink = std::make_shared<JsonStderrSink>();
@@ -74,7 +99,9 @@ void setup_logging(const LogConfig& config) {
     sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
     sink->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   }
-  auto logger = std::make_shared<spdlog::logger>(std::string(kLoggerName), sink);
+  auto logger = std::make_shared<spdlog::logger>(
+      std::string(kLoggerName),
+      std::make_shared<RedactingSink>(std::move(sink), std::move(redactor)));
   const auto level = spdlog::level::from_str(config.level);
   if (level == spdlog::level::off && config.level != "off") {
     throw ConfigError("log.level: '" + config.level + "' is not a level");

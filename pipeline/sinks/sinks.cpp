@@ -31,19 +31,22 @@ std::unique_ptr<SinkWriter> make_sink_writer(const Config& config, SinkKind kind
     if (config.redis.address.empty()) {
       throw ConfigError("the Redis sink needs redis.address (--redis, TASTESYNC_REDIS__ADDRESS)");
     }
-    return make_redis_sink_writer(config.redis.address);
+    return make_redis_sink_writer(config.redis);
   }
   if (config.postgres.dsn.empty()) {
     throw ConfigError(
-        "the PostgreSQL sink needs postgres.dsn (--postgres, TASTESYNC_POSTGRES__DSN)");
+        "the PostgreSQL sink needs postgres.dsn (--postgres, TASTESYNC_POSTGRES__DSN, or "
+        "postgres.dsn_file)");
   }
   return make_postgres_sink_writer(config.postgres.dsn);
 }
 
-Sinks::Sinks(const Config& config, prometheus::Registry& metrics, std::shared_ptr<Health> health)
+Sinks::Sinks(const Config& config, prometheus::Registry& metrics, std::shared_ptr<Health> health,
+             std::function<void()> on_failure)
     : config_(config),
       health_(std::move(health)),
-      families_(std::make_unique<SinkMetricFamilies>(metrics)) {
+      families_(std::make_unique<SinkMetricFamilies>(metrics)),
+      on_failure_(std::move(on_failure)) {
   std::vector<SinkKind> kinds;
   if (!config.postgres.dsn.empty()) kinds.push_back(SinkKind::postgres);
   if (!config.redis.address.empty()) kinds.push_back(SinkKind::redis);
@@ -74,6 +77,11 @@ void Sinks::supervise(SinkKind kind, std::unique_ptr<SinkRunner> runner,
                                               make_sink_writer(config_, kind), *families_);
       }
       runner->run(stop);
+    } catch (const ConfigError& e) {
+      // Only the operator can fix it (Redis refusing the credentials): the process must end.
+      spdlog::error("sink {} stopped: {}", name, e.what());
+      if (on_failure_) on_failure_();
+      return;
     } catch (const std::exception& e) {
       reason = e.what();
     }

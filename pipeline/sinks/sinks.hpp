@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <thread>
@@ -22,13 +23,18 @@ std::unique_ptr<SinkWriter> make_sink_writer(const Config& config, SinkKind kind
 
 // The sinks a Config turns on (postgres.dsn, redis.address set), each in its own thread, fed
 // asynchronously from customer-events: a slow or absent database never slows identification.
-// A sink that stops by itself (it threw: docs/design.md, "Failures that show") turns `health`
-// not ready, is counted, and is started again after a backoff (1 s doubling to 60 s) while
-// identification goes on. Destroying it stops them; each commits what it wrote.
+// Destroying it stops them; each commits what it wrote.
+//
+// What a sink dying means (docs/design.md, "Failures that show"): one stopped by a ConfigError
+// (Redis refusing the credentials after a reconnect: only the operator can fix that) is logged
+// and reported to `on_failure`, from the sink's thread, and the process ends; one that stops
+// for any other reason turns `health` not ready, is counted, and is started again after a
+// backoff (1 s doubling to 60 s) while identification goes on.
 class Sinks {
  public:
-  // Builds every sink now, so that a broken setup fails the start.
-  Sinks(const Config& config, prometheus::Registry& metrics, std::shared_ptr<Health> health);
+  // Builds every sink now, so that a broken setup (refused credentials) fails the start.
+  Sinks(const Config& config, prometheus::Registry& metrics, std::shared_ptr<Health> health,
+        std::function<void()> on_failure);
   ~Sinks();
   Sinks(const Sinks&) = delete;
   Sinks& operator=(const Sinks&) = delete;
@@ -42,6 +48,7 @@ class Sinks {
   Config config_;
   std::shared_ptr<Health> health_;
   std::unique_ptr<SinkMetricFamilies> families_;
+  std::function<void()> on_failure_;
   std::vector<std::jthread> threads_;
 };
 

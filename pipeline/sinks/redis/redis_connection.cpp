@@ -63,6 +63,16 @@ std::string_view reply_text(const redisReply& reply) {
   return {reply.str, static_cast<std::size_t>(reply.len)};
 }
 
+bool is_credentials_error(std::string_view error_reply) {
+  for (const std::string_view code : {"NOAUTH", "WRONGPASS", "NOPERM"}) {
+    if (error_reply.starts_with(code) &&
+        (error_reply.size() == code.size() || error_reply[code.size()] == ' ')) {
+      return true;
+    }
+  }
+  return false;
+}
+
 RedisConnection::RedisConnection(RedisOptions options) : options_(std::move(options)) {
   (void)reconnect();
 }
@@ -86,11 +96,26 @@ std::optional<RedisConnectionError> RedisConnection::reconnect() {
   if (redisSetTimeout(context_.get(), to_timeval(options_.command_timeout)) != REDIS_OK) {
     return fail("set command timeout");
   }
+  if (auto error = authenticate()) return error;
   last_error_.clear();
   return std::nullopt;
 }
 
-RedisConnectionError RedisConnection::fail(std::string_view what) {
+std::optional<RedisConnectionError> RedisConnection::authenticate() {
+  if (options_.password.empty()) return std::nullopt;
+  auto reply = options_.user.empty() ? command({"AUTH", options_.password})
+                                     : command({"AUTH", options_.user, options_.password});
+  if (!reply) return reply.error();
+  if (!is_error_reply(**reply)) return std::nullopt;
+  // Any refusal of AUTH is about the credentials: WRONGPASS (wrong password, unknown or disabled
+  // user), or an ERR when the server has no password for the default user. Redis never quotes
+  // the password in these replies; the log's redactor would mask it if it did.
+  const std::string as_user = options_.user.empty() ? "" : " as user '" + options_.user + "'";
+  return fail("AUTH" + as_user + " refused: " + std::string(reply_text(**reply)),
+              RedisErrorKind::credentials_rejected);
+}
+
+RedisConnectionError RedisConnection::fail(std::string_view what, RedisErrorKind kind) {
   last_error_ = "redis " + options_.host + ":" + std::to_string(options_.port) + ": ";
   last_error_.append(what);
   if (context_ != nullptr && context_->err != 0) {
@@ -99,7 +124,7 @@ RedisConnectionError RedisConnection::fail(std::string_view what) {
     // Keep the context dead for everyone, whatever hiredis thought of it.
     context_->err = REDIS_ERR_OTHER;
   }
-  return RedisConnectionError{last_error_};
+  return RedisConnectionError{last_error_, kind};
 }
 
 void RedisConnection::append(std::span<const std::string_view> arguments) {

@@ -17,6 +17,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "free_port.hpp"
@@ -67,7 +68,8 @@ bool reap(pid_t pid, int options) {
 
 }  // namespace
 
-RedisTestServer::RedisTestServer() : directory_(make_temp_directory()) {
+RedisTestServer::RedisTestServer(RedisTestServerAuth auth)
+    : auth_(std::move(auth)), directory_(make_temp_directory()) {
   for (int attempt = 0; attempt < kLaunchAttempts; ++attempt) {
     port_ = free_loopback_port();
     if (launch()) return;
@@ -92,6 +94,7 @@ RedisOptions RedisTestServer::options() const {
   options.port = port_;
   options.connect_timeout = 1s;
   options.command_timeout = 5s;
+  options.password = auth_.requirepass;
   return options;
 }
 
@@ -132,6 +135,14 @@ bool RedisTestServer::launch() {
       "no",       "--dir",         directory, "--save",           "",          "--appendonly",
       "yes",      "--appendfsync", "always",  "--protected-mode", "yes",
   };
+  if (!auth_.requirepass.empty()) {
+    arguments.insert(arguments.end(), {"--requirepass", auth_.requirepass});
+  }
+  if (!auth_.acl_user.empty()) {
+    // Each word its own argument: redis-server quotes every argument of an option as one word.
+    arguments.insert(arguments.end(), {"--user", auth_.acl_user, "on", ">" + auth_.acl_password});
+    arguments.insert(arguments.end(), auth_.acl_rules.begin(), auth_.acl_rules.end());
+  }
   std::vector<char*> argv;
   argv.reserve(arguments.size() + 1);
   for (std::string& argument : arguments) argv.push_back(argument.data());

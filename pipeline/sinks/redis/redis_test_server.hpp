@@ -3,10 +3,22 @@
 #include <sys/types.h>
 
 #include <filesystem>
+#include <string>
+#include <vector>
 
 #include "redis_connection.hpp"
 
 namespace tastesync::testing {
+
+// Who may use the server. Empty: anyone (no AUTH), as before Redis 6. The {} initializers let
+// tests write {.requirepass = ...} without -Wmissing-field-initializers.
+struct RedisTestServerAuth {
+  std::string requirepass{};  // the default user's password ("" = none)
+  // An ACL user (Redis 6+) with its password and rules (ACL SETUSER syntax, one rule a word).
+  std::string acl_user{};
+  std::string acl_password{};
+  std::vector<std::string> acl_rules{"~*", "&*", "+@all"};
+};
 
 // A private redis-server for one test: a free loopback port, a fresh temporary directory,
 // append-only file fsynced on every write (so a stop and start loses nothing acknowledged, as an
@@ -15,14 +27,15 @@ namespace tastesync::testing {
 // If the test process dies, the kernel kills the server too (PR_SET_PDEATHSIG).
 class RedisTestServer {
  public:
-  RedisTestServer();
+  explicit RedisTestServer(RedisTestServerAuth auth = {});
   ~RedisTestServer();
   RedisTestServer(const RedisTestServer&) = delete;
   RedisTestServer& operator=(const RedisTestServer&) = delete;
 
   int port() const { return port_; }
   const std::filesystem::path& directory() const { return directory_; }
-  // Short timeouts: a test against a stopped server should fail fast.
+  // Short timeouts: a test against a stopped server should fail fast. As the default user, with
+  // the requirepass password.
   RedisOptions options() const;
   bool running();
 
@@ -37,6 +50,7 @@ class RedisTestServer {
   bool launch();
   bool wait_until_ready();
 
+  RedisTestServerAuth auth_;
   std::filesystem::path directory_;
   int port_ = 0;
   pid_t pid_ = -1;

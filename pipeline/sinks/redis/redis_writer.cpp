@@ -14,9 +14,10 @@ constexpr std::string_view kNoScriptPrefix = "NOSCRIPT";
 
 // Replies that describe the server's state, not the event: the same event succeeds once the
 // server is back to normal, so the batch is retried instead of dead-lettering the event.
-constexpr std::array<std::string_view, 11> kServerStatePrefixes = {
-    "LOADING", "BUSY",   "READONLY", "OOM",         "MASTERDOWN", "MISCONF",
-    "NOAUTH",  "NOPERM", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS",
+// (NOAUTH, WRONGPASS and NOPERM are about the credentials: is_credentials_error.)
+constexpr std::array<std::string_view, 9> kServerStatePrefixes = {
+    "LOADING", "BUSY",     "READONLY",    "OOM",        "MASTERDOWN",
+    "MISCONF", "TRYAGAIN", "CLUSTERDOWN", "NOREPLICAS",
 };
 
 bool starts_with_code(std::string_view message, std::string_view code) {
@@ -44,6 +45,7 @@ struct RedisWriter::Pass {
   RedisBatchWritten written;
   std::vector<std::size_t> without_script;  // NOSCRIPT: run again once the script is loaded
   std::string server_state_error;           // non-empty: retry the whole batch
+  std::string credentials_error;            // non-empty: fail the batch for good
 };
 
 RedisWriter::RedisWriter(RedisOptions options) : connection_(std::move(options)) {}
@@ -78,7 +80,9 @@ Result<RedisBatchWritten, RedisBatchFailure> RedisWriter::write(std::span<const 
 
 std::optional<RedisBatchFailure> RedisWriter::ready() {
   if (!connection_.connected()) {
-    if (auto error = connection_.reconnect()) return RedisBatchFailure{std::move(error->message)};
+    if (auto error = connection_.reconnect()) {
+      return RedisBatchFailure{std::move(error->message), error->kind};
+    }
   }
   if (script_sha_.empty()) return load_script();
   return std::nullopt;
@@ -86,9 +90,12 @@ std::optional<RedisBatchFailure> RedisWriter::ready() {
 
 std::optional<RedisBatchFailure> RedisWriter::load_script() {
   auto reply = connection_.command({"SCRIPT", "LOAD", kRedisWriteScript});
-  if (!reply) return RedisBatchFailure{reply.error().message};
+  if (!reply) return RedisBatchFailure{reply.error().message, reply.error().kind};
   if ((*reply)->type != REDIS_REPLY_STRING) {
-    return RedisBatchFailure{"redis SCRIPT LOAD: " + std::string(reply_text(**reply))};
+    const std::string_view text = reply_text(**reply);
+    return RedisBatchFailure{"redis SCRIPT LOAD: " + std::string(text),
+                             is_credentials_error(text) ? RedisErrorKind::credentials_rejected
+                                                        : RedisErrorKind::unavailable};
   }
   script_sha_ = reply_text(**reply);
   return std::nullopt;
@@ -102,7 +109,7 @@ Result<RedisWriter::Pass, RedisBatchFailure> RedisWriter::run(std::span<const Si
   // Every reply is read even after a bad one, so the connection stays in step for the next batch.
   for (const std::size_t index : indices) {
     auto reply = connection_.get_reply();
-    if (!reply) return Failure{RedisBatchFailure{reply.error().message}};
+    if (!reply) return Failure{RedisBatchFailure{reply.error().message, reply.error().kind}};
     const redisReply& result = **reply;
     if (!is_error_reply(result)) {
       pass.written.customers_written += script_wrote(result, 0) ? 1 : 0;
@@ -113,11 +120,17 @@ Result<RedisWriter::Pass, RedisBatchFailure> RedisWriter::run(std::span<const Si
     const std::string_view message = reply_text(result);
     if (starts_with_code(message, kNoScriptPrefix)) {
       pass.without_script.push_back(index);
+    } else if (is_credentials_error(message)) {
+      if (pass.credentials_error.empty()) pass.credentials_error = message;
     } else if (is_server_state_error(message)) {
       if (pass.server_state_error.empty()) pass.server_state_error = message;
     } else {
       pass.written.rejected.push_back({index, std::string(message)});
     }
+  }
+  if (!pass.credentials_error.empty()) {
+    return Failure{RedisBatchFailure{"redis: " + pass.credentials_error,
+                                     RedisErrorKind::credentials_rejected}};
   }
   if (!pass.server_state_error.empty()) {
     return Failure{RedisBatchFailure{"redis: " + pass.server_state_error}};

@@ -25,10 +25,12 @@ struct RedisBatchWritten {
   std::size_t beacons_written = 0;
 };
 
-// Nothing can be said about which events were applied (connection lost, Redis loading, read-only,
-// out of memory, ...): retry the whole batch later. Writes are idempotent, so that is safe.
+// Nothing can be said about which events were applied. `unavailable` (connection lost, Redis
+// loading, read-only, out of memory, ...): retry the whole batch later; writes are idempotent, so
+// that is safe. `credentials_rejected` (NOAUTH, WRONGPASS, NOPERM): a retry cannot help.
 struct RedisBatchFailure {
   std::string message;
+  RedisErrorKind kind = RedisErrorKind::unavailable;
 };
 
 // Applies batches of events to Redis as SPEC §6 describes, one EVALSHA of kRedisWriteScript per
@@ -42,10 +44,14 @@ class RedisWriter {
   Result<RedisBatchWritten, RedisBatchFailure> write(std::span<const SinkEvent> events,
                                                      EpochMs now_ms);
 
+  // Connects (and authenticates) if not connected, and loads the write script if it is not
+  // loaded: what every write() does first. At start it tells credentials Redis refuses from a
+  // Redis that is not there.
+  std::optional<RedisBatchFailure> ready();
+
  private:
   struct Pass;
 
-  std::optional<RedisBatchFailure> ready();
   std::optional<RedisBatchFailure> load_script();
   Result<Pass, RedisBatchFailure> run(std::span<const SinkEvent> events,
                                       std::span<const std::size_t> indices, EpochMs now_ms);
