@@ -41,19 +41,37 @@ std::unique_ptr<SinkWriter> make_sink_writer(const Config& config, SinkKind kind
   return make_postgres_sink_writer(config.postgres.dsn);
 }
 
-Sinks::Sinks(const Config& config, prometheus::Registry& metrics, std::shared_ptr<Health> health,
-             std::function<void()> on_failure)
-    : config_(config),
-      health_(std::move(health)),
-      families_(std::make_unique<SinkMetricFamilies>(metrics)),
-      on_failure_(std::move(on_failure)) {
+namespace {
+
+// The sinks a Config turns on: a DSN or an address set (SPEC §6).
+std::vector<SinkKind> configured_sinks(const Config& config) {
   std::vector<SinkKind> kinds;
   if (!config.postgres.dsn.empty()) kinds.push_back(SinkKind::postgres);
   if (!config.redis.address.empty()) kinds.push_back(SinkKind::redis);
+  return kinds;
+}
+
+}  // namespace
+
+Sinks::Sinks(const Config& config, prometheus::Registry& metrics, std::shared_ptr<Health> health,
+             std::function<void()> on_failure)
+    : Sinks(
+          config, configured_sinks(config),
+          [config](SinkKind kind) { return make_sink_writer(config, kind); }, metrics,
+          std::move(health), std::move(on_failure)) {}
+
+Sinks::Sinks(const Config& config, const std::vector<SinkKind>& kinds, WriterFactory make_writer,
+             prometheus::Registry& metrics, std::shared_ptr<Health> health,
+             std::function<void()> on_failure)
+    : config_(config),
+      make_writer_(std::move(make_writer)),
+      health_(std::move(health)),
+      families_(std::make_unique<SinkMetricFamilies>(metrics)),
+      on_failure_(std::move(on_failure)) {
   std::vector<std::unique_ptr<SinkRunner>> runners;
   for (const SinkKind kind : kinds) {
     runners.push_back(std::make_unique<SinkRunner>(sink_runner_options(config, kind),
-                                                   make_sink_writer(config, kind), *families_));
+                                                   make_writer_(kind), *families_));
   }
   for (std::size_t i = 0; i < kinds.size(); ++i) {
     threads_.emplace_back([this, kind = kinds[i],
@@ -74,7 +92,7 @@ void Sinks::supervise(SinkKind kind, std::unique_ptr<SinkRunner> runner,
     try {
       if (!runner) {
         runner = std::make_unique<SinkRunner>(sink_runner_options(config_, kind),
-                                              make_sink_writer(config_, kind), *families_);
+                                              make_writer_(kind), *families_);
       }
       runner->run(stop);
     } catch (const ConfigError& e) {

@@ -32,8 +32,14 @@ std::unique_ptr<SinkWriter> make_sink_writer(const Config& config, SinkKind kind
 // backoff (1 s doubling to 60 s) while identification goes on.
 class Sinks {
  public:
+  using WriterFactory = std::function<std::unique_ptr<SinkWriter>(SinkKind)>;
+
   // Builds every sink now, so that a broken setup (refused credentials) fails the start.
   Sinks(const Config& config, prometheus::Registry& metrics, std::shared_ptr<Health> health,
+        std::function<void()> on_failure);
+  // The sinks of `kinds`, their writers (at start and at each restart) from `make_writer`.
+  Sinks(const Config& config, const std::vector<SinkKind>& kinds, WriterFactory make_writer,
+        prometheus::Registry& metrics, std::shared_ptr<Health> health,
         std::function<void()> on_failure);
   ~Sinks();
   Sinks(const Sinks&) = delete;
@@ -46,6 +52,7 @@ class Sinks {
   void supervise(SinkKind kind, std::unique_ptr<SinkRunner> runner, const std::stop_token& stop);
 
   Config config_;
+  WriterFactory make_writer_;
   std::shared_ptr<Health> health_;
   std::unique_ptr<SinkMetricFamilies> families_;
   std::function<void()> on_failure_;
