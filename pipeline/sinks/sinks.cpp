@@ -69,6 +69,7 @@ Sinks::Sinks(const Config& config, const std::vector<SinkKind>& kinds, WriterFac
       families_(std::make_unique<SinkMetricFamilies>(metrics)),
       on_failure_(std::move(on_failure)) {
   std::vector<std::unique_ptr<SinkRunner>> runners;
+  runners.reserve(kinds.size());
   for (const SinkKind kind : kinds) {
     runners.push_back(std::make_unique<SinkRunner>(sink_runner_options(config, kind),
                                                    make_writer_(kind), *families_));
