@@ -23,6 +23,19 @@ constexpr std::string_view kOriginalHeadersBytes = "dlq.original.headers.bytes";
 // Room kept for the five headers above: names, 20-digit values and their varints.
 constexpr std::size_t kSizeHeadersBytes = 5 * (32 + 20 + kHeaderOverheadBytes);
 
+// The dlq.* header names are the dead letter's own: an original header in that namespace (a
+// dead letter dead-lettered again, or a producer imitating one) is kept under this prefix, so
+// that what a dead letter says about itself can always be told from what it carries.
+constexpr std::string_view kOwnPrefix = "dlq.";
+constexpr std::string_view kRenamedPrefix = "original.";
+
+std::string original_name(std::string_view name) {
+  if (!name.starts_with(kOwnPrefix)) return std::string(name);
+  std::string renamed(kRenamedPrefix);
+  renamed.append(name);
+  return renamed;
+}
+
 std::size_t header_bytes(std::string_view name, std::size_t value_size) {
   return name.size() + value_size + kHeaderOverheadBytes;
 }
@@ -31,8 +44,10 @@ std::size_t header_bytes(const Header& header) {
   return header_bytes(header.name, header.value ? header.value->size() : 0);
 }
 
+// As it will go out, renamed if it must be.
 std::size_t header_bytes(const HeaderView& header) {
-  return header_bytes(header.name, header.value ? header.value->size() : 0);
+  const std::size_t renaming = header.name.starts_with(kOwnPrefix) ? kRenamedPrefix.size() : 0;
+  return header_bytes(header.name, header.value ? header.value->size() : 0) + renaming;
 }
 
 std::optional<std::string> copy(const std::optional<std::string_view>& bytes, std::size_t at_most) {
@@ -120,7 +135,7 @@ DeadLetter make_dead_letter(const RecordBytes& original, std::vector<Header> dlq
     letter.key = copy(original.key, key_bytes);
     letter.value = copy(original.value, value_bytes);
     for (const HeaderView& header : original.headers) {
-      letter.headers.push_back({std::string(header.name), copy(header.value, std::string::npos)});
+      letter.headers.push_back({original_name(header.name), copy(header.value, std::string::npos)});
     }
     letter.headers.insert(letter.headers.end(), std::make_move_iterator(dlq_headers.begin()),
                           std::make_move_iterator(dlq_headers.end()));
@@ -137,7 +152,7 @@ DeadLetter make_dead_letter(const RecordBytes& original, std::vector<Header> dlq
     const std::size_t bytes = header_bytes(header);
     if (bytes > header_budget) break;
     header_budget -= bytes;
-    letter.headers.push_back({std::string(header.name), copy(header.value, std::string::npos)});
+    letter.headers.push_back({original_name(header.name), copy(header.value, std::string::npos)});
   }
   std::string truncated;
   const auto note = [&truncated](std::string_view part) {
@@ -153,8 +168,9 @@ DeadLetter make_dead_letter(const RecordBytes& original, std::vector<Header> dlq
 }
 
 DeadLetter metadata_only(const DeadLetter& letter) {
-  // The sizes of the original: from the size headers when the letter was cut already, else from
-  // the letter itself, which then holds the original whole.
+  // Every dlq.* header is the letter's own (originals in that namespace were renamed), so the
+  // sizes come from its size headers when it was cut already, else from the letter itself, which
+  // then holds the original whole.
   OriginalSizes sizes;
   const bool was_cut = last_header(letter.headers, kTruncated) != nullptr;
   if (was_cut) {
@@ -168,7 +184,7 @@ DeadLetter metadata_only(const DeadLetter& letter) {
   }
   DeadLetter bare;
   for (const Header& header : letter.headers) {
-    if (!header.name.starts_with("dlq.")) {
+    if (!header.name.starts_with(kOwnPrefix)) {
       if (!was_cut) {
         ++sizes.header_count;
         sizes.header_bytes += header_bytes(header);
@@ -176,7 +192,10 @@ DeadLetter metadata_only(const DeadLetter& letter) {
       continue;
     }
     if (is_size_header(header.name)) continue;
-    bare.headers.push_back(header);
+    // Bounded whatever built the letter: a metadata-only letter must always fit.
+    Header kept{header.name, std::nullopt};
+    if (header.value) kept.value = bounded_reason(*header.value);
+    bare.headers.push_back(std::move(kept));
   }
   add_size_headers(bare.headers, sizes, "key,value,headers");
   return bare;

@@ -36,7 +36,8 @@ struct RecordBytes {
 // `dlq.truncated` names what (key, value, headers) and `dlq.original.key.bytes`,
 // `dlq.original.value.bytes` (absent for a null one), `dlq.original.headers.count` and
 // `dlq.original.headers.bytes` give the original sizes; a cut value or key is its first bytes,
-// cut headers are the last ones, dropped whole.
+// cut headers are the last ones, dropped whole. The dlq.* names are the letter's own: an original
+// header called dlq.<x> is kept as original.dlq.<x>.
 struct DeadLetter {
   std::optional<std::string> key;
   std::optional<std::string> value;

@@ -116,6 +116,21 @@ TEST(DeadLetter, MetadataOnlyOfACutLetterKeepsTheOriginalsSizesNotTheCutOnes) {
   EXPECT_EQ(truncated_headers, 1);
 }
 
+TEST(DeadLetter, AnOriginalHeaderInTheDlqNamespaceIsKeptUnderAnotherName) {
+  const std::string large(900000, 'x');
+  RecordBytes original{"c", std::string_view("{bad"),
+                       {{"dlq.truncated", "value"}, {"dlq.x", std::string_view(large)}}};
+  const DeadLetter letter = make_dead_letter(original, dlq_headers(), kMax);
+  EXPECT_EQ(value_of(letter, "original.dlq.truncated"), "value");
+  EXPECT_EQ(find(letter, "dlq.truncated"), nullptr) << "the letter itself was not cut";
+  EXPECT_EQ(value_of(letter, "original.dlq.x").size(), large.size());
+  // Its metadata-only form keeps nothing of them: it always fits.
+  const DeadLetter bare = metadata_only(letter);
+  EXPECT_LT(bare.wire_bytes(), 4096u);
+  EXPECT_EQ(value_of(bare, "dlq.original.headers.count"), "2");
+  EXPECT_EQ(value_of(bare, "dlq.original.value.bytes"), "4");
+}
+
 TEST(DeadLetter, NothingFitsASmallLimitButTheDlqHeaders) {
   const std::string value(100000, 'v');
   const DeadLetter letter =

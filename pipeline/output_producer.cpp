@@ -97,12 +97,9 @@ void OutputProducer::handle_delivery(const rd_kafka_message_t& message) {
 
 void OutputProducer::keep_for_retry(const OutputOrigin& origin, const rd_kafka_message_t& message) {
   // A retry that failed again backs off longer; the first failure becomes a retry.
-  auto earlier = std::find_if(retries_.begin(), retries_.end(), [&](const Retry& retry) {
-    return retry.origin.partition == origin.partition && retry.origin.offset == origin.offset;
-  });
-  if (earlier == retries_.end()) {
-    retries_.push_back(Retry{origin, {}, 0, 0, {}, false});
-    earlier = retries_.end() - 1;
+  Retry* earlier = find_retry(origin);
+  if (earlier == nullptr) {
+    earlier = &retries_.emplace_back(Retry{origin, {}, 0, 0, {}, false});
     set_letter(*earlier, whole(record_bytes(message)));
   }
   Retry& retry = *earlier;
@@ -226,24 +223,36 @@ ProduceResult OutputProducer::produce_changelog(std::int32_t partition, std::str
 
 ProduceResult OutputProducer::retry_dead_letters(const std::stop_token& stop) {
   const auto now = std::chrono::steady_clock::now();
-  for (auto it = retries_.begin(); it != retries_.end();) {
-    Retry& retry = *it;
-    if (retry.in_flight || retry.due > now) {
-      ++it;
-      continue;
-    }
-    ProduceResult result = produce_letter(retry.letter, retry.origin, stop);
+  // produce() serves delivery reports while librdkafka's queue is full, and those erase and add
+  // retries: collect what is due first, find each again after producing, and produce a copy.
+  std::vector<OutputOrigin> due;
+  for (const Retry& retry : retries_) {
+    if (!retry.in_flight && retry.due <= now) due.push_back(retry.origin);
+  }
+  for (const OutputOrigin& origin : due) {
+    const Retry* retry = find_retry(origin);
+    if (retry == nullptr || retry->in_flight) continue;
+    DeadLetter letter = retry->letter;
+    ProduceResult result = produce_letter(letter, origin, stop);
     if (too_large(result.error)) {
-      set_letter(retry, metadata_only(retry.letter));
-      result = produce_letter(retry.letter, retry.origin, stop);
+      letter = metadata_only(letter);
+      if (Retry* again = find_retry(origin)) set_letter(*again, letter);
+      result = produce_letter(letter, origin, stop);
     }
     // Stopped: what was not queued is consumed again after a restart (its offset was never
     // stored), so nothing is lost by keeping it here.
     if (result.status != ProduceStatus::queued) return result;
-    retry.in_flight = true;  // its delivery report removes it, or backs it off again
-    ++it;
+    // Its delivery report removes it, or backs it off again.
+    if (Retry* queued = find_retry(origin)) queued->in_flight = true;
   }
   return {};
+}
+
+OutputProducer::Retry* OutputProducer::find_retry(const OutputOrigin& origin) {
+  const auto it = std::find_if(retries_.begin(), retries_.end(), [&](const Retry& retry) {
+    return retry.origin.partition == origin.partition && retry.origin.offset == origin.offset;
+  });
+  return it == retries_.end() ? nullptr : &*it;
 }
 
 void OutputProducer::forget_dead_letters_of(std::int32_t partition) {

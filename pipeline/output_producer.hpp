@@ -104,6 +104,7 @@ class OutputProducer {
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
   void handle_delivery(const rd_kafka_message_t& message);
   void keep_for_retry(const OutputOrigin& origin, const rd_kafka_message_t& message);
+  Retry* find_retry(const OutputOrigin& origin);
   void set_letter(Retry& retry, DeadLetter letter);
   void release(Retry& retry) { retry_bytes_ -= std::exchange(retry.bytes, 0); }
   ProduceResult produce_letter(const DeadLetter& letter, const OutputOrigin& origin,

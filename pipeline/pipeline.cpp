@@ -165,6 +165,17 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
   }
   PartitionSlot* slot = slot_for(message.partition);
   if (slot == nullptr) return;  // fetched before a revoke: its new owner processes it
+  if (message.offset < slot->next_offset) {
+    // The log went back under us (truncated, or the topic recreated, and librdkafka reset to
+    // its start): the state describes records that no longer exist. A restart drops it
+    // (drop_state_beyond_log_end) and starts the partition afresh.
+    fail(config_.kafka.input_topic + "[" + std::to_string(message.partition) +
+         "] went back from offset " + std::to_string(slot->next_offset) + " to " +
+         std::to_string(message.offset) +
+         ": the topic was truncated or recreated; restart to start the partition without state");
+    return;
+  }
+  slot->next_offset = message.offset + 1;
 
   rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
   const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &timestamp_type);
@@ -468,6 +479,8 @@ void Pipeline::on_dead_letter_retry(const OutputOrigin& origin) {
 void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
   reconcile_with_group(partitions);
   if (fatal_) return;
+  drop_state_beyond_log_end(partitions);
+  if (fatal_) return;
   std::size_t restored_customers = 0;
   for (int i = 0; i < partitions.cnt; ++i) {
     rd_kafka_topic_partition_t& tp = partitions.elems[i];
@@ -480,6 +493,7 @@ void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
     topology_.normalize_restored(slot->state);
     // RocksDB's offset wins: it is written with the state, the Kafka commit trails it.
     tp.offset = *checkpoint ? (*checkpoint)->next_offset : RD_KAFKA_OFFSET_INVALID;
+    slot->next_offset = *checkpoint ? (*checkpoint)->next_offset : -1;
     restored_customers += slot->state.size();
     const auto index = static_cast<std::size_t>(tp.partition);
     if (index >= slots_.size()) slots_.resize(index + 1);
@@ -560,6 +574,37 @@ bool Pipeline::replay_from_changelog(std::int32_t partition, std::int64_t group_
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
       local ? std::to_string(local->next_offset) : "none", group_offset);
   return replay->checkpoint.has_value();
+}
+
+void Pipeline::drop_state_beyond_log_end(const rd_kafka_topic_partition_list_t& partitions) {
+  // A checkpoint past the end of its partition's log: the log was truncated or the topic
+  // recreated, and the state describes records that no longer exist (offsets would also go back
+  // under the customer cap's eviction rule). One ListOffsets for every partition's end.
+  const TopicPartitionList log_ends(rd_kafka_topic_partition_list_copy(&partitions));
+  for (int i = 0; i < log_ends->cnt; ++i) log_ends->elems[i].offset = RD_KAFKA_OFFSET_END;
+  if (rd_kafka_offsets_for_times(consumer_->handle(), log_ends.get(),
+                                 config_.kafka.topic_check_timeout_ms) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return;
+  }
+  for (int i = 0; i < log_ends->cnt; ++i) {
+    const rd_kafka_topic_partition_t& end = log_ends->elems[i];
+    if (end.err != RD_KAFKA_RESP_ERR_NO_ERROR || end.offset < 0) continue;
+    const auto local = store_->checkpoint(end.partition);
+    if (!local) {
+      fail(local.error());
+      return;
+    }
+    if (!*local || (*local)->next_offset <= end.offset) continue;
+    spdlog::error(
+        "partition {}: local state stops at offset {} but the log ends at {}: the topic was "
+        "truncated or recreated; dropping the partition's state and starting it afresh",
+        end.partition, (*local)->next_offset, end.offset);
+    if (auto deleted = store_->delete_partition(end.partition); !deleted) {
+      fail(deleted.error());
+      return;
+    }
+  }
 }
 
 void Pipeline::warn_about_lost_records(const rd_kafka_topic_partition_list_t& partitions) {

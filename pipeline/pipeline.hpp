@@ -62,6 +62,9 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
     OffsetTracker tracker;
     PendingWrites pending;
     bool paused = false;  // by backpressure
+    // The offset the next record must have at least (-1: not known yet). Offsets only go back
+    // when the log was truncated or recreated under this instance's state.
+    std::int64_t next_offset = -1;
   };
 
   struct BatchClock {
@@ -86,6 +89,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   bool replay_from_changelog(std::int32_t partition, std::int64_t group_offset,
                              const std::optional<PartitionCheckpoint>& local);
   void warn_about_lost_records(const rd_kafka_topic_partition_list_t& partitions);
+  void drop_state_beyond_log_end(const rd_kafka_topic_partition_list_t& partitions);
 
   void on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& message) override;
   void on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) override;

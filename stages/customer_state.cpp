@@ -97,15 +97,21 @@ CustomerState* PartitionState::find(std::string_view customer_id) {
 }
 
 CustomerState& PartitionState::find_or_create(std::string_view customer_id) {
-  if (const auto it = customers_.find(customer_id); it != customers_.end()) return it->second;
-  return customers_.emplace(std::string(customer_id), CustomerState{}).first->second;
+  return find_or_create_marked(customer_id).state;
 }
 
-std::size_t PartitionState::evict_older_than(EpochMs horizon_ms) {
+PartitionState::Found PartitionState::find_or_create_marked(std::string_view customer_id) {
+  if (const auto it = customers_.find(customer_id); it != customers_.end()) {
+    return {it->second, false};
+  }
+  return {customers_.emplace(std::string(customer_id), CustomerState{}).first->second, true};
+}
+
+std::size_t PartitionState::evict_older_than(EpochMs horizon_ms, const CustomerState* keep) {
   return std::erase_if(customers_, [&](const auto& entry) {
     const CustomerState& state = entry.second;
     return (state.last_activity_ms < horizon_ms || evicted(state)) &&
-           state.durability.pending_offset < 0;
+           state.durability.pending_offset < 0 && &state != keep;
   });
 }
 
@@ -115,7 +121,7 @@ std::size_t PartitionState::limit_live_customers(std::size_t max_customers, Epoc
     --live_checks_skipped_;
     return 0;
   }
-  (void)evict_older_than(horizon_ms);
+  (void)evict_older_than(horizon_ms, &touched);
   offsets_.clear();
   for (const auto& [id, state] : customers_) {
     if (state.last_activity_ms >= horizon_ms && !evicted(state)) {
@@ -139,7 +145,7 @@ std::size_t PartitionState::limit_live_customers(std::size_t max_customers, Epoc
   const auto evicted = static_cast<std::size_t>(
       std::count_if(offsets_.begin(), offsets_.end(),
                     [&](std::int64_t offset) { return offset < progress_.evicted_below_offset; }));
-  (void)evict_older_than(horizon_ms);
+  (void)evict_older_than(horizon_ms, &touched);
   live_checks_skipped_ = max_customers - std::min(max_customers, live - evicted);
   return evicted;
 }

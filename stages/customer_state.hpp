@@ -111,11 +111,16 @@ class PartitionState {
  public:
   CustomerState* find(std::string_view customer_id);
   CustomerState& find_or_create(std::string_view customer_id);
+  struct Found {
+    CustomerState& state;
+    bool created;
+  };
+  Found find_or_create_marked(std::string_view customer_id);
 
   // Drops customers whose last activity is older than `horizon_ms`, and those the customer cap
   // evicted, except those with changes not yet checkpointed (their checkpoint still needs them;
-  // a read treats them as forgotten all the same).
-  std::size_t evict_older_than(EpochMs horizon_ms);
+  // a read treats them as forgotten all the same) and `keep` (a customer in use).
+  std::size_t evict_older_than(EpochMs horizon_ms, const CustomerState* keep = nullptr);
 
   // Whether a customer's state is one the partition has forgotten (evicted by the cap).
   bool evicted(const CustomerState& state) const {

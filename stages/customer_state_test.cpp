@@ -199,6 +199,21 @@ TEST(PartitionState, ExpiredCustomersDoNotCountAgainstTheCap) {
   EXPECT_EQ(partition.limit_live_customers(2, /*horizon_ms=*/2000, fresh), 0u);
 }
 
+TEST(PartitionState, TheCustomerInUseIsNeverErasedWhenOffsetsGoBack) {
+  // A log truncated under the state: customers already evicted below offset ~100, and a new
+  // customer at offset 0 would count as evicted too. It must stay in memory while in use.
+  PartitionState partition;
+  for (std::int64_t offset = 0; offset < 200; ++offset) {
+    touch(partition, "c" + std::to_string(offset), offset, 64);
+  }
+  ASSERT_GT(partition.progress().evicted_below_offset, 100);
+  CustomerState& back = partition.find_or_create("back");
+  back.last_activity_ms = 5000;
+  back.last_offset = 0;
+  (void)partition.limit_live_customers(64, 0, back);
+  EXPECT_EQ(partition.find("back"), &back);
+}
+
 TEST(PartitionState, TheCustomerInUseIsNeverEvictedEvenWithoutIncreasingOffsets) {
   PartitionState partition;
   for (int i = 0; i < 5; ++i) touch(partition, "c" + std::to_string(i), 0, 2);

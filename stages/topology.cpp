@@ -56,16 +56,20 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
   }
 
   const EpochMs horizon_ms = expiry_horizon(partition.watermark_ms());
-  CustomerState& state = partition.find_or_create(sighting.customer_id);
+  auto [state, created] = partition.find_or_create_marked(sighting.customer_id);
   const bool was_live =
-      state.since_offset >= 0 && state.last_activity_ms >= horizon_ms && !partition.evicted(state);
+      !created && state.last_activity_ms >= horizon_ms && !partition.evicted(state);
   if (observer != nullptr) observer->before_change(state);
   // The same rules eviction applies, read at the record's own event time and offset, so whether
   // an old entry is still in memory (or RocksDB) never changes an outcome.
+  bool new_life = created;
   if (state.last_activity_ms < t_ms - options_.retention_ms || partition.evicted(state)) {
     state.reset();
+    new_life = true;
   }
-  if (state.since_offset < 0) state.since_offset = record.offset;
+  // A state restored from before offsets were kept keeps -1 ("since before any known offset")
+  // until its next reset, so the ids it remembered then stay its own.
+  if (new_life) state.since_offset = record.offset;
   state.last_activity_ms = std::max(state.last_activity_ms, t_ms);
   state.last_offset = record.offset;
   outcome.touched = &state;

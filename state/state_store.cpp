@@ -180,11 +180,13 @@ Result<std::unique_ptr<StateStore>, std::string> StateStore::open(
   if (ec)
     return Failure{"state.dir " + options.dir +
                    ": cannot restrict it to its owner: " + ec.message()};
-  for (const auto& entry : fs::directory_iterator(options.dir, ec)) {
-    if (!entry.is_regular_file(ec)) continue;
-    fs::permissions(entry.path(), fs::perms::owner_read | fs::perms::owner_write,
+  // Best effort, never throwing: regular files only (a symlink's target is not ours to change).
+  for (fs::directory_iterator it(options.dir, ec), end; !ec && it != end; it.increment(ec)) {
+    if (it->symlink_status(ec).type() != fs::file_type::regular) continue;
+    fs::permissions(it->path(), fs::perms::owner_read | fs::perms::owner_write,
                     fs::perm_options::replace, ec);
   }
+  ec.clear();
 
   auto store = std::make_unique<StateStore>(Key{});
   store->watermarks_ = std::make_shared<CheckpointedWatermarks>();

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <utility>
 #include <vector>
 
@@ -182,6 +183,19 @@ TEST_F(StateStoreTest, CompactionExpiresSightingIdsOnTheirOwnShorterHorizon) {
   ASSERT_NE(partition.find("a"), nullptr);
   ASSERT_EQ(partition.find("a")->seen.size(), 1u);
   EXPECT_EQ(partition.find("a")->seen[0].id_hash, 2u);
+}
+
+TEST_F(StateStoreTest, OpeningAStateDirWrittenOpenToAllClosesItToItsOwner) {
+  // A state dir from before the store set its permissions, and a file in it.
+  std::filesystem::create_directories(dir_);
+  std::filesystem::permissions(dir_, std::filesystem::perms::all);
+  std::ofstream(dir_ / "LOG.old.1") << "customer ids";
+  std::filesystem::permissions(dir_ / "LOG.old.1", std::filesystem::perms::all);
+  auto store = open();
+  ASSERT_NE(store, nullptr);
+  EXPECT_EQ(std::filesystem::status(dir_).permissions(), std::filesystem::perms::owner_all);
+  EXPECT_EQ(std::filesystem::status(dir_ / "LOG.old.1").permissions(),
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
 TEST_F(StateStoreTest, ACheckpointKeepsThePartitionsWholeProgress) {

@@ -103,6 +103,8 @@ void Sinks::supervise(SinkKind kind, std::unique_ptr<SinkRunner> runner,
       return;
     } catch (const std::exception& e) {
       reason = e.what();
+    } catch (...) {
+      reason = "an unknown exception";
     }
     runner.reset();
     if (stop.stop_requested()) return;

@@ -47,8 +47,9 @@ DevBroker::DevBroker(const std::filesystem::path& log_dir, const std::vector<std
                      int partitions)
     : process_(dev_broker_arguments(log_dir / "bootstrap.txt", topics, partitions), log_dir,
                "dev-broker"),
+      bootstrap_file_(log_dir / "bootstrap.txt"),
       partitions_(partitions) {
-  const std::filesystem::path bootstrap_file = log_dir / "bootstrap.txt";
+  const std::filesystem::path& bootstrap_file = bootstrap_file_;
   // The broker writes the file whole and renames it into place: once it exists it is complete.
   const bool written =
       wait_until([&] { return std::filesystem::exists(bootstrap_file) || !process_.running(); },
@@ -69,6 +70,9 @@ DevBroker::DevBroker(const std::filesystem::path& log_dir, const std::vector<std
 
 DevBroker::~DevBroker() {
   process_.terminate(kStopTimeout);
+  // A broker started later in the same directory must not read this one's address.
+  std::error_code ignored;
+  std::filesystem::remove(bootstrap_file_, ignored);
 }
 
 PipelineProcess::PipelineProcess(const std::filesystem::path& log_dir,

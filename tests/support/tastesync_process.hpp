@@ -33,6 +33,7 @@ class DevBroker {
 
  private:
   Subprocess process_;
+  std::filesystem::path bootstrap_file_;
   std::string bootstrap_servers_;
   int partitions_;
 };

@@ -74,6 +74,20 @@ TEST(RedisAuthTest, APasswordForARedisWithoutOneIsRefusedCredentials) {
   EXPECT_EQ(failure->kind, RedisErrorKind::credentials_rejected) << failure->message;
 }
 
+TEST(RedisAuthTest, AFullServerIsAnOutageNotRefusedCredentials) {
+  // Redis answers a connection past maxclients with "-ERR max number of clients reached", which
+  // hiredis reads as the reply to AUTH: a busy server, not a wrong password.
+  RedisTestServer server(RedisTestServerAuth{.requirepass = kPassword});
+  RedisConnection holder(server.options());
+  ASSERT_TRUE(holder.connected()) << holder.last_error();
+  ASSERT_TRUE(holder.command({"CONFIG", "SET", "maxclients", "1"}));
+  RedisConnection second(server.options());
+  EXPECT_FALSE(second.connected());
+  const auto error = second.reconnect();
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->kind, RedisErrorKind::unavailable) << error->message;
+}
+
 TEST(RedisAuthTest, AnAclUserWritesWithItsPassword) {
   RedisTestServer server(
       RedisTestServerAuth{.requirepass = "admin", .acl_user = "sink", .acl_password = kPassword});

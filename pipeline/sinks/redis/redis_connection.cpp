@@ -107,12 +107,20 @@ std::optional<RedisConnectionError> RedisConnection::authenticate() {
                                      : command({"AUTH", options_.user, options_.password});
   if (!reply) return reply.error();
   if (!is_error_reply(**reply)) return std::nullopt;
-  // Any refusal of AUTH is about the credentials: WRONGPASS (wrong password, unknown or disabled
-  // user), or an ERR when the server has no password for the default user. Redis never quotes
-  // the password in these replies; the log's redactor would mask it if it did.
+  const std::string_view text = reply_text(**reply);
+  // Only a refusal of the credentials themselves is one: WRONGPASS (wrong password, unknown or
+  // disabled user), NOAUTH, or an ERR saying the server has no password to check (Redis 6+:
+  // "AUTH <password> called without any password configured", before: "Client sent AUTH, but no
+  // password is set"). Anything else in AUTH's place — "ERR max number of clients reached", which
+  // Redis sends on accept, or LOADING — is the server's state: an outage, retried. Redis never
+  // quotes the password in these replies; the log's redactor would mask it if it did.
+  const bool refused =
+      text.starts_with("WRONGPASS") || text.starts_with("NOAUTH") ||
+      (text.starts_with("ERR") && (text.find("without any password") != std::string_view::npos ||
+                                   text.find("no password is set") != std::string_view::npos));
   const std::string as_user = options_.user.empty() ? "" : " as user '" + options_.user + "'";
-  return fail("AUTH" + as_user + " refused: " + std::string(reply_text(**reply)),
-              RedisErrorKind::credentials_rejected);
+  return fail("AUTH" + as_user + (refused ? " refused: " : " not answered: ") + std::string(text),
+              refused ? RedisErrorKind::credentials_rejected : RedisErrorKind::unavailable);
 }
 
 RedisConnectionError RedisConnection::fail(std::string_view what, RedisErrorKind kind) {
