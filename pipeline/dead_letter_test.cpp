@@ -118,7 +118,8 @@ TEST(DeadLetter, MetadataOnlyOfACutLetterKeepsTheOriginalsSizesNotTheCutOnes) {
 
 TEST(DeadLetter, AnOriginalHeaderInTheDlqNamespaceIsKeptUnderAnotherName) {
   const std::string large(900000, 'x');
-  RecordBytes original{"c", std::string_view("{bad"),
+  RecordBytes original{"c",
+                       std::string_view("{bad"),
                        {{"dlq.truncated", "value"}, {"dlq.x", std::string_view(large)}}};
   const DeadLetter letter = make_dead_letter(original, dlq_headers(), kMax);
   EXPECT_EQ(value_of(letter, "original.dlq.truncated"), "value");
