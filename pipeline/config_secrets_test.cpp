@@ -10,9 +10,13 @@
 
 #include "config.hpp"
 #include "config_keys.hpp"
+#include "config_test_support.hpp"
 
 namespace tastesync {
 namespace {
+
+using config_testing::described;
+using config_testing::load_error;
 
 // Holds '?', '%', "://", both quotes and a space: the review's troublesome characters.
 constexpr const char* kPassword = R"(s3cret?%zz:// 'x"y)";
@@ -20,41 +24,7 @@ constexpr const char* kPassword = R"(s3cret?%zz:// 'x"y)";
 constexpr const char* kKeywordDsn = R"(host=db user=app password='s3cret?%zz:// \'x"y' dbname=t)";
 constexpr const char* kUriDsn = "postgresql://app:s3cret%3F%25zz%3A%2F%2F%20'x%22y@db/t";
 
-std::string load_error(const ConfigSources& sources) {
-  try {
-    load_config(sources);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
-std::string described(const Config& config, const std::string& key) {
-  for (const auto& [name, value] : describe_config(config)) {
-    if (name == key) return value;
-  }
-  return "<absent>";
-}
-
-class SecretFiles : public ::testing::Test {
- protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tastesync_config_secrets_test_" + std::to_string(::getpid()) + "_" +
-            std::to_string(counter++));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string write(const std::string& name, const std::string& text) {
-    const auto path = dir_ / name;
-    std::ofstream(path) << text;
-    return path.string();
-  }
-
-  std::filesystem::path dir_;
-};
+using SecretFiles = config_testing::ConfigDirTest;
 
 TEST_F(SecretFiles, DsnFileSetsTheDsnWithoutItsLineEnd) {
   const std::string path = write("dsn", std::string(kKeywordDsn) + "\n");

@@ -12,51 +12,24 @@
 #include <set>
 #include <string>
 
+#include "config_test_support.hpp"
+
 namespace tastesync {
 namespace {
+
+using config_testing::described;
+using config_testing::load_error;
 
 using Settings = std::vector<std::pair<std::string, std::string>>;
 
 // The message of the ConfigError that loading these sources throws ("" when none is thrown).
-std::string load_error(const ConfigSources& sources) {
-  try {
-    load_config(sources);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 std::string override_error(const std::string& key, const std::string& value) {
   return load_error({.overrides = {{key, value}}});
 }
 
-std::string described(const Config& config, const std::string& key) {
-  for (const auto& [name, value] : describe_config(config)) {
-    if (name == key) return value;
-  }
-  return "<absent>";
-}
-
-class ConfigFile : public ::testing::Test {
+class ConfigFile : public config_testing::ConfigDirTest {
  protected:
-  void SetUp() override {
-    static std::atomic<int> counter{0};
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tastesync_config_test_" + std::string(test->name()) + "_" +
-            std::to_string(::getpid()) + "_" + std::to_string(counter++));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string write_yaml(const std::string& text) {
-    const auto path = dir_ / "tastesync.yaml";
-    std::ofstream(path) << text;
-    return path.string();
-  }
-
-  std::filesystem::path dir_;
+  std::string write_yaml(const std::string& text) const { return write("tastesync.yaml", text); }
 };
 
 TEST(Config, NoSourcesGiveTheDefaults) {

@@ -7,48 +7,21 @@
 #include <string>
 
 #include "config.hpp"
+#include "config_test_support.hpp"
 
 namespace tastesync {
 namespace {
 
-std::string load_error(const ConfigSources& sources) {
-  try {
-    load_config(sources);
-  } catch (const ConfigError& e) {
-    return e.what();
-  }
-  return "";
-}
+using config_testing::described;
+using config_testing::load_error;
 
-std::string described(const Config& config, const std::string& key) {
-  for (const auto& [name, value] : describe_config(config)) {
-    if (name == key) return value;
-  }
-  return "<absent>";
-}
-
-class MetricsTokenFile : public ::testing::Test {
+class MetricsTokenFile : public config_testing::ConfigDirTest {
  protected:
-  void SetUp() override {
-    const auto* test = ::testing::UnitTest::GetInstance()->current_test_info();
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tastesync_metrics_config_test_" + std::string(test->name()) + "_" +
-            std::to_string(::getpid()));
-    std::filesystem::create_directories(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
-  std::string write_token_file(const std::string& content) const {
-    const auto path = dir_ / "token";
-    std::ofstream(path, std::ios::binary) << content;
-    return path.string();
-  }
+  std::string write_token_file(const std::string& content) const { return write("token", content); }
 
   static ConfigSources from_file(const std::string& path) {
     return {.overrides = {{"metrics.token_file", path}}};
   }
-
-  std::filesystem::path dir_;
 };
 
 TEST(MetricsConfig, ListensOnLoopbackWithoutATokenByDefault) {

@@ -264,6 +264,10 @@ TEST_F(HostileInput, TimestampsFrom1970And2099AndDetectedAtFarAheadMoveNothing) 
   ahead.timestamp_ms = kBaseMs - 24 * 3600 * 1000 + 1;
   hostile.push_back({ahead, "too_far_in_future"});
   send_and_check(hostile);
+  // They moved no watermark: nothing normal was late.
+  EXPECT_EQ(metric(R"(tastesync_drops_total{reason="beyond_lateness"})"), 0.0);
+  EXPECT_EQ(metric(R"(tastesync_dlq_total{code="too_far_in_future"})"),
+            static_cast<double>(hostile.size()));
 }
 
 TEST_F(HostileInput, InvalidUtf8InKeysAndHeaderValuesIsKeptByteForByte) {
