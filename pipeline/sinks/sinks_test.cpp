@@ -8,9 +8,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "kafka.hpp"
 #include "mock_cluster.hpp"
@@ -66,15 +70,50 @@ class SinkSupervision : public ::testing::Test {
     config_.kafka.group_id = "supervision";
     config_.sink.batch_max_wait_ms = 10;
     health_->set_ready(true);
+    produce("cust123", kEvent);
+  }
+
+  void produce(const std::string& key, const std::string& value) {
     const KafkaHandle producer = make_kafka_handle(
-        RD_KAFKA_PRODUCER,
-        make_kafka_conf({{"bootstrap.servers", cluster_.bootstrap_servers()}}, "test producer"));
+        RD_KAFKA_PRODUCER, make_kafka_conf({{"bootstrap.servers", cluster_.bootstrap_servers()},
+                                            {"message.max.bytes", "4000000"}},
+                                           "test producer"));
     ASSERT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("customer-events"),
-                                RD_KAFKA_V_KEY("cust123", 7),
-                                RD_KAFKA_V_VALUE(const_cast<char*>(kEvent.data()), kEvent.size()),
+                                RD_KAFKA_V_PARTITION(0),
+                                RD_KAFKA_V_KEY(const_cast<char*>(key.data()), key.size()),
+                                RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
               RD_KAFKA_RESP_ERR_NO_ERROR);
     ASSERT_EQ(rd_kafka_flush(producer.get(), 30000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+
+  // The first record of the sink's dead-letter topic: its key size and headers.
+  std::optional<std::pair<std::size_t, std::vector<std::pair<std::string, std::string>>>>
+  first_dead_letter() {
+    const KafkaHandle consumer = make_kafka_handle(
+        RD_KAFKA_CONSUMER, make_kafka_conf({{"bootstrap.servers", cluster_.bootstrap_servers()},
+                                            {"group.id", "dlq-reader"},
+                                            {"enable.auto.commit", "false"}},
+                                           "test consumer"));
+    const TopicPartitionList partitions(rd_kafka_topic_partition_list_new(3));
+    for (int p = 0; p < 3; ++p) {
+      rd_kafka_topic_partition_list_add(partitions.get(), "customer-events-sink-dlq", p)->offset =
+          RD_KAFKA_OFFSET_BEGINNING;
+    }
+    rd_kafka_assign(consumer.get(), partitions.get());
+    const auto deadline = std::chrono::steady_clock::now() + kWait;
+    std::optional<std::pair<std::size_t, std::vector<std::pair<std::string, std::string>>>> found;
+    while (!found && std::chrono::steady_clock::now() < deadline) {
+      const KafkaMessage message(rd_kafka_consumer_poll(consumer.get(), 200));
+      if (!message || message->err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+      std::vector<std::pair<std::string, std::string>> headers;
+      for (const HeaderView& header : record_bytes(*message).headers) {
+        headers.emplace_back(header.name, header.value.value_or(""));
+      }
+      found = std::make_pair(message->key_len, headers);
+    }
+    rd_kafka_consumer_close(consumer.get());
+    return found;
   }
 
   std::unique_ptr<Sinks> start(std::function<void()> on_failure = {}) {
@@ -135,6 +174,26 @@ TEST_F(SinkSupervision, ASinkStoppedByRefusedCredentialsEndsTheProcessInsteadOfR
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a restart would have written
   const std::lock_guard lock(ledger_->mutex);
   EXPECT_TRUE(ledger_->written.empty());
+}
+
+TEST_F(SinkSupervision, ARecordTooLargeToForwardReachesTheSinksDlqCutAndTheSinkGoesOn) {
+  // Not an event at all, with a 1 MiB key: its dead letter must fit message.max.bytes.
+  const std::string key(1 << 20, 'k');
+  produce(key, "not an event");
+  produce("cust123", kEvent);
+  const auto sinks = start();
+  ASSERT_TRUE(eventually([&] {
+    const std::lock_guard lock(ledger_->mutex);
+    return ledger_->written.size() >= 2;
+  })) << "the sink stopped at the record it could not read";
+  const auto letter = first_dead_letter();
+  ASSERT_TRUE(letter.has_value());
+  EXPECT_LT(letter->first, key.size());
+  std::map<std::string, std::string> headers(letter->second.begin(), letter->second.end());
+  EXPECT_EQ(headers["dlq.truncated"], "key");
+  EXPECT_EQ(headers["dlq.original.key.bytes"], std::to_string(key.size()));
+  EXPECT_NE(headers["dlq.reason"].find("unreadable"), std::string::npos) << headers["dlq.reason"];
+  EXPECT_EQ(restarts(), 0.0);
 }
 
 }  // namespace
