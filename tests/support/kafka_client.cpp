@@ -49,16 +49,10 @@ Record to_record(const rd_kafka_message_t& message) {
   record.value = copy_bytes(message.payload, message.len);
   rd_kafka_timestamp_type_t type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
   record.timestamp_ms = rd_kafka_message_timestamp(&message, &type);
-  rd_kafka_headers_t* headers = nullptr;
-  if (rd_kafka_message_headers(&message, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-    const char* name = nullptr;
-    const void* value = nullptr;
-    std::size_t size = 0;
-    for (std::size_t i = 0;
-         rd_kafka_header_get_all(headers, i, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR;
-         ++i) {
-      record.headers.push_back(Header{name, copy_bytes(value, size)});
-    }
+  for (const tastesync::HeaderView& header : tastesync::record_bytes(message).headers) {
+    record.headers.push_back(
+        Header{std::string(header.name),
+               header.value ? std::optional<std::string>(*header.value) : std::nullopt});
   }
   return record;
 }
