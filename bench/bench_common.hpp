@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "generator.hpp"
-#include "registry.hpp"
+#include "app/dev/generator.hpp"
+#include "stages/registry.hpp"
 
 namespace tastesync::bench {
 

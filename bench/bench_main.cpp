@@ -5,8 +5,8 @@
 #include <cstdio>
 #include <vector>
 
-#include "bench_common.hpp"
-#include "registry_source.hpp"
+#include "bench/bench_common.hpp"
+#include "registry/registry_source.hpp"
 
 // Prints the figures SPEC §9 asks for. Timing is measured here, never asserted in tests.
 int main(int argc, char** argv) {

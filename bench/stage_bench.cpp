@@ -5,10 +5,10 @@
 #include <functional>
 #include <stdexcept>
 
-#include "bench_common.hpp"
-#include "pending_writes.hpp"
-#include "state_store.hpp"
-#include "topology.hpp"
+#include "bench/bench_common.hpp"
+#include "state/pending_writes.hpp"
+#include "state/state_store.hpp"
+#include "stages/topology.hpp"
 
 namespace tastesync::bench {
 namespace {

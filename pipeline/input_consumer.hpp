@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
-#include "kafka.hpp"
+#include "config/config.hpp"
+#include "kafka/kafka.hpp"
 
 namespace tastesync {
 

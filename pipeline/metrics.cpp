@@ -1,4 +1,4 @@
-#include "metrics.hpp"
+#include "pipeline/metrics.hpp"
 
 #include <CivetServer.h>
 #include <openssl/crypto.h>
@@ -10,8 +10,8 @@
 #include <optional>
 #include <string_view>
 
-#include "clock.hpp"
-#include "config.hpp"
+#include "common/clock.hpp"
+#include "config/config.hpp"
 
 namespace tastesync {
 namespace {

@@ -12,9 +12,9 @@
 #include <memory>
 #include <string>
 
-#include "outcome.hpp"
-#include "parse.hpp"
-#include "score.hpp"
+#include "stages/outcome.hpp"
+#include "stages/parse.hpp"
+#include "stages/score.hpp"
 
 class CivetServer;
 

@@ -1,4 +1,4 @@
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "changelog_reader.hpp"
-#include "clock.hpp"
-#include "registry_source.hpp"
+#include "pipeline/changelog_reader.hpp"
+#include "common/clock.hpp"
+#include "registry/registry_source.hpp"
 
 namespace tastesync {
 namespace {

@@ -13,16 +13,16 @@
 #include <string_view>
 #include <vector>
 
-#include "config.hpp"
-#include "input_consumer.hpp"
-#include "metrics.hpp"
-#include "offset_tracker.hpp"
-#include "output_producer.hpp"
-#include "pending_writes.hpp"
-#include "registry.hpp"
-#include "registry_feed.hpp"
-#include "state_store.hpp"
-#include "topology.hpp"
+#include "config/config.hpp"
+#include "pipeline/input_consumer.hpp"
+#include "pipeline/metrics.hpp"
+#include "pipeline/offset_tracker.hpp"
+#include "pipeline/output_producer.hpp"
+#include "state/pending_writes.hpp"
+#include "stages/registry.hpp"
+#include "registry/registry_feed.hpp"
+#include "state/state_store.hpp"
+#include "stages/topology.hpp"
 
 namespace tastesync {
 

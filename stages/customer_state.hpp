@@ -9,9 +9,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "event_time.hpp"
-#include "registry.hpp"
-#include "uuid.hpp"
+#include "common/event_time.hpp"
+#include "stages/registry.hpp"
+#include "common/uuid.hpp"
 
 namespace tastesync {
 

@@ -1,4 +1,4 @@
-#include "customer_state.hpp"
+#include "stages/customer_state.hpp"
 
 #include <gtest/gtest.h>
 

@@ -4,9 +4,9 @@
 #include <optional>
 #include <string_view>
 
-#include "customer_state.hpp"
-#include "outcome.hpp"
-#include "registry.hpp"
+#include "stages/customer_state.hpp"
+#include "stages/outcome.hpp"
+#include "stages/registry.hpp"
 
 namespace tastesync {
 

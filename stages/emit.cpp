@@ -1,4 +1,4 @@
-#include "emit.hpp"
+#include "stages/emit.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>

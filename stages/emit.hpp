@@ -4,11 +4,11 @@
 #include <string>
 #include <string_view>
 
-#include "outcome.hpp"
-#include "registry.hpp"
-#include "score.hpp"
-#include "sighting.hpp"
-#include "uuid.hpp"
+#include "stages/outcome.hpp"
+#include "stages/registry.hpp"
+#include "stages/score.hpp"
+#include "stages/sighting.hpp"
+#include "common/uuid.hpp"
 
 namespace tastesync {
 

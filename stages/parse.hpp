@@ -6,8 +6,8 @@
 #include <string>
 #include <string_view>
 
-#include "result.hpp"
-#include "sighting.hpp"
+#include "common/result.hpp"
+#include "stages/sighting.hpp"
 
 namespace tastesync {
 

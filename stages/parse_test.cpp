@@ -1,4 +1,4 @@
-#include "parse.hpp"
+#include "stages/parse.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>

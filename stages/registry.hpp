@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "result.hpp"
-#include "uuid.hpp"
+#include "common/result.hpp"
+#include "common/uuid.hpp"
 
 namespace tastesync {
 

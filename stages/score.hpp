@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <span>
 
-#include "customer_state.hpp"
-#include "outcome.hpp"
-#include "registry.hpp"
-#include "resolve.hpp"
-#include "result.hpp"
-#include "sighting.hpp"
+#include "stages/customer_state.hpp"
+#include "stages/outcome.hpp"
+#include "stages/registry.hpp"
+#include "stages/resolve.hpp"
+#include "common/result.hpp"
+#include "stages/sighting.hpp"
 
 namespace tastesync {
 

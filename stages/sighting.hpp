@@ -4,8 +4,8 @@
 #include <optional>
 #include <string_view>
 
-#include "event_time.hpp"
-#include "uuid.hpp"
+#include "common/event_time.hpp"
+#include "common/uuid.hpp"
 
 namespace tastesync {
 

@@ -5,14 +5,14 @@
 #include <optional>
 #include <string_view>
 
-#include "customer_state.hpp"
-#include "dedupe.hpp"
-#include "emit.hpp"
-#include "outcome.hpp"
-#include "parse.hpp"
-#include "registry.hpp"
-#include "resolve.hpp"
-#include "score.hpp"
+#include "stages/customer_state.hpp"
+#include "stages/dedupe.hpp"
+#include "stages/emit.hpp"
+#include "stages/outcome.hpp"
+#include "stages/parse.hpp"
+#include "stages/registry.hpp"
+#include "stages/resolve.hpp"
+#include "stages/score.hpp"
 
 namespace tastesync {
 

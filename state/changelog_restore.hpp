@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "result.hpp"
-#include "state_store.hpp"
+#include "common/result.hpp"
+#include "state/state_store.hpp"
 
 namespace tastesync {
 

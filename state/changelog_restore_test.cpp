@@ -1,4 +1,4 @@
-#include "changelog_restore.hpp"
+#include "state/changelog_restore.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-#include "pending_writes.hpp"
+#include "state/pending_writes.hpp"
 
 #include <stdexcept>
 

@@ -1,4 +1,4 @@
-#include "state_store.hpp"
+#include "state/state_store.hpp"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "customer_state.hpp"
-#include "result.hpp"
+#include "stages/customer_state.hpp"
+#include "common/result.hpp"
 
 namespace rocksdb {
 class CompactionFilter;

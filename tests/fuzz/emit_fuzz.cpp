@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-#include "emit.hpp"
-#include "fuzz_record.hpp"
-#include "parse.hpp"
+#include "stages/emit.hpp"
+#include "tests/fuzz/fuzz_record.hpp"
+#include "stages/parse.hpp"
 
 // Whatever a valid sighting carries (quotes, backslashes, control characters in sighting_id,
 // any UTF-8), the event written for it is one valid JSON document whose strings read back

@@ -21,8 +21,8 @@
 #include <string>
 #include <vector>
 
-#include "dead_letter.hpp"
-#include "topology.hpp"
+#include "kafka/dead_letter.hpp"
+#include "stages/topology.hpp"
 
 namespace {
 

@@ -8,7 +8,7 @@
 #include <set>
 #include <tuple>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

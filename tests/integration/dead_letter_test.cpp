@@ -4,7 +4,7 @@
 
 #include <set>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -8,11 +8,11 @@
 #include <map>
 #include <thread>
 
-#include "broker_test.hpp"
-#include "mock_cluster.hpp"
-#include "pipeline.hpp"
-#include "registry_source.hpp"
-#include "state_store.hpp"
+#include "tests/support/broker_test.hpp"
+#include "app/dev/mock_cluster.hpp"
+#include "pipeline/pipeline.hpp"
+#include "registry/registry_source.hpp"
+#include "state/state_store.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -11,11 +11,11 @@
 #include <map>
 #include <set>
 
-#include "broker_test.hpp"
-#include "clock.hpp"
-#include "free_port.hpp"
-#include "http_get.hpp"
-#include "pipeline.hpp"
+#include "tests/support/broker_test.hpp"
+#include "common/clock.hpp"
+#include "tests/support/free_port.hpp"
+#include "tests/support/http_get.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace tastesync::testing {
 namespace {

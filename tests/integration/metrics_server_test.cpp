@@ -11,10 +11,10 @@
 #include <thread>
 #include <vector>
 
-#include "config.hpp"
-#include "http_client.hpp"
-#include "metrics.hpp"
-#include "subprocess.hpp"
+#include "config/config.hpp"
+#include "tests/support/http_client.hpp"
+#include "pipeline/metrics.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -5,7 +5,7 @@
 #include <sstream>
 #include <thread>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -2,7 +2,7 @@
 // topic reproduces every event, event_id included (SPEC §1 score, §4).
 #include <gtest/gtest.h>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -3,7 +3,7 @@
 
 #include <fstream>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

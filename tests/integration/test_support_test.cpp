@@ -2,7 +2,7 @@
 // so a test failure points at the product rather than at its yardstick.
 #include <gtest/gtest.h>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

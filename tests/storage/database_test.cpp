@@ -5,12 +5,12 @@
 #include <sstream>
 #include <string>
 
-#include "event_time.hpp"
-#include "migrations.hpp"
-#include "postgres.hpp"
-#include "postgres_server.hpp"
-#include "registry_store.hpp"
-#include "subprocess.hpp"
+#include "common/event_time.hpp"
+#include "db/migrations.hpp"
+#include "db/postgres.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "registry/registry_store.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace tastesync {
 namespace {

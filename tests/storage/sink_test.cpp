@@ -6,14 +6,14 @@
 #include <map>
 #include <set>
 
-#include "broker_test.hpp"
-#include "event_time.hpp"
-#include "http_get.hpp"
-#include "migrations.hpp"
-#include "postgres.hpp"
-#include "postgres_server.hpp"
-#include "redis_test_server.hpp"
-#include "redis_test_support.hpp"
+#include "tests/support/broker_test.hpp"
+#include "common/event_time.hpp"
+#include "tests/support/http_get.hpp"
+#include "db/migrations.hpp"
+#include "db/postgres.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/redis_test_server.hpp"
+#include "tests/support/redis_test_support.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -1,4 +1,4 @@
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "kafka_client.hpp"
-#include "spec.hpp"
-#include "subprocess.hpp"
-#include "tastesync_process.hpp"
+#include "tests/support/kafka_client.hpp"
+#include "tests/support/spec.hpp"
+#include "tests/support/subprocess.hpp"
+#include "tests/support/tastesync_process.hpp"
 
 namespace tastesync::testing {
 

@@ -12,7 +12,7 @@
 #include <string_view>
 #include <vector>
 
-#include "kafka.hpp"
+#include "kafka/kafka.hpp"
 
 namespace tastesync::testing {
 

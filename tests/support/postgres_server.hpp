@@ -3,8 +3,8 @@
 #include <filesystem>
 #include <string>
 
-#include "free_port.hpp"
-#include "subprocess.hpp"
+#include "tests/support/free_port.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace tastesync::testing {
 

@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "subprocess.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace tastesync::testing {
 

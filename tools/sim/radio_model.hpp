@@ -2,9 +2,9 @@
 
 #include <optional>
 
-#include "event_time.hpp"
-#include "layout.hpp"
-#include "random.hpp"
+#include "common/event_time.hpp"
+#include "tools/sim/layout.hpp"
+#include "tools/sim/random.hpp"
 
 namespace tastesync::sim {
 

@@ -1,4 +1,4 @@
-#include "simulator.hpp"
+#include "tools/sim/simulator.hpp"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "itinerary.hpp"
-#include "radio_model.hpp"
+#include "tools/sim/itinerary.hpp"
+#include "tools/sim/radio_model.hpp"
 
 namespace tastesync::sim {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "replay.hpp"
-#include "score.hpp"
+#include "tools/uji/replay.hpp"
+#include "stages/score.hpp"
 
 namespace tastesync::uji {
 

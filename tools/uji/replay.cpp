@@ -1,4 +1,4 @@
-#include "replay.hpp"
+#include "tools/uji/replay.hpp"
 
 #include <simdjson.h>
 

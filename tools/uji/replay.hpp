@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "registry.hpp"
-#include "topology.hpp"
-#include "uji_data.hpp"
+#include "stages/registry.hpp"
+#include "stages/topology.hpp"
+#include "tools/uji/uji_data.hpp"
 
 namespace tastesync::uji {
 

@@ -1,0 +1,13 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "sinks/sink_writer.hpp"
+
+namespace tastesync {
+
+// The PostgreSQL sink's writer (SPEC §6) for the database at `dsn`; connects on first use.
+std::unique_ptr<SinkWriter> make_postgres_sink_writer(const std::string& dsn);
+
+}  // namespace tastesync
