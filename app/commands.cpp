@@ -18,6 +18,7 @@
 #include "common/clock.hpp"
 #include "app/dev/generator.hpp"
 #include "app/logging.hpp"
+#include "http/metrics_server.hpp"
 #include "pipeline/metrics.hpp"
 #include "app/dev/mock_cluster.hpp"
 #include "pipeline/pipeline.hpp"

@@ -17,7 +17,7 @@
 #include "sinks/postgres/postgres_writer.hpp"
 #include "tests/support/redis_test_server.hpp"
 #include "sinks/redis/redis_writer.hpp"
-#include "sinks/sink_event.hpp"
+#include "sinks/event/sink_event.hpp"
 #include "sinks/sink_runner.hpp"
 
 namespace tastesync::bench {

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/config_error.hpp"
 #include "config/dsn.hpp"
 #include "config/redactor.hpp"
 #include "stages/score.hpp"
@@ -162,12 +163,6 @@ struct Config {
 // The effective changelog settings of a loaded Config.
 bool changelog_enabled(const Config& config);
 std::string changelog_topic(const Config& config);
-
-// A start-up error. The message always names the offending key (and where it came from).
-class ConfigError : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 // Everything that can feed a Config, lowest precedence first (SPEC §8):
 // defaults < YAML file < environment < overrides (command-line flags). A secret's file

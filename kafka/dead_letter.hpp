@@ -28,7 +28,7 @@ struct RecordBytes {
   std::vector<HeaderView> headers;
 };
 
-// No Kafka types here (pipeline/kafka.hpp converts): this is pure, and fuzzed.
+// No Kafka types here (kafka/kafka.hpp converts): this is pure, and fuzzed.
 
 // A dead letter as it goes to a dead-letter topic (docs/design.md, "Dead letters that always
 // fit"): as much of the original key, value and headers as fits the producer's

@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "config/config.hpp"
+#include "common/config_error.hpp"
 
 namespace tastesync {
 namespace {

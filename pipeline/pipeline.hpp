@@ -30,8 +30,6 @@ namespace tastesync {
 // prints them).
 using EventTap = std::function<void(std::string_view value)>;
 
-TopologyOptions topology_options(const Config& config);
-
 // Exit codes of Pipeline::run. After kExitShutdownTimedOut the caller should exit without
 // destroying the pipeline: a Kafka client whose close is still in progress would hold it.
 inline constexpr int kExitClean = 0;

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "config/config.hpp"
+#include "common/config_error.hpp"
 
 namespace tastesync {
 

@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "sinks/sink_writer.hpp"
+#include "sinks/event/sink_writer.hpp"
 
 namespace tastesync {
 

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "config/config.hpp"
-#include "sinks/sink_writer.hpp"
+#include "sinks/event/sink_writer.hpp"
 
 namespace tastesync {
 

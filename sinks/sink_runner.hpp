@@ -11,7 +11,7 @@
 #include <stop_token>
 #include <string>
 
-#include "sinks/sink_writer.hpp"
+#include "sinks/event/sink_writer.hpp"
 
 namespace tastesync {
 

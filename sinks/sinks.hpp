@@ -7,7 +7,9 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "pipeline/metrics.hpp"
+#include <prometheus/registry.h>
+
+#include "common/health.hpp"
 #include "sinks/sink_runner.hpp"
 
 namespace tastesync {

@@ -1,3 +1,4 @@
+#include "state/customer_state_codec.hpp"
 #include "state/changelog_restore.hpp"
 
 #include <gtest/gtest.h>

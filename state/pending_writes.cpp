@@ -1,3 +1,4 @@
+#include "state/customer_state_codec.hpp"
 #include "state/pending_writes.hpp"
 
 #include <stdexcept>

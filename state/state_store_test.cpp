@@ -1,3 +1,4 @@
+#include "state/customer_state_codec.hpp"
 #include "state/state_store.hpp"
 
 #include <gtest/gtest.h>

@@ -12,8 +12,8 @@
 #include "common/event_time.hpp"
 #include "db/postgres.hpp"
 #include "common/result.hpp"
-#include "sinks/sink_event.hpp"
-#include "sinks/sink_writer.hpp"
+#include "sinks/event/sink_event.hpp"
+#include "sinks/event/sink_writer.hpp"
 
 namespace tastesync {
 

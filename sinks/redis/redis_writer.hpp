@@ -9,8 +9,8 @@
 #include "common/event_time.hpp"
 #include "sinks/redis/redis_connection.hpp"
 #include "common/result.hpp"
-#include "sinks/sink_event.hpp"
-#include "sinks/sink_writer.hpp"
+#include "sinks/event/sink_event.hpp"
+#include "sinks/event/sink_writer.hpp"
 
 namespace tastesync {
 

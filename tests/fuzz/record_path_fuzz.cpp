@@ -21,6 +21,7 @@
 #include <string>
 #include <vector>
 
+#include "state/customer_state_codec.hpp"
 #include "kafka/dead_letter.hpp"
 #include "stages/topology.hpp"
 

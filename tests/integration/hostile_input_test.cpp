@@ -15,7 +15,7 @@
 #include "common/clock.hpp"
 #include "tests/support/free_port.hpp"
 #include "tests/support/http_get.hpp"
-#include "pipeline/pipeline.hpp"
+#include "config/topology_options.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -13,6 +13,7 @@
 
 #include "config/config.hpp"
 #include "tests/support/http_client.hpp"
+#include "http/metrics_server.hpp"
 #include "pipeline/metrics.hpp"
 #include "tests/support/subprocess.hpp"
 

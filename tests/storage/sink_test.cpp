@@ -312,7 +312,7 @@ TEST_F(Sinks, RecordsTheDatabasesRefuseGoToTheSinkDeadLetterTopicAndBlockNothing
 }  // namespace tastesync::testing
 
 #if defined(__SANITIZE_ADDRESS__)
-// The same libpqxx 6.4.5 leak on a broken connection as in pipeline/main.cpp.
+// The same libpqxx 6.4.5 leak on a broken connection as in app/main.cpp.
 // NOLINTNEXTLINE(bugprone-reserved-identifier,readability-identifier-naming)
 extern "C" const char* __lsan_default_suppressions() {
   return "leak:PQmakeEmptyPGresult\n";

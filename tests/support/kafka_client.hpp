@@ -18,7 +18,7 @@ namespace tastesync::testing {
 
 // Unlike the product's KafkaHandle: the tests' readers and inspectors never joined a group, and
 // some use a pipeline's group id to read its commits, so they must never close (commit) as a
-// consumer. The other owners come from pipeline/kafka.hpp.
+// consumer. The other owners come from kafka/kafka.hpp.
 struct KafkaHandleDeleter {
   void operator()(rd_kafka_t* handle) const {
     rd_kafka_destroy_flags(handle, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);

@@ -11,7 +11,7 @@
 
 #include "common/event_time.hpp"
 #include "tests/support/postgres_server.hpp"
-#include "sinks/sink_event.hpp"
+#include "sinks/event/sink_event.hpp"
 
 namespace tastesync::testing {
 

@@ -7,7 +7,7 @@
 #include "common/clock.hpp"
 #include "common/event_time.hpp"
 #include "sinks/redis/redis_connection.hpp"
-#include "sinks/sink_event.hpp"
+#include "sinks/event/sink_event.hpp"
 
 namespace tastesync::testing {
 

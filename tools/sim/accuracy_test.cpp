@@ -5,7 +5,7 @@
 #include "config/config.hpp"
 #include "tools/sim/identification_metrics.hpp"
 #include "tools/sim/layout.hpp"
-#include "pipeline/pipeline.hpp"
+#include "config/topology_options.hpp"
 #include "registry/registry_source.hpp"
 #include "tools/sim/simulator.hpp"
 

@@ -10,7 +10,7 @@
 #include "tools/sim/floor_plan.hpp"
 #include "tools/sim/identification_metrics.hpp"
 #include "tools/sim/layout.hpp"
-#include "pipeline/pipeline.hpp"
+#include "config/topology_options.hpp"
 #include "registry/registry_source.hpp"
 #include "tools/sim/report.hpp"
 #include "tools/sim/settings.hpp"

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "common/result.hpp"
-#include "sinks/sink_event.hpp"
+#include "sinks/event/sink_event.hpp"
 
 namespace tastesync {
 

@@ -1,4 +1,4 @@
-#include "sinks/sink_event.hpp"
+#include "sinks/event/sink_event.hpp"
 
 #include <cmath>
 #include <cstdio>
