@@ -4,7 +4,7 @@
 
 #include <stdexcept>
 
-#include "common/config_error.hpp"
+#include "config/config.hpp"
 
 namespace tastesync {
 namespace {

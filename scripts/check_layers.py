@@ -19,7 +19,7 @@ ALLOWED = {
     "config": ["stages", "common"],
     "db": ["common"],
     "registry": ["stages", "config", "db", "common"],
-    "kafka": ["common"],
+    "kafka": ["config", "common"],
     "http": ["config", "common"],
     "pipeline": ["stages", "state", "config", "registry", "kafka", "common"],
     "sinks/event": ["common"],
