@@ -7,9 +7,9 @@
 
 namespace tastesync {
 
-// Exponential backoff with jitter for retrying a database (SPEC §6: capped, so a sink resumes
-// within seconds of its database returning). "Equal jitter": half the step is fixed, half
-// random, so many instances spread out but none waits less than half the step.
+// Exponential backoff with jitter for retrying a database (docs/contract.md#sinks: capped, so a
+// sink resumes within seconds of its database returning). "Equal jitter": half the step is fixed,
+// half random, so many instances spread out but none waits less than half the step.
 class Backoff {
  public:
   Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap,

@@ -16,7 +16,8 @@ using EpochMs = std::int64_t;
 // Rejects second 60 (leap seconds cannot be represented in the canonical form) and invalid dates.
 std::optional<EpochMs> parse_rfc3339(std::string_view text);
 
-// The canonical form of SPEC §4: "YYYY-MM-DDTHH:MM:SS.mmmZ", always 24 characters.
+// The canonical time form of docs/contract.md#customer-identified: "YYYY-MM-DDTHH:MM:SS.mmmZ",
+// always 24 characters.
 inline constexpr std::size_t kCanonicalTimeLength = 24;
 using CanonicalTime = std::array<char, kCanonicalTimeLength>;
 CanonicalTime format_canonical(EpochMs ms);

@@ -8,7 +8,8 @@
 namespace tastesync {
 namespace {
 
-constexpr EpochMs kExampleMs = 1740916800123;  // 2025-03-02T12:00:00.123Z, SPEC §3's example
+// 2025-03-02T12:00:00.123Z, the example sighting's detected_at (docs/contract.md#sighting).
+constexpr EpochMs kExampleMs = 1740916800123;
 
 TEST(EventTime, ParsesUtcWithMilliseconds) {
   EXPECT_EQ(parse_rfc3339("2025-03-02T12:00:00.123Z"), kExampleMs);

@@ -16,9 +16,9 @@
 
 namespace tastesync {
 
-// One struct tree with every default in one place (SPEC §8). Keys are the dotted paths written
-// beside each member; YAML nests them, the environment spells them TASTESYNC_KAFKA__BROKERS, and
-// flags set them through Config overrides.
+// One struct tree with every default in one place (docs/contract.md#config). Keys are the dotted
+// paths written beside each member; YAML nests them, the environment spells them
+// TASTESYNC_KAFKA__BROKERS, and flags set them through Config overrides.
 
 enum class ConsumerMode { group, assign };
 // Whether state changes are also written to a changelog topic, so a partition's state follows it
@@ -99,7 +99,7 @@ struct RegistryConfig {
   int reload_interval_ms = 60000;  // registry.reload_interval_ms (safety net under NOTIFY)
 };
 
-// Setting a DSN or address turns on that sink inside `run` (SPEC §6).
+// Setting a DSN or address turns on that sink inside `run` (docs/contract.md#sinks).
 struct PostgresConfig {
   std::string dsn;  // postgres.dsn (libpq DSN or URI; secret: its password is redacted)
 };
@@ -114,7 +114,7 @@ struct SinkConfig {
   int batch_max_records = 1000;  // sink.batch_max_records
   int batch_max_wait_ms = 100;   // sink.batch_max_wait_ms
   int backoff_initial_ms = 100;  // sink.backoff_initial_ms
-  int backoff_max_ms = 5000;     // sink.backoff_max_ms (SPEC §6: capped at 5 s)
+  int backoff_max_ms = 5000;     // sink.backoff_max_ms (capped at 5 s: docs/contract.md#sinks)
   std::string dlq_topic = "customer-events-sink-dlq";  // sink.dlq_topic
 };
 
@@ -164,7 +164,7 @@ struct Config {
 bool changelog_enabled(const Config& config);
 std::string changelog_topic(const Config& config);
 
-// Everything that can feed a Config, lowest precedence first (SPEC §8):
+// Everything that can feed a Config, lowest precedence first (docs/contract.md#config):
 // defaults < YAML file < environment < overrides (command-line flags). A secret's file
 // (<key>_file) is read last, once every source is in; setting both the key and its file is an
 // error.

@@ -25,9 +25,10 @@ constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
 // the key, failing inside librdkafka names a property the user never wrote.
 constexpr std::int64_t kMaxKafkaTimeoutMs = 3600000;
 
-// Properties tastesync sets itself. Accepting them under kafka.properties would leave two answers
-// to one question (bootstrap.servers there would not stop the embedded mock cluster) or undo a
-// delivery guarantee of SPEC §7 (commits trail RocksDB; producer idempotence on).
+// Properties tastesync sets itself (the refused list of docs/contract.md#config). Accepting them
+// under kafka.properties would leave two answers to one question (bootstrap.servers there would
+// not stop the embedded mock cluster) or undo a delivery guarantee of docs/contract.md#delivery
+// (commits trail RocksDB; producer idempotence on).
 constexpr std::pair<std::string_view, std::string_view> kOwnedProperties[] = {
     {"bootstrap.servers", "set kafka.brokers instead"},
     {"metadata.broker.list", "set kafka.brokers instead"},

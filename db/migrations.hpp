@@ -19,7 +19,7 @@ struct Migration {
 // In version order.
 std::span<const Migration> migrations();
 
-// SPEC §6: monthly partitions exist for the current month and the next two.
+// Monthly partitions exist for the current month and the next two (docs/contract.md#postgres).
 inline constexpr int kPartitionMonthsAhead = 3;
 inline constexpr int kRetentionYears = 5;
 

@@ -8,7 +8,8 @@
 
 namespace tastesync {
 
-// The registry of SPEC §5 as PostgreSQL holds it (tables beacons and qr_codes).
+// The registry of docs/contract.md#registry as PostgreSQL holds it (tables beacons and qr_codes,
+// docs/contract.md#postgres).
 
 // Reads the whole registry in one transaction (one snapshot). Throws std::runtime_error naming
 // the row at fault when the rows do not make a registry (e.g. one location given two types).

@@ -11,10 +11,11 @@
 
 namespace tastesync {
 
-// registry.source = postgres (SPEC §5): the registry is read from PostgreSQL at start and kept
-// current without a query per message. A trigger on beacons and qr_codes NOTIFYs
-// tastesync_registry; this thread LISTENs and reloads the whole registry when told, and every
-// `reload_interval` anyway, as a safety net for a notification lost with a connection.
+// registry.source = postgres (docs/contract.md#registry-reload): the registry is read from
+// PostgreSQL at start and kept current without a query per message. A trigger on beacons and
+// qr_codes NOTIFYs tastesync_registry; this thread LISTENs and reloads the whole registry when
+// told, and every `reload_interval` anyway, as a safety net for a notification lost with a
+// connection.
 class PostgresRegistryWatcher {
  public:
   PostgresRegistryWatcher(std::string dsn, std::chrono::milliseconds reload_interval,

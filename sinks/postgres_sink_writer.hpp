@@ -7,7 +7,8 @@
 
 namespace tastesync {
 
-// The PostgreSQL sink's writer (SPEC §6) for the database at `dsn`; connects on first use.
+// The PostgreSQL sink's writer (docs/contract.md#postgres) for the database at `dsn`; connects on
+// first use.
 std::unique_ptr<SinkWriter> make_postgres_sink_writer(const std::string& dsn);
 
 }  // namespace tastesync

@@ -15,8 +15,8 @@
 
 namespace tastesync {
 
-// The sink series of SPEC §6, labelled sink="postgres"|"redis"; built once per registry and
-// shared by the sinks in one process.
+// The sink series of docs/contract.md#metrics, labelled sink="postgres"|"redis"; built once per
+// registry and shared by the sinks in one process.
 struct SinkMetricFamilies {
   explicit SinkMetricFamilies(prometheus::Registry& registry);
 
@@ -44,11 +44,11 @@ struct SinkRunnerOptions {
   std::chrono::milliseconds backoff_max{5000};
 };
 
-// Feeds one database from customer-events in its own consumer group (SPEC §6): polls a batch,
-// writes it, dead-letters what the database refuses for its content, and only then commits the
-// batch's offsets. A write that fails is retried with backoff, never dropped: the sink pauses
-// and lags, and resumes by itself. Writes are idempotent, so a crash between write and commit
-// (or a rebalance) only rewrites what is already there.
+// Feeds one database from customer-events in its own consumer group (docs/contract.md#sinks):
+// polls a batch, writes it, dead-letters what the database refuses for its content, and only then
+// commits the batch's offsets. A write that fails is retried with backoff, never dropped: the
+// sink pauses and lags, and resumes by itself. Writes are idempotent, so a crash between write
+// and commit (or a rebalance) only rewrites what is already there.
 class SinkRunner {
  public:
   SinkRunner(SinkRunnerOptions options, std::unique_ptr<SinkWriter> writer,

@@ -43,7 +43,7 @@ std::unique_ptr<SinkWriter> make_sink_writer(const Config& config, SinkKind kind
 
 namespace {
 
-// The sinks a Config turns on: a DSN or an address set (SPEC §6).
+// The sinks a Config turns on: a DSN or an address set (docs/contract.md#sinks).
 std::vector<SinkKind> configured_sinks(const Config& config) {
   std::vector<SinkKind> kinds;
   if (!config.postgres.dsn.empty()) kinds.push_back(SinkKind::postgres);

@@ -24,7 +24,7 @@ namespace {
 
 constexpr auto kWait = std::chrono::seconds(60);
 
-// SPEC §4's example event.
+// The example event of docs/contract.md#customer-identified.
 const std::string kEvent =
     R"({"event_id":"10ef298c-1c10-55df-9149-b492e3cf5787","event_type":"CustomerIdentified",)"
     R"("timestamp":"2025-03-02T12:00:00.140Z","version":"v1","data":{"customer_id":"cust123",)"

@@ -91,7 +91,7 @@ class Scorer {
   ScoreOptions options_;
 };
 
-// Half-up to 3 decimals (SPEC §4), applied before the threshold test.
+// Half-up to 3 decimals (docs/contract.md#score), applied before the threshold test.
 double round_confidence(double confidence);
 
 }  // namespace tastesync

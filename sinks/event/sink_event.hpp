@@ -13,8 +13,9 @@
 
 namespace tastesync {
 
-// What the sinks store of a CustomerIdentified v1 event (SPEC §4, §6). Strings are copied out of
-// the record so a batch outlives the consumer's buffers.
+// What the sinks store of a CustomerIdentified v1 event (docs/contract.md#customer-identified,
+// docs/contract.md#sinks). Strings are copied out of the record so a batch outlives the
+// consumer's buffers.
 struct SinkEvent {
   std::string event_id;
   std::string customer_id;
@@ -24,7 +25,8 @@ struct SinkEvent {
   std::string source;          // "beacon" or "qr"
   std::string identification;  // "arrival", "move" or "still_here"
   std::string sighting_id;
-  std::string confidence;  // three decimals, as SPEC §6 stores it: "0.950"
+  // Three decimals, as the contract stores it (docs/contract.md#redis): "0.950".
+  std::string confidence;
   EpochMs detected_at_ms = 0;
   std::string detected_at;  // canonical UTC form
   // Beacon events only.

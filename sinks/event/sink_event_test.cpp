@@ -7,7 +7,7 @@
 namespace tastesync {
 namespace {
 
-// SPEC §4's example event.
+// The example event of docs/contract.md#customer-identified.
 const std::string kBeaconEvent = R"({
   "event_id": "10ef298c-1c10-55df-9149-b492e3cf5787",
   "event_type": "CustomerIdentified",

@@ -24,8 +24,8 @@ struct SinkWriteResult {
   std::size_t skipped = 0;
 };
 
-// One database behind a sink (SPEC §6). write() is idempotent: after a failure the runner
-// retries the same batch, and a redelivered batch changes nothing.
+// One database behind a sink (docs/contract.md#sinks). write() is idempotent: after a failure the
+// runner retries the same batch, and a redelivered batch changes nothing.
 class SinkWriter {
  public:
   virtual ~SinkWriter() = default;

@@ -153,7 +153,8 @@ std::optional<std::string> PostgresWriter::connect() {
   }
 }
 
-// SPEC §6: the sink keeps the partitions ahead, so that normally no batch meets a missing one.
+// The sink keeps the partitions ahead (docs/contract.md#postgres), so that normally no batch
+// meets a missing one.
 // Once per month of the wall clock (and per connection): the function takes a lock.
 std::optional<std::string> PostgresWriter::keep_partitions_ahead(EpochMs now_ms) {
   const int month = utc_month_number(now_ms);

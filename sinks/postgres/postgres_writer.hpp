@@ -18,8 +18,8 @@
 namespace tastesync {
 
 // Stores CustomerIdentified events in customer_identities and moves customers.last_seen forward
-// (SPEC §6). A batch is one transaction: COPY into a session-local staging table, then
-// INSERT ... ON CONFLICT DO NOTHING, so a redelivered event inserts nothing. Events older than
+// (docs/contract.md#postgres). A batch is one transaction: COPY into a session-local staging table,
+// then INSERT ... ON CONFLICT DO NOTHING, so a redelivered event inserts nothing. Events older than
 // the retention are skipped; a month without a partition gets one and the batch is retried; rows
 // the database refuses for their content are pinned down by bisection and rejected one by one.
 //

@@ -2,13 +2,14 @@
 
 namespace tastesync {
 
-// Decisions beyond the letter of SPEC §6, each so that a replay or a retried batch never moves
-// anything backwards in time and applying the same event twice changes nothing:
+// Decisions beyond the letter of the contract (docs/contract.md#redis), each so that a replay or
+// a retried batch never moves anything backwards in time and applying the same event twice
+// changes nothing:
 //
 // - "now" is an argument (the caller's clock, one value per batch), not Redis TIME: every event of
 //   a batch is judged against the same instant, and tests are deterministic.
-// - customer:<id> keeps a numeric `detected_at_ms` field beside the SPEC's fields, so "newer" is a
-//   number comparison that does not depend on the string form of `detected_at`. Newer means a
+// - customer:<id> keeps a numeric `detected_at_ms` field beside the contract's fields, so "newer"
+//   is a number comparison that does not depend on the string form of `detected_at`. Newer means a
 //   later detected_at_ms, or the same millisecond and a greater event_id: a total order, so the
 //   result does not depend on the order in which events arrive, and the same event is never
 //   "newer" than itself. An event whose detected_at + 1 h has passed writes nothing there.
@@ -18,11 +19,11 @@ namespace tastesync {
 //   another store, the customer leaves that store's set. That key is derived from the hash, so it
 //   cannot be passed in KEYS (fine without Redis Cluster, which hiredis 0.14 lacks anyway).
 // - beacon:<id> gets status "active": the event does not carry the status, but only an active
-//   beacon identifies (SPEC §5), so it was active at detected_at. It also keeps
+//   beacon identifies (docs/contract.md#registry), so it was active at detected_at. It also keeps
 //   `detected_at_ms`, is rewritten only by a newer event (an equal one would write the same
-//   fields), and expires at
-//   detected_at + 24 h (absolute, like the customer hash): each newer event refreshes it, while a
-//   replay of old events neither overwrites newer data nor extends the key's life.
+//   fields), and expires at detected_at + 24 h (absolute, like the customer hash): each newer
+//   event refreshes it, while a replay of old events neither overwrites newer data nor extends
+//   the key's life.
 // - Every key is read before anything is written, so a key of the wrong type (WRONGTYPE) fails the
 //   script before it changed anything and a rejected event leaves no trace.
 const std::string_view kRedisWriteScript = R"lua(

@@ -4,8 +4,8 @@
 
 namespace tastesync {
 
-// The Lua script that applies one CustomerIdentified event to Redis (SPEC §6); one EVALSHA per
-// event. Its semantics are documented in redis_write_script.cpp.
+// The Lua script that applies one CustomerIdentified event to Redis (docs/contract.md#redis); one
+// EVALSHA per event. Its semantics are documented in redis_write_script.cpp.
 //
 // KEYS: 1 customer:<customer_id>, 2 store:<store_id>:present, 3 beacon:<beacon_id> (beacon
 // events only: a QR event passes two keys).

@@ -33,8 +33,9 @@ struct RedisBatchFailure {
   RedisErrorKind kind = RedisErrorKind::unavailable;
 };
 
-// Applies batches of events to Redis as SPEC §6 describes, one EVALSHA of kRedisWriteScript per
-// event, all of a batch pipelined in one round trip. After a failure the next write() reconnects.
+// Applies batches of events to Redis as the contract describes (docs/contract.md#redis), one
+// EVALSHA of kRedisWriteScript per event, all of a batch pipelined in one round trip. After a
+// failure the next write() reconnects.
 class RedisWriter {
  public:
   explicit RedisWriter(RedisOptions options);
