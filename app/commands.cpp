@@ -133,7 +133,7 @@ int run_loaded(Config config, const SignalGate& gate) {
   std::optional<MetricsServer> server;
   const bool registry_from_postgres = config.registry.source == kRegistryFromPostgres;
   if (registry_from_postgres) {
-    // Serve /readyz (503) while waiting for the database (SPEC §6).
+    // Serve /readyz (503) while waiting for the database (docs/contract.md#registry-reload).
     server.emplace(config.metrics, metrics_registry, health);
   }
   const std::shared_ptr<const Registry> registry =
@@ -241,7 +241,8 @@ int run_loaded(Config config, const SignalGate& gate) {
   worker.request_stop();
   worker.join();
   if (generator.joinable()) generator.join();
-  // SPEC §7: the pipeline has delivered and committed; then the sinks commit what they wrote.
+  // The pipeline has delivered and committed; then the sinks commit what they wrote
+  // (docs/contract.md#shutdown).
   if (sinks) sinks->stop();
   if (sink_failed && exit_code == 0) exit_code = kExitFailed;
   if (!temporary_state_dir.empty()) {

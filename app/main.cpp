@@ -90,7 +90,7 @@ int main(int argc, char** argv) try {
   RunArguments sink;
   std::string sink_kind;
   CLI::App* sink_app = app.add_subcommand(
-      "sink", "Run one sink alone: customer-events into PostgreSQL or Redis (SPEC §6)");
+      "sink", "Run one sink alone: customer-events into PostgreSQL or Redis (docs/contract.md#sinks)");
   sink_app->add_option("kind", sink_kind, "postgres or redis")
       ->required()
       ->check(CLI::IsMember({"postgres", "redis"}));

@@ -19,7 +19,7 @@
 
 namespace tastesync {
 
-// Every series of SPEC §8, created once so the hot path only increments.
+// Every series of docs/contract.md#metrics, created once so the hot path only increments.
 class PipelineMetrics {
  public:
   explicit PipelineMetrics(prometheus::Registry& registry);

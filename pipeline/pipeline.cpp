@@ -87,7 +87,8 @@ int Pipeline::run(const std::stop_token& stop) {
                       std::to_string(*counts[0]) + "; they must match");
   }
   if (*counts[1] < 3) {
-    spdlog::warn("output topic {} has {} partitions; SPEC asks for at least 3",
+    spdlog::warn("output topic {} has {} partitions; the contract asks for at least 3 "
+                 "(docs/contract.md#topics)",
                  config_.kafka.output_topic, *counts[1]);
   }
 
@@ -296,8 +297,9 @@ void Pipeline::housekeeping(std::int64_t now_ms) {
 }
 
 void Pipeline::reload_registry_if_changed() {
-  // SPEC §5: the registry is picked up while running. A file registry is re-read when its
-  // modification time changes; a broken file keeps the registry in use and says why.
+  // The registry is picked up while running (docs/contract.md#registry-reload). A file registry
+  // is re-read when its modification time changes; a broken file keeps the registry in use and
+  // says why.
   if (registry_feed_) {
     metrics_.registry_reload_errors->Increment(static_cast<double>(registry_feed_->take_errors()));
     if (auto registry = registry_feed_->take()) {

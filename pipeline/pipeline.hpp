@@ -37,8 +37,9 @@ inline constexpr int kExitShutdownTimedOut = 1;
 inline constexpr int kExitFailed = 2;
 
 // raw-beacons -> stages -> customer-events / raw-beacons-dlq, with the state and delivery design
-// of SPEC §7: state is updated in memory at once, written to RocksDB with the partition's next
-// offset only after the outputs it produced are delivered, and offsets are stored after that.
+// of docs/contract.md#delivery: state is updated in memory at once, written to RocksDB with the
+// partition's next offset only after the outputs it produced are delivered, and offsets are
+// stored after that.
 class Pipeline final : private DeliveryListener, private AssignmentListener {
  public:
   Pipeline(Config config, std::shared_ptr<const Registry> registry,

@@ -1,7 +1,7 @@
 #include "app/dev/mock_cluster.hpp"
 
 #include <librdkafka/rdkafka.h>
-// The C header must come first (PLATFORM_NOTES).
+// The C header must come first (docs/platform.md#debian-build).
 #include <librdkafka/rdkafka_mock.h>
 
 #include <stdexcept>
