@@ -1,5 +1,5 @@
 // Bad input goes to the DLQ with its original bytes, key and headers, plus the dlq.* headers
-// (SPEC §2, §3), and never stops its partition.
+// (docs/contract.md#dead-letters, #sighting-errors), and never stops its partition.
 #include <gtest/gtest.h>
 
 #include <set>

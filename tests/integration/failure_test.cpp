@@ -1,6 +1,7 @@
-// SPEC §7's failure behaviour, driven in-process so the mock cluster's fault injection reaches
-// the broker: a failed event delivery stops the pipeline with nothing committed past it, a dead
-// letter Kafka refuses holds only its own partition, and a missing topic fails the start.
+// The failure behaviour of docs/contract.md#delivery, driven in-process so the mock cluster's
+// fault injection reaches the broker: a failed event delivery stops the pipeline with nothing
+// committed past it, a dead letter Kafka refuses holds only its own partition, and a missing topic
+// fails the start.
 #include <gtest/gtest.h>
 
 #include <chrono>

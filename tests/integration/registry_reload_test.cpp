@@ -1,4 +1,5 @@
-// A registry file changed while the pipeline runs is picked up without a restart (SPEC §5).
+// A registry file changed while the pipeline runs is picked up without a restart
+// (docs/contract.md#registry-reload).
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -1,4 +1,5 @@
-// Shutdown is bounded by shutdown.timeout_ms even when the broker is gone (SPEC §7).
+// Shutdown is bounded by shutdown.timeout_ms even when the broker is gone
+// (docs/contract.md#shutdown).
 #include <gtest/gtest.h>
 
 #include <csignal>

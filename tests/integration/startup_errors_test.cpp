@@ -1,4 +1,5 @@
-// A bad setting fails the start at once, naming the key (SPEC §8), before any broker is needed.
+// A bad setting fails the start at once, naming the key (docs/contract.md#config), before any
+// broker is needed.
 #include <gtest/gtest.h>
 
 #include <fstream>

@@ -1,5 +1,5 @@
-// registry.source = postgres (SPEC §5, §6): the registry comes from the database at start and
-// follows its changes while running, without a restart.
+// registry.source = postgres (docs/contract.md#registry-sources, #registry-reload): the registry
+// comes from the database at start and follows its changes while running, without a restart.
 #include <gtest/gtest.h>
 
 #include <chrono>

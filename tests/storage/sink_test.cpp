@@ -1,5 +1,6 @@
-// The sinks of SPEC §6 end to end: every emitted CustomerIdentified lands in PostgreSQL and
-// Redis exactly once, also across an outage of either database and a kill -9 of a sink.
+// The sinks of docs/contract.md#sinks (with #postgres, #redis) end to end: every emitted
+// CustomerIdentified lands in PostgreSQL and Redis exactly once, also across an outage of either
+// database and a kill -9 of a sink.
 #include <gtest/gtest.h>
 
 #include <csignal>

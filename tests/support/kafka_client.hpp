@@ -59,7 +59,8 @@ struct Delivery {
   std::int64_t offset = -1;
 };
 
-// A producer configured as SPEC §2 asks of every producer (partitioner=murmur2_random).
+// A producer configured as docs/contract.md#topics asks of every producer
+// (partitioner=murmur2_random).
 class TestProducer {
  public:
   explicit TestProducer(const std::string& brokers);
@@ -110,7 +111,8 @@ class KafkaInspector {
   std::vector<std::int64_t> committed_offsets(const std::string& group_id,
                                               const std::string& topic);
   // Whether the group has committed every partition of `topic` up to its high watermark: all
-  // of its input is processed and delivered (the commit trails delivery, SPEC §7).
+  // of its input is processed and delivered (the commit trails delivery,
+  // docs/contract.md#delivery).
   bool caught_up(const std::string& group_id, const std::string& topic);
 
  private:

@@ -11,8 +11,8 @@
 
 namespace tastesync::testing {
 
-// SPEC §4's example event, detected at `detected_at_ms`, with a distinct event id per time and
-// location so that two events of one test never tie.
+// The example event of docs/contract.md#customer-identified, detected at `detected_at_ms`, with a
+// distinct event id per time and location so that two events of one test never tie.
 SinkEvent beacon_event(std::string customer_id, std::string store_id, std::string location,
                        EpochMs detected_at_ms);
 SinkEvent qr_event(std::string customer_id, std::string store_id, std::string location,
