@@ -15,12 +15,12 @@
 #include <stop_token>
 #include <thread>
 
-#include "common/clock.hpp"
 #include "app/dev/generator.hpp"
+#include "app/dev/mock_cluster.hpp"
 #include "app/logging.hpp"
+#include "common/clock.hpp"
 #include "http/metrics_server.hpp"
 #include "pipeline/metrics.hpp"
-#include "app/dev/mock_cluster.hpp"
 #include "pipeline/pipeline.hpp"
 #include "registry/registry_source.hpp"
 #include "registry/registry_watcher.hpp"

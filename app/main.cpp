@@ -6,9 +6,9 @@
 #include <exception>
 
 #include "app/commands.hpp"
-#include "config/config.hpp"
 #include "app/db_commands.hpp"
 #include "app/logging.hpp"
+#include "config/config.hpp"
 #include "tools/sim/sim_command.hpp"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -90,7 +90,8 @@ int main(int argc, char** argv) try {
   RunArguments sink;
   std::string sink_kind;
   CLI::App* sink_app = app.add_subcommand(
-      "sink", "Run one sink alone: customer-events into PostgreSQL or Redis (docs/contract.md#sinks)");
+      "sink",
+      "Run one sink alone: customer-events into PostgreSQL or Redis (docs/contract.md#sinks)");
   sink_app->add_option("kind", sink_kind, "postgres or redis")
       ->required()
       ->check(CLI::IsMember({"postgres", "redis"}));

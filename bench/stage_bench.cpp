@@ -6,9 +6,9 @@
 #include <stdexcept>
 
 #include "bench/bench_common.hpp"
+#include "stages/topology.hpp"
 #include "state/pending_writes.hpp"
 #include "state/state_store.hpp"
-#include "stages/topology.hpp"
 
 namespace tastesync::bench {
 namespace {

@@ -7,9 +7,9 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "pipeline/changelog_reader.hpp"
 #include "common/clock.hpp"
 #include "config/topology_options.hpp"
+#include "pipeline/changelog_reader.hpp"
 #include "registry/registry_source.hpp"
 
 namespace tastesync {
@@ -87,9 +87,10 @@ int Pipeline::run(const std::stop_token& stop) {
                       std::to_string(*counts[0]) + "; they must match");
   }
   if (*counts[1] < 3) {
-    spdlog::warn("output topic {} has {} partitions; the contract asks for at least 3 "
-                 "(docs/contract.md#topics)",
-                 config_.kafka.output_topic, *counts[1]);
+    spdlog::warn(
+        "output topic {} has {} partitions; the contract asks for at least 3 "
+        "(docs/contract.md#topics)",
+        config_.kafka.output_topic, *counts[1]);
   }
 
   consumer_ = std::make_unique<InputConsumer>(

@@ -18,11 +18,11 @@
 #include "pipeline/metrics.hpp"
 #include "pipeline/offset_tracker.hpp"
 #include "pipeline/output_producer.hpp"
-#include "state/pending_writes.hpp"
-#include "stages/registry.hpp"
 #include "registry/registry_feed.hpp"
-#include "state/state_store.hpp"
+#include "stages/registry.hpp"
 #include "stages/topology.hpp"
+#include "state/pending_writes.hpp"
+#include "state/state_store.hpp"
 
 namespace tastesync {
 

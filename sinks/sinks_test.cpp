@@ -16,8 +16,8 @@
 #include <utility>
 #include <vector>
 
-#include "kafka/kafka.hpp"
 #include "app/dev/mock_cluster.hpp"
+#include "kafka/kafka.hpp"
 
 namespace tastesync {
 namespace {

@@ -4,11 +4,11 @@
 #include <string>
 #include <string_view>
 
+#include "common/uuid.hpp"
 #include "stages/outcome.hpp"
 #include "stages/registry.hpp"
 #include "stages/score.hpp"
 #include "stages/sighting.hpp"
-#include "common/uuid.hpp"
 
 namespace tastesync {
 

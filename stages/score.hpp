@@ -4,11 +4,11 @@
 #include <cstdint>
 #include <span>
 
+#include "common/result.hpp"
 #include "stages/customer_state.hpp"
 #include "stages/outcome.hpp"
 #include "stages/registry.hpp"
 #include "stages/resolve.hpp"
-#include "common/result.hpp"
 #include "stages/sighting.hpp"
 
 namespace tastesync {

@@ -9,8 +9,8 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "stages/customer_state.hpp"
 #include "common/result.hpp"
+#include "stages/customer_state.hpp"
 
 namespace rocksdb {
 class CompactionFilter;

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/event_time.hpp"
-#include "db/postgres.hpp"
 #include "common/result.hpp"
+#include "db/postgres.hpp"
 #include "sinks/event/sink_event.hpp"
 #include "sinks/event/sink_writer.hpp"
 

@@ -7,10 +7,10 @@
 #include <vector>
 
 #include "common/event_time.hpp"
-#include "sinks/redis/redis_connection.hpp"
 #include "common/result.hpp"
 #include "sinks/event/sink_event.hpp"
 #include "sinks/event/sink_writer.hpp"
+#include "sinks/redis/redis_connection.hpp"
 
 namespace tastesync {
 

@@ -6,8 +6,8 @@
 #include <string_view>
 
 #include "stages/emit.hpp"
-#include "tests/fuzz/fuzz_record.hpp"
 #include "stages/parse.hpp"
+#include "tests/fuzz/fuzz_record.hpp"
 
 // Whatever a valid sighting carries (quotes, backslashes, control characters in sighting_id,
 // any UTF-8), the event written for it is one valid JSON document whose strings read back

@@ -9,11 +9,11 @@
 #include <map>
 #include <thread>
 
-#include "tests/support/broker_test.hpp"
 #include "app/dev/mock_cluster.hpp"
 #include "pipeline/pipeline.hpp"
 #include "registry/registry_source.hpp"
 #include "state/state_store.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

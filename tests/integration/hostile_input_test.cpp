@@ -11,11 +11,11 @@
 #include <map>
 #include <set>
 
-#include "tests/support/broker_test.hpp"
 #include "common/clock.hpp"
+#include "config/topology_options.hpp"
+#include "tests/support/broker_test.hpp"
 #include "tests/support/free_port.hpp"
 #include "tests/support/http_get.hpp"
-#include "config/topology_options.hpp"
 
 namespace tastesync::testing {
 namespace {

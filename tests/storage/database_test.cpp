@@ -8,8 +8,8 @@
 #include "common/event_time.hpp"
 #include "db/migrations.hpp"
 #include "db/postgres.hpp"
-#include "tests/support/postgres_server.hpp"
 #include "registry/registry_store.hpp"
+#include "tests/support/postgres_server.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace tastesync {

@@ -4,12 +4,12 @@
 
 #include <chrono>
 
-#include "tests/support/broker_test.hpp"
 #include "common/event_time.hpp"
 #include "db/migrations.hpp"
 #include "db/postgres.hpp"
-#include "tests/support/postgres_server.hpp"
 #include "registry/registry_store.hpp"
+#include "tests/support/broker_test.hpp"
+#include "tests/support/postgres_server.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -7,11 +7,11 @@
 #include <map>
 #include <set>
 
-#include "tests/support/broker_test.hpp"
 #include "common/event_time.hpp"
-#include "tests/support/http_get.hpp"
 #include "db/migrations.hpp"
 #include "db/postgres.hpp"
+#include "tests/support/broker_test.hpp"
+#include "tests/support/http_get.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/redis_test_server.hpp"
 #include "tests/support/redis_test_support.hpp"

@@ -6,8 +6,8 @@
 
 #include "common/clock.hpp"
 #include "common/event_time.hpp"
-#include "sinks/redis/redis_connection.hpp"
 #include "sinks/event/sink_event.hpp"
+#include "sinks/redis/redis_connection.hpp"
 
 namespace tastesync::testing {
 
