@@ -5,10 +5,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "common/clock.hpp"
 #include "app/commands.hpp"
-#include "config/config.hpp"
 #include "app/logging.hpp"
+#include "common/clock.hpp"
+#include "config/config.hpp"
 #include "db/migrations.hpp"
 #include "db/postgres.hpp"
 #include "registry/registry_store.hpp"

@@ -9,10 +9,10 @@
 #include <stdexcept>
 #include <thread>
 
-#include "bench/bench_common.hpp"
-#include "pipeline/input_consumer.hpp"
-#include "kafka/kafka.hpp"
 #include "app/dev/mock_cluster.hpp"
+#include "bench/bench_common.hpp"
+#include "kafka/kafka.hpp"
+#include "pipeline/input_consumer.hpp"
 #include "pipeline/offset_tracker.hpp"
 #include "pipeline/output_producer.hpp"
 #include "pipeline/pipeline.hpp"

@@ -11,8 +11,8 @@
 #include <thread>
 #include <vector>
 
-#include "pipeline/input_consumer.hpp"
 #include "app/dev/mock_cluster.hpp"
+#include "pipeline/input_consumer.hpp"
 #include "pipeline/output_producer.hpp"
 
 namespace tastesync {

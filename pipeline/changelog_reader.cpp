@@ -2,9 +2,9 @@
 
 #include <chrono>
 
-#include "state/changelog_restore.hpp"
-#include "pipeline/input_consumer.hpp"
 #include "kafka/kafka.hpp"
+#include "pipeline/input_consumer.hpp"
+#include "state/changelog_restore.hpp"
 
 namespace tastesync {
 

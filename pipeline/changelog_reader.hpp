@@ -4,8 +4,8 @@
 #include <optional>
 #include <string>
 
-#include "config/config.hpp"
 #include "common/result.hpp"
+#include "config/config.hpp"
 #include "state/state_store.hpp"
 
 namespace tastesync {

@@ -1,15 +1,15 @@
 #pragma once
 
+#include <prometheus/registry.h>
+
 #include <functional>
 #include <memory>
 #include <string_view>
 #include <thread>
 #include <vector>
 
-#include "config/config.hpp"
-#include <prometheus/registry.h>
-
 #include "common/health.hpp"
+#include "config/config.hpp"
 #include "sinks/sink_runner.hpp"
 
 namespace tastesync {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/event_time.hpp"
-#include "stages/registry.hpp"
 #include "common/uuid.hpp"
+#include "stages/registry.hpp"
 
 namespace tastesync {
 

@@ -3,9 +3,9 @@
 #include <cstdint>
 #include <memory>
 
+#include "common/result.hpp"
 #include "stages/outcome.hpp"
 #include "stages/registry.hpp"
-#include "common/result.hpp"
 #include "stages/sighting.hpp"
 
 namespace tastesync {

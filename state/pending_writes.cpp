@@ -1,7 +1,8 @@
-#include "state/customer_state_codec.hpp"
 #include "state/pending_writes.hpp"
 
 #include <stdexcept>
+
+#include "state/customer_state_codec.hpp"
 
 namespace tastesync {
 

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "stages/customer_state.hpp"
-#include "state/state_store.hpp"
 #include "stages/topology.hpp"
+#include "state/state_store.hpp"
 
 namespace tastesync {
 

@@ -9,9 +9,9 @@
 #include <sstream>
 #include <tuple>
 
+#include "stages/topology.hpp"
 #include "state/pending_writes.hpp"
 #include "state/state_store.hpp"
-#include "stages/topology.hpp"
 
 namespace tastesync {
 namespace {

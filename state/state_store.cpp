@@ -1,4 +1,3 @@
-#include "state/customer_state_codec.hpp"
 #include "state/state_store.hpp"
 
 #include <rocksdb/cache.h>
@@ -12,6 +11,8 @@
 
 #include <filesystem>
 #include <mutex>
+
+#include "state/customer_state_codec.hpp"
 
 namespace tastesync {
 namespace {

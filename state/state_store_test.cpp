@@ -1,4 +1,3 @@
-#include "state/customer_state_codec.hpp"
 #include "state/state_store.hpp"
 
 #include <gtest/gtest.h>
@@ -9,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "state/customer_state_codec.hpp"
 #include "state/pending_writes.hpp"
 
 namespace tastesync {

@@ -11,8 +11,8 @@
 #include <stdexcept>
 #include <thread>
 
-#include "kafka/kafka.hpp"
 #include "common/uuid.hpp"
+#include "kafka/kafka.hpp"
 
 namespace tastesync {
 namespace {

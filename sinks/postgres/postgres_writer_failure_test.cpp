@@ -5,8 +5,8 @@
 #include <vector>
 
 #include "db/postgres.hpp"
-#include "tests/support/postgres_test_support.hpp"
 #include "sinks/postgres/postgres_writer.hpp"
+#include "tests/support/postgres_test_support.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -6,9 +6,9 @@
 #include <vector>
 
 #include "sinks/redis/redis_connection.hpp"
+#include "sinks/redis/redis_writer.hpp"
 #include "tests/support/redis_test_server.hpp"
 #include "tests/support/redis_test_support.hpp"
-#include "sinks/redis/redis_writer.hpp"
 
 namespace tastesync {
 namespace {

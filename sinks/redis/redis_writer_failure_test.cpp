@@ -3,10 +3,10 @@
 #include <string>
 #include <vector>
 
-#include "tests/support/redis_test_server.hpp"
-#include "tests/support/redis_test_support.hpp"
 #include "sinks/redis/redis_write_script.hpp"
 #include "sinks/redis/redis_writer.hpp"
+#include "tests/support/redis_test_server.hpp"
+#include "tests/support/redis_test_support.hpp"
 
 namespace tastesync {
 namespace {

@@ -21,9 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "state/customer_state_codec.hpp"
 #include "kafka/dead_letter.hpp"
 #include "stages/topology.hpp"
+#include "state/customer_state_codec.hpp"
 
 namespace {
 

@@ -1,5 +1,7 @@
 // The HTTP server in-process, against real sockets: what a hostile or broken client can and
 // cannot do to /healthz, and who may read /metrics (docs/design.md, "The HTTP server").
+#include "http/metrics_server.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -12,9 +14,8 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "tests/support/http_client.hpp"
-#include "http/metrics_server.hpp"
 #include "pipeline/metrics.hpp"
+#include "tests/support/http_client.hpp"
 #include "tests/support/subprocess.hpp"
 
 namespace tastesync::testing {

@@ -9,9 +9,9 @@
 #include <fstream>
 #include <set>
 
-#include "tests/support/broker_test.hpp"
 #include "common/event_time.hpp"
 #include "db/postgres.hpp"
+#include "tests/support/broker_test.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/redis_test_server.hpp"
 #include "tests/support/redis_test_support.hpp"

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/event_time.hpp"
-#include "tests/support/postgres_server.hpp"
 #include "sinks/event/sink_event.hpp"
+#include "tests/support/postgres_server.hpp"
 
 namespace tastesync::testing {
 

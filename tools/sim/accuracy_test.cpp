@@ -3,10 +3,10 @@
 #include <cstdio>
 
 #include "config/config.hpp"
-#include "tools/sim/identification_metrics.hpp"
-#include "tools/sim/layout.hpp"
 #include "config/topology_options.hpp"
 #include "registry/registry_source.hpp"
+#include "tools/sim/identification_metrics.hpp"
+#include "tools/sim/layout.hpp"
 #include "tools/sim/simulator.hpp"
 
 namespace tastesync::sim {

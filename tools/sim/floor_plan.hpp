@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "tools/sim/layout.hpp"
-#include "stages/registry.hpp"
 #include "common/result.hpp"
+#include "stages/registry.hpp"
+#include "tools/sim/layout.hpp"
 
 namespace tastesync::sim {
 

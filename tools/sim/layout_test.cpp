@@ -5,8 +5,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "tools/sim/floor_plan.hpp"
 #include "registry/registry_source.hpp"
+#include "tools/sim/floor_plan.hpp"
 
 namespace tastesync::sim {
 namespace {

@@ -7,11 +7,11 @@
 #include <fstream>
 
 #include "config/config.hpp"
+#include "config/topology_options.hpp"
+#include "registry/registry_source.hpp"
 #include "tools/sim/floor_plan.hpp"
 #include "tools/sim/identification_metrics.hpp"
 #include "tools/sim/layout.hpp"
-#include "config/topology_options.hpp"
-#include "registry/registry_source.hpp"
 #include "tools/sim/report.hpp"
 #include "tools/sim/settings.hpp"
 #include "tools/sim/simulator.hpp"

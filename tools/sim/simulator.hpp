@@ -5,12 +5,12 @@
 #include <memory>
 #include <vector>
 
-#include "tools/sim/floor_plan.hpp"
-#include "tools/sim/identification_metrics.hpp"
 #include "stages/outcome.hpp"
 #include "stages/registry.hpp"
-#include "tools/sim/settings.hpp"
 #include "stages/topology.hpp"
+#include "tools/sim/floor_plan.hpp"
+#include "tools/sim/identification_metrics.hpp"
+#include "tools/sim/settings.hpp"
 
 namespace tastesync::sim {
 

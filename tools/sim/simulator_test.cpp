@@ -3,9 +3,9 @@
 #include <gtest/gtest.h>
 
 #include "config/config.hpp"
-#include "tools/sim/layout.hpp"
 #include "config/topology_options.hpp"
 #include "registry/registry_source.hpp"
+#include "tools/sim/layout.hpp"
 #include "tools/sim/report.hpp"
 
 namespace tastesync::sim {

@@ -3,9 +3,9 @@
 #include <string>
 #include <vector>
 
-#include "tools/uji/report.hpp"
 #include "common/result.hpp"
 #include "stages/topology.hpp"
+#include "tools/uji/report.hpp"
 #include "tools/uji/uji_data.hpp"
 
 namespace tastesync::uji {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "tools/uji/replay.hpp"
 #include "stages/score.hpp"
+#include "tools/uji/replay.hpp"
 
 namespace tastesync::uji {
 
