@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "generator.hpp"
-#include "registry.hpp"
+#include "app/dev/generator.hpp"
+#include "stages/registry.hpp"
 
 namespace tastesync::bench {
 
@@ -61,7 +61,7 @@ struct LatencyFigures {
 };
 
 // A paced live load (the generator producing at `rate_per_s` into the same mock) and the
-// pipeline_latency histogram it leaves: SPEC §9's "p99 at 10 k sightings/s".
+// pipeline_latency histogram it leaves: the "p99 at 10 k sightings/s" of docs/contract.md#targets.
 LatencyFigures run_latency_benchmark(const std::shared_ptr<const Registry>& registry,
                                      double rate_per_s, double seconds, int customers,
                                      const std::map<std::string, std::string>& extra_properties);

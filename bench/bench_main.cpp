@@ -5,10 +5,11 @@
 #include <cstdio>
 #include <vector>
 
-#include "bench_common.hpp"
-#include "registry_source.hpp"
+#include "bench/bench_common.hpp"
+#include "registry/registry_source.hpp"
 
-// Prints the figures SPEC §9 asks for. Timing is measured here, never asserted in tests.
+// Prints the figures docs/contract.md#targets asks for. Timing is measured here, never asserted
+// in tests.
 int main(int argc, char** argv) {
   CLI::App app{"tastesync benchmarks: stages alone, the RocksDB state path, end to end"};
   std::int64_t stage_records = 300000;
@@ -72,8 +73,8 @@ int main(int argc, char** argv) {
 
   if (latency_rate > 0) {
     // The mock keeps Nagle on and answers late when a client has several requests in flight
-    // (PLATFORM_NOTES): measured once with the producer's defaults and once with one request in
-    // flight, which is what the embedded default uses.
+    // (docs/platform.md#mock-latency): measured once with the producer's defaults and once with
+    // one request in flight, which is what the embedded default uses.
     const std::pair<const char*, std::map<std::string, std::string>> settings[] = {
         {"producer defaults", {}}, {"max.in.flight=1", {{"max.in.flight", "1"}}}};
     for (const auto& [label, properties] : settings) {

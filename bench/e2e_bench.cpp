@@ -9,13 +9,13 @@
 #include <stdexcept>
 #include <thread>
 
-#include "bench_common.hpp"
-#include "input_consumer.hpp"
-#include "kafka.hpp"
-#include "mock_cluster.hpp"
-#include "offset_tracker.hpp"
-#include "output_producer.hpp"
-#include "pipeline.hpp"
+#include "app/dev/mock_cluster.hpp"
+#include "bench/bench_common.hpp"
+#include "kafka/kafka.hpp"
+#include "pipeline/input_consumer.hpp"
+#include "pipeline/offset_tracker.hpp"
+#include "pipeline/output_producer.hpp"
+#include "pipeline/pipeline.hpp"
 
 namespace tastesync::bench {
 namespace {

@@ -7,18 +7,18 @@
 #include <pqxx/pqxx>
 #include <thread>
 
-#include "clock.hpp"
-#include "event_time.hpp"
-#include "kafka.hpp"
-#include "migrations.hpp"
-#include "mock_cluster.hpp"
-#include "postgres.hpp"
-#include "postgres_server.hpp"
-#include "postgres_writer.hpp"
-#include "redis_test_server.hpp"
-#include "redis_writer.hpp"
-#include "sink_event.hpp"
-#include "sink_runner.hpp"
+#include "app/dev/mock_cluster.hpp"
+#include "common/clock.hpp"
+#include "common/event_time.hpp"
+#include "db/migrations.hpp"
+#include "db/postgres.hpp"
+#include "kafka/kafka.hpp"
+#include "sinks/event/sink_event.hpp"
+#include "sinks/postgres/postgres_writer.hpp"
+#include "sinks/redis/redis_writer.hpp"
+#include "sinks/sink_runner.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/redis_test_server.hpp"
 
 namespace tastesync::bench {
 namespace {

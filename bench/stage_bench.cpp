@@ -5,10 +5,10 @@
 #include <functional>
 #include <stdexcept>
 
-#include "bench_common.hpp"
-#include "pending_writes.hpp"
-#include "state_store.hpp"
-#include "topology.hpp"
+#include "bench/bench_common.hpp"
+#include "stages/topology.hpp"
+#include "state/pending_writes.hpp"
+#include "state/state_store.hpp"
 
 namespace tastesync::bench {
 namespace {
@@ -34,8 +34,9 @@ EpochMs processing_time(const std::vector<GeneratedRecord>& records) {
   return newest;
 }
 
-// Stages alone (SPEC §9): parse -> dedupe -> resolve -> score -> emit serialisation against the
-// in-memory state, no Kafka, no RocksDB. Best of a few passes, each from empty state.
+// Stages alone (docs/contract.md#targets): parse -> resolve -> dedupe -> score -> emit
+// serialisation (the order of docs/contract.md#shape) against the in-memory state, no Kafka, no
+// RocksDB. Best of a few passes, each from empty state.
 // Which of the partitions each record belongs to: Kafka's job, so done before timing.
 std::vector<std::size_t> partition_of_records(const std::vector<GeneratedRecord>& records) {
   std::vector<std::size_t> partitions;

@@ -11,9 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "input_consumer.hpp"
-#include "mock_cluster.hpp"
-#include "output_producer.hpp"
+#include "app/dev/mock_cluster.hpp"
+#include "pipeline/input_consumer.hpp"
+#include "pipeline/output_producer.hpp"
 
 namespace tastesync {
 namespace {

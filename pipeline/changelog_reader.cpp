@@ -1,10 +1,10 @@
-#include "changelog_reader.hpp"
+#include "pipeline/changelog_reader.hpp"
 
 #include <chrono>
 
-#include "changelog_restore.hpp"
-#include "input_consumer.hpp"
-#include "kafka.hpp"
+#include "kafka/kafka.hpp"
+#include "pipeline/input_consumer.hpp"
+#include "state/changelog_restore.hpp"
 
 namespace tastesync {
 

@@ -4,9 +4,9 @@
 #include <optional>
 #include <string>
 
-#include "config.hpp"
-#include "result.hpp"
-#include "state_store.hpp"
+#include "common/result.hpp"
+#include "config/config.hpp"
+#include "state/state_store.hpp"
 
 namespace tastesync {
 

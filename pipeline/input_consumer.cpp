@@ -1,4 +1,4 @@
-#include "input_consumer.hpp"
+#include "pipeline/input_consumer.hpp"
 
 #include <chrono>
 #include <cstdio>

@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "config.hpp"
-#include "kafka.hpp"
+#include "config/config.hpp"
+#include "kafka/kafka.hpp"
 
 namespace tastesync {
 
@@ -34,7 +34,8 @@ class AssignmentListener {
 
 // The input side: `group` mode subscribes (cooperative-sticky, auto-commit of stored offsets);
 // `assign` mode takes every partition of the input topic and commits under the group id
-// without joining (one instance only: restarts in ~1 s on the mock, PLATFORM_NOTES).
+// without joining (one instance only: restarts in ~1 s on the mock,
+// docs/platform.md#manual-assignment).
 class InputConsumer {
  public:
   InputConsumer(const Config& config, AssignmentListener& listener,

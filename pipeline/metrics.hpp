@@ -12,38 +12,14 @@
 #include <memory>
 #include <string>
 
-#include "outcome.hpp"
-#include "parse.hpp"
-#include "score.hpp"
-
-class CivetServer;
+#include "common/health.hpp"
+#include "stages/outcome.hpp"
+#include "stages/parse.hpp"
+#include "stages/score.hpp"
 
 namespace tastesync {
 
-struct MetricsConfig;
-
-// What /healthz and /readyz answer. Written by the pipeline thread, read by the HTTP threads.
-class Health {
- public:
-  void set_ready(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
-  // Ready when the pipeline says so and no supervised part (a sink thread) is down.
-  bool ready() const {
-    return ready_.load(std::memory_order_relaxed) &&
-           parts_down_.load(std::memory_order_relaxed) == 0;
-  }
-  void part_down() { parts_down_.fetch_add(1, std::memory_order_relaxed); }
-  void part_up() { parts_down_.fetch_sub(1, std::memory_order_relaxed); }
-  // The pipeline thread beats once per loop; a stalled loop turns /healthz 503.
-  void beat(std::int64_t now_ms) { last_beat_ms_.store(now_ms, std::memory_order_relaxed); }
-  std::int64_t last_beat_ms() const { return last_beat_ms_.load(std::memory_order_relaxed); }
-
- private:
-  std::atomic<bool> ready_{false};
-  std::atomic<int> parts_down_{0};
-  std::atomic<std::int64_t> last_beat_ms_{0};
-};
-
-// Every series of SPEC §8, created once so the hot path only increments.
+// Every series of docs/contract.md#metrics, created once so the hot path only increments.
 class PipelineMetrics {
  public:
   explicit PipelineMetrics(prometheus::Registry& registry);
@@ -73,26 +49,6 @@ class PipelineMetrics {
   prometheus::Gauge& assigned_partitions;
   prometheus::Gauge& embedded_mode;
   prometheus::Gauge& ready;
-};
-
-// /metrics, /healthz and /readyz on one civetweb listener. With a token configured, /metrics
-// answers only requests bearing it; the probes stay open (docs/design.md, "The HTTP server").
-class MetricsServer {
- public:
-  // Throws ConfigError naming metrics.port when the port cannot be bound.
-  MetricsServer(const MetricsConfig& config, std::shared_ptr<prometheus::Registry> registry,
-                const std::shared_ptr<Health>& health);
-  ~MetricsServer();
-  MetricsServer(const MetricsServer&) = delete;
-  MetricsServer& operator=(const MetricsServer&) = delete;
-
-  int port() const { return port_; }
-
- private:
-  struct Handlers;
-  std::unique_ptr<Handlers> handlers_;
-  std::unique_ptr<CivetServer> server_;
-  int port_ = 0;
 };
 
 }  // namespace tastesync

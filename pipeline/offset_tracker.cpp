@@ -1,4 +1,4 @@
-#include "offset_tracker.hpp"
+#include "pipeline/offset_tracker.hpp"
 
 #include <algorithm>
 

@@ -4,7 +4,7 @@
 #include <deque>
 #include <optional>
 
-#include "customer_state.hpp"
+#include "stages/customer_state.hpp"
 
 namespace tastesync {
 

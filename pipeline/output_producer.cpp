@@ -1,4 +1,4 @@
-#include "output_producer.hpp"
+#include "pipeline/output_producer.hpp"
 
 #include <algorithm>
 #include <stdexcept>

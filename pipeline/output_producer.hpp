@@ -10,10 +10,10 @@
 #include <utility>
 #include <vector>
 
-#include "config.hpp"
-#include "dead_letter.hpp"
-#include "kafka.hpp"
-#include "parse.hpp"
+#include "config/config.hpp"
+#include "kafka/dead_letter.hpp"
+#include "kafka/kafka.hpp"
+#include "stages/parse.hpp"
 
 namespace tastesync {
 

@@ -1,4 +1,4 @@
-#include "pipeline.hpp"
+#include "pipeline/pipeline.hpp"
 
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
@@ -7,9 +7,10 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "changelog_reader.hpp"
-#include "clock.hpp"
-#include "registry_source.hpp"
+#include "common/clock.hpp"
+#include "config/topology_options.hpp"
+#include "pipeline/changelog_reader.hpp"
+#include "registry/registry_source.hpp"
 
 namespace tastesync {
 namespace {
@@ -37,35 +38,6 @@ std::string partition_names(const rd_kafka_topic_partition_list_t& list) {
 }
 
 }  // namespace
-
-TopologyOptions topology_options(const Config& config) {
-  TopologyOptions options;
-  options.parse.max_record_bytes = static_cast<std::size_t>(config.parse.max_record_bytes);
-  options.parse.max_future_skew_ms = config.parse.max_future_skew_ms;
-  options.parse.max_past_skew_ms = config.parse.max_past_skew_ms;
-  options.dedupe.interval_ms = config.dedupe.interval_ms;
-  options.dedupe.duplicate_window_ms = config.dedupe.duplicate_window_ms;
-  options.score.window_ms = config.score.window_ms;
-  options.score.path_loss_exponent = config.score.path_loss_exponent;
-  options.score.default_tx_power_dbm = config.score.default_tx_power_dbm;
-  options.score.min_confidence = config.score.min_confidence;
-  options.score.radius_m = {config.score.radius_entrance_m, config.score.radius_table_m,
-                            config.score.radius_counter_m};
-  options.score.rssi_offset_ios_db = config.score.rssi_offset_ios_db;
-  options.score.rssi_offset_android_db = config.score.rssi_offset_android_db;
-  options.score.measurement_sigma_db = config.score.measurement_sigma_db;
-  options.score.process_noise_db2_per_s = config.score.process_noise_db2_per_s;
-  options.score.shadowing_sigma_db = config.score.shadowing_sigma_db;
-  options.score.move_margin = config.score.move_margin;
-  options.score.track_memory_ms = config.score.track_memory_ms;
-  options.score.move_dwell_ms = config.score.move_dwell_ms;
-  options.score.move_dwell_readings = config.score.move_dwell_readings;
-  options.retention_ms = config.state.retention_ms;
-  options.allowed_lateness_ms = config.state.allowed_lateness_ms;
-  options.max_customers_per_partition =
-      static_cast<std::size_t>(config.state.max_customers_per_partition);
-  return options;
-}
 
 Pipeline::Pipeline(Config config, std::shared_ptr<const Registry> registry,
                    std::shared_ptr<prometheus::Registry> metrics_registry,
@@ -115,8 +87,10 @@ int Pipeline::run(const std::stop_token& stop) {
                       std::to_string(*counts[0]) + "; they must match");
   }
   if (*counts[1] < 3) {
-    spdlog::warn("output topic {} has {} partitions; SPEC asks for at least 3",
-                 config_.kafka.output_topic, *counts[1]);
+    spdlog::warn(
+        "output topic {} has {} partitions; the contract asks for at least 3 "
+        "(docs/contract.md#topics)",
+        config_.kafka.output_topic, *counts[1]);
   }
 
   consumer_ = std::make_unique<InputConsumer>(
@@ -324,8 +298,9 @@ void Pipeline::housekeeping(std::int64_t now_ms) {
 }
 
 void Pipeline::reload_registry_if_changed() {
-  // SPEC §5: the registry is picked up while running. A file registry is re-read when its
-  // modification time changes; a broken file keeps the registry in use and says why.
+  // The registry is picked up while running (docs/contract.md#registry-reload). A file registry
+  // is re-read when its modification time changes; a broken file keeps the registry in use and
+  // says why.
   if (registry_feed_) {
     metrics_.registry_reload_errors->Increment(static_cast<double>(registry_feed_->take_errors()));
     if (auto registry = registry_feed_->take()) {

@@ -13,24 +13,22 @@
 #include <string_view>
 #include <vector>
 
-#include "config.hpp"
-#include "input_consumer.hpp"
-#include "metrics.hpp"
-#include "offset_tracker.hpp"
-#include "output_producer.hpp"
-#include "pending_writes.hpp"
-#include "registry.hpp"
-#include "registry_feed.hpp"
-#include "state_store.hpp"
-#include "topology.hpp"
+#include "config/config.hpp"
+#include "pipeline/input_consumer.hpp"
+#include "pipeline/metrics.hpp"
+#include "pipeline/offset_tracker.hpp"
+#include "pipeline/output_producer.hpp"
+#include "registry/registry_feed.hpp"
+#include "stages/registry.hpp"
+#include "stages/topology.hpp"
+#include "state/pending_writes.hpp"
+#include "state/state_store.hpp"
 
 namespace tastesync {
 
 // Called with each CustomerIdentified value once Kafka acknowledged it (the embedded default
 // prints them).
 using EventTap = std::function<void(std::string_view value)>;
-
-TopologyOptions topology_options(const Config& config);
 
 // Exit codes of Pipeline::run. After kExitShutdownTimedOut the caller should exit without
 // destroying the pipeline: a Kafka client whose close is still in progress would hold it.
@@ -39,8 +37,9 @@ inline constexpr int kExitShutdownTimedOut = 1;
 inline constexpr int kExitFailed = 2;
 
 // raw-beacons -> stages -> customer-events / raw-beacons-dlq, with the state and delivery design
-// of SPEC §7: state is updated in memory at once, written to RocksDB with the partition's next
-// offset only after the outputs it produced are delivered, and offsets are stored after that.
+// of docs/contract.md#delivery: state is updated in memory at once, written to RocksDB with the
+// partition's next offset only after the outputs it produced are delivered, and offsets are
+// stored after that.
 class Pipeline final : private DeliveryListener, private AssignmentListener {
  public:
   Pipeline(Config config, std::shared_ptr<const Registry> registry,

@@ -4,7 +4,7 @@
 #include <memory>
 #include <mutex>
 
-#include "registry.hpp"
+#include "stages/registry.hpp"
 
 namespace tastesync {
 

@@ -1,9 +1,9 @@
-#include "registry_source.hpp"
+#include "registry/registry_source.hpp"
 
 #include <fstream>
 #include <sstream>
 
-#include "config.hpp"
+#include "common/config_error.hpp"
 
 namespace tastesync {
 

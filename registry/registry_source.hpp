@@ -3,7 +3,7 @@
 #include <memory>
 #include <string>
 
-#include "registry.hpp"
+#include "stages/registry.hpp"
 
 namespace tastesync {
 

@@ -6,4 +6,4 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 "$root/scripts/install-deps.sh"
 "$root/scripts/build.sh" release >&2
-exec "$root/build/release/pipeline/tastesync" run "$@"
+exec "$root/build/release/app/tastesync" run "$@"

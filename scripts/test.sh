@@ -7,6 +7,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 fuzz_seconds=${FUZZ_SECONDS:-30}
 
 "$root/scripts/install-deps.sh"
+# The layers first: seconds, and a wrong include fails before a long build (docs/design.md).
+"$root/scripts/check_layers.py"
 "$root/scripts/build.sh" test
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}

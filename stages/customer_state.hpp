@@ -9,9 +9,9 @@
 #include <unordered_map>
 #include <vector>
 
-#include "event_time.hpp"
-#include "registry.hpp"
-#include "uuid.hpp"
+#include "common/event_time.hpp"
+#include "common/uuid.hpp"
+#include "stages/registry.hpp"
 
 namespace tastesync {
 
@@ -174,17 +174,5 @@ class PartitionState {
 // A stable 64-bit hash of a sighting id (FNV-1a with a final avalanche). It is persisted, so it
 // must not be std::hash, whose value the standard does not pin down.
 std::uint64_t sighting_id_hash(std::string_view sighting_id);
-
-// The durable encoding of a CustomerState without its `seen` list (little-endian, versioned).
-// The first byte is the version, the next eight the last activity and the eight after them the
-// last offset, so the compaction filter reads expiry and eviction without decoding the rest.
-// Sample times are stored relative to the last activity. Version 3 (no offsets) still decodes.
-void encode_customer_state(const CustomerState& state, std::string& out);
-bool decode_customer_state(std::string_view bytes, CustomerState& state);
-struct EncodedExpiry {
-  EpochMs last_activity_ms;
-  std::int64_t last_offset;
-};
-std::optional<EncodedExpiry> encoded_expiry(std::string_view bytes);
 
 }  // namespace tastesync

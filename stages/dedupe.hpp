@@ -4,9 +4,9 @@
 #include <optional>
 #include <string_view>
 
-#include "customer_state.hpp"
-#include "outcome.hpp"
-#include "registry.hpp"
+#include "stages/customer_state.hpp"
+#include "stages/outcome.hpp"
+#include "stages/registry.hpp"
 
 namespace tastesync {
 
@@ -15,10 +15,10 @@ struct DedupeOptions {
   std::int64_t duplicate_window_ms = 120000;  // how long a sighting_id is remembered
 };
 
-// SPEC §1's dedupe, in its two places: exact re-deliveries of a sighting are dropped before
-// scoring (is_duplicate), and an identification is emitted only when it says something new
-// (decide), judged against the last *emitted* identification so suppressed ones never extend
-// the minute.
+// The dedupe of docs/contract.md#dedupe, in its two places: exact re-deliveries of a sighting
+// are dropped before scoring (is_duplicate), and an identification is emitted only when it says
+// something new (decide), judged against the last *emitted* identification so suppressed ones
+// never extend the minute.
 class Dedupe {
  public:
   explicit Dedupe(DedupeOptions options = {}) : options_(options) {}

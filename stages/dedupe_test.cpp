@@ -1,4 +1,4 @@
-#include "dedupe.hpp"
+#include "stages/dedupe.hpp"
 
 #include <gtest/gtest.h>
 

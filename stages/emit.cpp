@@ -1,4 +1,4 @@
-#include "emit.hpp"
+#include "stages/emit.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -14,7 +14,7 @@ void string(rapidjson::Writer<rapidjson::StringBuffer>& writer, std::string_view
   writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
 }
 
-// The UUID v5 name of SPEC §4, built into a reused buffer.
+// The UUID v5 name of docs/contract.md#event-id, built into a reused buffer.
 void event_id_name(std::string& name, std::string_view customer_id, std::string_view store_id,
                    std::string_view location, const CanonicalTime& detected_at,
                    std::string_view sighting_id) {

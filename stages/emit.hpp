@@ -4,15 +4,15 @@
 #include <string>
 #include <string_view>
 
-#include "outcome.hpp"
-#include "registry.hpp"
-#include "score.hpp"
-#include "sighting.hpp"
-#include "uuid.hpp"
+#include "common/uuid.hpp"
+#include "stages/outcome.hpp"
+#include "stages/registry.hpp"
+#include "stages/score.hpp"
+#include "stages/sighting.hpp"
 
 namespace tastesync {
 
-// SPEC §4's namespace for event ids.
+// The namespace for event ids (docs/contract.md#event-id).
 inline constexpr Uuid kEventIdNamespace = {0x7f, 0x1c, 0x2b, 0x9e, 0x4d, 0x3a, 0x4c, 0x5e,
                                            0x9b, 0x1a, 0x2e, 0x6f, 0x8d, 0x0c, 0x4a, 0x31};
 

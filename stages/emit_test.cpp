@@ -1,9 +1,9 @@
-#include "emit.hpp"
+#include "stages/emit.hpp"
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
 
-#include "registry.hpp"
+#include "stages/registry.hpp"
 
 namespace tastesync {
 namespace {

@@ -1,4 +1,4 @@
-#include "parse.hpp"
+#include "stages/parse.hpp"
 
 #include <simdjson.h>
 
@@ -12,7 +12,7 @@
 #include <optional>
 #include <vector>
 
-#include "parse_text.hpp"
+#include "stages/parse_text.hpp"
 
 namespace tastesync {
 namespace {

@@ -6,13 +6,14 @@
 #include <string>
 #include <string_view>
 
-#include "result.hpp"
-#include "sighting.hpp"
+#include "common/result.hpp"
+#include "stages/sighting.hpp"
 
 namespace tastesync {
 
-// SPEC §3's error codes, in its order. They are the DLQ's `dlq.error.code` and a metrics label,
-// so their spelling (parse_error_code_name) is a stable interface.
+// The error codes of docs/contract.md#sighting-errors, in its order. They are the DLQ's
+// `dlq.error.code` and a metrics label, so their spelling (parse_error_code_name) is a stable
+// interface.
 enum class ParseErrorCode : std::uint8_t {
   invalid_json,
   missing_field,
@@ -42,9 +43,10 @@ struct ParseOptions {
   std::int64_t max_past_skew_ms = 24 * 3600 * 1000;  // detected_at >= record timestamp - this
 };
 
-// SPEC §3's one wall-clock guard: a record whose Kafka timestamp or detected_at is more than
-// `options.max_future_skew_ms` ahead of `now_ms` is too_far_in_future, so a producer with a wrong
-// clock never moves a watermark or any state (docs/design.md, "Time that cannot be hijacked").
+// The one wall-clock guard (docs/contract.md#time): a record whose Kafka timestamp or detected_at
+// is more than `options.max_future_skew_ms` ahead of `now_ms` is too_far_in_future, so a producer
+// with a wrong clock never moves a watermark or any state (docs/design.md, "Time that cannot be
+// hijacked").
 // The timestamp is judged before the value is parsed (a timestamp from 2099 is the record's
 // first problem, whatever its value says), detected_at after.
 std::optional<ParseError> timestamp_ahead_of_wall_clock(const RecordView& record, EpochMs now_ms,

@@ -1,4 +1,4 @@
-#include "parse.hpp"
+#include "stages/parse.hpp"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
@@ -635,7 +635,7 @@ TEST(ParseErrorCodeName, IsTheSpecSpelling) {
   }
 }
 
-// tests/fixtures/parse_cases.jsonl: one test per line (format in shared/fixtures/README.md).
+// tests/fixtures/parse_cases.jsonl: one test per line (format in tests/fixtures/README.md).
 struct FixtureCase {
   std::string name;
   std::string test_name;

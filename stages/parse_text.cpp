@@ -1,4 +1,4 @@
-#include "parse_text.hpp"
+#include "stages/parse_text.hpp"
 
 #include <algorithm>
 #include <bit>

@@ -1,4 +1,4 @@
-#include "registry.hpp"
+#include "stages/registry.hpp"
 
 #include <simdjson.h>
 

@@ -8,8 +8,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "result.hpp"
-#include "uuid.hpp"
+#include "common/result.hpp"
+#include "common/uuid.hpp"
 
 namespace tastesync {
 
@@ -45,8 +45,8 @@ struct QrEntry {
   EntryStatus status = EntryStatus::active;
 };
 
-// The beacon and QR registry of SPEC §5, immutable once built and shared by pointer, so a newer
-// version can replace it between records without locking the hot path.
+// The beacon and QR registry of docs/contract.md#registry, immutable once built and shared by
+// pointer, so a newer version can replace it between records without locking the hot path.
 class Registry {
  public:
   // Parses the fixtures' registry.json format; the error names the entry and field at fault.

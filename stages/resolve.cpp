@@ -1,4 +1,4 @@
-#include "resolve.hpp"
+#include "stages/resolve.hpp"
 
 namespace tastesync {
 

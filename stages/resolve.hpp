@@ -3,10 +3,10 @@
 #include <cstdint>
 #include <memory>
 
-#include "outcome.hpp"
-#include "registry.hpp"
-#include "result.hpp"
-#include "sighting.hpp"
+#include "common/result.hpp"
+#include "stages/outcome.hpp"
+#include "stages/registry.hpp"
+#include "stages/sighting.hpp"
 
 namespace tastesync {
 

@@ -4,12 +4,12 @@
 #include <cstdint>
 #include <span>
 
-#include "customer_state.hpp"
-#include "outcome.hpp"
-#include "registry.hpp"
-#include "resolve.hpp"
-#include "result.hpp"
-#include "sighting.hpp"
+#include "common/result.hpp"
+#include "stages/customer_state.hpp"
+#include "stages/outcome.hpp"
+#include "stages/registry.hpp"
+#include "stages/resolve.hpp"
+#include "stages/sighting.hpp"
 
 namespace tastesync {
 
@@ -91,7 +91,7 @@ class Scorer {
   ScoreOptions options_;
 };
 
-// Half-up to 3 decimals (SPEC §4), applied before the threshold test.
+// Half-up to 3 decimals (docs/contract.md#score), applied before the threshold test.
 double round_confidence(double confidence);
 
 }  // namespace tastesync

@@ -1,4 +1,4 @@
-#include "score.hpp"
+#include "stages/score.hpp"
 
 #include <gtest/gtest.h>
 

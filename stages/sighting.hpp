@@ -4,8 +4,8 @@
 #include <optional>
 #include <string_view>
 
-#include "event_time.hpp"
-#include "uuid.hpp"
+#include "common/event_time.hpp"
+#include "common/uuid.hpp"
 
 namespace tastesync {
 
@@ -19,8 +19,9 @@ struct BeaconReading {
   std::optional<int> tx_power_dbm;  // measured power at 1 m as the phone reported it
 };
 
-// A validated Sighting v1 (SPEC §3). The string views point into the parser's buffers and stay
-// valid until the parser parses the next record: the stages finish with a sighting before that.
+// A validated Sighting v1 (docs/contract.md#sighting). The string views point into the parser's
+// buffers and stay valid until the parser parses the next record: the stages finish with a
+// sighting before that.
 struct Sighting {
   std::string_view sighting_id;
   std::string_view customer_id;

@@ -1,4 +1,4 @@
-#include "topology.hpp"
+#include "stages/topology.hpp"
 
 #include <algorithm>
 

@@ -5,14 +5,14 @@
 #include <optional>
 #include <string_view>
 
-#include "customer_state.hpp"
-#include "dedupe.hpp"
-#include "emit.hpp"
-#include "outcome.hpp"
-#include "parse.hpp"
-#include "registry.hpp"
-#include "resolve.hpp"
-#include "score.hpp"
+#include "stages/customer_state.hpp"
+#include "stages/dedupe.hpp"
+#include "stages/emit.hpp"
+#include "stages/outcome.hpp"
+#include "stages/parse.hpp"
+#include "stages/registry.hpp"
+#include "stages/resolve.hpp"
+#include "stages/score.hpp"
 
 namespace tastesync {
 
@@ -67,7 +67,8 @@ class Topology {
   Outcome process(const RecordView& record, PartitionState& partition, EpochMs now_ms,
                   StateChangeObserver* observer = nullptr);
 
-  // Customers whose state can no longer influence anything (SPEC §6's event-time expiry).
+  // Customers whose state can no longer influence anything (the event-time expiry of
+  // docs/contract.md#state; its rules are in docs/contract.md#time).
   EpochMs expiry_horizon(EpochMs watermark_ms) const {
     return watermark_ms - options_.retention_ms - options_.allowed_lateness_ms;
   }

@@ -1,4 +1,4 @@
-#include "changelog_restore.hpp"
+#include "state/changelog_restore.hpp"
 
 namespace tastesync {
 

@@ -6,16 +6,17 @@
 #include <string_view>
 #include <vector>
 
-#include "result.hpp"
-#include "state_store.hpp"
+#include "common/result.hpp"
+#include "state/state_store.hpp"
 
 namespace tastesync {
 
-// Rebuilds one partition's RocksDB state from its changelog (SPEC §7: state follows a partition
-// to another instance). The changelog carries every key a checkpoint wrote, in order, the
-// checkpoint record last; records after the last checkpoint record belong to a checkpoint that
-// never completed (the writer died mid-way) and are dropped. Each completed checkpoint is written
-// as one WriteBatch, so a restore that dies half-way leaves a consistent, older checkpoint.
+// Rebuilds one partition's RocksDB state from its changelog (docs/contract.md#changelog: state
+// follows a partition to another instance). The changelog carries every key a checkpoint wrote,
+// in order, the checkpoint record last; records after the last checkpoint record belong to a
+// checkpoint that never completed (the writer died mid-way) and are dropped. Each completed
+// checkpoint is written as one WriteBatch, so a restore that dies half-way leaves a consistent,
+// older checkpoint.
 // Whatever the store held for the partition is removed just before the first checkpoint is
 // applied: a changelog without one leaves the local state as it was.
 class ChangelogRestore {

@@ -1,9 +1,11 @@
-#include "changelog_restore.hpp"
+#include "state/changelog_restore.hpp"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
+
+#include "state/customer_state_codec.hpp"
 
 namespace tastesync {
 namespace {

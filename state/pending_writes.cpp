@@ -1,6 +1,8 @@
-#include "pending_writes.hpp"
+#include "state/pending_writes.hpp"
 
 #include <stdexcept>
+
+#include "state/customer_state_codec.hpp"
 
 namespace tastesync {
 

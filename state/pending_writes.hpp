@@ -6,9 +6,9 @@
 #include <string_view>
 #include <vector>
 
-#include "customer_state.hpp"
-#include "state_store.hpp"
-#include "topology.hpp"
+#include "stages/customer_state.hpp"
+#include "stages/topology.hpp"
+#include "state/state_store.hpp"
 
 namespace tastesync {
 

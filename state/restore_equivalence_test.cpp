@@ -9,9 +9,9 @@
 #include <sstream>
 #include <tuple>
 
-#include "pending_writes.hpp"
-#include "state_store.hpp"
-#include "topology.hpp"
+#include "stages/topology.hpp"
+#include "state/pending_writes.hpp"
+#include "state/state_store.hpp"
 
 namespace tastesync {
 namespace {

@@ -1,4 +1,4 @@
-#include "state_store.hpp"
+#include "state/state_store.hpp"
 
 #include <rocksdb/cache.h>
 #include <rocksdb/compaction_filter.h>
@@ -11,6 +11,8 @@
 
 #include <filesystem>
 #include <mutex>
+
+#include "state/customer_state_codec.hpp"
 
 namespace tastesync {
 namespace {

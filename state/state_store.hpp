@@ -9,8 +9,8 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "customer_state.hpp"
-#include "result.hpp"
+#include "common/result.hpp"
+#include "stages/customer_state.hpp"
 
 namespace rocksdb {
 class CompactionFilter;
@@ -52,8 +52,8 @@ class CheckpointedWatermarks {
   std::unordered_map<std::int32_t, PartitionProgress> progress_;
 };
 
-// The RocksDB copy of the per-partition state (SPEC §6). Keys are grouped by input partition;
-// expiry is by event time through a compaction filter, never DBWithTTL (wall clock).
+// The RocksDB copy of the per-partition state (docs/contract.md#state). Keys are grouped by input
+// partition; expiry is by event time through a compaction filter, never DBWithTTL (wall clock).
 class StateStore {
  public:
   static Result<std::unique_ptr<StateStore>, std::string> open(const StateStoreOptions& options);

@@ -1,4 +1,4 @@
-#include "state_store.hpp"
+#include "state/state_store.hpp"
 
 #include <gtest/gtest.h>
 
@@ -8,7 +8,8 @@
 #include <utility>
 #include <vector>
 
-#include "pending_writes.hpp"
+#include "state/customer_state_codec.hpp"
+#include "state/pending_writes.hpp"
 
 namespace tastesync {
 namespace {

@@ -1,4 +1,5 @@
--- SPEC §5–§6. Applied once, in one transaction, by `tastesync db migrate`.
+-- The tables of docs/contract.md#postgres (registry tables: also docs/contract.md#registry).
+-- Applied once, in one transaction, by `tastesync db migrate`.
 
 CREATE TABLE customers (
   customer_id varchar(64) PRIMARY KEY,
@@ -35,7 +36,7 @@ CREATE TABLE qr_codes (
 
 -- One row per CustomerIdentified event. Monthly partitions are created ahead by the service
 -- (tastesync_ensure_partitions); there is deliberately no DEFAULT partition: rows in it would
--- block creating the month's partition later (PLATFORM_NOTES).
+-- block creating the month's partition later (docs/platform.md#postgres-traps).
 CREATE TABLE customer_identities (
   event_id       uuid NOT NULL,
   customer_id    varchar(64) NOT NULL,
@@ -83,7 +84,8 @@ BEGIN
   RETURN created;
 END $$;
 
--- Drops the monthly partitions that end at or before `before` (SPEC §6: 5-year retention).
+-- Drops the monthly partitions that end at or before `before` (5-year retention:
+-- docs/contract.md#retention).
 CREATE FUNCTION tastesync_drop_partitions_before(before timestamptz)
 RETURNS integer LANGUAGE plpgsql AS $$
 DECLARE

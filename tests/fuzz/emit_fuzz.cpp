@@ -5,14 +5,14 @@
 #include <string>
 #include <string_view>
 
-#include "emit.hpp"
-#include "fuzz_record.hpp"
-#include "parse.hpp"
+#include "stages/emit.hpp"
+#include "stages/parse.hpp"
+#include "tests/fuzz/fuzz_record.hpp"
 
 // Whatever a valid sighting carries (quotes, backslashes, control characters in sighting_id,
 // any UTF-8), the event written for it is one valid JSON document whose strings read back
-// exactly, with the event id SPEC §4 defines. Inputs use parse_fuzz's layout, so its corpus
-// seeds this target too.
+// exactly, with the event id docs/contract.md#event-id defines. Inputs use parse_fuzz's layout,
+// so its corpus seeds this target too.
 namespace {
 
 void check(bool invariant) {

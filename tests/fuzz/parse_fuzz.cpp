@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "fuzz_record.hpp"
-#include "parse.hpp"
+#include "stages/parse.hpp"
+#include "tests/fuzz/fuzz_record.hpp"
 
 namespace {
 

@@ -21,8 +21,9 @@
 #include <string>
 #include <vector>
 
-#include "dead_letter.hpp"
-#include "topology.hpp"
+#include "kafka/dead_letter.hpp"
+#include "stages/topology.hpp"
+#include "state/customer_state_codec.hpp"
 
 namespace {
 

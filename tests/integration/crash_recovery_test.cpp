@@ -1,5 +1,5 @@
 // kill -9 in the middle of a burst, then a restart from the same state dir and group: nothing is
-// lost and a re-emitted event keeps its event_id (SPEC §7).
+// lost and a re-emitted event keeps its event_id (docs/contract.md#delivery).
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -8,7 +8,7 @@
 #include <set>
 #include <tuple>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -1,10 +1,10 @@
 // Bad input goes to the DLQ with its original bytes, key and headers, plus the dlq.* headers
-// (SPEC §2, §3), and never stops its partition.
+// (docs/contract.md#dead-letters, #sighting-errors), and never stops its partition.
 #include <gtest/gtest.h>
 
 #include <set>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

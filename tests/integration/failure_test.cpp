@@ -1,6 +1,7 @@
-// SPEC §7's failure behaviour, driven in-process so the mock cluster's fault injection reaches
-// the broker: a failed event delivery stops the pipeline with nothing committed past it, a dead
-// letter Kafka refuses holds only its own partition, and a missing topic fails the start.
+// The failure behaviour of docs/contract.md#delivery, driven in-process so the mock cluster's
+// fault injection reaches the broker: a failed event delivery stops the pipeline with nothing
+// committed past it, a dead letter Kafka refuses holds only its own partition, and a missing topic
+// fails the start.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,11 +9,11 @@
 #include <map>
 #include <thread>
 
-#include "broker_test.hpp"
-#include "mock_cluster.hpp"
-#include "pipeline.hpp"
-#include "registry_source.hpp"
-#include "state_store.hpp"
+#include "app/dev/mock_cluster.hpp"
+#include "pipeline/pipeline.hpp"
+#include "registry/registry_source.hpp"
+#include "state/state_store.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -1,7 +1,8 @@
-// Consumer-group mode (the scale-out mode, SPEC §7) works end to end on the dev broker.
+// Consumer-group mode (the scale-out mode, docs/contract.md#scale-out) works end to end on the
+// dev broker.
 #include <gtest/gtest.h>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -3,7 +3,7 @@
 // hostile records through the real librdkafka client to the dev broker, then normal sightings
 // that must be identified exactly as if the hostile records had never come: the same events as
 // the stages give for the normal records alone. Every hostile record must be in the DLQ with its
-// code, or counted where SPEC §1 says drop.
+// code, or counted where the drops table of docs/contract.md#shape says drop.
 #include <gtest/gtest.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -11,11 +11,11 @@
 #include <map>
 #include <set>
 
-#include "broker_test.hpp"
-#include "clock.hpp"
-#include "free_port.hpp"
-#include "http_get.hpp"
-#include "pipeline.hpp"
+#include "common/clock.hpp"
+#include "config/topology_options.hpp"
+#include "tests/support/broker_test.hpp"
+#include "tests/support/free_port.hpp"
+#include "tests/support/http_get.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -6,10 +6,10 @@
 #include <memory>
 #include <string>
 
-#include "free_port.hpp"
-#include "http_client.hpp"
-#include "subprocess.hpp"
-#include "tastesync_process.hpp"
+#include "tests/support/free_port.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/subprocess.hpp"
+#include "tests/support/tastesync_process.hpp"
 
 namespace tastesync::testing {
 namespace {

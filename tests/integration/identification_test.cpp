@@ -1,9 +1,10 @@
-// A sighting in, the CustomerIdentified event out (SPEC §2, §4), through Kafka.
+// A sighting in, the CustomerIdentified event out (docs/contract.md#topics,
+// #customer-identified), through Kafka.
 #include <gtest/gtest.h>
 
 #include <regex>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {
@@ -91,7 +92,8 @@ TEST_F(Identification, EventIsKeyedByCustomerWithTypeVersionAndIdHeaders) {
 
 TEST_F(Identification, EventIdIsTheSpecUuidV5OfTheCanonicalSighting) {
   BeaconSighting sighting = strong_reading_at_table_3();
-  // Android's local offset: the id is computed over the canonical UTC form (SPEC §4).
+  // Android's local offset: the id is computed over the canonical UTC form
+  // (docs/contract.md#event-id).
   sighting.detected_at = "2025-03-02T21:00:00.123456+09:00";
   OutgoingRecord record{.key = sighting.customer_id,
                         .value = to_json(sighting),

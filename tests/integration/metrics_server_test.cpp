@@ -1,5 +1,7 @@
 // The HTTP server in-process, against real sockets: what a hostile or broken client can and
 // cannot do to /healthz, and who may read /metrics (docs/design.md, "The HTTP server").
+#include "http/metrics_server.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -11,10 +13,10 @@
 #include <thread>
 #include <vector>
 
-#include "config.hpp"
-#include "http_client.hpp"
-#include "metrics.hpp"
-#include "subprocess.hpp"
+#include "config/config.hpp"
+#include "pipeline/metrics.hpp"
+#include "tests/support/http_client.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -9,7 +9,7 @@
 #include <sstream>
 #include <thread>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -1,11 +1,12 @@
-// A registry file changed while the pipeline runs is picked up without a restart (SPEC §5).
+// A registry file changed while the pipeline runs is picked up without a restart
+// (docs/contract.md#registry-reload).
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 #include <thread>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

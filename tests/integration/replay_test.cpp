@@ -1,8 +1,8 @@
 // Scoring and dedupe run on event time, never the wall clock: a fresh instance replaying the same
-// topic reproduces every event, event_id included (SPEC §1 score, §4).
+// topic reproduces every event, event_id included (docs/contract.md#score, #event-id).
 #include <gtest/gtest.h>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

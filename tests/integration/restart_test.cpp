@@ -1,7 +1,8 @@
-// Dedupe state lives in RocksDB and survives a clean restart (SPEC §1 dedupe, §6, §7).
+// Dedupe state lives in RocksDB and survives a clean restart (docs/contract.md#dedupe, #state,
+// #delivery).
 #include <gtest/gtest.h>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -1,10 +1,11 @@
-// Shutdown is bounded by shutdown.timeout_ms even when the broker is gone (SPEC §7).
+// Shutdown is bounded by shutdown.timeout_ms even when the broker is gone
+// (docs/contract.md#shutdown).
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <thread>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

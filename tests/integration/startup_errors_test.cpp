@@ -1,9 +1,10 @@
-// A bad setting fails the start at once, naming the key (SPEC §8), before any broker is needed.
+// A bad setting fails the start at once, naming the key (docs/contract.md#config), before any
+// broker is needed.
 #include <gtest/gtest.h>
 
 #include <fstream>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

@@ -1,7 +1,8 @@
-// State follows a partition to another instance (SPEC §7), through the state changelog.
+// State follows a partition to another instance (docs/contract.md#changelog, #scale-out),
+// through the state changelog.
 #include <gtest/gtest.h>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {

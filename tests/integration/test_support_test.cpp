@@ -2,13 +2,14 @@
 // so a test failure points at the product rather than at its yardstick.
 #include <gtest/gtest.h>
 
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 namespace {
 
 TEST(TestSupport, UuidV5GivesTheSpecTestVector) {
-  // SPEC §4: the example event's name gives 10ef298c-1c10-55df-9149-b492e3cf5787.
+  // docs/contract.md#event-id: the example event's name gives
+  // 10ef298c-1c10-55df-9149-b492e3cf5787.
   EXPECT_EQ(expected_event_id("cust123", "store100", "Table 3", "2025-03-02T12:00:00.123Z",
                               "0b7c7f4e-4b8e-4a51-9d0c-2f1f5d3e9a10"),
             "10ef298c-1c10-55df-9149-b492e3cf5787");

@@ -4,13 +4,14 @@
   validate.py fixtures --schemas DIR --cases tests/fixtures/parse_cases.jsonl
       Every `ok` case must match the sighting schema; every error case JSON Schema can express
       must fail it; every case whose error lies outside the value must pass it (so the schema
-      rejects nothing SPEC §3 accepts).
+      rejects nothing docs/contract.md#sighting accepts).
 
   validate.py output --schemas DIR --events EVENTS --sightings SIGHTINGS [--expect-kinds K,..]
                      [--expect-sources S,..]
       EVENTS and SIGHTINGS are `kcat -J` dumps of customer-events and raw-beacons. Every event
-      must match the event schema and SPEC §2/§4 beyond it (key, headers, event_id, 3 decimals,
-      no undocumented field); every sighting must match the sighting schema.
+      must match the event schema and, beyond it, docs/contract.md#topics, #customer-identified
+      and #event-id (key, headers, event_id, 3 decimals, no undocumented field); every sighting
+      must match the sighting schema.
 
 Run with /usr/bin/python3 (the Debian jsonschema), not a pyenv interpreter.
 """
@@ -24,7 +25,7 @@ import jsonschema
 
 EVENT_ID_NAMESPACE = uuid.UUID("7f1c2b9e-4d3a-4c5e-9b1a-2e6f8d0c4a31")
 
-# Error codes (SPEC §3) by where the rule lives.
+# Error codes (docs/contract.md#sighting-errors) by where the rule lives.
 # Rules on the JSON value alone: the sighting schema encodes them.
 SCHEMA_CODES = {"missing_field", "out_of_range", "wrong_type", "bad_uuid", "bad_timestamp",
                 "unknown_source"}
@@ -171,7 +172,8 @@ def check_event(envelope, check, root):
                       data["detected_at"], data["sighting_id"]])
     expected_id = str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
     if event["event_id"] != expected_id:
-        problems.append(f"{where}: event_id {event['event_id']} is not SPEC §4's {expected_id}")
+        problems.append(f"{where}: event_id {event['event_id']} is not the contract's "
+                        f"{expected_id} (docs/contract.md#event-id)")
     if round(data["confidence"], 3) != data["confidence"]:
         problems.append(f"{where}: confidence {data['confidence']} has more than 3 decimals")
     return problems, event

@@ -5,12 +5,12 @@
 #include <sstream>
 #include <string>
 
-#include "event_time.hpp"
-#include "migrations.hpp"
-#include "postgres.hpp"
-#include "postgres_server.hpp"
-#include "registry_store.hpp"
-#include "subprocess.hpp"
+#include "common/event_time.hpp"
+#include "db/migrations.hpp"
+#include "db/postgres.hpp"
+#include "registry/registry_store.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace tastesync {
 namespace {
@@ -36,7 +36,8 @@ class DatabaseTest : public ::testing::Test {
                              dir.path(), "pg_dump");
     const auto status = dump.wait_for_exit(std::chrono::seconds(60));
     EXPECT_TRUE(status && status->exited_with(0)) << dump.stderr_text();
-    // pg_dump 15.18 writes a random \restrict key into every dump (PLATFORM_NOTES).
+    // pg_dump 15.18 writes a random \restrict key into every dump
+    // (docs/platform.md#servers-as-root).
     std::istringstream lines(dump.stdout_text());
     std::string kept;
     for (std::string line; std::getline(lines, line);) {

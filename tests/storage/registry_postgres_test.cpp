@@ -1,15 +1,15 @@
-// registry.source = postgres (SPEC §5, §6): the registry comes from the database at start and
-// follows its changes while running, without a restart.
+// registry.source = postgres (docs/contract.md#registry-sources, #registry-reload): the registry
+// comes from the database at start and follows its changes while running, without a restart.
 #include <gtest/gtest.h>
 
 #include <chrono>
 
-#include "broker_test.hpp"
-#include "event_time.hpp"
-#include "migrations.hpp"
-#include "postgres.hpp"
-#include "postgres_server.hpp"
-#include "registry_store.hpp"
+#include "common/event_time.hpp"
+#include "db/migrations.hpp"
+#include "db/postgres.hpp"
+#include "registry/registry_store.hpp"
+#include "tests/support/broker_test.hpp"
+#include "tests/support/postgres_server.hpp"
 
 namespace tastesync::testing {
 namespace {

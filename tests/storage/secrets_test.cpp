@@ -9,12 +9,12 @@
 #include <fstream>
 #include <set>
 
-#include "broker_test.hpp"
-#include "event_time.hpp"
-#include "postgres.hpp"
-#include "postgres_server.hpp"
-#include "redis_test_server.hpp"
-#include "redis_test_support.hpp"
+#include "common/event_time.hpp"
+#include "db/postgres.hpp"
+#include "tests/support/broker_test.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/redis_test_server.hpp"
+#include "tests/support/redis_test_support.hpp"
 
 namespace tastesync::testing {
 namespace {

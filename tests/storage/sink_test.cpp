@@ -1,19 +1,20 @@
-// The sinks of SPEC §6 end to end: every emitted CustomerIdentified lands in PostgreSQL and
-// Redis exactly once, also across an outage of either database and a kill -9 of a sink.
+// The sinks of docs/contract.md#sinks (with #postgres, #redis) end to end: every emitted
+// CustomerIdentified lands in PostgreSQL and Redis exactly once, also across an outage of either
+// database and a kill -9 of a sink.
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <map>
 #include <set>
 
-#include "broker_test.hpp"
-#include "event_time.hpp"
-#include "http_get.hpp"
-#include "migrations.hpp"
-#include "postgres.hpp"
-#include "postgres_server.hpp"
-#include "redis_test_server.hpp"
-#include "redis_test_support.hpp"
+#include "common/event_time.hpp"
+#include "db/migrations.hpp"
+#include "db/postgres.hpp"
+#include "tests/support/broker_test.hpp"
+#include "tests/support/http_get.hpp"
+#include "tests/support/postgres_server.hpp"
+#include "tests/support/redis_test_server.hpp"
+#include "tests/support/redis_test_support.hpp"
 
 namespace tastesync::testing {
 namespace {
@@ -312,7 +313,7 @@ TEST_F(Sinks, RecordsTheDatabasesRefuseGoToTheSinkDeadLetterTopicAndBlockNothing
 }  // namespace tastesync::testing
 
 #if defined(__SANITIZE_ADDRESS__)
-// The same libpqxx 6.4.5 leak on a broken connection as in pipeline/main.cpp.
+// The same libpqxx 6.4.5 leak on a broken connection as in app/main.cpp.
 // NOLINTNEXTLINE(bugprone-reserved-identifier,readability-identifier-naming)
 extern "C" const char* __lsan_default_suppressions() {
   return "leak:PQmakeEmptyPGresult\n";

@@ -1,4 +1,4 @@
-#include "broker_test.hpp"
+#include "tests/support/broker_test.hpp"
 
 namespace tastesync::testing {
 
@@ -39,7 +39,8 @@ std::unique_ptr<Subprocess> BrokerTest::start_gen(const std::string& name,
 void BrokerTest::wait_caught_up(const std::string& group_id, const std::string& topic,
                                 PipelineProcess& pipeline) {
   KafkaInspector inspector(brokers());
-  // The commit trails delivery (SPEC §7): a committed end means every output is written.
+  // The commit trails delivery (docs/contract.md#delivery): a committed end means every output is
+  // written.
   const bool caught_up = wait_until(
       [&] { return !pipeline.process().running() || inspector.caught_up(group_id, topic); },
       kCatchUpTimeout, std::chrono::milliseconds(250));

@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
-#include "kafka_client.hpp"
-#include "spec.hpp"
-#include "subprocess.hpp"
-#include "tastesync_process.hpp"
+#include "tests/support/kafka_client.hpp"
+#include "tests/support/spec.hpp"
+#include "tests/support/subprocess.hpp"
+#include "tests/support/tastesync_process.hpp"
 
 namespace tastesync::testing {
 
@@ -81,8 +81,9 @@ const Record* event_of_sighting(const std::vector<Record>& events, std::string_v
 // Events whose key is `customer_id`.
 std::vector<Record> events_of_customer(const std::vector<Record>& events,
                                        std::string_view customer_id);
-// An event value with the value of its `timestamp` (the emit wall clock, the one field SPEC §4
-// lets differ between runs) blanked out; every other byte as it was written.
+// An event value with the value of its `timestamp` (the emit wall clock, the one field
+// docs/contract.md#customer-identified lets differ between runs) blanked out; every other byte as
+// it was written.
 std::string without_timestamp(const std::optional<std::string>& event_value);
 
 }  // namespace tastesync::testing

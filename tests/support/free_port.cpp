@@ -1,4 +1,4 @@
-#include "free_port.hpp"
+#include "tests/support/free_port.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>

@@ -1,8 +1,8 @@
-#include "http_get.hpp"
+#include "tests/support/http_get.hpp"
 
 #include <sstream>
 
-#include "http_client.hpp"
+#include "tests/support/http_client.hpp"
 
 namespace tastesync::testing {
 

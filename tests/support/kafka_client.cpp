@@ -1,4 +1,4 @@
-#include "kafka_client.hpp"
+#include "tests/support/kafka_client.hpp"
 
 #include <algorithm>
 #include <stdexcept>

@@ -12,13 +12,13 @@
 #include <string_view>
 #include <vector>
 
-#include "kafka.hpp"
+#include "kafka/kafka.hpp"
 
 namespace tastesync::testing {
 
 // Unlike the product's KafkaHandle: the tests' readers and inspectors never joined a group, and
 // some use a pipeline's group id to read its commits, so they must never close (commit) as a
-// consumer. The other owners come from pipeline/kafka.hpp.
+// consumer. The other owners come from kafka/kafka.hpp.
 struct KafkaHandleDeleter {
   void operator()(rd_kafka_t* handle) const {
     rd_kafka_destroy_flags(handle, RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
@@ -59,7 +59,8 @@ struct Delivery {
   std::int64_t offset = -1;
 };
 
-// A producer configured as SPEC §2 asks of every producer (partitioner=murmur2_random).
+// A producer configured as docs/contract.md#topics asks of every producer
+// (partitioner=murmur2_random).
 class TestProducer {
  public:
   explicit TestProducer(const std::string& brokers);
@@ -110,7 +111,8 @@ class KafkaInspector {
   std::vector<std::int64_t> committed_offsets(const std::string& group_id,
                                               const std::string& topic);
   // Whether the group has committed every partition of `topic` up to its high watermark: all
-  // of its input is processed and delivered (the commit trails delivery, SPEC §7).
+  // of its input is processed and delivered (the commit trails delivery,
+  // docs/contract.md#delivery).
   bool caught_up(const std::string& group_id, const std::string& topic);
 
  private:

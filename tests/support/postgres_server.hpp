@@ -3,14 +3,14 @@
 #include <filesystem>
 #include <string>
 
-#include "free_port.hpp"
-#include "subprocess.hpp"
+#include "tests/support/free_port.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace tastesync::testing {
 
-// A private, throwaway PostgreSQL 15 on a free loopback port (PLATFORM_NOTES: initdb and pg_ctl
-// as the `postgres` user when the tests run as root). Stopped and deleted when destroyed;
-// stop() and start() again on the same port and data are the honest outage (SPEC tests).
+// A private, throwaway PostgreSQL 15 on a free loopback port (docs/platform.md#servers-as-root:
+// initdb and pg_ctl as the `postgres` user when the tests run as root). Stopped and deleted when
+// destroyed; stop() and start() again on the same port and data are the honest outage test.
 class PostgresServer {
  public:
   PostgresServer();

@@ -1,4 +1,4 @@
-#include "spec.hpp"
+#include "tests/support/spec.hpp"
 
 #include <openssl/evp.h>
 #include <rapidjson/pointer.h>

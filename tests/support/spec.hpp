@@ -7,17 +7,18 @@
 #include <string>
 #include <string_view>
 
-// SPEC formulas recomputed independently of the product's code, so a test compares the binary's
-// output with the contract rather than with itself.
+// The contract's formulas (docs/contract.md) recomputed independently of the product's code, so a
+// test compares the binary's output with the contract rather than with itself.
 namespace tastesync::testing {
 
-// SPEC §4: the namespace of event ids.
+// The namespace of event ids (docs/contract.md#event-id).
 inline constexpr std::string_view kEventIdNamespace = "7f1c2b9e-4d3a-4c5e-9b1a-2e6f8d0c4a31";
 
 // RFC 4122 §4.3 name-based UUID with SHA-1 (version 5), lower-case 8-4-4-4-12.
 std::string uuid_v5(std::string_view namespace_uuid, std::string_view name);
 
-// SPEC §4: UUID v5 over customer_id \n store_id \n location \n detected_at \n sighting_id.
+// docs/contract.md#event-id: UUID v5 over customer_id \n store_id \n location \n detected_at \n
+// sighting_id.
 std::string expected_event_id(std::string_view customer_id, std::string_view store_id,
                               std::string_view location, std::string_view detected_at,
                               std::string_view sighting_id);
@@ -25,14 +26,16 @@ std::string expected_event_id(std::string_view customer_id, std::string_view sto
 // Kafka's Utils.murmur2 (the Java client), as the signed int Java returns.
 std::int32_t murmur2(std::string_view key);
 // The Java client's partitioner (murmur2 of the key, sign bit cleared, modulo the partition
-// count), which SPEC §2 asks every producer to use.
+// count), which docs/contract.md#topics asks every producer to use.
 std::int32_t murmur2_partition(std::string_view key, std::int32_t partitions);
 
-// "YYYY-MM-DDTHH:MM:SS.mmmZ" (SPEC §4) <-> milliseconds since the epoch.
+// "YYYY-MM-DDTHH:MM:SS.mmmZ" (docs/contract.md#customer-identified) <-> milliseconds since the
+// epoch.
 std::string canonical_time(std::int64_t epoch_ms);
 std::int64_t epoch_ms(std::string_view canonical);
 
-// A Sighting v1 (SPEC §3) from beacon `major`/`minor` of the fixtures' deployment UUID.
+// A Sighting v1 (docs/contract.md#sighting) from beacon `major`/`minor` of the fixtures'
+// deployment UUID.
 struct BeaconSighting {
   std::string sighting_id{};
   std::string customer_id{};

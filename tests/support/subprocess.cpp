@@ -1,4 +1,4 @@
-#include "subprocess.hpp"
+#include "tests/support/subprocess.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

@@ -1,4 +1,4 @@
-#include "tastesync_process.hpp"
+#include "tests/support/tastesync_process.hpp"
 
 #include <stdexcept>
 

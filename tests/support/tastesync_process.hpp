@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "subprocess.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace tastesync::testing {
 
@@ -46,7 +46,8 @@ struct PipelineOptions {
   std::string input_topic = "raw-beacons";
   std::string output_topic = "customer-events";
   std::string dlq_topic = "raw-beacons-dlq";
-  std::string consumer_mode = "assign";  // restarts in ~1 s on the mock (PLATFORM_NOTES)
+  // Restarts in ~1 s on the mock (docs/platform.md#manual-assignment).
+  std::string consumer_mode = "assign";
   std::vector<std::string> extra_arguments;
   Environment environment;
 };
@@ -57,7 +58,7 @@ class PipelineProcess {
   PipelineProcess(const std::filesystem::path& log_dir, const PipelineOptions& options);
 
   Subprocess& process() { return process_; }
-  // SIGTERM and wait: a clean drain exits 0 (SPEC §7).
+  // SIGTERM and wait: a clean drain exits 0 (docs/contract.md#shutdown).
   ExitStatus stop() { return process_.terminate(kStopTimeout); }
   // SIGKILL: the process gets no chance to flush, write state or commit.
   ExitStatus crash() { return process_.kill_hard(); }

@@ -2,12 +2,12 @@
 
 #include <cstdio>
 
-#include "config.hpp"
-#include "identification_metrics.hpp"
-#include "layout.hpp"
-#include "pipeline.hpp"
-#include "registry_source.hpp"
-#include "simulator.hpp"
+#include "config/config.hpp"
+#include "config/topology_options.hpp"
+#include "registry/registry_source.hpp"
+#include "tools/sim/identification_metrics.hpp"
+#include "tools/sim/layout.hpp"
+#include "tools/sim/simulator.hpp"
 
 namespace tastesync::sim {
 namespace {

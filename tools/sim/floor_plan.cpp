@@ -1,4 +1,4 @@
-#include "floor_plan.hpp"
+#include "tools/sim/floor_plan.hpp"
 
 #include <fmt/format.h>
 

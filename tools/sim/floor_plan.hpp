@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "layout.hpp"
-#include "registry.hpp"
-#include "result.hpp"
+#include "common/result.hpp"
+#include "stages/registry.hpp"
+#include "tools/sim/layout.hpp"
 
 namespace tastesync::sim {
 

@@ -1,4 +1,4 @@
-#include "ground_truth.hpp"
+#include "tools/sim/ground_truth.hpp"
 
 #include <algorithm>
 

@@ -4,7 +4,7 @@
 #include <optional>
 #include <vector>
 
-#include "event_time.hpp"
+#include "common/event_time.hpp"
 
 namespace tastesync::sim {
 

@@ -1,4 +1,4 @@
-#include "identification_metrics.hpp"
+#include "tools/sim/identification_metrics.hpp"
 
 #include <algorithm>
 #include <cmath>

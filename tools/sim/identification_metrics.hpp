@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "ground_truth.hpp"
-#include "outcome.hpp"
-#include "registry.hpp"
+#include "stages/outcome.hpp"
+#include "stages/registry.hpp"
+#include "tools/sim/ground_truth.hpp"
 
 namespace tastesync::sim {
 

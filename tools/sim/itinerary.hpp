@@ -4,11 +4,11 @@
 #include <optional>
 #include <vector>
 
-#include "event_time.hpp"
-#include "floor_plan.hpp"
-#include "ground_truth.hpp"
-#include "layout.hpp"
-#include "random.hpp"
+#include "common/event_time.hpp"
+#include "tools/sim/floor_plan.hpp"
+#include "tools/sim/ground_truth.hpp"
+#include "tools/sim/layout.hpp"
+#include "tools/sim/random.hpp"
 
 namespace tastesync::sim {
 

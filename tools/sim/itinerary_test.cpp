@@ -1,4 +1,4 @@
-#include "itinerary.hpp"
+#include "tools/sim/itinerary.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "layout.hpp"
+#include "tools/sim/layout.hpp"
 
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>

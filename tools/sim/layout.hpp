@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-#include "result.hpp"
+#include "common/result.hpp"
 
 namespace tastesync::sim {
 

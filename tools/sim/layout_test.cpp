@@ -1,12 +1,12 @@
-#include "layout.hpp"
+#include "tools/sim/layout.hpp"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "floor_plan.hpp"
-#include "registry_source.hpp"
+#include "registry/registry_source.hpp"
+#include "tools/sim/floor_plan.hpp"
 
 namespace tastesync::sim {
 namespace {

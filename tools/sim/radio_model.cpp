@@ -1,4 +1,4 @@
-#include "radio_model.hpp"
+#include "tools/sim/radio_model.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -2,9 +2,9 @@
 
 #include <optional>
 
-#include "event_time.hpp"
-#include "layout.hpp"
-#include "random.hpp"
+#include "common/event_time.hpp"
+#include "tools/sim/layout.hpp"
+#include "tools/sim/random.hpp"
 
 namespace tastesync::sim {
 
@@ -29,7 +29,7 @@ struct RadioOptions {
   double blocking_max_db = 15.0;
   double blocking_min_s = 2.0;
   double blocking_max_s = 6.0;
-  double floor_dbm = -100.0;  // weaker readings are not reported (SPEC §3's range)
+  double floor_dbm = -100.0;  // weaker readings are not reported (docs/contract.md#sighting)
 };
 
 // What the channel remembers between two scans of one link.

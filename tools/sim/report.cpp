@@ -1,4 +1,4 @@
-#include "report.hpp"
+#include "tools/sim/report.hpp"
 
 #include <fmt/format.h>
 

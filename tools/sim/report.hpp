@@ -3,9 +3,9 @@
 #include <optional>
 #include <string>
 
-#include "identification_metrics.hpp"
-#include "settings.hpp"
-#include "simulator.hpp"
+#include "tools/sim/identification_metrics.hpp"
+#include "tools/sim/settings.hpp"
+#include "tools/sim/simulator.hpp"
 
 namespace tastesync::sim {
 

@@ -1,4 +1,4 @@
-#include "settings.hpp"
+#include "tools/sim/settings.hpp"
 
 #include <array>
 #include <cstdio>

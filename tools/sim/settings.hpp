@@ -7,8 +7,8 @@
 #include <string_view>
 #include <vector>
 
-#include "itinerary.hpp"
-#include "radio_model.hpp"
+#include "tools/sim/itinerary.hpp"
+#include "tools/sim/radio_model.hpp"
 
 namespace tastesync::sim {
 

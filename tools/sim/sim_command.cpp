@@ -1,4 +1,4 @@
-#include "sim_command.hpp"
+#include "tools/sim/sim_command.hpp"
 
 #include <fmt/format.h>
 
@@ -6,15 +6,15 @@
 #include <cstdio>
 #include <fstream>
 
-#include "config.hpp"
-#include "floor_plan.hpp"
-#include "identification_metrics.hpp"
-#include "layout.hpp"
-#include "pipeline.hpp"
-#include "registry_source.hpp"
-#include "report.hpp"
-#include "settings.hpp"
-#include "simulator.hpp"
+#include "config/config.hpp"
+#include "config/topology_options.hpp"
+#include "registry/registry_source.hpp"
+#include "tools/sim/floor_plan.hpp"
+#include "tools/sim/identification_metrics.hpp"
+#include "tools/sim/layout.hpp"
+#include "tools/sim/report.hpp"
+#include "tools/sim/settings.hpp"
+#include "tools/sim/simulator.hpp"
 
 namespace tastesync {
 namespace {

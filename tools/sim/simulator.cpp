@@ -1,4 +1,4 @@
-#include "simulator.hpp"
+#include "tools/sim/simulator.hpp"
 
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -9,8 +9,8 @@
 #include <string>
 #include <unordered_map>
 
-#include "itinerary.hpp"
-#include "radio_model.hpp"
+#include "tools/sim/itinerary.hpp"
+#include "tools/sim/radio_model.hpp"
 
 namespace tastesync::sim {
 namespace {
@@ -216,8 +216,9 @@ struct Simulator::Impl {
     }
   }
 
-  // What the event says, read from its CustomerIdentified v1 value (SPEC §4): the contract
-  // downstream consumers read, not the stages' internals.
+  // What the event says, read from its CustomerIdentified v1 value
+  // (docs/contract.md#customer-identified): the contract downstream consumers read, not the
+  // stages' internals.
   EmittedEvent read_event(std::size_t customer, const Outcome& outcome) {
     simdjson::dom::element data;
     std::string_view store_id;

@@ -5,12 +5,12 @@
 #include <memory>
 #include <vector>
 
-#include "floor_plan.hpp"
-#include "identification_metrics.hpp"
-#include "outcome.hpp"
-#include "registry.hpp"
-#include "settings.hpp"
-#include "topology.hpp"
+#include "stages/outcome.hpp"
+#include "stages/registry.hpp"
+#include "stages/topology.hpp"
+#include "tools/sim/floor_plan.hpp"
+#include "tools/sim/identification_metrics.hpp"
+#include "tools/sim/settings.hpp"
 
 namespace tastesync::sim {
 

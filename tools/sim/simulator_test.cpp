@@ -1,12 +1,12 @@
-#include "simulator.hpp"
+#include "tools/sim/simulator.hpp"
 
 #include <gtest/gtest.h>
 
-#include "config.hpp"
-#include "layout.hpp"
-#include "pipeline.hpp"
-#include "registry_source.hpp"
-#include "report.hpp"
+#include "config/config.hpp"
+#include "config/topology_options.hpp"
+#include "registry/registry_source.hpp"
+#include "tools/sim/layout.hpp"
+#include "tools/sim/report.hpp"
 
 namespace tastesync::sim {
 namespace {

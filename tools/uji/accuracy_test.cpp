@@ -5,7 +5,7 @@
 
 #include <memory>
 
-#include "evaluation.hpp"
+#include "tools/uji/evaluation.hpp"
 
 namespace tastesync::uji {
 namespace {

@@ -1,4 +1,4 @@
-#include "calibration.hpp"
+#include "tools/uji/calibration.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,4 @@
-#include "evaluation.hpp"
+#include "tools/uji/evaluation.hpp"
 
 #include <cmath>
 #include <cstdio>

@@ -3,10 +3,10 @@
 #include <string>
 #include <vector>
 
-#include "report.hpp"
-#include "result.hpp"
-#include "topology.hpp"
-#include "uji_data.hpp"
+#include "common/result.hpp"
+#include "stages/topology.hpp"
+#include "tools/uji/report.hpp"
+#include "tools/uji/uji_data.hpp"
 
 namespace tastesync::uji {
 

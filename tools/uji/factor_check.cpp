@@ -1,10 +1,10 @@
-#include "factor_check.hpp"
+#include "tools/uji/factor_check.hpp"
 
 #include <cmath>
 #include <cstdio>
 #include <span>
 
-#include "calibration.hpp"
+#include "tools/uji/calibration.hpp"
 
 namespace tastesync::uji {
 namespace {

@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "replay.hpp"
-#include "score.hpp"
+#include "stages/score.hpp"
+#include "tools/uji/replay.hpp"
 
 namespace tastesync::uji {
 

@@ -6,7 +6,7 @@
 #include <exception>
 #include <iostream>
 
-#include "evaluation.hpp"
+#include "tools/uji/evaluation.hpp"
 
 namespace {
 

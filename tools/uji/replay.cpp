@@ -1,4 +1,4 @@
-#include "replay.hpp"
+#include "tools/uji/replay.hpp"
 
 #include <simdjson.h>
 
@@ -170,7 +170,7 @@ PointOutcome replay_point(const PointTrial& trial, const std::vector<BeaconPosit
       continue;  // the stages never score it: neither does the shadow
     }
     if (outcome.kind == Outcome::Kind::event) {
-      // Read what the event says (SPEC §4), as a consumer would.
+      // Read what the event says (docs/contract.md#customer-identified), as a consumer would.
       simdjson::dom::element data;
       std::string_view location;
       double confidence = 0.0;

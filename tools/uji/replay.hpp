@@ -7,9 +7,9 @@
 #include <string>
 #include <vector>
 
-#include "registry.hpp"
-#include "topology.hpp"
-#include "uji_data.hpp"
+#include "stages/registry.hpp"
+#include "stages/topology.hpp"
+#include "tools/uji/uji_data.hpp"
 
 namespace tastesync::uji {
 
@@ -74,8 +74,8 @@ struct PointOutcome {
   std::vector<Identified> identifications;
   std::vector<Scored> scored;
   std::size_t records = 0;
-  // By error code. The dataset has a few readings below SPEC §3's -100 dBm floor (out_of_range):
-  // the pipeline would dead-letter them too.
+  // By error code. The dataset has a few readings below the -100 dBm floor of
+  // docs/contract.md#sighting (out_of_range): the pipeline would dead-letter them too.
   std::map<std::string, std::size_t> dead_letters;
 };
 

@@ -1,4 +1,4 @@
-#include "report.hpp"
+#include "tools/uji/report.hpp"
 
 #include <algorithm>
 #include <cstdarg>

@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "calibration.hpp"
-#include "factor_check.hpp"
-#include "replay.hpp"
+#include "tools/uji/calibration.hpp"
+#include "tools/uji/factor_check.hpp"
+#include "tools/uji/replay.hpp"
 
 namespace tastesync::uji {
 

@@ -1,4 +1,4 @@
-#include "uji_data.hpp"
+#include "tools/uji/uji_data.hpp"
 
 #include <algorithm>
 #include <charconv>

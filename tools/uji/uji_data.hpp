@@ -8,7 +8,7 @@
 #include <string_view>
 #include <vector>
 
-#include "result.hpp"
+#include "common/result.hpp"
 
 // The UJI BLE RSS measurements (Mendoza-Silva et al., doi:10.5281/zenodo.1618692, CC BY 4.0) in
 // the long-table form of /work/shared/data/uji-ble-rss (its README describes the columns).

@@ -2,10 +2,10 @@
 
 #include <cmath>
 
-#include "calibration.hpp"
-#include "evaluation.hpp"
-#include "replay.hpp"
-#include "uji_data.hpp"
+#include "tools/uji/calibration.hpp"
+#include "tools/uji/evaluation.hpp"
+#include "tools/uji/replay.hpp"
+#include "tools/uji/uji_data.hpp"
 
 namespace tastesync::uji {
 namespace {

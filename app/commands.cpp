@@ -1,0 +1,378 @@
+#include "app/commands.hpp"
+
+#include <pthread.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
+#include <stop_token>
+#include <thread>
+
+#include "app/dev/generator.hpp"
+#include "app/dev/mock_cluster.hpp"
+#include "app/logging.hpp"
+#include "common/clock.hpp"
+#include "http/metrics_server.hpp"
+#include "pipeline/metrics.hpp"
+#include "pipeline/pipeline.hpp"
+#include "registry/registry_source.hpp"
+#include "registry/registry_watcher.hpp"
+#include "sinks/sinks.hpp"
+
+namespace tastesync {
+namespace {
+
+constexpr int kDefaultDevPartitions = 6;
+
+// Signals are taken by sigwait on the main thread only (never in a handler): blocked here before
+// any thread starts, so every thread inherits the mask. SIGUSR1 is how a worker that finished by
+// itself wakes the main thread.
+class SignalGate {
+ public:
+  SignalGate() : main_thread_(pthread_self()) {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    sigaddset(&set_, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  int wait() const {
+    int signal = 0;
+    sigwait(&set_, &signal);
+    return signal;
+  }
+  void wake_main() const { pthread_kill(main_thread_, SIGUSR1); }
+  // Whether a stop signal arrived that nobody has waited for yet (during start-up).
+  bool stop_pending() const {
+    sigset_t pending;
+    sigpending(&pending);
+    return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
+  }
+
+ private:
+  sigset_t set_{};
+  pthread_t main_thread_;
+};
+
+// Signals within this long of the first stop signal are the same request: GNU timeout and a
+// kill of the process group deliver SIGTERM twice within the same millisecond.
+constexpr auto kRepeatedSignalWindow = std::chrono::seconds(1);
+
+// Waits for the worker to finish; a first SIGINT/SIGTERM asks it to stop, a second (more than
+// kRepeatedSignalWindow later) exits now.
+void supervise(const SignalGate& gate, std::jthread& worker,
+               const std::vector<std::jthread*>& others) {
+  std::optional<std::chrono::steady_clock::time_point> stopping_since;
+  while (true) {
+    const int signal = gate.wait();
+    if (signal == SIGUSR1) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (stopping_since) {
+      if (now - *stopping_since < kRepeatedSignalWindow) {
+        spdlog::info("signal {} again within {} s: still stopping", signal,
+                     kRepeatedSignalWindow.count());
+        continue;
+      }
+      spdlog::warn("second signal: exiting at once");
+      spdlog::default_logger()->flush();
+      std::_Exit(1);
+    }
+    stopping_since = now;
+    spdlog::info("signal {}: stopping", signal);
+    worker.request_stop();
+  }
+  for (std::jthread* other : others) other->request_stop();
+}
+
+// Written whole under a fresh name, then renamed over `path`: a reader polling for the file
+// never sees half of it, and nothing planted beside it (a symlink at path.tmp, say) is followed
+// or overwritten: mkstemp creates a new file (O_EXCL, mode 0600), and rename replaces a symlink
+// at `path` rather than writing through it.
+void write_file_atomically(const std::string& path, const std::string& contents) {
+  const std::filesystem::path target(path);
+  std::string temporary =
+      (target.parent_path().empty() ? std::filesystem::path(".") : target.parent_path()) /
+      ("." + target.filename().string() + ".XXXXXX");
+  const int fd = mkstemp(temporary.data());
+  if (fd < 0) {
+    throw std::runtime_error("--bootstrap-file " + path +
+                             ": cannot create a file beside it: " + std::strerror(errno));
+  }
+  const bool written =
+      ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size());
+  const bool closed = ::close(fd) == 0;
+  std::error_code error;
+  if (written && closed) std::filesystem::rename(temporary, target, error);
+  if (!written || !closed || error) {
+    std::filesystem::remove(temporary, error);
+    throw std::runtime_error("--bootstrap-file " + path + ": cannot write it");
+  }
+}
+
+std::string make_temporary_state_dir() {
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "tastesync-embedded-XXXXXX").string();
+  if (mkdtemp(pattern.data()) == nullptr) {
+    throw std::runtime_error("cannot create a temporary state dir in " +
+                             std::filesystem::temp_directory_path().string());
+  }
+  return pattern;
+}
+
+// `tastesync run` once its configuration is loaded.
+int run_loaded(Config config, const SignalGate& gate) {
+  auto metrics_registry = std::make_shared<prometheus::Registry>();
+  auto health = std::make_shared<Health>();
+  std::optional<MetricsServer> server;
+  const bool registry_from_postgres = config.registry.source == kRegistryFromPostgres;
+  if (registry_from_postgres) {
+    // Serve /readyz (503) while waiting for the database (docs/contract.md#registry-reload).
+    server.emplace(config.metrics, metrics_registry, health);
+  }
+  const std::shared_ptr<const Registry> registry =
+      registry_from_postgres
+          ? load_registry_at_start(config.postgres.dsn,
+                                   std::chrono::milliseconds(config.registry.start_timeout_ms),
+                                   [&gate] { return gate.stop_pending(); })
+          : load_registry(config.registry.source);
+  spdlog::info("registry: {} beacons, {} QR codes, {} locations", registry->beacons().size(),
+               registry->qr_codes().size(), registry->locations().size());
+
+  const bool embedded = config.kafka.brokers.empty();
+  std::unique_ptr<MockCluster> mock;
+  std::string temporary_state_dir;
+  if (embedded) {
+    mock = std::make_unique<MockCluster>(1);
+    for (const std::string* topic : {&config.kafka.input_topic, &config.kafka.output_topic,
+                                     &config.kafka.dlq_topic, &config.sink.dlq_topic}) {
+      mock->create_topic(*topic, kDefaultDevPartitions);
+    }
+    config.kafka.brokers = mock->bootstrap_servers();
+    // One instance owns every partition: assign mode restarts in ~1 s on the mock.
+    config.kafka.consumer_mode = ConsumerMode::assign;
+    config.output.print_events = true;
+    // The mock answers late when a client has several requests in flight (Nagle on its side):
+    // one at a time keeps identification latency in milliseconds.
+    config.kafka.properties.try_emplace("max.in.flight", "1");
+    if (config.state.dir.empty())
+      config.state.dir = temporary_state_dir = make_temporary_state_dir();
+  }
+  if (config.state.dir.empty()) config.state.dir = "./tastesync-state/" + config.kafka.group_id;
+
+  spdlog::info("tastesync run, effective configuration:");
+  for (const auto& [key, value] : describe_config(config)) spdlog::info("  {} = {}", key, value);
+
+  if (!server) {
+    server.emplace(config.metrics, metrics_registry, health);
+  }
+  spdlog::info("metrics on http://{}:{}/metrics (/healthz, /readyz){}", config.metrics.bind_address,
+               server->port(),
+               config.metrics.token.empty() ? "" : "; /metrics needs the bearer token");
+
+  EventTap tap;
+  if (config.output.print_events && !config.output.quiet) {
+    tap = [](std::string_view value) {
+      std::fwrite(value.data(), 1, value.size(), stdout);
+      std::fputc('\n', stdout);
+      std::fflush(stdout);
+    };
+  }
+  Pipeline pipeline(config, registry, metrics_registry, health, std::move(tap));
+  pipeline.set_embedded_mode(embedded);
+  std::optional<PostgresRegistryWatcher> registry_watcher;
+  if (registry_from_postgres) {
+    auto feed = std::make_shared<RegistryFeed>();
+    pipeline.set_registry_feed(feed);
+    registry_watcher.emplace(config.postgres.dsn,
+                             std::chrono::milliseconds(config.registry.reload_interval_ms), feed);
+  }
+  // Sinks read customer-events in their own groups: a database outage never slows the worker.
+  // Made before the worker starts, so that credentials Redis refuses fail the start. A sink
+  // stopped later by the same refusal (after a reconnect) stops the process: the worker drains
+  // first, then run exits 2 (docs/design.md "Secrets"); a sink that dies of anything else is
+  // started again (docs/design.md "Failures that show").
+  std::atomic<bool> sink_failed{false};
+  std::optional<Sinks> sinks;
+  if (!config.postgres.dsn.empty() || !config.redis.address.empty()) {
+    sinks.emplace(config, *metrics_registry, health, [&sink_failed, &gate] {
+      sink_failed = true;
+      gate.wake_main();
+    });
+  }
+
+  int exit_code = kExitFailed;
+  std::jthread worker([&](const std::stop_token& stop) {
+    try {
+      exit_code = pipeline.run(stop);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      exit_code = kExitFailed;
+    }
+    gate.wake_main();
+  });
+  std::jthread generator;
+  if (embedded) {
+    spdlog::warn(
+        "embedded mode: no kafka.brokers configured, so running an in-process Kafka "
+        "(librdkafka mock cluster at {}), the built-in generator (50 customers) and "
+        "printing events on stdout; set kafka.brokers for a real cluster",
+        config.kafka.brokers);
+    generator = std::jthread([&](const std::stop_token& stop) {
+      GeneratorOptions options;
+      options.customers = 50;
+      options.rate_per_s = 100;
+      options.seed = static_cast<std::uint64_t>(wall_clock_ms());
+      try {
+        publish_generated(config.kafka.brokers, config.kafka.input_topic, registry, options, stop);
+      } catch (const std::exception& e) {
+        spdlog::error("generator: {}", e.what());
+      }
+    });
+  }
+  supervise(gate, worker, {&generator});
+  // Woken by a failed sink, the worker is still running: it stops as on a signal.
+  worker.request_stop();
+  worker.join();
+  if (generator.joinable()) generator.join();
+  // The pipeline has delivered and committed; then the sinks commit what they wrote
+  // (docs/contract.md#shutdown).
+  if (sinks) sinks->stop();
+  if (sink_failed && exit_code == 0) exit_code = kExitFailed;
+  if (!temporary_state_dir.empty()) {
+    std::error_code ignored;
+    std::filesystem::remove_all(temporary_state_dir, ignored);
+  }
+  if (exit_code == kExitShutdownTimedOut) {
+    // Past the shutdown timeout: what was delivered is in RocksDB (its WAL survives this like a
+    // kill -9), and destroying the Kafka clients could wait for their unreachable brokers.
+    spdlog::default_logger()->flush();
+    std::fflush(stdout);
+    std::_Exit(exit_code);
+  }
+  return exit_code;
+}
+
+int run_sink(const Config& config, const std::string& kind, const SignalGate& gate) {
+  if (config.kafka.brokers.empty()) {
+    throw ConfigError(
+        "tastesync sink needs kafka.brokers (--brokers, TASTESYNC_KAFKA__BROKERS): "
+        "it reads the customer-events of a running pipeline");
+  }
+  const SinkKind sink_kind = kind == "postgres" ? SinkKind::postgres : SinkKind::redis;
+  auto metrics_registry = std::make_shared<prometheus::Registry>();
+  auto health = std::make_shared<Health>();
+  const MetricsServer server(config.metrics, metrics_registry, health);
+  SinkMetricFamilies families(*metrics_registry);
+  SinkRunner runner(sink_runner_options(config, sink_kind), make_sink_writer(config, sink_kind),
+                    families);
+  spdlog::info("tastesync sink {}: metrics on http://{}:{}/metrics{}", kind,
+               config.metrics.bind_address, server.port(),
+               config.metrics.token.empty() ? "" : " (needs the bearer token)");
+  int exit_code = 0;
+  std::jthread worker([&](const std::stop_token& stop) {
+    try {
+      health->set_ready(true);
+      runner.run(stop);
+    } catch (const std::exception& e) {
+      spdlog::error("sink {}: {}", kind, e.what());
+      exit_code = kExitFailed;
+    }
+    health->set_ready(false);
+    gate.wake_main();
+  });
+  supervise(gate, worker, {});
+  worker.join();
+  return exit_code;
+}
+
+}  // namespace
+
+int with_redacted_errors(const Redactor& redactor, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const ConfigError& e) {
+    throw ConfigError(redactor.redact(e.what()));
+  } catch (const std::exception& e) {
+    throw std::runtime_error(redactor.redact(e.what()));
+  }
+}
+
+int run_command(const RunArguments& arguments) {
+  const SignalGate gate;
+  Config config = load_config({arguments.config_path, process_environment(), arguments.overrides});
+  const Redactor redactor = redactor_for(config);
+  setup_logging(config.log, redactor);
+  return with_redacted_errors(redactor, [&] { return run_loaded(std::move(config), gate); });
+}
+
+int sink_command(const RunArguments& arguments, const std::string& kind) {
+  const SignalGate gate;
+  const Config config =
+      load_config({arguments.config_path, process_environment(), arguments.overrides});
+  const Redactor redactor = redactor_for(config);
+  setup_logging(config.log, redactor);
+  return with_redacted_errors(redactor, [&] { return run_sink(config, kind, gate); });
+}
+
+int dev_broker_command(const DevBrokerArguments& arguments) {
+  const SignalGate gate;
+  setup_logging(LogConfig{});
+  MockCluster cluster(arguments.brokers);
+  for (const std::string& topic : arguments.topics)
+    cluster.create_topic(topic, arguments.partitions);
+  const std::string line = "bootstrap.servers=" + cluster.bootstrap_servers();
+  if (arguments.bootstrap_file) write_file_atomically(*arguments.bootstrap_file, line + "\n");
+  std::printf("%s\n", line.c_str());
+  std::fflush(stdout);
+  spdlog::info(
+      "dev broker serving {} with topics of {} partitions; SIGTERM stops it (its data "
+      "lives in memory only)",
+      cluster.bootstrap_servers(), arguments.partitions);
+  while (true) {
+    const int signal = gate.wait();
+    if (signal == SIGINT || signal == SIGTERM) break;
+  }
+  return 0;
+}
+
+int gen_command(const GenArguments& arguments) {
+  const SignalGate gate;
+  setup_logging(LogConfig{});
+  GeneratorOptions options;
+  options.customers = arguments.customers;
+  options.rate_per_s = arguments.rate_per_s;
+  options.count = arguments.count;
+  options.seed = arguments.seed;
+  options.bad_ratio = arguments.bad_ratio;
+  if (arguments.start_time) {
+    options.start_time_ms = parse_rfc3339(*arguments.start_time);
+    if (!options.start_time_ms) {
+      throw ConfigError("--start-time: '" + *arguments.start_time + "' is not RFC 3339");
+    }
+  }
+  const auto registry = load_registry(arguments.registry);
+  std::int64_t delivered = 0;
+  int exit_code = 0;
+  std::jthread worker([&](const std::stop_token& stop) {
+    try {
+      delivered = publish_generated(arguments.brokers, arguments.topic, registry, options, stop);
+    } catch (const std::exception& e) {
+      spdlog::error("{}", e.what());
+      exit_code = 1;
+    }
+    gate.wake_main();
+  });
+  supervise(gate, worker, {});
+  worker.join();
+  spdlog::info("gen: {} records delivered to {}", delivered, arguments.topic);
+  return exit_code;
+}
+
+}  // namespace tastesync

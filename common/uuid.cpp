@@ -1,0 +1,91 @@
+#include "common/uuid.hpp"
+
+#include <openssl/evp.h>
+
+#include <array>
+#include <memory>
+#include <stdexcept>
+
+namespace tastesync {
+namespace {
+
+// Every sighting carries a UUID: a table instead of three range tests per character.
+constexpr std::array<std::int8_t, 256> kHexValues = [] {
+  std::array<std::int8_t, 256> values{};
+  values.fill(-1);
+  for (int c = '0'; c <= '9'; ++c)
+    values[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
+  for (int c = 'a'; c <= 'f'; ++c) {
+    const int upper = c - 'a' + 'A';
+    values[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
+    values[static_cast<std::size_t>(upper)] = static_cast<std::int8_t>(c - 'a' + 10);
+  }
+  return values;
+}();
+
+int hex_value(char c) {
+  return kHexValues[static_cast<unsigned char>(c)];
+}
+
+constexpr bool is_dash_position(std::size_t i) {
+  return i == 8 || i == 13 || i == 18 || i == 23;
+}
+
+}  // namespace
+
+std::optional<Uuid> parse_uuid(std::string_view text) {
+  if (text.size() != kUuidTextLength) return std::nullopt;
+  Uuid out{};
+  std::size_t byte = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    if (is_dash_position(i)) {
+      if (text[i] != '-') return std::nullopt;
+      ++i;
+      continue;
+    }
+    const int hi = hex_value(text[i]);
+    const int lo = hex_value(text[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out[byte++] = static_cast<std::uint8_t>(hi << 4 | lo);
+    i += 2;
+  }
+  return out;
+}
+
+UuidText format_uuid(const Uuid& uuid) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  UuidText out{};
+  std::size_t pos = 0;
+  for (std::size_t byte = 0; byte < uuid.size(); ++byte) {
+    if (is_dash_position(pos)) out[pos++] = '-';
+    out[pos++] = kHex[uuid[byte] >> 4];
+    out[pos++] = kHex[uuid[byte] & 0x0f];
+  }
+  return out;
+}
+
+std::string format_uuid_string(const Uuid& uuid) {
+  const UuidText text = format_uuid(uuid);
+  return {text.data(), text.size()};
+}
+
+Uuid uuid_v5(const Uuid& name_space, std::string_view name) {
+  // The one-shot EVP call: SHA1_Init and friends are deprecated in OpenSSL 3.
+  using Context = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
+  const Context ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int digest_length = 0;
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha1(), nullptr) != 1 ||
+      EVP_DigestUpdate(ctx.get(), name_space.data(), name_space.size()) != 1 ||
+      EVP_DigestUpdate(ctx.get(), name.data(), name.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx.get(), digest, &digest_length) != 1 || digest_length < 16) {
+    throw std::runtime_error("OpenSSL SHA-1 failed");
+  }
+  Uuid out{};
+  for (std::size_t i = 0; i < out.size(); ++i) out[i] = digest[i];
+  out[6] = static_cast<std::uint8_t>((out[6] & 0x0f) | 0x50);
+  out[8] = static_cast<std::uint8_t>((out[8] & 0x3f) | 0x80);
+  return out;
+}
+
+}  // namespace tastesync

@@ -1,0 +1,203 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/config_error.hpp"
+#include "config/dsn.hpp"
+#include "config/redactor.hpp"
+#include "stages/score.hpp"
+
+namespace tastesync {
+
+// One struct tree with every default in one place (docs/contract.md#config). Keys are the dotted
+// paths written beside each member; YAML nests them, the environment spells them
+// TASTESYNC_KAFKA__BROKERS, and flags set them through Config overrides.
+
+enum class ConsumerMode { group, assign };
+// Whether state changes are also written to a changelog topic, so a partition's state follows it
+// to another instance. `automatic`: on in group mode (partitions move), off in assign mode.
+enum class ChangelogMode { automatic, on, off };
+
+struct KafkaConfig {
+  std::string brokers;                               // kafka.brokers ("" = none configured)
+  bool require_brokers = false;                      // kafka.require_brokers
+  std::string group_id = "tastesync";                // kafka.group_id
+  std::string input_topic = "raw-beacons";           // kafka.input_topic
+  std::string output_topic = "customer-events";      // kafka.output_topic
+  std::string dlq_topic = "raw-beacons-dlq";         // kafka.dlq_topic
+  ConsumerMode consumer_mode = ConsumerMode::group;  // kafka.consumer_mode: group | assign
+  int session_timeout_ms = 6000;                     // kafka.session_timeout_ms
+  int heartbeat_interval_ms = 2000;                  // kafka.heartbeat_interval_ms
+  std::string group_instance_id;                     // kafka.group_instance_id (static membership)
+  int topic_check_timeout_ms = 10000;                // kafka.topic_check_timeout_ms
+  // Copies of dead letters waiting to be produced again after a failed delivery; past it they
+  // wait as their dlq.* headers only (docs/design.md, "Bounded memory").
+  std::int64_t dlq_retry_buffer_bytes = 64 << 20;  // kafka.dlq_retry_buffer_bytes
+  // librdkafka properties passed through as they are (TLS, SASL, tuning): kafka.properties.<name>
+  std::map<std::string, std::string> properties;
+};
+
+struct ParseConfig {
+  int max_record_bytes = 4096;               // parse.max_record_bytes
+  std::int64_t max_future_skew_ms = 300000;  // parse.max_future_skew_ms
+  std::int64_t max_past_skew_ms = 86400000;  // parse.max_past_skew_ms
+};
+
+struct DedupeConfig {
+  std::int64_t interval_ms = 60000;           // dedupe.interval_ms
+  std::int64_t duplicate_window_ms = 120000;  // dedupe.duplicate_window_ms
+};
+
+// The scoring model's knobs, defaulting to ScoreOptions' (docs/scoring.md explains each).
+struct ScoreConfig {
+  static constexpr ScoreOptions kDefaults{};
+  std::int64_t window_ms = kDefaults.window_ms;                      // score.window_ms
+  double path_loss_exponent = kDefaults.path_loss_exponent;          // score.path_loss_exponent
+  int default_tx_power_dbm = kDefaults.default_tx_power_dbm;         // score.default_tx_power_dbm
+  double min_confidence = kDefaults.min_confidence;                  // score.min_confidence
+  double radius_entrance_m = kDefaults.radius_m[0];                  // score.radius_entrance_m
+  double radius_table_m = kDefaults.radius_m[1];                     // score.radius_table_m
+  double radius_counter_m = kDefaults.radius_m[2];                   // score.radius_counter_m
+  double rssi_offset_ios_db = kDefaults.rssi_offset_ios_db;          // score.rssi_offset_ios_db
+  double rssi_offset_android_db = kDefaults.rssi_offset_android_db;  // score.rssi_offset_android_db
+  double measurement_sigma_db = kDefaults.measurement_sigma_db;      // score.measurement_sigma_db
+  double process_noise_db2_per_s =
+      kDefaults.process_noise_db2_per_s;                     // score.process_noise_db2_per_s
+  double shadowing_sigma_db = kDefaults.shadowing_sigma_db;  // score.shadowing_sigma_db
+  double move_margin = kDefaults.move_margin;                // score.move_margin
+  std::int64_t track_memory_ms = kDefaults.track_memory_ms;  // score.track_memory_ms
+  std::int64_t move_dwell_ms = kDefaults.move_dwell_ms;      // score.move_dwell_ms
+  int move_dwell_readings = kDefaults.move_dwell_readings;   // score.move_dwell_readings
+};
+
+struct StateConfig {
+  std::string dir;                             // state.dir ("" = ./tastesync-state/<group>)
+  std::int64_t retention_ms = 3600000;         // state.retention_ms
+  std::int64_t allowed_lateness_ms = 300000;   // state.allowed_lateness_ms
+  std::int64_t block_cache_bytes = 64 << 20;   // state.block_cache_bytes
+  std::int64_t write_buffer_bytes = 64 << 20;  // state.write_buffer_bytes
+  // Live customers kept in memory per input partition, the least recently touched forgotten
+  // beyond it: docs/design.md, "Bounded memory", says how the default was sized.
+  int max_customers_per_partition = 20000;             // state.max_customers_per_partition
+  ChangelogMode changelog = ChangelogMode::automatic;  // state.changelog: auto | on | off
+  std::string changelog_topic;  // state.changelog_topic ("" = <group_id>-state-changelog)
+};
+
+// registry.source naming the database (postgres.dsn) instead of a file.
+inline constexpr std::string_view kRegistryFromPostgres = "postgres";
+
+struct RegistryConfig {
+  std::string source;  // registry.source: a file path, "postgres" (postgres.dsn); "" = built-in
+  int start_timeout_ms = 60000;    // registry.start_timeout_ms (database unreachable at start)
+  int reload_interval_ms = 60000;  // registry.reload_interval_ms (safety net under NOTIFY)
+};
+
+// Setting a DSN or address turns on that sink inside `run` (docs/contract.md#sinks).
+struct PostgresConfig {
+  std::string dsn;  // postgres.dsn (libpq DSN or URI; secret: its password is redacted)
+};
+
+struct RedisConfig {
+  std::string address;   // redis.address (host:port)
+  std::string user;      // redis.user (an ACL user; "" = the default user)
+  std::string password;  // redis.password (secret; AUTH after every connect when set)
+};
+
+struct SinkConfig {
+  int batch_max_records = 1000;  // sink.batch_max_records
+  int batch_max_wait_ms = 100;   // sink.batch_max_wait_ms
+  int backoff_initial_ms = 100;  // sink.backoff_initial_ms
+  int backoff_max_ms = 5000;     // sink.backoff_max_ms (capped at 5 s: docs/contract.md#sinks)
+  std::string dlq_topic = "customer-events-sink-dlq";  // sink.dlq_topic
+};
+
+// docs/design.md "The HTTP server": loopback unless a deployment asks for more; the token guards
+// /metrics only (probes stay open).
+struct MetricsConfig {
+  int port = 9464;                         // metrics.port (0 = pick a free one)
+  std::string bind_address = "127.0.0.1";  // metrics.bind_address (0.0.0.0: every interface)
+  std::string token;                       // metrics.token ("" = /metrics open; redacted in logs)
+                                           // (or metrics.token_file, as every secret key)
+};
+
+struct LogConfig {
+  std::string level = "info";  // log.level: trace|debug|info|warn|error
+  bool json = false;           // log.json
+};
+
+struct OutputConfig {
+  bool print_events = false;  // output.print_events (on in embedded mode)
+  bool quiet = false;         // output.quiet (turns printed events off)
+};
+
+struct ShutdownConfig {
+  int timeout_ms = 20000;  // shutdown.timeout_ms
+};
+
+struct Config {
+  KafkaConfig kafka;
+  ParseConfig parse;
+  DedupeConfig dedupe;
+  ScoreConfig score;
+  StateConfig state;
+  RegistryConfig registry;
+  PostgresConfig postgres;
+  RedisConfig redis;
+  SinkConfig sink;
+  MetricsConfig metrics;
+  LogConfig log;
+  OutputConfig output;
+  ShutdownConfig shutdown;
+  // Secret key -> the file its value was read from (<key>_file, kafka.secret_files.<property>;
+  // docs/design.md "Secrets"). load_config reads them; kept for the effective-config log.
+  std::map<std::string, std::string> secret_files;
+};
+
+// The effective changelog settings of a loaded Config.
+bool changelog_enabled(const Config& config);
+std::string changelog_topic(const Config& config);
+
+// Everything that can feed a Config, lowest precedence first (docs/contract.md#config):
+// defaults < YAML file < environment < overrides (command-line flags). A secret's file
+// (<key>_file) is read last, once every source is in; setting both the key and its file is an
+// error.
+// The {} initializers let callers write {.overrides = ...} without -Wmissing-field-initializers.
+struct ConfigSources {
+  std::optional<std::string> yaml_path{};
+  std::vector<std::pair<std::string, std::string>> environment{};  // NAME, value (all of environ)
+  std::vector<std::pair<std::string, std::string>> overrides{};    // dotted key, value
+};
+
+Config load_config(const ConfigSources& sources);
+
+// Sets one dotted key from its text form; throws ConfigError naming the key.
+void set_config_value(Config& config, const std::string& key, const std::string& value);
+
+// Every dotted key with its effective value, secrets redacted (for the start-up log line).
+std::vector<std::pair<std::string, std::string>> describe_config(const Config& config);
+
+// The process environment as ConfigSources wants it.
+std::vector<std::pair<std::string, std::string>> process_environment();
+
+// The cross-field checks load_config runs last, and every key's own range again: for a Config
+// assembled in code with set_config_value or plain assignments.
+void validate_config(const Config& config);
+
+// The environment variable that sets a dotted key: kafka.brokers -> TASTESYNC_KAFKA__BROKERS.
+std::string environment_name(const std::string& key);
+
+// Whether a librdkafka property carries a secret (passwords, keys, tokens) and must not be logged.
+bool is_secret_kafka_property(const std::string& name);
+
+// Knows every secret in effect in `config` (each key the table marks secret, secret
+// kafka.properties, the DSN's password as libpq parses it) and hides them in any text.
+Redactor redactor_for(const Config& config);
+
+}  // namespace tastesync

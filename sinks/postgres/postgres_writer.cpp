@@ -1,0 +1,235 @@
+#include "sinks/postgres/postgres_writer.hpp"
+
+#include <array>
+#include <chrono>
+#include <map>
+#include <pqxx/pqxx>
+#include <tuple>
+#include <utility>
+
+#include "db/migrations.hpp"
+
+namespace tastesync {
+namespace {
+
+constexpr const char* kApplicationName = "tastesync-sink-postgres";
+
+// Temporary, so private to the session, and emptied by every commit (and every rollback), so each
+// transaction starts from an empty table. LIKE keeps the column order of customer_identities,
+// which lets kInsertIdentities use SELECT *.
+constexpr const char* kStagingTable = "customer_identities_batch";
+constexpr const char* kCreateStaging =
+    "CREATE TEMP TABLE customer_identities_batch"
+    " (LIKE customer_identities INCLUDING DEFAULTS) ON COMMIT DELETE ROWS";
+
+// In the order of identity_row().
+constexpr std::array<const char*, 12> kColumns = {
+    "event_id", "customer_id",   "beacon_id", "qr_code",    "source",         "sighting_id",
+    "location", "location_type", "store_id",  "confidence", "identification", "detected_at",
+};
+
+// COPY has no ON CONFLICT: the unique (event_id, detected_at) is the arbiter here, so a redelivered
+// event, and an event twice in one batch, insert nothing.
+constexpr const char* kInsertIdentities =
+    "INSERT INTO customer_identities SELECT * FROM customer_identities_batch"
+    " ON CONFLICT (event_id, detected_at) DO NOTHING";
+
+// One row per customer: an upsert touching a key twice fails with 21000. Ordered so that two sinks
+// lock customers rows in the same order instead of deadlocking. GREATEST (which ignores NULL) so
+// a late or replayed batch never moves last_seen back.
+constexpr const char* kUpsertCustomers =
+    "INSERT INTO customers (customer_id, last_seen)"
+    " SELECT customer_id, max(detected_at) FROM customer_identities_batch"
+    " GROUP BY customer_id ORDER BY customer_id"
+    " ON CONFLICT (customer_id) DO UPDATE"
+    " SET last_seen = GREATEST(customers.last_seen, EXCLUDED.last_seen)";
+
+// References, not copies: stream_to escapes each field into the COPY line itself, and an empty
+// optional becomes NULL.
+auto identity_row(const SinkEvent& event) {
+  return std::tie(event.event_id, event.customer_id, event.beacon_id, event.qr_code, event.source,
+                  event.sighting_id, event.location, event.location_type, event.store_id,
+                  event.confidence, event.identification, event.detected_at);
+}
+
+std::string_view trim(std::string_view text) {
+  const std::size_t first = text.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return text.substr(first, text.find_last_not_of(" \t") - first + 1);
+}
+
+// libpq's text is "ERROR:  value too long ...\nCONTEXT:  COPY ..., column location: ...\n":
+// one line for a dead-letter reason or a log line, keeping the context that names the column.
+// The statement excerpt and its caret ("LINE 1: ..." and "    ^") say nothing about the row.
+std::string one_line(std::string_view message) {
+  constexpr std::string_view kSeverity = "ERROR:  ";
+  if (message.starts_with(kSeverity)) message.remove_prefix(kSeverity.size());
+  std::string line;
+  bool caret_next = false;
+  while (!message.empty()) {
+    const std::size_t end = message.find('\n');
+    std::string_view part = message.substr(0, end);
+    message.remove_prefix(end == std::string_view::npos ? message.size() : end + 1);
+    const bool skip = caret_next || part.starts_with("LINE ");
+    caret_next = part.starts_with("LINE ");
+    part = trim(part);
+    if (skip || part.empty()) continue;
+    if (!line.empty()) line += "; ";
+    line += part;
+  }
+  return line;
+}
+
+// Partitions are UTC months (tastesync_ensure_partitions).
+int utc_month_number(EpochMs ms) {
+  using namespace std::chrono;
+  const year_month_day day{floor<days>(sys_time<milliseconds>(milliseconds(ms)))};
+  return static_cast<int>(day.year()) * 12 + static_cast<int>(static_cast<unsigned>(day.month()));
+}
+
+// One instant per distinct month; any instant of a month names its partition.
+std::vector<EpochMs> distinct_months(std::span<const SinkEvent> events,
+                                     std::span<const std::size_t> indices) {
+  std::map<int, EpochMs> by_month;
+  for (const std::size_t index : indices) {
+    by_month.try_emplace(utc_month_number(events[index].detected_at_ms),
+                         events[index].detected_at_ms);
+  }
+  std::vector<EpochMs> months;
+  months.reserve(by_month.size());
+  for (const auto& entry : by_month) months.push_back(entry.second);
+  return months;
+}
+
+}  // namespace
+
+struct PostgresWriter::Batch {
+  std::span<const SinkEvent> events;
+  std::vector<std::size_t> kept;  // within the retention, in batch order
+  SinkWriteResult result;
+  bool partitions_created = false;
+};
+
+PostgresWriter::PostgresWriter(std::string dsn) : dsn_(std::move(dsn)) {}
+
+Result<SinkWriteResult, std::string> PostgresWriter::write(std::span<const SinkEvent> events,
+                                                           EpochMs now_ms) {
+  Batch batch{events, {}, {}, false};
+  const EpochMs oldest_kept_ms = retention_start(now_ms, kRetentionYears);
+  for (std::size_t index = 0; index < events.size(); ++index) {
+    if (events[index].detected_at_ms < oldest_kept_ms) {
+      ++batch.result.skipped;
+    } else {
+      batch.kept.push_back(index);
+    }
+  }
+  if (batch.kept.empty()) return std::move(batch.result);
+
+  auto failure = connection_ ? std::nullopt : connect();
+  if (!failure) failure = keep_partitions_ahead(now_ms);
+  if (!failure) failure = store(batch, batch.kept);
+  if (failure) {
+    // Whatever went wrong, the retry starts from a new session: a broken socket, a restarted
+    // server or a lost staging table all look different, and a reconnect cures each of them.
+    connection_.reset();
+    return Failure{std::move(*failure)};
+  }
+  return std::move(batch.result);
+}
+
+std::optional<std::string> PostgresWriter::connect() {
+  try {
+    auto connection = connect_postgres(dsn_, kApplicationName);
+    {
+      pqxx::work setup(*connection, "staging table");
+      setup.exec0(kCreateStaging);
+      setup.commit();
+    }
+    connection_ = std::move(connection);
+    checked_month_.reset();
+    return std::nullopt;
+  } catch (const std::exception& error) {
+    return "postgres: " + one_line(error.what());
+  }
+}
+
+// The sink keeps the partitions ahead (docs/contract.md#postgres), so that normally no batch
+// meets a missing one.
+// Once per month of the wall clock (and per connection): the function takes a lock.
+std::optional<std::string> PostgresWriter::keep_partitions_ahead(EpochMs now_ms) {
+  const int month = utc_month_number(now_ms);
+  if (checked_month_ == month) return std::nullopt;
+  try {
+    ensure_partitions(*connection_, now_ms, kPartitionMonthsAhead);
+  } catch (const std::exception& error) {
+    return "postgres: creating partitions ahead: " + one_line(error.what());
+  }
+  checked_month_ = month;
+  return std::nullopt;
+}
+
+// A group the database refuses for its content is split in halves until each refusal is pinned
+// on one row: the good rows still land, and one bad row costs O(log n) transactions rather than
+// one per row.
+std::optional<std::string> PostgresWriter::store(Batch& batch,
+                                                 std::span<const std::size_t> indices) {
+  for (;;) {
+    auto error = store_in_one_transaction(batch.events, indices);
+    if (!error) return std::nullopt;
+    switch (error->kind) {
+      case DbErrorKind::transient:
+        return "postgres: " + error->message;
+      case DbErrorKind::missing_partition:
+        // Every month of the batch has just been given a partition: one still missing was
+        // dropped meanwhile or the schema disagrees with this code; retrying cannot help.
+        if (batch.partitions_created) {
+          return "postgres: partition still missing after creating it: " + error->message;
+        }
+        if (auto failure = create_partitions(batch)) return failure;
+        batch.partitions_created = true;
+        continue;
+      case DbErrorKind::content: {
+        if (indices.size() == 1) {
+          batch.result.rejected.push_back({indices.front(), std::move(error->message)});
+          return std::nullopt;
+        }
+        const std::size_t half = indices.size() / 2;
+        if (auto failure = store(batch, indices.first(half))) return failure;
+        return store(batch, indices.subspan(half));
+      }
+    }
+  }
+}
+
+std::optional<PostgresWriter::TransactionError> PostgresWriter::store_in_one_transaction(
+    std::span<const SinkEvent> events, std::span<const std::size_t> indices) {
+  try {
+    pqxx::work transaction(*connection_, "store identities");
+    {
+      pqxx::stream_to staging(transaction, kStagingTable, kColumns);
+      for (const std::size_t index : indices) staging << identity_row(events[index]);
+      staging.complete();
+    }
+    transaction.exec0(kInsertIdentities, "insert identities");
+    transaction.exec0(kUpsertCustomers, "upsert customers");
+    transaction.commit();
+    return std::nullopt;
+  } catch (const pqxx::broken_connection& error) {
+    return TransactionError{DbErrorKind::transient, "connection lost: " + one_line(error.what())};
+  } catch (const std::exception& error) {
+    return TransactionError{classify_db_error(error), one_line(error.what())};
+  }
+}
+
+std::optional<std::string> PostgresWriter::create_partitions(const Batch& batch) {
+  try {
+    for (const EpochMs month : distinct_months(batch.events, batch.kept)) {
+      ensure_partitions(*connection_, month, 1);
+    }
+    return std::nullopt;
+  } catch (const std::exception& error) {
+    return "postgres: creating a partition: " + one_line(error.what());
+  }
+}
+
+}  // namespace tastesync

@@ -1,0 +1,210 @@
+#include "sinks/postgres/postgres_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/support/postgres_test_support.hpp"
+
+namespace tastesync::testing {
+namespace {
+
+using PostgresWriterTest = PostgresSinkTest;
+
+TEST_F(PostgresWriterTest, NameIsTheMetricsLabel) {
+  PostgresWriter writer(dsn());
+  EXPECT_EQ(writer.name(), "postgres");
+}
+
+TEST_F(PostgresWriterTest, StoresBeaconAndQrEventsWithEveryColumn) {
+  PostgresWriter writer(dsn());
+  const std::vector<SinkEvent> events = {
+      beacon_event(1, "cust123", "2026-11-15T11:59:58.123Z"),
+      qr_event(2, "cust456", "2026-11-15T11:59:59.007Z"),
+  };
+
+  const auto result = writer.write(events, at(kNow));
+
+  ASSERT_TRUE(result.ok()) << result.error();
+  EXPECT_TRUE(result->rejected.empty());
+  EXPECT_EQ(result->skipped, 0U);
+  const auto rows = identities();
+  ASSERT_EQ(rows.size(), 2U);
+  const StoredIdentity& beacon = rows[0];
+  EXPECT_EQ(beacon.event_id, "00000000-0000-4000-8000-000000000001");
+  EXPECT_EQ(beacon.customer_id, "cust123");
+  EXPECT_EQ(beacon.beacon_id, std::optional<std::string>("bc0c82d4-d881-5fe0-a68c-3ed7c3562715"));
+  EXPECT_EQ(beacon.qr_code, std::nullopt);
+  EXPECT_EQ(beacon.source, "beacon");
+  EXPECT_EQ(beacon.sighting_id, "sighting-1");
+  EXPECT_EQ(beacon.location, "Table 3");
+  EXPECT_EQ(beacon.location_type, "table");
+  EXPECT_EQ(beacon.store_id, "store100");
+  EXPECT_EQ(beacon.confidence, "0.950");
+  EXPECT_EQ(beacon.identification, "arrival");
+  EXPECT_EQ(beacon.detected_at, "2026-11-15T11:59:58.123Z");
+  EXPECT_EQ(beacon.detected_at_ms, events[0].detected_at_ms);
+  const StoredIdentity& qr = rows[1];
+  EXPECT_EQ(qr.event_id, "00000000-0000-4000-8000-000000000002");
+  EXPECT_EQ(qr.customer_id, "cust456");
+  EXPECT_EQ(qr.beacon_id, std::nullopt);
+  EXPECT_EQ(qr.qr_code, std::optional<std::string>("QR-COUNTER-1"));
+  EXPECT_EQ(qr.source, "qr");
+  EXPECT_EQ(qr.location, "Counter");
+  EXPECT_EQ(qr.location_type, "counter");
+  EXPECT_EQ(qr.confidence, "0.950");
+  EXPECT_EQ(qr.detected_at, "2026-11-15T11:59:59.007Z");
+  EXPECT_EQ(qr.detected_at_ms, events[1].detected_at_ms);
+}
+
+TEST_F(PostgresWriterTest, SameBatchAgainInsertsNothing) {
+  PostgresWriter writer(dsn());
+  const std::vector<SinkEvent> events = {
+      beacon_event(1, "cust1", "2026-11-15T10:00:00.000Z"),
+      qr_event(2, "cust2", "2026-11-15T10:00:01.000Z"),
+  };
+  ASSERT_TRUE(writer.write(events, at(kNow)).ok());
+  const std::int64_t xmin_sum_before =
+      count("SELECT sum(xmin::text::bigint) FROM customer_identities");
+
+  const auto again = writer.write(events, at(kNow));
+
+  ASSERT_TRUE(again.ok()) << again.error();
+  EXPECT_TRUE(again->rejected.empty());
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
+  // Untouched, not deleted and inserted again: the rows still carry the first transaction's id.
+  EXPECT_EQ(count("SELECT sum(xmin::text::bigint) FROM customer_identities"), xmin_sum_before);
+}
+
+TEST_F(PostgresWriterTest, EventTwiceInOneBatchIsStoredOnce) {
+  PostgresWriter writer(dsn());
+  const SinkEvent event = beacon_event(1, "cust1", "2026-11-15T10:00:00.000Z");
+  const std::vector<SinkEvent> events = {
+      event, beacon_event(2, "cust2", "2026-11-15T10:00:00.000Z"), event};
+
+  const auto result = writer.write(events, at(kNow));
+
+  ASSERT_TRUE(result.ok()) << result.error();
+  EXPECT_TRUE(result->rejected.empty());
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'cust1'"), 1);
+}
+
+TEST_F(PostgresWriterTest, LastSeenIsTheNewestDetectionPerCustomer) {
+  PostgresWriter writer(dsn());
+  const std::vector<SinkEvent> events = {
+      beacon_event(1, "cust1", "2026-11-15T10:00:00.100Z"),
+      beacon_event(2, "cust1", "2026-11-15T10:05:00.200Z"),
+      qr_event(3, "cust1", "2026-11-15T10:01:00.300Z"),
+      beacon_event(4, "cust2", "2026-11-15T09:00:00.400Z"),
+  };
+
+  ASSERT_TRUE(writer.write(events, at(kNow)).ok());
+
+  EXPECT_EQ(last_seen("cust1"), at("2026-11-15T10:05:00.200Z"));
+  EXPECT_EQ(last_seen("cust2"), at("2026-11-15T09:00:00.400Z"));
+  EXPECT_EQ(count("SELECT count(*) FROM customers"), 2);
+}
+
+TEST_F(PostgresWriterTest, OlderBatchDoesNotMoveLastSeenBack) {
+  PostgresWriter writer(dsn());
+  const std::vector<SinkEvent> newer = {beacon_event(1, "cust1", "2026-11-15T10:05:00.000Z")};
+  const std::vector<SinkEvent> older = {beacon_event(2, "cust1", "2026-11-15T09:00:00.000Z")};
+  ASSERT_TRUE(writer.write(newer, at(kNow)).ok());
+
+  const auto result = writer.write(older, at(kNow));
+
+  ASSERT_TRUE(result.ok()) << result.error();
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
+  EXPECT_EQ(last_seen("cust1"), at("2026-11-15T10:05:00.000Z"));
+}
+
+TEST_F(PostgresWriterTest, TabsBackslashesAndNonAsciiTextRoundTrips) {
+  PostgresWriter writer(dsn());
+  SinkEvent event = beacon_event(1, "cust\\1\twith\ttabs", "2026-11-15T10:00:00.000Z");
+  event.location = "Terrasse – Tisch 12 ☕";
+  event.store_id = "Café Zürich\\Nord\r\n";
+
+  ASSERT_TRUE(writer.write(std::vector<SinkEvent>{event}, at(kNow)).ok());
+
+  const auto stored = identity(event.event_id);
+  ASSERT_TRUE(stored.has_value());
+  EXPECT_EQ(stored->customer_id, event.customer_id);
+  EXPECT_EQ(stored->location, event.location);
+  EXPECT_EQ(stored->store_id, event.store_id);
+  EXPECT_EQ(last_seen(event.customer_id), event.detected_at_ms);
+}
+
+TEST_F(PostgresWriterTest, EventOlderThanTheRetentionIsSkippedAndCounted) {
+  PostgresWriter writer(dsn());
+  // The retention starts five years before kNow, to the millisecond.
+  const std::vector<SinkEvent> events = {
+      beacon_event(1, "too-old", "2021-11-15T11:59:59.999Z"),
+      beacon_event(2, "just-kept", "2021-11-15T12:00:00.000Z"),
+      beacon_event(3, "recent", "2026-11-15T10:00:00.000Z"),
+  };
+
+  const auto result = writer.write(events, at(kNow));
+
+  ASSERT_TRUE(result.ok()) << result.error();
+  EXPECT_EQ(result->skipped, 1U);
+  EXPECT_TRUE(result->rejected.empty());
+  EXPECT_FALSE(identity(events[0].event_id).has_value());
+  EXPECT_TRUE(identity(events[1].event_id).has_value());
+  EXPECT_TRUE(identity(events[2].event_id).has_value());
+  EXPECT_FALSE(customer_row_exists("too-old"));
+}
+
+TEST_F(PostgresWriterTest, BatchWithNothingToStoreNeedsNoDatabase) {
+  PostgresWriter writer("postgresql://tastesync@127.0.0.1:" + std::to_string(free_loopback_port()) +
+                        "/nowhere");
+  const std::vector<SinkEvent> too_old = {beacon_event(1, "cust1", "2020-01-01T00:00:00.000Z")};
+
+  const auto empty = writer.write({}, at(kNow));
+  const auto skipped = writer.write(too_old, at(kNow));
+
+  ASSERT_TRUE(empty.ok()) << empty.error();
+  ASSERT_TRUE(skipped.ok()) << skipped.error();
+  EXPECT_EQ(skipped->skipped, 1U);
+}
+
+TEST_F(PostgresWriterTest, KeepsThePartitionsAheadOfTheWallClock) {
+  PostgresWriter writer(dsn());
+  const std::vector<SinkEvent> events = {beacon_event(1, "cust1", "2027-03-10T09:00:00.000Z")};
+
+  ASSERT_TRUE(writer.write(events, at("2027-03-10T09:00:01.000Z")).ok());
+
+  const std::vector<std::string> expected = {
+      "customer_identities_2026_11", "customer_identities_2026_12", "customer_identities_2027_01",
+      "customer_identities_2027_03", "customer_identities_2027_04", "customer_identities_2027_05",
+  };
+  EXPECT_EQ(partitions(), expected);
+}
+
+TEST_F(PostgresWriterTest, TenThousandEventsInOneWrite) {
+  PostgresWriter writer(dsn());
+  constexpr int kEvents = 10'000;
+  constexpr int kCustomers = 1'000;
+  std::vector<SinkEvent> events;
+  events.reserve(kEvents);
+  const EpochMs start_ms = at("2026-11-01T00:00:00.000Z");
+  for (int number = 0; number < kEvents; ++number) {
+    SinkEvent event = beacon_event(number, "cust" + std::to_string(number % kCustomers),
+                                   "2026-11-01T00:00:00.000Z");
+    event.detected_at_ms = start_ms + EpochMs{number} * 1'000;
+    event.detected_at = format_canonical_string(event.detected_at_ms);
+    events.push_back(std::move(event));
+  }
+
+  const auto result = writer.write(events, at(kNow));
+
+  ASSERT_TRUE(result.ok()) << result.error();
+  EXPECT_TRUE(result->rejected.empty());
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), kEvents);
+  EXPECT_EQ(count("SELECT count(*) FROM customers"), kCustomers);
+  EXPECT_EQ(last_seen("cust7"), events[kEvents - kCustomers + 7].detected_at_ms);
+}
+
+}  // namespace
+}  // namespace tastesync::testing

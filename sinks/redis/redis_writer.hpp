@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "common/event_time.hpp"
+#include "common/result.hpp"
+#include "sinks/event/sink_event.hpp"
+#include "sinks/event/sink_writer.hpp"
+#include "sinks/redis/redis_connection.hpp"
+
+namespace tastesync {
+
+// The batch was applied, except the rejected events (sorted by index): those Redis refused for
+// their content (e.g. WRONGTYPE: the key holds another type), which changed nothing. The counts say
+// how many events changed each kind of key; the others were older than what Redis holds or out of
+// window.
+struct RedisBatchWritten {
+  std::vector<SinkRejection> rejected;
+  std::size_t customers_written = 0;
+  std::size_t present_written = 0;
+  std::size_t beacons_written = 0;
+};
+
+// Nothing can be said about which events were applied. `unavailable` (connection lost, Redis
+// loading, read-only, out of memory, ...): retry the whole batch later; writes are idempotent, so
+// that is safe. `credentials_rejected` (NOAUTH, WRONGPASS, NOPERM): a retry cannot help.
+struct RedisBatchFailure {
+  std::string message;
+  RedisErrorKind kind = RedisErrorKind::unavailable;
+};
+
+// Applies batches of events to Redis as the contract describes (docs/contract.md#redis), one
+// EVALSHA of kRedisWriteScript per event, all of a batch pipelined in one round trip. After a
+// failure the next write() reconnects.
+class RedisWriter {
+ public:
+  explicit RedisWriter(RedisOptions options);
+
+  // `now_ms` decides which events are too old for the customer hash (1 h), the present set
+  // (180 s) and the beacon hash (24 h); pass the wall clock, read once per batch.
+  Result<RedisBatchWritten, RedisBatchFailure> write(std::span<const SinkEvent> events,
+                                                     EpochMs now_ms);
+
+  // Connects (and authenticates) if not connected, and loads the write script if it is not
+  // loaded: what every write() does first. At start it tells credentials Redis refuses from a
+  // Redis that is not there.
+  std::optional<RedisBatchFailure> ready();
+
+ private:
+  struct Pass;
+
+  std::optional<RedisBatchFailure> load_script();
+  Result<Pass, RedisBatchFailure> run(std::span<const SinkEvent> events,
+                                      std::span<const std::size_t> indices, EpochMs now_ms);
+  void append_event(const SinkEvent& event, EpochMs now_ms);
+
+  RedisConnection connection_;
+  std::string script_sha_;
+  // Reused for every event: hiredis copies the arguments when a command is appended.
+  std::string customer_key_;
+  std::string present_key_;
+  std::string beacon_key_;
+  std::string detected_at_ms_;
+  std::string now_ms_;
+  std::string beacon_major_;
+  std::string beacon_minor_;
+};
+
+}  // namespace tastesync

@@ -1,0 +1,225 @@
+#include "sinks/redis/redis_writer.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tests/support/redis_test_server.hpp"
+#include "tests/support/redis_test_support.hpp"
+
+namespace tastesync {
+namespace {
+
+using testing::beacon_event;
+using testing::hash;
+using testing::integer;
+using testing::qr_event;
+using testing::sorted_set;
+
+constexpr EpochMs kSecond = 1000;
+constexpr EpochMs kMinute = 60 * kSecond;
+constexpr EpochMs kHour = 60 * kMinute;
+constexpr EpochMs kDay = 24 * kHour;
+constexpr EpochMs kPresentWindowMs = 180 * kSecond;
+
+// Event times are near the wall clock: Redis itself deletes a key whose absolute expiry passed.
+class RedisWriterTest : public ::testing::Test {
+ protected:
+  RedisBatchWritten write(const std::vector<SinkEvent>& events, EpochMs now_ms) {
+    auto result = writer_.write(events, now_ms);
+    EXPECT_TRUE(result) << result.error().message;
+    if (!result) return {};
+    EXPECT_TRUE(result->rejected.empty()) << result->rejected.front().reason;
+    return std::move(result).value();
+  }
+  RedisBatchWritten write(const SinkEvent& event) { return write({event}, now_ms_); }
+
+  testing::RedisTestServer server_;
+  RedisConnection redis_{server_.options()};
+  RedisWriter writer_{server_.options()};
+  const EpochMs now_ms_ = tastesync::wall_clock_ms();
+};
+
+TEST_F(RedisWriterTest, CustomerHashHoldsTheEventsFields) {
+  const SinkEvent event = beacon_event("cust123", "store100", "Table 3", now_ms_ - kMinute);
+  EXPECT_EQ(write(event).customers_written, 1u);
+  const std::map<std::string, std::string> expected = {
+      {"location", "Table 3"},
+      {"location_type", "table"},
+      {"store_id", "store100"},
+      {"confidence", "0.950"},
+      {"detected_at", event.detected_at},
+      {"detected_at_ms", std::to_string(event.detected_at_ms)},
+      {"event_id", event.event_id},
+      {"identification", "arrival"},
+  };
+  EXPECT_EQ(hash(redis_, "customer:cust123"), expected);
+}
+
+TEST_F(RedisWriterTest, NewerEventReplacesTheCustomerHash) {
+  write(beacon_event("cust123", "store100", "Table 3", now_ms_ - 2 * kMinute));
+  SinkEvent newer = beacon_event("cust123", "store100", "Table 4", now_ms_ - kMinute);
+  newer.identification = "move";
+  EXPECT_EQ(write(newer).customers_written, 1u);
+  const auto stored = hash(redis_, "customer:cust123");
+  EXPECT_EQ(stored.at("location"), "Table 4");
+  EXPECT_EQ(stored.at("identification"), "move");
+  EXPECT_EQ(stored.at("detected_at"), newer.detected_at);
+}
+
+TEST_F(RedisWriterTest, OlderEventAfterANewerOneLeavesTheCustomerHashUnchanged) {
+  write(beacon_event("cust123", "store100", "Table 4", now_ms_ - kMinute));
+  const auto before = hash(redis_, "customer:cust123");
+  const auto expiry_before = integer(redis_, {"PEXPIRETIME", "customer:cust123"});
+
+  EXPECT_EQ(write(beacon_event("cust123", "store100", "Table 3", now_ms_ - 2 * kMinute))
+                .customers_written,
+            0u);
+  EXPECT_EQ(hash(redis_, "customer:cust123"), before);
+  EXPECT_EQ(integer(redis_, {"PEXPIRETIME", "customer:cust123"}), expiry_before);
+}
+
+TEST_F(RedisWriterTest, SameMillisecondGoesToTheGreaterEventIdWhateverTheOrder) {
+  SinkEvent a = beacon_event("cust123", "store100", "Table 3", now_ms_);
+  SinkEvent b = beacon_event("cust123", "store100", "Table 4", now_ms_);
+  a.event_id = "aaaa";
+  b.event_id = "bbbb";
+  write({b, a}, now_ms_);
+  EXPECT_EQ(hash(redis_, "customer:cust123").at("location"), "Table 4");
+  testing::run(redis_, {"FLUSHALL"});
+  write({a, b}, now_ms_);
+  EXPECT_EQ(hash(redis_, "customer:cust123").at("location"), "Table 4");
+}
+
+TEST_F(RedisWriterTest, CustomerHashExpiresAnHourAfterDetectedAt) {
+  const SinkEvent event = beacon_event("cust123", "store100", "Table 3", now_ms_ - 10 * kMinute);
+  write(event);
+  EXPECT_EQ(integer(redis_, {"PEXPIRETIME", "customer:cust123"}), event.detected_at_ms + kHour);
+}
+
+TEST_F(RedisWriterTest, EventAnHourOldWritesNoCustomerKey) {
+  EXPECT_EQ(write(qr_event("old", "store100", "Counter", now_ms_ - kHour)).customers_written, 0u);
+  EXPECT_EQ(integer(redis_, {"EXISTS", "customer:old"}), 0);
+  write(qr_event("recent", "store100", "Counter", now_ms_ - kHour + kSecond));
+  EXPECT_EQ(integer(redis_, {"EXISTS", "customer:recent"}), 1);
+}
+
+TEST_F(RedisWriterTest, BeaconHashHoldsRegistryFieldsAndExpiresADayAfterDetectedAt) {
+  const SinkEvent event = beacon_event("cust123", "store100", "Table 3", now_ms_ - kSecond);
+  EXPECT_EQ(write(event).beacons_written, 1u);
+  const std::string key = "beacon:" + *event.beacon_id;
+  const std::map<std::string, std::string> expected = {
+      {"store_id", "store100"},   {"location", "Table 3"},
+      {"location_type", "table"}, {"uuid", "550e8400-e29b-41d4-a716-446655440000"},
+      {"major", "100"},           {"minor", "13"},
+      {"status", "active"},       {"detected_at_ms", std::to_string(event.detected_at_ms)},
+  };
+  EXPECT_EQ(hash(redis_, key), expected);
+  EXPECT_EQ(integer(redis_, {"PEXPIRETIME", key}), event.detected_at_ms + kDay);
+  const long long ttl_ms = integer(redis_, {"PTTL", key});
+  EXPECT_GT(ttl_ms, kDay - kMinute);
+  EXPECT_LE(ttl_ms, kDay);
+}
+
+TEST_F(RedisWriterTest, NewerBeaconEventRefreshesTheBeaconAndAnOlderOneDoesNot) {
+  SinkEvent older = beacon_event("cust1", "store100", "Table 3", now_ms_ - 2 * kMinute);
+  SinkEvent newer = beacon_event("cust2", "store100", "Table 9", now_ms_ - kMinute);
+  write(older);
+  EXPECT_EQ(write(newer).beacons_written, 1u);
+  EXPECT_EQ(write(older).beacons_written, 0u);
+  const std::string key = "beacon:" + *newer.beacon_id;
+  EXPECT_EQ(hash(redis_, key).at("location"), "Table 9");
+  EXPECT_EQ(integer(redis_, {"PEXPIRETIME", key}), newer.detected_at_ms + kDay);
+}
+
+TEST_F(RedisWriterTest, QrEventWritesNoBeaconKey) {
+  EXPECT_EQ(write(qr_event("cust9", "store100", "Counter", now_ms_)).beacons_written, 0u);
+  EXPECT_EQ(integer(redis_, {"EXISTS", "customer:cust9"}), 1);
+  const RedisReply beacons = testing::run(redis_, {"KEYS", "beacon:*"});
+  ASSERT_NE(beacons, nullptr);
+  EXPECT_EQ(beacons->elements, 0u);
+}
+
+TEST_F(RedisWriterTest, PresentSetScoresTheLatestDetectedAt) {
+  const EpochMs first = now_ms_ - 2 * kMinute;
+  const EpochMs latest = now_ms_ - kMinute;
+  write(qr_event("cust1", "store100", "Counter", first));
+  write(qr_event("cust1", "store100", "Counter", latest));
+  write(qr_event("cust1", "store100", "Counter", first + kSecond));
+  EXPECT_EQ(sorted_set(redis_, "store:store100:present"),
+            (std::map<std::string, double>{{"cust1", static_cast<double>(latest)}}));
+}
+
+TEST_F(RedisWriterTest, PresentSetNeverLowersAScore) {
+  testing::run(redis_, {"ZADD", "store:store100:present", std::to_string(now_ms_), "cust1"});
+  write(qr_event("cust1", "store100", "Counter", now_ms_ - kMinute));
+  EXPECT_EQ(sorted_set(redis_, "store:store100:present").at("cust1"), static_cast<double>(now_ms_));
+}
+
+TEST_F(RedisWriterTest, PresentSetDropsMembersMoreThan180sOlderThanTheNewest) {
+  const EpochMs start = now_ms_ - 4 * kMinute;
+  write({qr_event("early", "store100", "Counter", start)}, start);
+  write({qr_event("edge", "store100", "Counter", start + kMinute)}, start + kMinute);
+  const EpochMs newest = start + kMinute + kPresentWindowMs;
+  write({qr_event("late", "store100", "Counter", newest)}, newest);
+  const auto present = sorted_set(redis_, "store:store100:present");
+  EXPECT_FALSE(present.contains("early"));
+  EXPECT_TRUE(present.contains("edge")) << "exactly 180 s older than the newest is kept";
+  EXPECT_TRUE(present.contains("late"));
+}
+
+TEST_F(RedisWriterTest, PresentSetExpires180sAfterTheLastWrite) {
+  write(qr_event("cust1", "store100", "Counter", now_ms_ - 2 * kMinute));
+  const long long ttl_ms = integer(redis_, {"PTTL", "store:store100:present"});
+  EXPECT_GT(ttl_ms, kPresentWindowMs - 10 * kSecond);
+  EXPECT_LE(ttl_ms, kPresentWindowMs);
+}
+
+TEST_F(RedisWriterTest, EventOlderThan180sUpdatesTheCustomerButNotThePresentSet) {
+  const auto written = write(qr_event("cust1", "store100", "Counter", now_ms_ - 181 * kSecond));
+  EXPECT_EQ(written.customers_written, 1u);
+  EXPECT_EQ(written.present_written, 0u);
+  EXPECT_EQ(integer(redis_, {"EXISTS", "store:store100:present"}), 0);
+}
+
+TEST_F(RedisWriterTest, MovingToAnotherStoreLeavesTheOldStoresPresentSet) {
+  write(qr_event("cust1", "storeA", "Counter", now_ms_ - 2 * kMinute));
+  write(qr_event("cust2", "storeA", "Counter", now_ms_ - 2 * kMinute));
+  write(qr_event("cust1", "storeB", "Counter", now_ms_ - kMinute));
+  EXPECT_EQ(sorted_set(redis_, "store:storeA:present").count("cust1"), 0u);
+  EXPECT_EQ(sorted_set(redis_, "store:storeA:present").count("cust2"), 1u);
+  EXPECT_EQ(sorted_set(redis_, "store:storeB:present").count("cust1"), 1u);
+}
+
+TEST_F(RedisWriterTest, OlderEventInAnotherStoreDoesNotMoveTheCustomerBack) {
+  write(qr_event("cust1", "storeB", "Counter", now_ms_ - kMinute));
+  const auto written = write(qr_event("cust1", "storeA", "Counter", now_ms_ - 2 * kMinute));
+  EXPECT_EQ(written.present_written, 0u);
+  EXPECT_EQ(integer(redis_, {"EXISTS", "store:storeA:present"}), 0);
+  EXPECT_EQ(sorted_set(redis_, "store:storeB:present").count("cust1"), 1u);
+  EXPECT_EQ(hash(redis_, "customer:cust1").at("store_id"), "storeB");
+}
+
+TEST_F(RedisWriterTest, ReplayingABatchChangesNothing) {
+  const std::vector<SinkEvent> batch = {
+      beacon_event("cust1", "storeA", "Table 1", now_ms_ - 3 * kMinute),
+      qr_event("cust2", "storeA", "Counter", now_ms_ - 2 * kMinute),
+      beacon_event("cust1", "storeB", "Table 2", now_ms_ - kMinute),
+      beacon_event("cust1", "storeA", "Table 1", now_ms_ - 4 * kMinute),
+      qr_event("cust3", "storeB", "Counter", now_ms_ - 30 * kMinute),
+      qr_event("cust4", "storeB", "Counter", now_ms_ - 2 * kHour),
+  };
+  write(batch, now_ms_);
+  const auto before = testing::dump(redis_);
+  ASSERT_EQ(before.size(), 6u) << "3 customers, 2 present sets, 1 beacon, nothing for cust4";
+
+  const auto replayed = write(batch, now_ms_ + kSecond);
+  EXPECT_EQ(replayed.customers_written, 0u);
+  EXPECT_EQ(replayed.present_written, 0u);
+  EXPECT_EQ(replayed.beacons_written, 0u);
+  EXPECT_EQ(testing::dump(redis_), before);
+}
+
+}  // namespace
+}  // namespace tastesync

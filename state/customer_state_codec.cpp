@@ -1,0 +1,184 @@
+#include "state/customer_state_codec.hpp"
+
+#include <cstring>
+
+namespace tastesync {
+namespace {
+
+constexpr std::uint8_t kEncodingVersion = 4;
+constexpr std::uint8_t kEncodingVersionWithoutOffsets = 3;
+
+void put_u8(std::string& out, std::uint8_t value) {
+  out.push_back(static_cast<char>(value));
+}
+
+void put_u16(std::string& out, std::uint16_t value) {
+  put_u8(out, static_cast<std::uint8_t>(value));
+  put_u8(out, static_cast<std::uint8_t>(value >> 8));
+}
+
+void put_u32(std::string& out, std::uint32_t value) {
+  for (int i = 0; i < 4; ++i, value >>= 8) put_u8(out, static_cast<std::uint8_t>(value));
+}
+
+void put_i64(std::string& out, EpochMs value) {
+  auto bits = static_cast<std::uint64_t>(value);
+  for (int i = 0; i < 8; ++i, bits >>= 8) put_u8(out, static_cast<std::uint8_t>(bits));
+}
+
+void put_string(std::string& out, std::string_view text) {
+  put_u16(out, static_cast<std::uint16_t>(text.size()));
+  out.append(text);
+}
+
+class Reader {
+ public:
+  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
+
+  bool u8(std::uint8_t& value) {
+    if (pos_ + 1 > bytes_.size()) return false;
+    value = static_cast<std::uint8_t>(bytes_[pos_++]);
+    return true;
+  }
+  bool u16(std::uint16_t& value) {
+    std::uint8_t low = 0;
+    std::uint8_t high = 0;
+    if (!u8(low) || !u8(high)) return false;
+    value = static_cast<std::uint16_t>(low | high << 8);
+    return true;
+  }
+  bool u32(std::uint32_t& value) {
+    if (pos_ + 4 > bytes_.size()) return false;
+    value = 0;
+    for (int i = 3; i >= 0; --i) value = value << 8 | static_cast<std::uint8_t>(bytes_[pos_ + i]);
+    pos_ += 4;
+    return true;
+  }
+  bool i64(EpochMs& value) {
+    if (pos_ + 8 > bytes_.size()) return false;
+    std::uint64_t bits = 0;
+    for (int i = 7; i >= 0; --i) bits = bits << 8 | static_cast<std::uint8_t>(bytes_[pos_ + i]);
+    pos_ += 8;
+    value = static_cast<EpochMs>(bits);
+    return true;
+  }
+  bool string(std::string& value) {
+    std::uint16_t size = 0;
+    if (!u16(size) || pos_ + size > bytes_.size()) return false;
+    value.assign(bytes_.substr(pos_, size));
+    pos_ += size;
+    return true;
+  }
+  bool bytes(std::uint8_t* out, std::size_t size) {
+    if (pos_ + size > bytes_.size()) return false;
+    std::memcpy(out, bytes_.data() + pos_, size);
+    pos_ += size;
+    return true;
+  }
+  bool done() const { return pos_ == bytes_.size(); }
+
+ private:
+  std::string_view bytes_;
+  std::size_t pos_ = 0;
+};
+
+}  // namespace
+
+void encode_customer_state(const CustomerState& state, std::string& out) {
+  out.clear();
+  put_u8(out, kEncodingVersion);
+  put_i64(out, state.last_activity_ms);
+  put_i64(out, state.last_offset);
+  put_i64(out, state.since_offset);
+  put_u8(out, state.last_emitted ? 1 : 0);
+  if (state.last_emitted) {
+    put_string(out, state.last_emitted->store_id);
+    put_string(out, state.last_emitted->location);
+    put_i64(out, state.last_emitted->detected_at_ms);
+  }
+  put_u8(out, static_cast<std::uint8_t>(state.tracks.size()));
+  for (const BeaconTrack& track : state.tracks) {
+    out.append(reinterpret_cast<const char*>(track.beacon_id.data()), track.beacon_id.size());
+    // Never newer than the last activity; the age fits 32 bits (49 days).
+    put_u32(out, static_cast<std::uint32_t>(state.last_activity_ms - track.newest_ms));
+    // Floats bit for bit: a restored estimate must continue exactly as the live one would.
+    put_u32(out, std::bit_cast<std::uint32_t>(track.rssi_dbm));
+    put_u32(out, std::bit_cast<std::uint32_t>(track.variance));
+    put_u8(out, track.readings);
+    put_u8(out, static_cast<std::uint8_t>(track.last_rssi_dbm));
+    put_u8(out, static_cast<std::uint8_t>(track.reported_tx_power_dbm));
+  }
+  put_u8(out, state.move_candidate ? 1 : 0);
+  if (state.move_candidate) {
+    put_string(out, state.move_candidate->store_id);
+    put_string(out, state.move_candidate->location);
+    put_i64(out, state.move_candidate->since_ms);
+    put_u8(out, state.move_candidate->readings);
+  }
+}
+
+bool decode_customer_state(std::string_view bytes, CustomerState& state) {
+  Reader in(bytes);
+  std::uint8_t version = 0;
+  if (!in.u8(version) ||
+      (version != kEncodingVersion && version != kEncodingVersionWithoutOffsets)) {
+    return false;
+  }
+  state.reset();
+  std::uint8_t has_last = 0;
+  if (!in.i64(state.last_activity_ms)) return false;
+  if (version == kEncodingVersion && (!in.i64(state.last_offset) || !in.i64(state.since_offset))) {
+    return false;
+  }
+  if (!in.u8(has_last) || has_last > 1) return false;
+  if (has_last == 1) {
+    LastIdentification last;
+    if (!in.string(last.store_id) || !in.string(last.location) || !in.i64(last.detected_at_ms)) {
+      return false;
+    }
+    state.last_emitted = std::move(last);
+  }
+  std::uint8_t track_count = 0;
+  if (!in.u8(track_count) || track_count > CustomerState::kMaxTracks) return false;
+  state.tracks.resize(track_count);
+  for (BeaconTrack& track : state.tracks) {
+    std::uint32_t age_ms = 0;
+    std::uint32_t rssi_bits = 0;
+    std::uint32_t variance_bits = 0;
+    std::uint8_t last_rssi = 0;
+    std::uint8_t tx_power = 0;
+    if (!in.bytes(track.beacon_id.data(), track.beacon_id.size()) || !in.u32(age_ms) ||
+        !in.u32(rssi_bits) || !in.u32(variance_bits) || !in.u8(track.readings) ||
+        !in.u8(last_rssi) || !in.u8(tx_power)) {
+      return false;
+    }
+    track.newest_ms = state.last_activity_ms - age_ms;
+    track.rssi_dbm = std::bit_cast<float>(rssi_bits);
+    track.variance = std::bit_cast<float>(variance_bits);
+    track.last_rssi_dbm = static_cast<std::int8_t>(last_rssi);
+    track.reported_tx_power_dbm = static_cast<std::int8_t>(tx_power);
+  }
+  std::uint8_t has_candidate = 0;
+  if (!in.u8(has_candidate) || has_candidate > 1) return false;
+  if (has_candidate == 1) {
+    MoveCandidate candidate;
+    if (!in.string(candidate.store_id) || !in.string(candidate.location) ||
+        !in.i64(candidate.since_ms) || !in.u8(candidate.readings)) {
+      return false;
+    }
+    state.move_candidate = std::move(candidate);
+  }
+  return in.done();
+}
+
+std::optional<EncodedExpiry> encoded_expiry(std::string_view bytes) {
+  Reader in(bytes);
+  std::uint8_t version = 0;
+  EncodedExpiry expiry{0, -1};
+  if (!in.u8(version) || !in.i64(expiry.last_activity_ms)) return std::nullopt;
+  if (version == kEncodingVersion && in.i64(expiry.last_offset)) return expiry;
+  if (version == kEncodingVersionWithoutOffsets) return expiry;
+  return std::nullopt;
+}
+
+}  // namespace tastesync
