@@ -7,6 +7,7 @@
 #include "db/postgres.hpp"
 #include "sinks/postgres/postgres_writer.hpp"
 #include "tests/support/postgres_test_support.hpp"
+#include "tests/support/sink_events.hpp"
 
 namespace tastesync::testing {
 namespace {
@@ -24,7 +25,8 @@ std::vector<SinkEvent> good_events(int count) {
   std::vector<SinkEvent> events;
   events.reserve(static_cast<std::size_t>(count));
   for (int number = 0; number < count; ++number) {
-    events.push_back(beacon_event(number, "cust" + std::to_string(number), "2026-11-15T10:00:00Z"));
+    events.push_back(beacon_event("cust" + std::to_string(number), "store100", "Table 3",
+                                  at("2026-11-15T10:00:00Z")));
   }
   return events;
 }
@@ -32,8 +34,8 @@ std::vector<SinkEvent> good_events(int count) {
 TEST_F(PostgresWriterFailureTest, EventInAMonthWithoutPartitionCreatesItAndLands) {
   PostgresWriter writer(dsn());
   const std::vector<SinkEvent> events = {
-      beacon_event(1, "cust1", "2026-11-15T10:00:00.000Z"),
-      beacon_event(2, "cust2", "2027-06-02T08:30:00.250Z"),
+      beacon_event("cust1", "store100", "Table 3", at("2026-11-15T10:00:00.000Z")),
+      beacon_event("cust2", "store100", "Table 3", at("2027-06-02T08:30:00.250Z")),
   };
 
   const auto result = writer.write(events, at(kNow));
@@ -130,10 +132,11 @@ TEST_F(PostgresWriterFailureTest, DatabaseWithoutTheSchemaIsAFailureNotARejectio
 
 TEST_F(PostgresWriterFailureTest, StoppedServerFailsAndTheBatchLandsOnceAfterRestart) {
   PostgresWriter writer(dsn());
-  const std::vector<SinkEvent> first = {beacon_event(1, "cust1", "2026-11-15T10:00:00.000Z")};
+  const std::vector<SinkEvent> first = {
+      beacon_event("cust1", "store100", "Table 3", at("2026-11-15T10:00:00.000Z"))};
   const std::vector<SinkEvent> second = {
-      beacon_event(2, "cust1", "2026-11-15T10:01:00.000Z"),
-      qr_event(3, "cust2", "2026-11-15T10:02:00.000Z"),
+      beacon_event("cust1", "store100", "Table 3", at("2026-11-15T10:01:00.000Z")),
+      qr_event("cust2", "store100", "Counter", at("2026-11-15T10:02:00.000Z")),
   };
   ASSERT_TRUE(writer.write(first, at(kNow)).ok());
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tests/support/postgres_test_support.hpp"
+#include "tests/support/sink_events.hpp"
 
 namespace tastesync::testing {
 namespace {
@@ -20,8 +21,8 @@ TEST_F(PostgresWriterTest, NameIsTheMetricsLabel) {
 TEST_F(PostgresWriterTest, StoresBeaconAndQrEventsWithEveryColumn) {
   PostgresWriter writer(dsn());
   const std::vector<SinkEvent> events = {
-      beacon_event(1, "cust123", "2026-11-15T11:59:58.123Z"),
-      qr_event(2, "cust456", "2026-11-15T11:59:59.007Z"),
+      beacon_event("cust123", "store100", "Table 3", at("2026-11-15T11:59:58.123Z")),
+      qr_event("cust456", "store100", "Counter", at("2026-11-15T11:59:59.007Z")),
   };
 
   const auto result = writer.write(events, at(kNow));
@@ -32,12 +33,12 @@ TEST_F(PostgresWriterTest, StoresBeaconAndQrEventsWithEveryColumn) {
   const auto rows = identities();
   ASSERT_EQ(rows.size(), 2U);
   const StoredIdentity& beacon = rows[0];
-  EXPECT_EQ(beacon.event_id, "00000000-0000-4000-8000-000000000001");
+  EXPECT_EQ(beacon.event_id, events[0].event_id);
   EXPECT_EQ(beacon.customer_id, "cust123");
   EXPECT_EQ(beacon.beacon_id, std::optional<std::string>("bc0c82d4-d881-5fe0-a68c-3ed7c3562715"));
   EXPECT_EQ(beacon.qr_code, std::nullopt);
   EXPECT_EQ(beacon.source, "beacon");
-  EXPECT_EQ(beacon.sighting_id, "sighting-1");
+  EXPECT_EQ(beacon.sighting_id, events[0].sighting_id);
   EXPECT_EQ(beacon.location, "Table 3");
   EXPECT_EQ(beacon.location_type, "table");
   EXPECT_EQ(beacon.store_id, "store100");
@@ -46,7 +47,7 @@ TEST_F(PostgresWriterTest, StoresBeaconAndQrEventsWithEveryColumn) {
   EXPECT_EQ(beacon.detected_at, "2026-11-15T11:59:58.123Z");
   EXPECT_EQ(beacon.detected_at_ms, events[0].detected_at_ms);
   const StoredIdentity& qr = rows[1];
-  EXPECT_EQ(qr.event_id, "00000000-0000-4000-8000-000000000002");
+  EXPECT_EQ(qr.event_id, events[1].event_id);
   EXPECT_EQ(qr.customer_id, "cust456");
   EXPECT_EQ(qr.beacon_id, std::nullopt);
   EXPECT_EQ(qr.qr_code, std::optional<std::string>("QR-COUNTER-1"));
@@ -61,8 +62,8 @@ TEST_F(PostgresWriterTest, StoresBeaconAndQrEventsWithEveryColumn) {
 TEST_F(PostgresWriterTest, SameBatchAgainInsertsNothing) {
   PostgresWriter writer(dsn());
   const std::vector<SinkEvent> events = {
-      beacon_event(1, "cust1", "2026-11-15T10:00:00.000Z"),
-      qr_event(2, "cust2", "2026-11-15T10:00:01.000Z"),
+      beacon_event("cust1", "store100", "Table 3", at("2026-11-15T10:00:00.000Z")),
+      qr_event("cust2", "store100", "Counter", at("2026-11-15T10:00:01.000Z")),
   };
   ASSERT_TRUE(writer.write(events, at(kNow)).ok());
   const std::int64_t xmin_sum_before =
@@ -79,9 +80,10 @@ TEST_F(PostgresWriterTest, SameBatchAgainInsertsNothing) {
 
 TEST_F(PostgresWriterTest, EventTwiceInOneBatchIsStoredOnce) {
   PostgresWriter writer(dsn());
-  const SinkEvent event = beacon_event(1, "cust1", "2026-11-15T10:00:00.000Z");
+  const SinkEvent event =
+      beacon_event("cust1", "store100", "Table 3", at("2026-11-15T10:00:00.000Z"));
   const std::vector<SinkEvent> events = {
-      event, beacon_event(2, "cust2", "2026-11-15T10:00:00.000Z"), event};
+      event, beacon_event("cust2", "store100", "Table 3", at("2026-11-15T10:00:00.000Z")), event};
 
   const auto result = writer.write(events, at(kNow));
 
@@ -94,10 +96,10 @@ TEST_F(PostgresWriterTest, EventTwiceInOneBatchIsStoredOnce) {
 TEST_F(PostgresWriterTest, LastSeenIsTheNewestDetectionPerCustomer) {
   PostgresWriter writer(dsn());
   const std::vector<SinkEvent> events = {
-      beacon_event(1, "cust1", "2026-11-15T10:00:00.100Z"),
-      beacon_event(2, "cust1", "2026-11-15T10:05:00.200Z"),
-      qr_event(3, "cust1", "2026-11-15T10:01:00.300Z"),
-      beacon_event(4, "cust2", "2026-11-15T09:00:00.400Z"),
+      beacon_event("cust1", "store100", "Table 3", at("2026-11-15T10:00:00.100Z")),
+      beacon_event("cust1", "store100", "Table 3", at("2026-11-15T10:05:00.200Z")),
+      qr_event("cust1", "store100", "Counter", at("2026-11-15T10:01:00.300Z")),
+      beacon_event("cust2", "store100", "Table 3", at("2026-11-15T09:00:00.400Z")),
   };
 
   ASSERT_TRUE(writer.write(events, at(kNow)).ok());
@@ -109,8 +111,10 @@ TEST_F(PostgresWriterTest, LastSeenIsTheNewestDetectionPerCustomer) {
 
 TEST_F(PostgresWriterTest, OlderBatchDoesNotMoveLastSeenBack) {
   PostgresWriter writer(dsn());
-  const std::vector<SinkEvent> newer = {beacon_event(1, "cust1", "2026-11-15T10:05:00.000Z")};
-  const std::vector<SinkEvent> older = {beacon_event(2, "cust1", "2026-11-15T09:00:00.000Z")};
+  const std::vector<SinkEvent> newer = {
+      beacon_event("cust1", "store100", "Table 3", at("2026-11-15T10:05:00.000Z"))};
+  const std::vector<SinkEvent> older = {
+      beacon_event("cust1", "store100", "Table 3", at("2026-11-15T09:00:00.000Z"))};
   ASSERT_TRUE(writer.write(newer, at(kNow)).ok());
 
   const auto result = writer.write(older, at(kNow));
@@ -122,7 +126,8 @@ TEST_F(PostgresWriterTest, OlderBatchDoesNotMoveLastSeenBack) {
 
 TEST_F(PostgresWriterTest, TabsBackslashesAndNonAsciiTextRoundTrips) {
   PostgresWriter writer(dsn());
-  SinkEvent event = beacon_event(1, "cust\\1\twith\ttabs", "2026-11-15T10:00:00.000Z");
+  SinkEvent event =
+      beacon_event("cust\\1\twith\ttabs", "store100", "Table 3", at("2026-11-15T10:00:00.000Z"));
   event.location = "Terrasse – Tisch 12 ☕";
   event.store_id = "Café Zürich\\Nord\r\n";
 
@@ -140,9 +145,9 @@ TEST_F(PostgresWriterTest, EventOlderThanTheRetentionIsSkippedAndCounted) {
   PostgresWriter writer(dsn());
   // The retention starts five years before kNow, to the millisecond.
   const std::vector<SinkEvent> events = {
-      beacon_event(1, "too-old", "2021-11-15T11:59:59.999Z"),
-      beacon_event(2, "just-kept", "2021-11-15T12:00:00.000Z"),
-      beacon_event(3, "recent", "2026-11-15T10:00:00.000Z"),
+      beacon_event("too-old", "store100", "Table 3", at("2021-11-15T11:59:59.999Z")),
+      beacon_event("just-kept", "store100", "Table 3", at("2021-11-15T12:00:00.000Z")),
+      beacon_event("recent", "store100", "Table 3", at("2026-11-15T10:00:00.000Z")),
   };
 
   const auto result = writer.write(events, at(kNow));
@@ -159,7 +164,8 @@ TEST_F(PostgresWriterTest, EventOlderThanTheRetentionIsSkippedAndCounted) {
 TEST_F(PostgresWriterTest, BatchWithNothingToStoreNeedsNoDatabase) {
   PostgresWriter writer("postgresql://tastesync@127.0.0.1:" + std::to_string(free_loopback_port()) +
                         "/nowhere");
-  const std::vector<SinkEvent> too_old = {beacon_event(1, "cust1", "2020-01-01T00:00:00.000Z")};
+  const std::vector<SinkEvent> too_old = {
+      beacon_event("cust1", "store100", "Table 3", at("2020-01-01T00:00:00.000Z"))};
 
   const auto empty = writer.write({}, at(kNow));
   const auto skipped = writer.write(too_old, at(kNow));
@@ -171,7 +177,8 @@ TEST_F(PostgresWriterTest, BatchWithNothingToStoreNeedsNoDatabase) {
 
 TEST_F(PostgresWriterTest, KeepsThePartitionsAheadOfTheWallClock) {
   PostgresWriter writer(dsn());
-  const std::vector<SinkEvent> events = {beacon_event(1, "cust1", "2027-03-10T09:00:00.000Z")};
+  const std::vector<SinkEvent> events = {
+      beacon_event("cust1", "store100", "Table 3", at("2027-03-10T09:00:00.000Z"))};
 
   ASSERT_TRUE(writer.write(events, at("2027-03-10T09:00:01.000Z")).ok());
 
@@ -190,11 +197,8 @@ TEST_F(PostgresWriterTest, TenThousandEventsInOneWrite) {
   events.reserve(kEvents);
   const EpochMs start_ms = at("2026-11-01T00:00:00.000Z");
   for (int number = 0; number < kEvents; ++number) {
-    SinkEvent event = beacon_event(number, "cust" + std::to_string(number % kCustomers),
-                                   "2026-11-01T00:00:00.000Z");
-    event.detected_at_ms = start_ms + EpochMs{number} * 1'000;
-    event.detected_at = format_canonical_string(event.detected_at_ms);
-    events.push_back(std::move(event));
+    events.push_back(beacon_event("cust" + std::to_string(number % kCustomers), "store100",
+                                  "Table 3", start_ms + EpochMs{number} * 1'000));
   }
 
   const auto result = writer.write(events, at(kNow));

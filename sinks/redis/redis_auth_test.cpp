@@ -5,10 +5,12 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "sinks/redis/redis_connection.hpp"
 #include "sinks/redis/redis_writer.hpp"
 #include "tests/support/redis_test_server.hpp"
 #include "tests/support/redis_test_support.hpp"
+#include "tests/support/sink_events.hpp"
 
 namespace tastesync {
 namespace {

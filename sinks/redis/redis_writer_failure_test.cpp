@@ -3,10 +3,12 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "sinks/redis/redis_write_script.hpp"
 #include "sinks/redis/redis_writer.hpp"
 #include "tests/support/redis_test_server.hpp"
 #include "tests/support/redis_test_support.hpp"
+#include "tests/support/sink_events.hpp"
 
 namespace tastesync {
 namespace {

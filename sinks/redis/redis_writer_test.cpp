@@ -5,8 +5,10 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.hpp"
 #include "tests/support/redis_test_server.hpp"
 #include "tests/support/redis_test_support.hpp"
+#include "tests/support/sink_events.hpp"
 
 namespace tastesync {
 namespace {

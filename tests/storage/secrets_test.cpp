@@ -9,6 +9,7 @@
 #include <fstream>
 #include <set>
 
+#include "common/clock.hpp"
 #include "common/event_time.hpp"
 #include "db/postgres.hpp"
 #include "tests/support/broker_test.hpp"

@@ -1,7 +1,5 @@
 #include "tests/support/postgres_test_support.hpp"
 
-#include <array>
-#include <cstdio>
 #include <pqxx/pqxx>
 #include <stdexcept>
 #include <utility>
@@ -11,25 +9,6 @@
 
 namespace tastesync::testing {
 namespace {
-
-std::string numbered_uuid(int number) {
-  std::array<char, 40> text{};
-  std::snprintf(text.data(), text.size(), "00000000-0000-4000-8000-%012d", number);
-  return text.data();
-}
-
-SinkEvent base_event(int number, std::string customer_id, std::string_view detected_at) {
-  SinkEvent event;
-  event.event_id = numbered_uuid(number);
-  event.customer_id = std::move(customer_id);
-  event.store_id = "store100";
-  event.identification = "arrival";
-  event.sighting_id = "sighting-" + std::to_string(number);
-  event.confidence = "0.950";
-  event.detected_at_ms = at(detected_at);
-  event.detected_at = format_canonical_string(event.detected_at_ms);
-  return event;
-}
 
 constexpr const char* kIdentityColumns =
     "SELECT event_id::text, customer_id, beacon_id::text, qr_code, source, sighting_id, location,"
@@ -61,27 +40,6 @@ EpochMs at(std::string_view rfc3339) {
   const auto ms = parse_rfc3339(rfc3339);
   if (!ms) throw std::invalid_argument("not an RFC 3339 time: " + std::string(rfc3339));
   return *ms;
-}
-
-SinkEvent beacon_event(int number, std::string customer_id, std::string_view detected_at) {
-  SinkEvent event = base_event(number, std::move(customer_id), detected_at);
-  event.location = "Table 3";
-  event.location_type = "table";
-  event.source = "beacon";
-  event.beacon_id = "bc0c82d4-d881-5fe0-a68c-3ed7c3562715";
-  event.beacon_uuid = "550e8400-e29b-41d4-a716-446655440000";
-  event.beacon_major = 100;
-  event.beacon_minor = 13;
-  return event;
-}
-
-SinkEvent qr_event(int number, std::string customer_id, std::string_view detected_at) {
-  SinkEvent event = base_event(number, std::move(customer_id), detected_at);
-  event.location = "Counter";
-  event.location_type = "counter";
-  event.source = "qr";
-  event.qr_code = "QR-COUNTER-1";
-  return event;
 }
 
 void PostgresSinkTest::SetUpTestSuite() {

@@ -21,12 +21,6 @@ inline constexpr std::string_view kNow = "2026-11-15T12:00:00.000Z";
 
 EpochMs at(std::string_view rfc3339);
 
-// `number` makes the event_id (a UUID) and sighting_id unique; customer, time and the rest are
-// those of the seed example (store100, "Table 3").
-SinkEvent beacon_event(int number, std::string customer_id, std::string_view detected_at);
-// A QR scan at the counter: no beacon, a qr_code.
-SinkEvent qr_event(int number, std::string customer_id, std::string_view detected_at);
-
 // A customer_identities row as text, the way the tests compare it.
 struct StoredIdentity {
   std::string event_id;

@@ -1,12 +1,12 @@
 #pragma once
 
-#include <sys/types.h>
-
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "sinks/redis/redis_connection.hpp"
+#include "tests/support/subprocess.hpp"
 
 namespace tastesync::testing {
 
@@ -24,7 +24,8 @@ struct RedisTestServerAuth {
 // append-only file fsynced on every write (so a stop and start loses nothing acknowledged, as an
 // operator's Redis with `appendonly yes` would), no RDB snapshots. Started by the constructor,
 // which returns once the server answers PING; the destructor stops it and removes the directory.
-// If the test process dies, the kernel kills the server too (PR_SET_PDEATHSIG).
+// The process is a Subprocess: if the test process dies, the kernel kills the server too, and a
+// failing test prints the tail of the server's log.
 class RedisTestServer {
  public:
   explicit RedisTestServer(RedisTestServerAuth auth = {});
@@ -33,7 +34,7 @@ class RedisTestServer {
   RedisTestServer& operator=(const RedisTestServer&) = delete;
 
   int port() const { return port_; }
-  const std::filesystem::path& directory() const { return directory_; }
+  const std::filesystem::path& directory() const { return directory_.path(); }
   // Short timeouts: a test against a stopped server should fail fast. As the default user, with
   // the requirepass password.
   RedisOptions options() const;
@@ -51,9 +52,10 @@ class RedisTestServer {
   bool wait_until_ready();
 
   RedisTestServerAuth auth_;
-  std::filesystem::path directory_;
+  TempDir directory_;
   int port_ = 0;
-  pid_t pid_ = -1;
+  int launches_ = 0;  // names each run's log: redis-1.stdout, redis-2.stdout, ...
+  std::optional<Subprocess> process_;
 };
 
 }  // namespace tastesync::testing

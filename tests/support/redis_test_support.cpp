@@ -7,38 +7,6 @@
 
 namespace tastesync::testing {
 
-SinkEvent beacon_event(std::string customer_id, std::string store_id, std::string location,
-                       EpochMs detected_at_ms) {
-  SinkEvent event =
-      qr_event(std::move(customer_id), std::move(store_id), std::move(location), detected_at_ms);
-  event.source = "beacon";
-  event.location_type = "table";
-  event.qr_code.reset();
-  event.beacon_id = "bc0c82d4-d881-5fe0-a68c-3ed7c3562715";
-  event.beacon_uuid = "550e8400-e29b-41d4-a716-446655440000";
-  event.beacon_major = 100;
-  event.beacon_minor = 13;
-  return event;
-}
-
-SinkEvent qr_event(std::string customer_id, std::string store_id, std::string location,
-                   EpochMs detected_at_ms) {
-  SinkEvent event;
-  event.event_id = "event-" + customer_id + "-" + location + "-" + std::to_string(detected_at_ms);
-  event.customer_id = std::move(customer_id);
-  event.store_id = std::move(store_id);
-  event.location = std::move(location);
-  event.location_type = "counter";
-  event.source = "qr";
-  event.identification = "arrival";
-  event.sighting_id = "0b7c7f4e-4b8e-4a51-9d0c-2f1f5d3e9a10";
-  event.confidence = "0.950";
-  event.detected_at_ms = detected_at_ms;
-  event.detected_at = format_canonical_string(detected_at_ms);
-  event.qr_code = "TS-1";
-  return event;
-}
-
 RedisReply run(RedisConnection& connection, std::initializer_list<std::string_view> arguments) {
   auto reply = connection.command(arguments);
   if (!reply) {
