@@ -12,13 +12,15 @@
 #include "common/config_error.hpp"
 #include "config/dsn.hpp"
 #include "config/redactor.hpp"
-#include "stages/score.hpp"
+#include "stages/topology.hpp"
 
 namespace tastesync {
 
 // One struct tree with every default in one place (docs/contract.md#config). Keys are the dotted
 // paths written beside each member; YAML nests them, the environment spells them
-// TASTESYNC_KAFKA__BROKERS, and flags set them through Config overrides.
+// TASTESYNC_KAFKA__BROKERS, and flags set them through Config overrides. The stages' knobs are the
+// stages' own option structs (ParseOptions, DedupeOptions, ScoreOptions, TopologyOptions): their
+// defaults are written there once, and config/config_keys.cpp maps each key onto a member.
 
 enum class ConsumerMode { group, assign };
 // Whether state changes are also written to a changelog topic, so a partition's state follows it
@@ -44,48 +46,17 @@ struct KafkaConfig {
   std::map<std::string, std::string> properties;
 };
 
-struct ParseConfig {
-  int max_record_bytes = 4096;               // parse.max_record_bytes
-  std::int64_t max_future_skew_ms = 300000;  // parse.max_future_skew_ms
-  std::int64_t max_past_skew_ms = 86400000;  // parse.max_past_skew_ms
-};
-
-struct DedupeConfig {
-  std::int64_t interval_ms = 60000;           // dedupe.interval_ms
-  std::int64_t duplicate_window_ms = 120000;  // dedupe.duplicate_window_ms
-};
-
-// The scoring model's knobs, defaulting to ScoreOptions' (docs/scoring.md explains each).
-struct ScoreConfig {
-  static constexpr ScoreOptions kDefaults{};
-  std::int64_t window_ms = kDefaults.window_ms;                      // score.window_ms
-  double path_loss_exponent = kDefaults.path_loss_exponent;          // score.path_loss_exponent
-  int default_tx_power_dbm = kDefaults.default_tx_power_dbm;         // score.default_tx_power_dbm
-  double min_confidence = kDefaults.min_confidence;                  // score.min_confidence
-  double radius_entrance_m = kDefaults.radius_m[0];                  // score.radius_entrance_m
-  double radius_table_m = kDefaults.radius_m[1];                     // score.radius_table_m
-  double radius_counter_m = kDefaults.radius_m[2];                   // score.radius_counter_m
-  double rssi_offset_ios_db = kDefaults.rssi_offset_ios_db;          // score.rssi_offset_ios_db
-  double rssi_offset_android_db = kDefaults.rssi_offset_android_db;  // score.rssi_offset_android_db
-  double measurement_sigma_db = kDefaults.measurement_sigma_db;      // score.measurement_sigma_db
-  double process_noise_db2_per_s =
-      kDefaults.process_noise_db2_per_s;                     // score.process_noise_db2_per_s
-  double shadowing_sigma_db = kDefaults.shadowing_sigma_db;  // score.shadowing_sigma_db
-  double move_margin = kDefaults.move_margin;                // score.move_margin
-  std::int64_t track_memory_ms = kDefaults.track_memory_ms;  // score.track_memory_ms
-  std::int64_t move_dwell_ms = kDefaults.move_dwell_ms;      // score.move_dwell_ms
-  int move_dwell_readings = kDefaults.move_dwell_readings;   // score.move_dwell_readings
-};
-
 struct StateConfig {
-  std::string dir;                             // state.dir ("" = ./tastesync-state/<group>)
-  std::int64_t retention_ms = 3600000;         // state.retention_ms
-  std::int64_t allowed_lateness_ms = 300000;   // state.allowed_lateness_ms
-  std::int64_t block_cache_bytes = 64 << 20;   // state.block_cache_bytes
-  std::int64_t write_buffer_bytes = 64 << 20;  // state.write_buffer_bytes
+  static constexpr TopologyOptions kTopology{};
+  std::string dir;                                     // state.dir ("" = ./tastesync-state/<group>)
+  std::int64_t retention_ms = kTopology.retention_ms;  // state.retention_ms
+  std::int64_t allowed_lateness_ms = kTopology.allowed_lateness_ms;  // state.allowed_lateness_ms
+  std::int64_t block_cache_bytes = 64 << 20;                         // state.block_cache_bytes
+  std::int64_t write_buffer_bytes = 64 << 20;                        // state.write_buffer_bytes
   // Live customers kept in memory per input partition, the least recently touched forgotten
   // beyond it: docs/design.md, "Bounded memory", says how the default was sized.
-  int max_customers_per_partition = 20000;             // state.max_customers_per_partition
+  std::size_t max_customers_per_partition =
+      kTopology.max_customers_per_partition;           // state.max_customers_per_partition
   ChangelogMode changelog = ChangelogMode::automatic;  // state.changelog: auto | on | off
   std::string changelog_topic;  // state.changelog_topic ("" = <group_id>-state-changelog)
 };
@@ -143,9 +114,9 @@ struct ShutdownConfig {
 
 struct Config {
   KafkaConfig kafka;
-  ParseConfig parse;
-  DedupeConfig dedupe;
-  ScoreConfig score;
+  ParseOptions parse;    // parse.*
+  DedupeOptions dedupe;  // dedupe.*
+  ScoreOptions score;    // score.* (docs/scoring.md explains each)
   StateConfig state;
   RegistryConfig registry;
   PostgresConfig postgres;
@@ -182,6 +153,15 @@ void set_config_value(Config& config, const std::string& key, const std::string&
 
 // Every dotted key with its effective value, secrets redacted (for the start-up log line).
 std::vector<std::pair<std::string, std::string>> describe_config(const Config& config);
+
+// A key of the table as a tool's flag shows it: name, default (secrets redacted) and the values
+// it accepts ("an integer from 1 to 315360000000", "one of group | assign", "text").
+struct KeyDescription {
+  std::string key;
+  std::string default_value;
+  std::string accepts;
+};
+std::vector<KeyDescription> describe_keys();
 
 // The process environment as ConfigSources wants it.
 std::vector<std::pair<std::string, std::string>> process_environment();

@@ -1,6 +1,11 @@
+// The key table of docs/contract.md#config: every key's name, parser, range and redaction, and
+// the lookups around it (secret files, spelling suggestions, the effective-config log). Over 400
+// lines because the table is the one place a key is defined; the value parsers it is built from
+// sit above it so that a key's range can be read next to its parser.
 #include "config/config_keys.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -84,6 +89,12 @@ double parse_double(const std::string& text, double above, double at_most) {
   return value;
 }
 
+std::string real_range(double above, double at_most) {
+  std::string range = "a number greater than " + format_double(above);
+  if (std::isfinite(at_most)) range += " and at most " + format_double(at_most);
+  return range;
+}
+
 bool parse_bool(const std::string& text) {
   const std::string word = lower(text);
   if (word == "true" || word == "yes" || word == "1") return true;
@@ -97,7 +108,7 @@ KeySpec field(std::string_view key, Section Config::*section, T Section::*member
               std::function<std::string(const T&)> print, Redaction redaction = Redaction::none) {
   return {key,
           [=](Config& config, const std::string& text) { (config.*section).*member = parse(text); },
-          [=](const Config& config) { return print((config.*section).*member); }, redaction};
+          [=](const Config& config) { return print((config.*section).*member); }, redaction, ""};
 }
 
 // A secret (say a postgres.dsn) passes Redaction::whole_value or dsn_password here.
@@ -157,35 +168,62 @@ KeySpec name(std::string_view key, Section Config::*section, std::string Section
 template <typename Section, typename T>
 KeySpec integer(std::string_view key, Section Config::*section, T Section::*member,
                 std::int64_t min, std::int64_t max) {
-  // The bounds never exceed what T holds, so the cast below cannot wrap.
-  min = std::max<std::int64_t>(min, std::numeric_limits<T>::min());
-  max = std::min<std::int64_t>(max, std::numeric_limits<T>::max());
-  return field<Section, T>(
+  // The bounds never exceed what T holds, so the cast below cannot wrap (compared as T's own
+  // limits: a size_t's maximum does not fit in an int64).
+  if (std::cmp_less(min, std::numeric_limits<T>::min())) {
+    min = static_cast<std::int64_t>(std::numeric_limits<T>::min());
+  }
+  if (std::cmp_greater(max, std::numeric_limits<T>::max())) {
+    max = static_cast<std::int64_t>(std::numeric_limits<T>::max());
+  }
+  KeySpec spec = field<Section, T>(
       key, section, member,
       [min, max](const std::string& text) { return static_cast<T>(parse_integer(text, min, max)); },
       [](const T& value) { return std::to_string(value); });
+  spec.accepts = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  return spec;
 }
 
 template <typename Section>
 KeySpec real(std::string_view key, Section Config::*section, double Section::*member, double above,
              double at_most) {
-  return field<Section, double>(
+  KeySpec spec = field<Section, double>(
       key, section, member,
       [above, at_most](const std::string& text) { return parse_double(text, above, at_most); },
       format_double);
+  spec.accepts = real_range(above, at_most);
+  return spec;
+}
+
+// One element of a score.* array indexed by LocationType (the radius of each location type).
+KeySpec real_at(std::string_view key, std::array<double, 3> ScoreOptions::*member,
+                LocationType type, double above, double at_most) {
+  const auto index = static_cast<std::size_t>(type);
+  return {key,
+          [=](Config& config, const std::string& text) {
+            (config.score.*member)[index] = parse_double(text, above, at_most);
+          },
+          [=](const Config& config) { return format_double((config.score.*member)[index]); },
+          Redaction::none, real_range(above, at_most)};
 }
 
 template <typename Section>
 KeySpec boolean(std::string_view key, Section Config::*section, bool Section::*member) {
-  return field<Section, bool>(key, section, member, parse_bool,
-                              [](const bool& value) { return value ? "true" : "false"; });
+  KeySpec spec = field<Section, bool>(key, section, member, parse_bool,
+                                      [](const bool& value) { return value ? "true" : "false"; });
+  spec.accepts = "true or false";
+  return spec;
 }
 
 // A closed set of names, matched without regard to case and stored as spelt in the table.
 template <typename Section, typename T>
 KeySpec choice(std::string_view key, Section Config::*section, T Section::*member,
                std::vector<std::pair<std::string_view, T>> allowed) {
-  return field<Section, T>(
+  std::string names;
+  for (const auto& [spelling, value] : allowed) {
+    names += (names.empty() ? "" : " | ") + std::string(spelling);
+  }
+  KeySpec spec = field<Section, T>(
       key, section, member,
       [allowed](const std::string& text) {
         const std::string word = lower(text);
@@ -202,6 +240,8 @@ KeySpec choice(std::string_view key, Section Config::*section, T Section::*membe
         }
         return std::string("?");
       });
+  spec.accepts = "one of " + names;
+  return spec;
 }
 
 void set_property(Config& config, const std::string& property, const std::string& value) {
@@ -282,38 +322,42 @@ const std::vector<KeySpec>& all_keys() {
               1, kMaxInt),
       integer("kafka.dlq_retry_buffer_bytes", &Config::kafka, &KafkaConfig::dlq_retry_buffer_bytes,
               0, kMaxInt64),
-      integer("parse.max_record_bytes", &Config::parse, &ParseConfig::max_record_bytes, 1, kMaxInt),
-      integer("parse.max_future_skew_ms", &Config::parse, &ParseConfig::max_future_skew_ms, 1,
+      integer("parse.max_record_bytes", &Config::parse, &ParseOptions::max_record_bytes, 1,
+              kMaxInt),
+      integer("parse.max_future_skew_ms", &Config::parse, &ParseOptions::max_future_skew_ms, 1,
               kMaxDurationMs),
-      integer("parse.max_past_skew_ms", &Config::parse, &ParseConfig::max_past_skew_ms, 1,
+      integer("parse.max_past_skew_ms", &Config::parse, &ParseOptions::max_past_skew_ms, 1,
               kMaxDurationMs),
-      integer("dedupe.interval_ms", &Config::dedupe, &DedupeConfig::interval_ms, 1, kMaxDurationMs),
-      integer("dedupe.duplicate_window_ms", &Config::dedupe, &DedupeConfig::duplicate_window_ms, 1,
+      integer("dedupe.interval_ms", &Config::dedupe, &DedupeOptions::interval_ms, 1,
               kMaxDurationMs),
-      integer("score.window_ms", &Config::score, &ScoreConfig::window_ms, 1, kMaxDurationMs),
-      real("score.path_loss_exponent", &Config::score, &ScoreConfig::path_loss_exponent, 0.0,
+      integer("dedupe.duplicate_window_ms", &Config::dedupe, &DedupeOptions::duplicate_window_ms, 1,
+              kMaxDurationMs),
+      integer("score.window_ms", &Config::score, &ScoreOptions::window_ms, 1, kMaxDurationMs),
+      real("score.path_loss_exponent", &Config::score, &ScoreOptions::path_loss_exponent, 0.0,
            std::numeric_limits<double>::infinity()),
-      integer("score.default_tx_power_dbm", &Config::score, &ScoreConfig::default_tx_power_dbm,
+      integer("score.default_tx_power_dbm", &Config::score, &ScoreOptions::default_tx_power_dbm,
               -100, -1),
-      real("score.min_confidence", &Config::score, &ScoreConfig::min_confidence, 0.0, 1.0),
-      real("score.radius_entrance_m", &Config::score, &ScoreConfig::radius_entrance_m, 0.0, 50.0),
-      real("score.radius_table_m", &Config::score, &ScoreConfig::radius_table_m, 0.0, 50.0),
-      real("score.radius_counter_m", &Config::score, &ScoreConfig::radius_counter_m, 0.0, 50.0),
-      real("score.rssi_offset_ios_db", &Config::score, &ScoreConfig::rssi_offset_ios_db, -50.0,
+      real("score.min_confidence", &Config::score, &ScoreOptions::min_confidence, 0.0, 1.0),
+      real_at("score.radius_entrance_m", &ScoreOptions::radius_m, LocationType::entrance, 0.0,
+              50.0),
+      real_at("score.radius_table_m", &ScoreOptions::radius_m, LocationType::table, 0.0, 50.0),
+      real_at("score.radius_counter_m", &ScoreOptions::radius_m, LocationType::counter, 0.0, 50.0),
+      real("score.rssi_offset_ios_db", &Config::score, &ScoreOptions::rssi_offset_ios_db, -50.0,
            50.0),
-      real("score.rssi_offset_android_db", &Config::score, &ScoreConfig::rssi_offset_android_db,
+      real("score.rssi_offset_android_db", &Config::score, &ScoreOptions::rssi_offset_android_db,
            -50.0, 50.0),
-      real("score.measurement_sigma_db", &Config::score, &ScoreConfig::measurement_sigma_db, 0.0,
+      real("score.measurement_sigma_db", &Config::score, &ScoreOptions::measurement_sigma_db, 0.0,
            30.0),
-      real("score.process_noise_db2_per_s", &Config::score, &ScoreConfig::process_noise_db2_per_s,
+      real("score.process_noise_db2_per_s", &Config::score, &ScoreOptions::process_noise_db2_per_s,
            0.0, 1000.0),
-      real("score.shadowing_sigma_db", &Config::score, &ScoreConfig::shadowing_sigma_db, 0.0, 30.0),
-      real("score.move_margin", &Config::score, &ScoreConfig::move_margin, -1.0, 0.99),
-      integer("score.track_memory_ms", &Config::score, &ScoreConfig::track_memory_ms, 1,
+      real("score.shadowing_sigma_db", &Config::score, &ScoreOptions::shadowing_sigma_db, 0.0,
+           30.0),
+      real("score.move_margin", &Config::score, &ScoreOptions::move_margin, -1.0, 0.99),
+      integer("score.track_memory_ms", &Config::score, &ScoreOptions::track_memory_ms, 1,
               kMaxDurationMs),
-      integer("score.move_dwell_ms", &Config::score, &ScoreConfig::move_dwell_ms, 0,
+      integer("score.move_dwell_ms", &Config::score, &ScoreOptions::move_dwell_ms, 0,
               kMaxDurationMs),
-      integer("score.move_dwell_readings", &Config::score, &ScoreConfig::move_dwell_readings, 1,
+      integer("score.move_dwell_readings", &Config::score, &ScoreOptions::move_dwell_readings, 1,
               255),
       text("state.dir", &Config::state, &StateConfig::dir),
       integer("state.retention_ms", &Config::state, &StateConfig::retention_ms, 1, kMaxDurationMs),
@@ -525,6 +569,16 @@ std::vector<std::pair<std::string, std::string>> describe_config(const Config& c
   }
   if (!properties_listed) list_properties();
   return described;
+}
+
+std::vector<KeyDescription> describe_keys() {
+  const Config defaults;
+  std::vector<KeyDescription> keys;
+  for (const config_keys::KeySpec& spec : config_keys::all_keys()) {
+    keys.push_back({std::string(spec.key), config_keys::redact(spec.get(defaults), spec.redaction),
+                    spec.accepts.empty() ? "text" : spec.accepts});
+  }
+  return keys;
 }
 
 bool is_secret_kafka_property(const std::string& name) {

@@ -44,6 +44,7 @@ struct KeySpec {
   std::function<void(Config&, const std::string&)> set;  // throws InvalidValue
   std::function<std::string(const Config&)> get;
   Redaction redaction = Redaction::none;
+  std::string accepts;  // the values allowed, for --help and KeyDescription ("" = any text)
 };
 
 const std::vector<KeySpec>& all_keys();

@@ -26,7 +26,7 @@ ALLOWED = {
     "sinks/postgres": ["sinks/event", "db", "common"],
     "sinks/redis": ["sinks/event", "common"],
     "sinks": ["sinks/event", "sinks/postgres", "sinks/redis", "kafka", "db", "config", "common"],
-    "tools/uji": ["stages", "common"],
+    "tools/uji": ["stages", "config", "common"],
     "tools/sim": ["stages", "config", "registry", "common"],
     "app/dev": ["stages", "kafka", "common"],
     "app": ["*"],

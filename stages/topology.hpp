@@ -24,6 +24,13 @@ struct TopologyOptions {
   std::int64_t allowed_lateness_ms = 300000;  // how far behind the watermark a sighting may be
   // Live customers kept per partition; beyond it the least recently touched are forgotten.
   std::size_t max_customers_per_partition = 20000;
+
+  // How far behind a partition's watermark a customer's state, and a remembered sighting id, can
+  // still be read: anything older may be expired from storage (docs/contract.md#state).
+  constexpr std::int64_t state_expiry_lag_ms() const { return retention_ms + allowed_lateness_ms; }
+  constexpr std::int64_t seen_expiry_lag_ms() const {
+    return dedupe.duplicate_window_ms + allowed_lateness_ms;
+  }
 };
 
 // What one record came to. Views point into the topology's buffers and the record; they are
@@ -70,7 +77,7 @@ class Topology {
   // Customers whose state can no longer influence anything (the event-time expiry of
   // docs/contract.md#state; its rules are in docs/contract.md#time).
   EpochMs expiry_horizon(EpochMs watermark_ms) const {
-    return watermark_ms - options_.retention_ms - options_.allowed_lateness_ms;
+    return watermark_ms - options_.state_expiry_lag_ms();
   }
 
   // After a restore: brings derived parts of the state (the remembered sighting ids) to what a

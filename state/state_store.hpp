@@ -11,6 +11,7 @@
 
 #include "common/result.hpp"
 #include "stages/customer_state.hpp"
+#include "stages/topology.hpp"
 
 namespace rocksdb {
 class CompactionFilter;
@@ -27,10 +28,10 @@ struct StateStoreOptions {
   std::int64_t write_buffer_bytes = 64 << 20;
   // Entries whose last activity is older than a partition's watermark minus this are expired
   // (retention + allowed lateness: the topology can no longer read them).
-  std::int64_t expiry_lag_ms = 3600000 + 300000;
+  std::int64_t expiry_lag_ms = TopologyOptions{}.state_expiry_lag_ms();
   // Remembered sighting ids older than the watermark minus this are expired (duplicate window
   // + allowed lateness: no duplicate check can reach them any more).
-  std::int64_t seen_expiry_lag_ms = 120000 + 300000;
+  std::int64_t seen_expiry_lag_ms = TopologyOptions{}.seen_expiry_lag_ms();
 };
 
 // Where a partition's durable state stands: the next input offset to read and the partition-wide

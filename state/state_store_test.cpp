@@ -15,7 +15,7 @@ namespace tastesync {
 namespace {
 
 constexpr EpochMs kT0 = 1740916800000;
-constexpr std::int64_t kLag = 3600000 + 300000;
+constexpr std::int64_t kLag = TopologyOptions{}.state_expiry_lag_ms();
 
 class StateStoreTest : public ::testing::Test {
  protected:

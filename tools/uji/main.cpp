@@ -6,6 +6,7 @@
 #include <exception>
 #include <iostream>
 
+#include "config/config.hpp"
 #include "tools/uji/evaluation.hpp"
 
 namespace {
@@ -21,31 +22,30 @@ int run(int argc, char** argv) {
   app.add_option("--data", data_dir, "Directory with beacons.csv, scans.csv, readings.csv")
       ->capture_default_str();
   app.add_flag("--json", json, "Machine-readable output");
-  app.add_option("--model", models,
-                 "Models to run (repeatable): default (n of --default-exponent), calibrated (the "
-                 "group's fitted n), pooled-A (one tx_power for all phones)")
+  app.add_option(
+         "--model", models,
+         "Models to run (repeatable): default (n of --score.path_loss_exponent), calibrated (the "
+         "group's fitted n), pooled-A (one tx_power for all phones)")
       ->check(CLI::IsMember({"default", "calibrated", "pooled-A"}))
       ->capture_default_str();
   app.add_option("--exponent", options.fixed_exponents,
                  "Also run with this path-loss exponent for every group (repeatable)");
-  app.add_option("--sigma", score.measurement_sigma_db, "score.measurement_sigma_db")
-      ->capture_default_str();
-  app.add_option("--process-noise", score.process_noise_db2_per_s, "score.process_noise_db2_per_s")
-      ->capture_default_str();
-  app.add_option("--min-confidence", score.min_confidence, "score.min_confidence")
-      ->capture_default_str();
-  app.add_option("--table-radius", score.radius_m[1], "score.radius_m of a table")
-      ->capture_default_str();
-  app.add_option("--window-ms", score.window_ms, "score.window_ms")->capture_default_str();
-  app.add_option("--move-margin", score.move_margin, "score.move_margin")->capture_default_str();
-  app.add_option("--move-dwell-ms", score.move_dwell_ms, "score.move_dwell_ms")
-      ->capture_default_str();
-  app.add_option("--move-dwell-readings", score.move_dwell_readings, "score.move_dwell_readings")
-      ->capture_default_str();
-  app.add_option("--default-exponent", score.path_loss_exponent,
-                 "n of the 'default' model (score.path_loss_exponent)")
-      ->capture_default_str();
+  // Every score.* key of the pipeline's config is a flag, named, bounded and defaulted by the
+  // config table (config/config_keys.cpp): --score.min_confidence 0.7 means what it means in a
+  // config file, and is refused with the same message when out of range.
+  Config config;
+  for (const KeyDescription& key : describe_keys()) {
+    if (!key.key.starts_with("score.")) continue;
+    app.add_option_function<std::string>(
+           "--" + key.key,
+           [&config, name = key.key](const std::string& value) {
+             set_config_value(config, name, value);
+           },
+           key.accepts + " (default " + key.default_value + ")")
+        ->type_name("VALUE");
+  }
   CLI11_PARSE(app, argc, argv);
+  score = config.score;
   const auto wanted = [&](const char* name) {
     return std::find(models.begin(), models.end(), name) != models.end();
   };
