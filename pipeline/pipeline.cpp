@@ -1,16 +1,19 @@
+// The loop of docs/contract.md#delivery and what shares its partition slots: handling a record,
+// checkpointing, backpressure, housekeeping, shutdown and the delivery and assignment callbacks.
+// Over 400 lines because each of those reads and writes the same slots on the same thread;
+// the pieces with a job of their own live beside it (partition_restorer, topic_check,
+// consumer_lag, backpressure, registry/registry_file_poller).
 #include "pipeline/pipeline.hpp"
 
-#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
-#include <filesystem>
 #include <stdexcept>
 
 #include "common/clock.hpp"
 #include "config/topology_options.hpp"
-#include "pipeline/changelog_reader.hpp"
-#include "registry/registry_source.hpp"
+#include "pipeline/backpressure.hpp"
+#include "pipeline/topic_check.hpp"
 
 namespace tastesync {
 namespace {
@@ -18,9 +21,6 @@ namespace {
 constexpr std::size_t kMaxBatch = 1000;
 constexpr std::int64_t kHousekeepingIntervalMs = 1000;
 constexpr std::uint64_t kStageTimingSampleMask = 63;  // time one record in 64
-constexpr int kChangelogReplayTimeoutMs = 5 * 60 * 1000;
-constexpr std::size_t kPauseAboveInFlight = 50000;  // records of one partition
-constexpr std::size_t kResumeBelowInFlight = 25000;
 
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -47,7 +47,8 @@ Pipeline::Pipeline(Config config, std::shared_ptr<const Registry> registry,
       metrics_(*metrics_registry_),
       health_(std::move(health)),
       tap_(std::move(tap)),
-      topology_(std::move(registry), topology_options(config_)) {}
+      topology_(std::move(registry), topology_options(config_)),
+      consumer_lag_(metrics_.consumer_lag, config_.kafka.input_topic) {}
 
 Pipeline::~Pipeline() = default;
 
@@ -57,49 +58,32 @@ int Pipeline::run(const std::stop_token& stop) {
   store_options.input_topic = config_.kafka.input_topic;
   store_options.block_cache_bytes = config_.state.block_cache_bytes;
   store_options.write_buffer_bytes = config_.state.write_buffer_bytes;
-  store_options.expiry_lag_ms = config_.state.retention_ms + config_.state.allowed_lateness_ms;
-  store_options.seen_expiry_lag_ms =
-      config_.dedupe.duplicate_window_ms + config_.state.allowed_lateness_ms;
+  store_options.expiry_lag_ms = topology_.options().state_expiry_lag_ms();
+  store_options.seen_expiry_lag_ms = topology_.options().seen_expiry_lag_ms();
   auto store = StateStore::open(store_options);
   if (!store) throw std::runtime_error(store.error());
   store_ = std::move(*store);
+  restorer_ = std::make_unique<PartitionRestorer>(config_, *store_, metrics_);
 
   producer_ = std::make_unique<OutputProducer>(config_, static_cast<DeliveryListener&>(*this));
-  std::vector<std::string> topics = {config_.kafka.input_topic, config_.kafka.output_topic,
-                                     config_.kafka.dlq_topic};
-  std::vector<std::string> keys = {"kafka.input_topic", "kafka.output_topic", "kafka.dlq_topic"};
-  if (changelog_enabled(config_)) {
-    topics.push_back(changelog_topic(config_));
-    keys.emplace_back("state.changelog_topic");
-  }
-  const auto counts =
-      topic_partition_counts(producer_->handle(), topics, config_.kafka.topic_check_timeout_ms);
-  for (std::size_t i = 0; i < counts.size(); ++i) {
-    if (!counts[i]) {
-      throw ConfigError(keys[i] + ": topic '" + topics[i] + "' does not exist on " +
-                        config_.kafka.brokers);
-    }
-  }
-  // A changelog partition carries the state of the input partition of the same number.
-  if (changelog_enabled(config_) && *counts[3] != *counts[0]) {
-    throw ConfigError("state.changelog_topic: topic '" + topics[3] + "' has " +
-                      std::to_string(*counts[3]) + " partitions, the input topic " +
-                      std::to_string(*counts[0]) + "; they must match");
-  }
-  if (*counts[1] < 3) {
-    spdlog::warn(
-        "output topic {} has {} partitions; the contract asks for at least 3 "
-        "(docs/contract.md#topics)",
-        config_.kafka.output_topic, *counts[1]);
+  const int input_partitions = check_topics(config_, producer_->handle());
+
+  // A file registry has no watcher of its own: the pipeline polls it between batches.
+  if (!registry_feed_ && !config_.registry.source.empty() &&
+      config_.registry.source != kRegistryFromPostgres) {
+    registry_feed_ = std::make_shared<RegistryFeed>();
+    registry_poller_.emplace(config_.registry.source, registry_feed_);
   }
 
   consumer_ = std::make_unique<InputConsumer>(
-      config_, static_cast<AssignmentListener&>(*this),
-      [this](const char* json, std::size_t size) { on_statistics(json, size); });
-  consumer_->start(*counts[0]);
+      config_, static_cast<AssignmentListener&>(*this), [this](const char* json, std::size_t size) {
+        consumer_lag_.update(
+            json, size, [this](std::int32_t partition) { return slot_for(partition) != nullptr; });
+      });
+  consumer_->start(input_partitions);
   if (config_.kafka.consumer_mode == ConsumerMode::assign) health_->set_ready(true);
   spdlog::info("consuming {} ({} partitions, {} mode, group {}), producing to {}",
-               config_.kafka.input_topic, *counts[0],
+               config_.kafka.input_topic, input_partitions,
                config_.kafka.consumer_mode == ConsumerMode::group ? "group" : "assign",
                config_.kafka.group_id, config_.kafka.output_topic);
 
@@ -255,14 +239,11 @@ void Pipeline::check_produced(const ProduceResult& result, const char* what) {
 }
 
 void Pipeline::apply_backpressure() {
-  // A partition whose outputs stop being delivered (a dead letter Kafka keeps refusing) must not
-  // grow the in-flight bookkeeping without bound: it is paused, and the others keep flowing.
   for (std::size_t p = 0; p < slots_.size(); ++p) {
     PartitionSlot* slot = slots_[p].get();
     if (slot == nullptr) continue;
     const std::size_t in_flight = slot->tracker.in_flight();
-    const bool pause =
-        slot->paused ? in_flight >= kResumeBelowInFlight : in_flight > kPauseAboveInFlight;
+    const bool pause = Backpressure::should_pause(slot->paused, in_flight);
     if (pause == slot->paused) continue;
     const TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
     rd_kafka_topic_partition_list_add(list.get(), config_.kafka.input_topic.c_str(),
@@ -298,37 +279,14 @@ void Pipeline::housekeeping(std::int64_t now_ms) {
 }
 
 void Pipeline::reload_registry_if_changed() {
-  // The registry is picked up while running (docs/contract.md#registry-reload). A file registry
-  // is re-read when its modification time changes; a broken file keeps the registry in use and
-  // says why.
-  if (registry_feed_) {
-    metrics_.registry_reload_errors->Increment(static_cast<double>(registry_feed_->take_errors()));
-    if (auto registry = registry_feed_->take()) {
-      topology_.set_registry(std::move(registry));
-      metrics_.registry_reloads->Increment();
-    }
-    return;
-  }
-  if (config_.registry.source.empty()) return;
-  std::error_code error;
-  const auto modified = std::filesystem::last_write_time(config_.registry.source, error);
-  if (error) return;
-  if (!registry_modified_) {
-    registry_modified_ = modified;
-    return;
-  }
-  if (modified == *registry_modified_) return;
-  registry_modified_ = modified;
-  try {
-    auto registry = load_registry(config_.registry.source);
-    spdlog::info("registry {} reloaded: {} beacons, {} QR codes", config_.registry.source,
-                 registry->beacons().size(), registry->qr_codes().size());
+  // The registry is picked up while running (docs/contract.md#registry-reload), from the
+  // PostgreSQL watcher's feed or the file poller's.
+  if (registry_poller_) registry_poller_->poll();
+  if (!registry_feed_) return;
+  metrics_.registry_reload_errors->Increment(static_cast<double>(registry_feed_->take_errors()));
+  if (auto registry = registry_feed_->take()) {
     topology_.set_registry(std::move(registry));
     metrics_.registry_reloads->Increment();
-  } catch (const std::exception& e) {
-    metrics_.registry_reload_errors->Increment();
-    spdlog::error("registry {} not reloaded, the previous one stays in use: {}",
-                  config_.registry.source, e.what());
   }
 }
 
@@ -452,10 +410,10 @@ void Pipeline::on_dead_letter_retry(const OutputOrigin& origin) {
 }
 
 void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
-  reconcile_with_group(partitions);
-  if (fatal_) return;
-  drop_state_beyond_log_end(partitions);
-  if (fatal_) return;
+  if (auto failure = restorer_->prepare(consumer_->handle(), partitions)) {
+    fail(std::move(failure->reason));
+    return;
+  }
   std::size_t restored_customers = 0;
   for (int i = 0; i < partitions.cnt; ++i) {
     rd_kafka_topic_partition_t& tp = partitions.elems[i];
@@ -474,143 +432,11 @@ void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
     if (index >= slots_.size()) slots_.resize(index + 1);
     slots_[index] = std::move(slot);
   }
-  warn_about_lost_records(partitions);
+  restorer_->report_lost_records(consumer_->handle(), partitions);
   assigned_once_ = true;
   if (!shutting_down_ && !fatal_) health_->set_ready(true);
   spdlog::info("assigned partitions {} of {}; restored {} customers from RocksDB",
                partition_names(partitions), config_.kafka.input_topic, restored_customers);
-}
-
-void Pipeline::reconcile_with_group(const rd_kafka_topic_partition_list_t& partitions) {
-  // Reads follow: make RocksDB's vector memtable sorted once, not per lookup.
-  if (auto flushed = store_->flush(); !flushed) {
-    fail(flushed.error());
-    return;
-  }
-  // Where the group stands. A local checkpoint behind it (or none) means another instance
-  // processed the partition meanwhile: its state is in the changelog, and the local one is
-  // stale (resuming from it would rewind the group and re-emit with other identifications).
-  committed_.reset(rd_kafka_topic_partition_list_copy(&partitions));
-  const auto err = rd_kafka_committed(consumer_->handle(), committed_.get(),
-                                      config_.kafka.topic_check_timeout_ms);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    fail(std::string("reading the group's committed offsets: ") + rd_kafka_err2str(err));
-    return;
-  }
-  for (int i = 0; i < committed_->cnt; ++i) {
-    const std::int32_t partition = committed_->elems[i].partition;
-    const std::int64_t group_offset = committed_->elems[i].offset;
-    const auto local = store_->checkpoint(partition);
-    if (!local) {
-      fail(local.error());
-      return;
-    }
-    const bool behind = !*local || (group_offset >= 0 && (*local)->next_offset < group_offset);
-    if (!behind) continue;
-    bool replayed = false;
-    if (changelog_enabled(config_)) {
-      replayed = replay_from_changelog(partition, group_offset, *local);
-      if (fatal_) return;
-    }
-    if (!replayed && *local) {
-      spdlog::warn(
-          "partition {}: local state stops at offset {}, the group is at {}; dropping it and "
-          "starting from the group's offset without state",
-          partition, (*local)->next_offset, group_offset);
-      if (auto deleted = store_->delete_partition(partition); !deleted) {
-        fail(deleted.error());
-        return;
-      }
-    }
-  }
-}
-
-bool Pipeline::replay_from_changelog(std::int32_t partition, std::int64_t group_offset,
-                                     const std::optional<PartitionCheckpoint>& local) {
-  const auto started = std::chrono::steady_clock::now();
-  const auto replay = replay_changelog(config_, partition, *store_, kChangelogReplayTimeoutMs);
-  if (!replay) {
-    fail("restoring partition " + std::to_string(partition) +
-         " from the changelog: " + replay.error());
-    return false;
-  }
-  metrics_.changelog_replayed.Increment(static_cast<double>(replay->records_read));
-  if (replay->log_start_offset > 0) {
-    spdlog::warn(
-        "changelog {}[{}] starts at offset {}: its beginning is gone, so customers only in it "
-        "restart as arrivals",
-        changelog_topic(config_), partition, replay->log_start_offset);
-  }
-  spdlog::info(
-      "partition {}: state from the changelog ({} records, {} of an unfinished checkpoint "
-      "dropped) up to offset {} in {:.2f} s; local checkpoint {}, group at {}",
-      partition, replay->records_read, replay->records_dropped,
-      replay->checkpoint ? std::to_string(replay->checkpoint->next_offset) : "none",
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
-      local ? std::to_string(local->next_offset) : "none", group_offset);
-  return replay->checkpoint.has_value();
-}
-
-void Pipeline::drop_state_beyond_log_end(const rd_kafka_topic_partition_list_t& partitions) {
-  // A checkpoint past the end of its partition's log: the log was truncated or the topic
-  // recreated, and the state describes records that no longer exist (offsets would also go back
-  // under the customer cap's eviction rule). One ListOffsets for every partition's end.
-  const TopicPartitionList log_ends(rd_kafka_topic_partition_list_copy(&partitions));
-  for (int i = 0; i < log_ends->cnt; ++i) log_ends->elems[i].offset = RD_KAFKA_OFFSET_END;
-  if (rd_kafka_offsets_for_times(consumer_->handle(), log_ends.get(),
-                                 config_.kafka.topic_check_timeout_ms) !=
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return;
-  }
-  for (int i = 0; i < log_ends->cnt; ++i) {
-    const rd_kafka_topic_partition_t& end = log_ends->elems[i];
-    if (end.err != RD_KAFKA_RESP_ERR_NO_ERROR || end.offset < 0) continue;
-    const auto local = store_->checkpoint(end.partition);
-    if (!local) {
-      fail(local.error());
-      return;
-    }
-    if (!*local || (*local)->next_offset <= end.offset) continue;
-    spdlog::error(
-        "partition {}: local state stops at offset {} but the log ends at {}: the topic was "
-        "truncated or recreated; dropping the partition's state and starting it afresh",
-        end.partition, (*local)->next_offset, end.offset);
-    if (auto deleted = store_->delete_partition(end.partition); !deleted) {
-      fail(deleted.error());
-      return;
-    }
-  }
-}
-
-void Pipeline::warn_about_lost_records(const rd_kafka_topic_partition_list_t& partitions) {
-  // A start offset below the log start means records were deleted (retention, the mock's 5 MiB
-  // cap) before anyone processed them; librdkafka would jump ahead without a word. One
-  // ListOffsets request for every partition's log start (timestamp -2 means "earliest").
-  const TopicPartitionList log_starts(rd_kafka_topic_partition_list_copy(&partitions));
-  for (int i = 0; i < log_starts->cnt; ++i) log_starts->elems[i].offset = RD_KAFKA_OFFSET_BEGINNING;
-  if (rd_kafka_offsets_for_times(consumer_->handle(), log_starts.get(),
-                                 config_.kafka.topic_check_timeout_ms) !=
-      RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return;
-  }
-  for (int i = 0; i < partitions.cnt; ++i) {
-    const rd_kafka_topic_partition_t& tp = partitions.elems[i];
-    std::int64_t start = tp.offset;
-    if (start < 0 && committed_) {
-      for (int j = 0; j < committed_->cnt; ++j) {
-        if (committed_->elems[j].partition == tp.partition) start = committed_->elems[j].offset;
-      }
-    }
-    const std::int64_t low = log_starts->elems[i].offset;
-    if (start < 0 || low < 0 || log_starts->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
-    if (start < low) {
-      metrics_.records_lost_to_retention.Increment(static_cast<double>(low - start));
-      spdlog::error(
-          "partition {}: resuming at offset {} but the log starts at {}: {} records were deleted "
-          "before they were processed",
-          tp.partition, start, low, low - start);
-    }
-  }
 }
 
 void Pipeline::on_revoked(const rd_kafka_topic_partition_list_t& partitions, bool lost) {
@@ -622,34 +448,10 @@ void Pipeline::on_revoked(const rd_kafka_topic_partition_list_t& partitions, boo
     const auto index = static_cast<std::size_t>(partition);
     if (index < slots_.size()) slots_[index].reset();
     producer_->forget_dead_letters_of(partition);
-    if (const auto gauge = lag_gauges_.find(partition); gauge != lag_gauges_.end()) {
-      metrics_.consumer_lag.Remove(gauge->second);
-      lag_gauges_.erase(gauge);
-    }
+    consumer_lag_.forget(partition);
   }
   spdlog::info("{} partitions {} of {}", lost ? "lost" : "revoked", partition_names(partitions),
                config_.kafka.input_topic);
-}
-
-void Pipeline::on_statistics(const char* json, std::size_t size) {
-  simdjson::dom::parser parser;
-  simdjson::dom::object partitions;
-  if (parser.parse(json, size)["topics"][config_.kafka.input_topic]["partitions"].get_object().get(
-          partitions) != simdjson::SUCCESS) {
-    return;
-  }
-  for (const auto [name, partition] : partitions) {
-    if (name == "-1") continue;  // librdkafka's internal UA partition
-    std::int64_t lag = 0;
-    if (partition["consumer_lag_stored"].get_int64().get(lag) != simdjson::SUCCESS || lag < 0) {
-      continue;
-    }
-    const auto number = static_cast<std::int32_t>(std::stol(std::string(name)));
-    if (slot_for(number) == nullptr) continue;  // no longer ours
-    auto& gauge = lag_gauges_[number];
-    if (gauge == nullptr) gauge = &metrics_.consumer_lag.Add({{"partition", std::string(name)}});
-    gauge->Set(static_cast<double>(lag));
-  }
 }
 
 }  // namespace tastesync

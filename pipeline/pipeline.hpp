@@ -3,7 +3,6 @@
 #include <prometheus/registry.h>
 
 #include <cstdint>
-#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -14,11 +13,14 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "pipeline/consumer_lag.hpp"
 #include "pipeline/input_consumer.hpp"
 #include "pipeline/metrics.hpp"
 #include "pipeline/offset_tracker.hpp"
 #include "pipeline/output_producer.hpp"
+#include "pipeline/partition_restorer.hpp"
 #include "registry/registry_feed.hpp"
+#include "registry/registry_file_poller.hpp"
 #include "stages/registry.hpp"
 #include "stages/topology.hpp"
 #include "state/pending_writes.hpp"
@@ -83,12 +85,6 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   PartitionSlot* slot_for(std::int32_t partition);
   std::size_t in_flight() const;
   void fail(std::string reason);
-  void on_statistics(const char* json, std::size_t size);
-  void reconcile_with_group(const rd_kafka_topic_partition_list_t& partitions);
-  bool replay_from_changelog(std::int32_t partition, std::int64_t group_offset,
-                             const std::optional<PartitionCheckpoint>& local);
-  void warn_about_lost_records(const rd_kafka_topic_partition_list_t& partitions);
-  void drop_state_beyond_log_end(const rd_kafka_topic_partition_list_t& partitions);
 
   void on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& message) override;
   void on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) override;
@@ -104,7 +100,9 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::shared_ptr<Health> health_;
   EventTap tap_;
   Topology topology_;
+  ConsumerLag consumer_lag_;
   std::unique_ptr<StateStore> store_;
+  std::unique_ptr<PartitionRestorer> restorer_;  // on each assignment, before the state loads
   std::unique_ptr<OutputProducer> producer_;
   std::unique_ptr<InputConsumer> consumer_;
   std::vector<std::unique_ptr<PartitionSlot>> slots_;  // indexed by partition
@@ -113,10 +111,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::optional<std::string> fatal_;
   bool assigned_once_ = false;
   std::uint64_t records_seen_ = 0;
-  std::map<std::int32_t, prometheus::Gauge*> lag_gauges_;
-  TopicPartitionList committed_;  // the group's offsets at the last assignment
-  std::optional<std::filesystem::file_time_type> registry_modified_;
   std::shared_ptr<RegistryFeed> registry_feed_;
+  std::optional<RegistryFilePoller> registry_poller_;  // registry.source is a file
   bool shutting_down_ = false;
   bool undelivered_at_stop_ = false;
   std::int64_t next_housekeeping_ms_ = 0;
