@@ -126,6 +126,83 @@ std::string make_temporary_state_dir() {
   return pattern;
 }
 
+// The registry the run starts with: a file (or the built-in one), or PostgreSQL, waited for up
+// to registry.start_timeout_ms (docs/contract.md#registry-sources).
+std::shared_ptr<const Registry> load_start_registry(const Config& config, const SignalGate& gate) {
+  auto registry =
+      config.registry.source == kRegistryFromPostgres
+          ? load_registry_at_start(config.postgres.dsn,
+                                   std::chrono::milliseconds(config.registry.start_timeout_ms),
+                                   [&gate] { return gate.stop_pending(); })
+          : load_registry(config.registry.source);
+  spdlog::info("registry: {} beacons, {} QR codes, {} locations", registry->beacons().size(),
+               registry->qr_codes().size(), registry->locations().size());
+  return registry;
+}
+
+// The embedded default (docs/contract.md#embedded-default): with no kafka.brokers, an in-process
+// mock cluster with the topics, assign mode, printed events and a temporary state dir.
+struct EmbeddedKafka {
+  std::unique_ptr<MockCluster> mock;
+  std::string temporary_state_dir;  // "" when state.dir was set
+
+  void remove_temporary_state_dir() const {
+    if (temporary_state_dir.empty()) return;
+    std::error_code ignored;
+    std::filesystem::remove_all(temporary_state_dir, ignored);
+  }
+};
+
+EmbeddedKafka start_embedded_kafka(Config& config) {
+  EmbeddedKafka embedded;
+  embedded.mock = std::make_unique<MockCluster>(1);
+  for (const std::string* topic : {&config.kafka.input_topic, &config.kafka.output_topic,
+                                   &config.kafka.dlq_topic, &config.sink.dlq_topic}) {
+    embedded.mock->create_topic(*topic, kDefaultDevPartitions);
+  }
+  config.kafka.brokers = embedded.mock->bootstrap_servers();
+  // One instance owns every partition: assign mode restarts in ~1 s on the mock.
+  config.kafka.consumer_mode = ConsumerMode::assign;
+  config.output.print_events = true;
+  // The mock answers late when a client has several requests in flight (Nagle on its side):
+  // one at a time keeps identification latency in milliseconds.
+  config.kafka.properties.try_emplace("max.in.flight", "1");
+  if (config.state.dir.empty()) {
+    config.state.dir = embedded.temporary_state_dir = make_temporary_state_dir();
+  }
+  return embedded;
+}
+
+// Events printed on stdout as Kafka acknowledges them (output.print_events), or none.
+EventTap printing_tap(const OutputConfig& output) {
+  if (!output.print_events || output.quiet) return {};
+  return [](std::string_view value) {
+    std::fwrite(value.data(), 1, value.size(), stdout);
+    std::fputc('\n', stdout);
+    std::fflush(stdout);
+  };
+}
+
+// The embedded default's customers: 50 of them, 100 sightings/s, into the mock cluster.
+std::jthread start_generator(const Config& config, std::shared_ptr<const Registry> registry) {
+  spdlog::warn(
+      "embedded mode: no kafka.brokers configured, so running an in-process Kafka "
+      "(librdkafka mock cluster at {}), the built-in generator (50 customers) and "
+      "printing events on stdout; set kafka.brokers for a real cluster",
+      config.kafka.brokers);
+  return std::jthread([&config, registry = std::move(registry)](const std::stop_token& stop) {
+    GeneratorOptions options;
+    options.customers = 50;
+    options.rate_per_s = 100;
+    options.seed = static_cast<std::uint64_t>(wall_clock_ms());
+    try {
+      publish_generated(config.kafka.brokers, config.kafka.input_topic, registry, options, stop);
+    } catch (const std::exception& e) {
+      spdlog::error("generator: {}", e.what());
+    }
+  });
+}
+
 // `tastesync run` once its configuration is loaded.
 int run_loaded(Config config, const SignalGate& gate) {
   auto metrics_registry = std::make_shared<prometheus::Registry>();
@@ -136,55 +213,22 @@ int run_loaded(Config config, const SignalGate& gate) {
     // Serve /readyz (503) while waiting for the database (docs/contract.md#registry-reload).
     server.emplace(config.metrics, metrics_registry, health);
   }
-  const std::shared_ptr<const Registry> registry =
-      registry_from_postgres
-          ? load_registry_at_start(config.postgres.dsn,
-                                   std::chrono::milliseconds(config.registry.start_timeout_ms),
-                                   [&gate] { return gate.stop_pending(); })
-          : load_registry(config.registry.source);
-  spdlog::info("registry: {} beacons, {} QR codes, {} locations", registry->beacons().size(),
-               registry->qr_codes().size(), registry->locations().size());
+  const std::shared_ptr<const Registry> registry = load_start_registry(config, gate);
 
   const bool embedded = config.kafka.brokers.empty();
-  std::unique_ptr<MockCluster> mock;
-  std::string temporary_state_dir;
-  if (embedded) {
-    mock = std::make_unique<MockCluster>(1);
-    for (const std::string* topic : {&config.kafka.input_topic, &config.kafka.output_topic,
-                                     &config.kafka.dlq_topic, &config.sink.dlq_topic}) {
-      mock->create_topic(*topic, kDefaultDevPartitions);
-    }
-    config.kafka.brokers = mock->bootstrap_servers();
-    // One instance owns every partition: assign mode restarts in ~1 s on the mock.
-    config.kafka.consumer_mode = ConsumerMode::assign;
-    config.output.print_events = true;
-    // The mock answers late when a client has several requests in flight (Nagle on its side):
-    // one at a time keeps identification latency in milliseconds.
-    config.kafka.properties.try_emplace("max.in.flight", "1");
-    if (config.state.dir.empty())
-      config.state.dir = temporary_state_dir = make_temporary_state_dir();
-  }
+  EmbeddedKafka embedded_kafka;
+  if (embedded) embedded_kafka = start_embedded_kafka(config);
   if (config.state.dir.empty()) config.state.dir = "./tastesync-state/" + config.kafka.group_id;
 
   spdlog::info("tastesync run, effective configuration:");
   for (const auto& [key, value] : describe_config(config)) spdlog::info("  {} = {}", key, value);
 
-  if (!server) {
-    server.emplace(config.metrics, metrics_registry, health);
-  }
+  if (!server) server.emplace(config.metrics, metrics_registry, health);
   spdlog::info("metrics on http://{}:{}/metrics (/healthz, /readyz){}", config.metrics.bind_address,
                server->port(),
                config.metrics.token.empty() ? "" : "; /metrics needs the bearer token");
 
-  EventTap tap;
-  if (config.output.print_events && !config.output.quiet) {
-    tap = [](std::string_view value) {
-      std::fwrite(value.data(), 1, value.size(), stdout);
-      std::fputc('\n', stdout);
-      std::fflush(stdout);
-    };
-  }
-  Pipeline pipeline(config, registry, metrics_registry, health, std::move(tap));
+  Pipeline pipeline(config, registry, metrics_registry, health, printing_tap(config.output));
   pipeline.set_embedded_mode(embedded);
   std::optional<PostgresRegistryWatcher> registry_watcher;
   if (registry_from_postgres) {
@@ -218,24 +262,7 @@ int run_loaded(Config config, const SignalGate& gate) {
     gate.wake_main();
   });
   std::jthread generator;
-  if (embedded) {
-    spdlog::warn(
-        "embedded mode: no kafka.brokers configured, so running an in-process Kafka "
-        "(librdkafka mock cluster at {}), the built-in generator (50 customers) and "
-        "printing events on stdout; set kafka.brokers for a real cluster",
-        config.kafka.brokers);
-    generator = std::jthread([&](const std::stop_token& stop) {
-      GeneratorOptions options;
-      options.customers = 50;
-      options.rate_per_s = 100;
-      options.seed = static_cast<std::uint64_t>(wall_clock_ms());
-      try {
-        publish_generated(config.kafka.brokers, config.kafka.input_topic, registry, options, stop);
-      } catch (const std::exception& e) {
-        spdlog::error("generator: {}", e.what());
-      }
-    });
-  }
+  if (embedded) generator = start_generator(config, registry);
   supervise(gate, worker, {&generator});
   // Woken by a failed sink, the worker is still running: it stops as on a signal.
   worker.request_stop();
@@ -245,10 +272,7 @@ int run_loaded(Config config, const SignalGate& gate) {
   // (docs/contract.md#shutdown).
   if (sinks) sinks->stop();
   if (sink_failed && exit_code == 0) exit_code = kExitFailed;
-  if (!temporary_state_dir.empty()) {
-    std::error_code ignored;
-    std::filesystem::remove_all(temporary_state_dir, ignored);
-  }
+  embedded_kafka.remove_temporary_state_dir();
   if (exit_code == kExitShutdownTimedOut) {
     // Past the shutdown timeout: what was delivered is in RocksDB (its WAL survives this like a
     // kill -9), and destroying the Kafka clients could wait for their unreachable brokers.

@@ -50,16 +50,7 @@ void report_error(const char* kind, const char* what) {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-  // Everything this process creates (RocksDB state with customer ids, the dev broker's bootstrap
-  // file, temporary state dirs) is its user's alone (docs/design.md, "Files").
-  umask(S_IRWXG | S_IRWXO);
-  CLI::App app{"tastesync: tells restaurants which customer is where, from beacon sightings"};
-  app.require_subcommand(1);
-
-  RunArguments run;
+CLI::App* add_run_subcommand(CLI::App& app, RunArguments& run) {
   CLI::App* run_app = app.add_subcommand(
       "run", "Run the pipeline (embedded default when no brokers are configured)");
   run_app->add_option_function<std::string>(
@@ -87,8 +78,10 @@ int main(int argc, char** argv) try {
       "--quiet", [&run] { run.overrides.emplace_back("output.quiet", "true"); },
       "Do not print events on stdout (config key output.quiet)");
 
-  RunArguments sink;
-  std::string sink_kind;
+  return run_app;
+}
+
+CLI::App* add_sink_subcommand(CLI::App& app, RunArguments& sink, std::string& sink_kind) {
   CLI::App* sink_app = app.add_subcommand(
       "sink",
       "Run one sink alone: customer-events into PostgreSQL or Redis (docs/contract.md#sinks)");
@@ -108,7 +101,10 @@ int main(int argc, char** argv) try {
            "HTTP port for /metrics, /healthz, /readyz (0: any free)");
   key_flag(*sink_app, sink, "--log-level", "log.level", "trace, debug, info, warn, error");
 
-  tastesync::DevBrokerArguments broker;
+  return sink_app;
+}
+
+CLI::App* add_dev_broker_subcommand(CLI::App& app, tastesync::DevBrokerArguments& broker) {
   CLI::App* broker_app = app.add_subcommand(
       "dev-broker", "Serve librdkafka's mock cluster as a local Kafka for development and tests");
   broker_app->add_option("--partitions", broker.partitions, "Partitions per topic")
@@ -121,7 +117,10 @@ int main(int argc, char** argv) try {
   broker_app->add_option("--topic", broker.topics, "Topics to create (repeatable)")
       ->capture_default_str();
 
-  tastesync::GenArguments gen;
+  return broker_app;
+}
+
+CLI::App* add_gen_subcommand(CLI::App& app, tastesync::GenArguments& gen) {
   CLI::App* gen_app = app.add_subcommand("gen", "Produce realistic synthetic sightings");
   gen_app->add_option("--brokers", gen.brokers, "Kafka bootstrap servers")->required();
   gen_app->add_option("--topic", gen.topic, "Topic to produce to")->capture_default_str();
@@ -142,6 +141,27 @@ int main(int argc, char** argv) try {
       "--start-time", [&gen](const std::string& t) { gen.start_time = t; },
       "Simulated clock start (RFC 3339): reproducible event times instead of the wall clock");
 
+  return gen_app;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+  // Everything this process creates (RocksDB state with customer ids, the dev broker's bootstrap
+  // file, temporary state dirs) is its user's alone (docs/design.md, "Files").
+  umask(S_IRWXG | S_IRWXO);
+  CLI::App app{"tastesync: tells restaurants which customer is where, from beacon sightings"};
+  app.require_subcommand(1);
+
+  RunArguments run;
+  CLI::App* run_app = add_run_subcommand(app, run);
+  RunArguments sink;
+  std::string sink_kind;
+  CLI::App* sink_app = add_sink_subcommand(app, sink, sink_kind);
+  tastesync::DevBrokerArguments broker;
+  CLI::App* broker_app = add_dev_broker_subcommand(app, broker);
+  tastesync::GenArguments gen;
+  CLI::App* gen_app = add_gen_subcommand(app, gen);
   tastesync::SimArguments sim;
   CLI::App* sim_app = tastesync::add_sim_subcommand(app, sim);
 

@@ -1,3 +1,7 @@
+// The parse stage (docs/contract.md#parse, #sighting-errors). Over 400 lines because it is one
+// walk over one document: the member table, the duplicate-key and unknown-member checks, and the
+// beacon and QR readers share the parser's state, and splitting them would spread one record's
+// checks over files a reviewer must read together.
 #include "stages/parse.hpp"
 
 #include <simdjson.h>

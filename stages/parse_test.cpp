@@ -1,3 +1,5 @@
+// The parse stage's cases, one per rule of docs/contract.md#sighting and #sighting-errors.
+// Over 400 lines because every error code and edge of the schema has its own named test.
 #include "stages/parse.hpp"
 
 #include <gtest/gtest.h>

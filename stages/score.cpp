@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <span>
 
 namespace tastesync {
@@ -30,18 +31,36 @@ BeaconTrack& track_for(CustomerState& state, const Uuid& beacon_id) {
   return track;
 }
 
-struct LocationEstimate {
-  std::uint32_t location_index = 0;
-  double at_probability = -1.0;  // of its most likely beacon
-  const BeaconEntry* beacon = nullptr;
-  int latest_rssi_dbm = 0;
-};
+// The beacon's calibrated power at 1 m: the registry's, else what the phone reported, else the
+// default (docs/scoring.md).
+int tx_power_of(const BeaconEntry& beacon, const BeaconTrack& track, const ScoreOptions& options) {
+  if (beacon.tx_power_dbm) return *beacon.tx_power_dbm;
+  if (track.reported_tx_power_dbm != 0) return track.reported_tx_power_dbm;
+  return options.default_tx_power_dbm;
+}
 
 bool same_location(const Location& location, std::string_view store_id, std::string_view name) {
   return location.store_id == store_id && location.name == name;
 }
 
 }  // namespace
+
+LocationEstimate& LocationEstimates::of(std::uint32_t location_index) {
+  for (std::size_t i = 0; i < count_; ++i) {
+    if (items_[i].location_index == location_index) return items_[i];
+  }
+  LocationEstimate& added = items_[count_++];
+  added.location_index = location_index;
+  return added;
+}
+
+const LocationEstimate* LocationEstimates::most_likely() const {
+  const LocationEstimate* best = nullptr;
+  for (const LocationEstimate& estimate : all()) {
+    if (best == nullptr || estimate.at_probability > best->at_probability) best = &estimate;
+  }
+  return best;
+}
 
 double round_confidence(double confidence) {
   return std::floor(std::clamp(confidence, 0.0, 1.0) * 1000.0 + 0.5) / 1000.0;
@@ -131,24 +150,10 @@ Result<Identification, DropReason> Scorer::score_beacon(
     CustomerState& state, const Sighting& sighting, const Resolved& resolved,
     const Registry& registry, std::uint64_t registry_generation, Proximity* heard_proximity) const {
   const EpochMs now_ms = sighting.detected_at_ms;
-  const int raw_rssi = sighting.beacon.rssi_dbm;
-  double offset_db = 0.0;
-  if (sighting.platform == "ios") offset_db = options_.rssi_offset_ios_db;
-  if (sighting.platform == "android") offset_db = options_.rssi_offset_android_db;
-
-  BeaconTrack& heard = track_for(state, resolved.beacon->beacon_id);
-  if (sighting.beacon.tx_power_dbm) {
-    heard.reported_tx_power_dbm = static_cast<std::int8_t>(*sighting.beacon.tx_power_dbm);
-  }
-  const bool newest_reading = heard.readings == 0 || now_ms >= heard.newest_ms;
-  filter(heard, now_ms, raw_rssi + offset_db);
-  if (newest_reading) heard.last_rssi_dbm = static_cast<std::int8_t>(raw_rssi);
+  const BeaconTrack& heard = record_reading(state, sighting, *resolved.beacon);
   if (heard_proximity != nullptr) {
-    const BeaconEntry& beacon = *resolved.beacon;
-    const int tx_power = beacon.tx_power_dbm                ? *beacon.tx_power_dbm
-                         : heard.reported_tx_power_dbm != 0 ? heard.reported_tx_power_dbm
-                                                            : options_.default_tx_power_dbm;
-    *heard_proximity = proximity(distance_m(heard.rssi_dbm, tx_power));
+    *heard_proximity =
+        proximity(distance_m(heard.rssi_dbm, tx_power_of(*resolved.beacon, heard, options_)));
   }
 
   // Tracks silent beyond their memory are forgotten; those silent for the window do not count.
@@ -159,58 +164,20 @@ Result<Identification, DropReason> Scorer::score_beacon(
     return track.newest_ms < newest_ms - options_.track_memory_ms;
   });
 
-  // Per location, the nearest of its beacons (several beacons may mark one location).
-  std::array<LocationEstimate, CustomerState::kMaxTracks> estimates{};
-  std::size_t estimate_count = 0;
-  for (BeaconTrack& track : state.tracks) {
-    if (track.newest_ms < newest_ms - options_.window_ms) continue;
-    if (track.entry_generation != registry_generation) {
-      track.entry = registry.find_beacon_by_id(track.beacon_id);
-      track.entry_generation = registry_generation;
-    }
-    const BeaconEntry* beacon = track.entry;
-    if (beacon == nullptr || beacon->status != EntryStatus::active) continue;
-    const int tx_power = beacon->tx_power_dbm               ? *beacon->tx_power_dbm
-                         : track.reported_tx_power_dbm != 0 ? track.reported_tx_power_dbm
-                                                            : options_.default_tx_power_dbm;
-    const Location& location = registry.location(beacon->location_index);
-    const double radius =
-        beacon->radius_m.value_or(options_.radius_m[static_cast<std::size_t>(location.type)]);
-    const double probability =
-        at_probability(distance_m(track.rssi_dbm, tx_power), radius, track.variance);
-
-    LocationEstimate* slot = nullptr;
-    for (std::size_t i = 0; i < estimate_count; ++i) {
-      if (estimates[i].location_index == beacon->location_index) slot = &estimates[i];
-    }
-    if (slot == nullptr) {
-      slot = &estimates[estimate_count++];
-      slot->location_index = beacon->location_index;
-    }
-    if (probability > slot->at_probability) {
-      slot->at_probability = probability;
-      slot->beacon = beacon;
-      slot->latest_rssi_dbm = track.last_rssi_dbm;
-    }
-  }
-
-  const LocationEstimate* best = nullptr;
-  for (std::size_t i = 0; i < estimate_count; ++i) {
-    if (best == nullptr || estimates[i].at_probability > best->at_probability) {
-      best = &estimates[i];
-    }
-  }
+  const LocationEstimates estimates =
+      estimate_locations(state, registry, registry_generation, newest_ms);
+  const LocationEstimate* best = estimates.most_likely();
   if (best == nullptr) return Failure{DropReason::low_confidence};
   std::array<double, CustomerState::kMaxTracks> others{};
   std::size_t other_count = 0;
   double current_at_probability = 0.0;
   const auto& current = state.last_emitted;
-  for (std::size_t i = 0; i < estimate_count; ++i) {
-    if (&estimates[i] == best) continue;
-    others[other_count++] = estimates[i].at_probability;
-    if (current && same_location(registry.location(estimates[i].location_index), current->store_id,
+  for (const LocationEstimate& estimate : estimates.all()) {
+    if (&estimate == best) continue;
+    others[other_count++] = estimate.at_probability;
+    if (current && same_location(registry.location(estimate.location_index), current->store_id,
                                  current->location)) {
-      current_at_probability = estimates[i].at_probability;
+      current_at_probability = estimate.at_probability;
     }
   }
 
@@ -219,19 +186,76 @@ Result<Identification, DropReason> Scorer::score_beacon(
       best->at_probability, std::span<const double>(others.data(), other_count)));
   const Identification identification{best->location_index, &location, best->beacon,
                                       best->latest_rssi_dbm, confidence};
+  if (const auto held = hold_move(state, location, now_ms, confidence, best->at_probability,
+                                  current_at_probability)) {
+    return Failure{*held};
+  }
+  return identification;
+}
 
+const BeaconTrack& Scorer::record_reading(CustomerState& state, const Sighting& sighting,
+                                          const BeaconEntry& beacon) const {
+  const EpochMs now_ms = sighting.detected_at_ms;
+  const int raw_rssi = sighting.beacon.rssi_dbm;
+  double offset_db = 0.0;
+  if (sighting.platform == "ios") offset_db = options_.rssi_offset_ios_db;
+  if (sighting.platform == "android") offset_db = options_.rssi_offset_android_db;
+
+  BeaconTrack& heard = track_for(state, beacon.beacon_id);
+  if (sighting.beacon.tx_power_dbm) {
+    heard.reported_tx_power_dbm = static_cast<std::int8_t>(*sighting.beacon.tx_power_dbm);
+  }
+  const bool newest_reading = heard.readings == 0 || now_ms >= heard.newest_ms;
+  filter(heard, now_ms, raw_rssi + offset_db);
+  if (newest_reading) heard.last_rssi_dbm = static_cast<std::int8_t>(raw_rssi);
+  return heard;
+}
+
+LocationEstimates Scorer::estimate_locations(CustomerState& state, const Registry& registry,
+                                             std::uint64_t registry_generation,
+                                             EpochMs newest_ms) const {
+  // Per location, the nearest of its beacons (several beacons may mark one location).
+  LocationEstimates estimates;
+  for (BeaconTrack& track : state.tracks) {
+    if (track.newest_ms < newest_ms - options_.window_ms) continue;
+    if (track.entry_generation != registry_generation) {
+      track.entry = registry.find_beacon_by_id(track.beacon_id);
+      track.entry_generation = registry_generation;
+    }
+    const BeaconEntry* beacon = track.entry;
+    if (beacon == nullptr || beacon->status != EntryStatus::active) continue;
+    const Location& location = registry.location(beacon->location_index);
+    const double radius =
+        beacon->radius_m.value_or(options_.radius_m[static_cast<std::size_t>(location.type)]);
+    const double probability = at_probability(
+        distance_m(track.rssi_dbm, tx_power_of(*beacon, track, options_)), radius, track.variance);
+    LocationEstimate& slot = estimates.of(beacon->location_index);
+    if (probability > slot.at_probability) {
+      slot.at_probability = probability;
+      slot.beacon = beacon;
+      slot.latest_rssi_dbm = track.last_rssi_dbm;
+    }
+  }
+  return estimates;
+}
+
+std::optional<DropReason> Scorer::hold_move(CustomerState& state, const Location& location,
+                                            EpochMs now_ms, double confidence,
+                                            double best_at_probability,
+                                            double current_at_probability) const {
   // Hysteresis against the location last emitted (dedupe's memory): the first identification
   // is immediate; a move needs the new location to stay more likely than the current one by
   // score.move_margin for the dwell, and the confidence at the end of it (which requires the
   // current location to look unlikely).
+  const auto& current = state.last_emitted;
   if (!current || same_location(location, current->store_id, current->location)) {
     state.move_candidate.reset();
-    if (confidence < options_.min_confidence) return Failure{DropReason::low_confidence};
-    return identification;
+    if (confidence < options_.min_confidence) return DropReason::low_confidence;
+    return std::nullopt;
   }
-  if (best->at_probability < current_at_probability + options_.move_margin) {
+  if (best_at_probability < current_at_probability + options_.move_margin) {
     state.move_candidate.reset();
-    return Failure{DropReason::low_confidence};
+    return DropReason::low_confidence;
   }
   auto& candidate = state.move_candidate;
   if (!candidate || !same_location(location, candidate->store_id, candidate->location)) {
@@ -241,10 +265,10 @@ Result<Identification, DropReason> Scorer::score_beacon(
   }
   if (now_ms - candidate->since_ms < options_.move_dwell_ms ||
       candidate->readings < options_.move_dwell_readings || confidence < options_.min_confidence) {
-    return Failure{DropReason::pending_move};
+    return DropReason::pending_move;
   }
   candidate.reset();
-  return identification;
+  return std::nullopt;
 }
 
 Identification Scorer::score_qr(CustomerState& state, const Resolved& resolved) const {

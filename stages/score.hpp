@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 
 #include "common/result.hpp"
@@ -54,6 +55,27 @@ struct Identification {
   double confidence = 0.0;              // rounded half-up to 3 decimals
 };
 
+// One location's evidence while scoring a reading: the at-probability of its most likely beacon.
+struct LocationEstimate {
+  std::uint32_t location_index = 0;
+  double at_probability = -1.0;
+  const BeaconEntry* beacon = nullptr;
+  int latest_rssi_dbm = 0;
+};
+
+// The locations heard within the window, at most one per track (no allocation on the hot path).
+class LocationEstimates {
+ public:
+  // The estimate of a location, added (at_probability -1) when it is not there yet.
+  LocationEstimate& of(std::uint32_t location_index);
+  const LocationEstimate* most_likely() const;  // null when none
+  std::span<const LocationEstimate> all() const { return {items_.data(), count_}; }
+
+ private:
+  std::array<LocationEstimate, CustomerState::kMaxTracks> items_{};
+  std::size_t count_ = 0;
+};
+
 // The confidence model (docs/scoring.md): per beacon a Kalman-filtered RSSI gives a distance by
 // the log-distance model and, with the filter's variance, the probability of being within the
 // location's radius; the most likely location wins, with confidence = its share of the odds of
@@ -88,6 +110,16 @@ class Scorer {
   void filter(BeaconTrack& track, EpochMs t_ms, double rssi_dbm) const;
 
  private:
+  // The reading filtered into its beacon's track (created, or taking the stalest one's slot).
+  const BeaconTrack& record_reading(CustomerState& state, const Sighting& sighting,
+                                    const BeaconEntry& beacon) const;
+  LocationEstimates estimate_locations(CustomerState& state, const Registry& registry,
+                                       std::uint64_t registry_generation, EpochMs newest_ms) const;
+  // Why the best location is not emitted yet (hysteresis and the confidence floor), or nothing.
+  std::optional<DropReason> hold_move(CustomerState& state, const Location& location,
+                                      EpochMs now_ms, double confidence, double best_at_probability,
+                                      double current_at_probability) const;
+
   ScoreOptions options_;
 };
 

@@ -1,3 +1,7 @@
+// RocksDB state (docs/contract.md#state, docs/storage.md): the key layout, the checkpoint and
+// remembered-id encodings, the compaction filter that expires by event time, and the store.
+// Over 400 lines because the key layout, the expiry filter and the store must agree byte for
+// byte; they are kept in one file so that a change to one is seen next to the others.
 #include "state/state_store.hpp"
 
 #include <rocksdb/cache.h>

@@ -1,3 +1,7 @@
+// The embedded default's generator (docs/contract.md#embedded-default): simulated customers
+// walking a floor with realistic RSSI, QR scans and a share of hostile records, and the producer
+// that sends them. Just over 400 lines: the simulation and its producer are one tool for
+// development, used nowhere else.
 #include "app/dev/generator.hpp"
 
 #include <fmt/format.h>
