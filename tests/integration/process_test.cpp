@@ -55,6 +55,37 @@ TEST_F(Process, TwoTermsWithinASecondAreOneRequestToStopCleanly) {
   EXPECT_NE(pipeline->process().stderr_text().find("stopped cleanly"), std::string::npos);
 }
 
+// A second signal more than a second after the first is an operator who will not wait: the
+// process exits at once (code 1) instead of finishing a drain that cannot end (the broker is gone
+// and shutdown.timeout_ms is long).
+TEST_F(Process, ASecondSignalLaterExitsAtOnceWithoutWaitingForTheDrain) {
+  start_broker();
+  PipelineOptions options = pipeline_options("pipeline", "impatient");
+  options.environment.emplace_back("TASTESYNC_SHUTDOWN__TIMEOUT_MS", "600000");
+  auto pipeline = start_pipeline(options);
+  produce_sighting(BeaconSighting{.sighting_id = "impatient-1",
+                                  .customer_id = "cust-impatient",
+                                  .minor = 13,
+                                  .detected_at = canonical_time(1740916800000)});
+  TopicReader events(brokers(), "customer-events");
+  ASSERT_TRUE(events.read_until(
+      [](const std::vector<Record>& records) {
+        return event_of_sighting(records, "impatient-1") != nullptr;
+      },
+      kOutputTimeout));
+  stop_broker();
+  pipeline->process().send_signal(SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(1500));
+  ASSERT_TRUE(pipeline->process().running()) << "the drain ended before the second signal";
+  pipeline->process().send_signal(SIGTERM);
+  // Far less than the 600 s shutdown timeout: slack for two slow cores under AddressSanitizer.
+  const auto status = pipeline->process().wait_for_exit(std::chrono::seconds(20));
+  ASSERT_TRUE(status.has_value()) << "still running 20 s after the second signal";
+  EXPECT_TRUE(status->exited_with(1)) << status->describe();
+  EXPECT_NE(pipeline->process().stderr_text().find("second signal: exiting at once"),
+            std::string::npos);
+}
+
 TEST_F(Process, TheStateDirAndEveryFileInItAreTheOwnersAlone) {
   auto pipeline = running_pipeline("private");
   const ExitStatus stopped = pipeline->stop();
