@@ -255,6 +255,11 @@ int run_loaded(Config config, const SignalGate& gate) {
   std::jthread worker([&](const std::stop_token& stop) {
     try {
       exit_code = pipeline.run(stop);
+    } catch (const ConfigError& e) {
+      // A start error the operator fixes (a missing topic, another topic's state.dir): said as
+      // main says the others.
+      spdlog::error("configuration error: {}", e.what());
+      exit_code = kExitFailed;
     } catch (const std::exception& e) {
       spdlog::error("{}", e.what());
       exit_code = kExitFailed;

@@ -85,7 +85,7 @@ double with_state_path(const std::shared_ptr<const Registry>& registry,
   options.dir = dir;
   options.input_topic = "bench";
   auto store = StateStore::open(options);
-  if (!store) throw std::runtime_error(store.error());
+  if (!store) throw std::runtime_error(store.error().message);
   Topology topology(registry, TopologyOptions{});
   std::vector<PartitionState> partitions(kPartitions);
   std::vector<PendingWrites> pending(kPartitions);
@@ -110,7 +110,7 @@ double with_state_path(const std::shared_ptr<const Registry>& registry,
                              PartitionCheckpoint{next_offset[index], partitions[index].progress()});
       }
       if (auto written = (*store)->write(batch); !written)
-        throw std::runtime_error(written.error());
+        throw std::runtime_error(written.error().message);
     }
   }
   const double elapsed = seconds_since(start);

@@ -39,4 +39,11 @@ class [[nodiscard]] Result {
   std::variant<T, E> value_;
 };
 
+// What an operation that yields nothing returns when it worked: Status<E> says whether it did and,
+// when not, why (never a bool that means nothing).
+struct Done {};
+
+template <typename E>
+using Status = Result<Done, E>;
+
 }  // namespace tastesync

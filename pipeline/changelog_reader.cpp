@@ -58,7 +58,7 @@ Result<ChangelogReplay, std::string> replay_changelog(const Config& config, std:
     if (message->key == nullptr || message->payload == nullptr) continue;  // not ours
     auto added = restore.add({static_cast<const char*>(message->key), message->key_len},
                              {static_cast<const char*>(message->payload), message->len});
-    if (!added) return Failure{added.error()};
+    if (!added) return Failure{added.error().message};
   }
   rd_kafka_consumer_close(consumer.get());
   replay.checkpoint = restore.checkpoint();

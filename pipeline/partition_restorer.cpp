@@ -22,7 +22,7 @@ std::optional<RestoreFailure> PartitionRestorer::prepare(
 std::optional<RestoreFailure> PartitionRestorer::reconcile_with_group(
     rd_kafka_t* consumer, const rd_kafka_topic_partition_list_t& partitions) {
   // Reads follow: make RocksDB's vector memtable sorted once, not per lookup.
-  if (auto flushed = store_.flush(); !flushed) return RestoreFailure{flushed.error()};
+  if (auto flushed = store_.flush(); !flushed) return RestoreFailure{flushed.error().message};
   // Where the group stands. A local checkpoint behind it (or none) means another instance
   // processed the partition meanwhile: its state is in the changelog, and the local one is
   // stale (resuming from it would rewind the group and re-emit with other identifications).
@@ -37,7 +37,7 @@ std::optional<RestoreFailure> PartitionRestorer::reconcile_with_group(
     const std::int32_t partition = committed_->elems[i].partition;
     const std::int64_t group_offset = committed_->elems[i].offset;
     const auto local = store_.checkpoint(partition);
-    if (!local) return RestoreFailure{local.error()};
+    if (!local) return RestoreFailure{local.error().message};
     const bool behind = !*local || (group_offset >= 0 && (*local)->next_offset < group_offset);
     if (!behind) continue;
     bool replayed = false;
@@ -52,7 +52,7 @@ std::optional<RestoreFailure> PartitionRestorer::reconcile_with_group(
           "starting from the group's offset without state",
           partition, (*local)->next_offset, group_offset);
       if (auto deleted = store_.delete_partition(partition); !deleted) {
-        return RestoreFailure{deleted.error()};
+        return RestoreFailure{deleted.error().message};
       }
     }
   }
@@ -100,14 +100,14 @@ std::optional<RestoreFailure> PartitionRestorer::drop_state_beyond_log_end(
     const rd_kafka_topic_partition_t& end = log_ends->elems[i];
     if (end.err != RD_KAFKA_RESP_ERR_NO_ERROR || end.offset < 0) continue;
     const auto local = store_.checkpoint(end.partition);
-    if (!local) return RestoreFailure{local.error()};
+    if (!local) return RestoreFailure{local.error().message};
     if (!*local || (*local)->next_offset <= end.offset) continue;
     spdlog::error(
         "partition {}: local state stops at offset {} but the log ends at {}: the topic was "
         "truncated or recreated; dropping the partition's state and starting it afresh",
         end.partition, (*local)->next_offset, end.offset);
     if (auto deleted = store_.delete_partition(end.partition); !deleted) {
-      return RestoreFailure{deleted.error()};
+      return RestoreFailure{deleted.error().message};
     }
   }
   return std::nullopt;

@@ -61,7 +61,11 @@ int Pipeline::run(const std::stop_token& stop) {
   store_options.expiry_lag_ms = topology_.options().state_expiry_lag_ms();
   store_options.seen_expiry_lag_ms = topology_.options().seen_expiry_lag_ms();
   auto store = StateStore::open(store_options);
-  if (!store) throw std::runtime_error(store.error());
+  if (!store) {
+    // Another topic's state is the operator's to sort out: a start error naming state.dir.
+    if (store.error().kind == StateErrorKind::wrong_topic) throw ConfigError(store.error().message);
+    throw std::runtime_error(store.error().message);
+  }
   store_ = std::move(*store);
   restorer_ = std::make_unique<PartitionRestorer>(config_, *store_, metrics_);
 
@@ -220,7 +224,7 @@ void Pipeline::checkpoint() {
     if (fatal_) return;
   }
   if (auto written = store_->write(batch_); !written) {
-    fail("state write failed: " + written.error());
+    fail("state write failed: " + written.error().message);
     return;
   }
   metrics_.stage_latency_checkpoint.Observe(static_cast<double>(steady_ns() - started_ns) * 1e-9);
@@ -420,7 +424,8 @@ void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
     auto slot = std::make_unique<PartitionSlot>();
     auto checkpoint = store_->restore(tp.partition, slot->state);
     if (!checkpoint) {
-      fail("restoring partition " + std::to_string(tp.partition) + ": " + checkpoint.error());
+      fail("restoring partition " + std::to_string(tp.partition) + ": " +
+           checkpoint.error().message);
       return;
     }
     topology_.normalize_restored(slot->state);

@@ -42,14 +42,15 @@ class RedisSinkWriter : public SinkWriter {
 
   std::string_view name() const override { return "redis"; }
 
-  Result<SinkWriteResult, std::string> write(std::span<const SinkEvent> events,
-                                             EpochMs now_ms) override {
+  Result<SinkWriteResult, SinkError> write(std::span<const SinkEvent> events,
+                                           EpochMs now_ms) override {
     auto written = writer_.write(events, now_ms);
     if (!written) {
       if (written.error().kind == RedisErrorKind::credentials_rejected) {
-        throw ConfigError(credentials_problem(options_, written.error().message));
+        return Failure{SinkError{SinkErrorKind::credentials_refused,
+                                 credentials_problem(options_, written.error().message)}};
       }
-      return Failure{written.error().message};
+      return Failure{SinkError{SinkErrorKind::unavailable, written.error().message}};
     }
     SinkWriteResult result;
     result.rejected = std::move(written->rejected);

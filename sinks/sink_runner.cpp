@@ -8,6 +8,7 @@
 
 #include "common/backoff.hpp"
 #include "common/clock.hpp"
+#include "common/config_error.hpp"
 #include "kafka/dead_letter.hpp"
 #include "kafka/kafka.hpp"
 
@@ -193,13 +194,17 @@ class SinkRunner::Impl {
         }
         return;
       }
+      if (result.error().kind == SinkErrorKind::credentials_refused) {
+        // Retrying cannot help: Sinks::supervise ends the process on a ConfigError.
+        throw ConfigError(result.error().message);
+      }
       errors_.Increment();
       retries_.Increment();
       const auto wait = backoff_.next();
       // One line per failure while the backoff grows, then one every capped wait: an outage
       // of minutes logs tens of lines, not thousands.
       spdlog::warn("sink {}: write of {} events failed ({}); retrying in {} ms", writer_->name(),
-                   events_.size(), result.error(), wait.count());
+                   events_.size(), result.error().message, wait.count());
       update_lag();
       sleep_unless_stopped(wait, stop);
     }

@@ -46,8 +46,8 @@ class BreakingWriter : public SinkWriter {
  public:
   explicit BreakingWriter(std::shared_ptr<Ledger> ledger) : ledger_(std::move(ledger)) {}
   std::string_view name() const override { return "redis"; }
-  Result<SinkWriteResult, std::string> write(std::span<const SinkEvent> events,
-                                             EpochMs /*now_ms*/) override {
+  Result<SinkWriteResult, SinkError> write(std::span<const SinkEvent> events,
+                                           EpochMs /*now_ms*/) override {
     const std::lock_guard lock(ledger_->mutex);
     if (ledger_->throws_left > 0) {
       --ledger_->throws_left;

@@ -119,8 +119,8 @@ class EntryReader {
   std::string where_;
 };
 
-Result<bool, std::string> read_beacon(Registry& registry, simdjson::dom::object object,
-                                      std::size_t index) {
+Status<std::string> read_beacon(Registry& registry, simdjson::dom::object object,
+                                std::size_t index) {
   const EntryReader reader(object, "beacons[" + std::to_string(index) + "]");
   BeaconEntry entry;
   auto beacon_id = reader.uuid("beacon_id");
@@ -153,11 +153,10 @@ Result<bool, std::string> read_beacon(Registry& registry, simdjson::dom::object 
   entry.location_index = *location;
   auto added = registry.add_beacon(entry);
   if (!added) return Failure{"beacons[" + std::to_string(index) + "]: " + added.error()};
-  return true;
+  return Done{};
 }
 
-Result<bool, std::string> read_qr(Registry& registry, simdjson::dom::object object,
-                                  std::size_t index) {
+Status<std::string> read_qr(Registry& registry, simdjson::dom::object object, std::size_t index) {
   const EntryReader reader(object, "qr_codes[" + std::to_string(index) + "]");
   auto code = reader.string("code", 256);
   if (!code) return Failure{code.error()};
@@ -167,7 +166,7 @@ Result<bool, std::string> read_qr(Registry& registry, simdjson::dom::object obje
   if (!location) return Failure{location.error()};
   auto added = registry.add_qr(QrEntry{std::string(*code), *location, *status});
   if (!added) return Failure{"qr_codes[" + std::to_string(index) + "]: " + added.error()};
-  return true;
+  return Done{};
 }
 
 std::size_t mix(std::size_t seed, std::uint64_t value) {
@@ -300,7 +299,7 @@ std::uint32_t Registry::intern_location(std::string_view store_id, std::string_v
   return index;
 }
 
-Result<bool, std::string> Registry::add_beacon(BeaconEntry entry) {
+Status<std::string> Registry::add_beacon(BeaconEntry entry) {
   const auto index = static_cast<std::uint32_t>(beacons_.size());
   const std::pair<Uuid, std::uint32_t> identity{
       entry.uuid, static_cast<std::uint32_t>(entry.major) << 16 | entry.minor};
@@ -315,16 +314,16 @@ Result<bool, std::string> Registry::add_beacon(BeaconEntry entry) {
   by_identity_.emplace(identity, index);
   by_beacon_id_.emplace(entry.beacon_id, index);
   beacons_.push_back(entry);
-  return true;
+  return Done{};
 }
 
-Result<bool, std::string> Registry::add_qr(QrEntry entry) {
+Status<std::string> Registry::add_qr(QrEntry entry) {
   if (by_qr_code_.contains(entry.code)) {
     return Failure{"QR code '" + entry.code + "' is registered twice"};
   }
   by_qr_code_.emplace(entry.code, static_cast<std::uint32_t>(qr_codes_.size()));
   qr_codes_.push_back(std::move(entry));
-  return true;
+  return Done{};
 }
 
 }  // namespace tastesync

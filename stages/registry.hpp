@@ -65,8 +65,8 @@ class Registry {
   std::uint32_t intern_location(std::string_view store_id, std::string_view name,
                                 LocationType type);
   // Fail with a message when an identity, beacon_id or code is already present.
-  Result<bool, std::string> add_beacon(BeaconEntry entry);
-  Result<bool, std::string> add_qr(QrEntry entry);
+  Status<std::string> add_beacon(BeaconEntry entry);
+  Status<std::string> add_qr(QrEntry entry);
 
  private:
   struct IdentityHash {

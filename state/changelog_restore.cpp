@@ -2,16 +2,16 @@
 
 namespace tastesync {
 
-Result<bool, std::string> ChangelogRestore::add(std::string_view key, std::string_view value) {
+Status<StateError> ChangelogRestore::add(std::string_view key, std::string_view value) {
   if (partition_of_key(key) != partition_) {
-    return Failure{"changelog partition " + std::to_string(partition_) +
-                   " holds a record of another partition"};
+    return Failure{malformed_error("changelog partition " + std::to_string(partition_) +
+                                   " holds a record of another partition")};
   }
   pending_.emplace_back(key, value);
-  if (key != checkpoint_key(partition_)) return true;
+  if (key != checkpoint_key(partition_)) return Done{};
 
   const auto checkpoint = decode_checkpoint_value(value);
-  if (!checkpoint) return Failure{std::string("a changelog checkpoint record is malformed")};
+  if (!checkpoint) return Failure{malformed_error("a changelog checkpoint record is malformed")};
   if (!checkpoint_) {
     if (auto deleted = store_->delete_partition(partition_); !deleted) {
       return Failure{deleted.error()};
@@ -25,7 +25,7 @@ Result<bool, std::string> ChangelogRestore::add(std::string_view key, std::strin
   records_applied_ += pending_.size();
   pending_.clear();
   checkpoint_ = checkpoint;
-  return true;
+  return Done{};
 }
 
 }  // namespace tastesync

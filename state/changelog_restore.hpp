@@ -25,7 +25,7 @@ class ChangelogRestore {
       : store_(&store), partition_(partition) {}
 
   // One changelog record, in log order.
-  Result<bool, std::string> add(std::string_view key, std::string_view value);
+  Status<StateError> add(std::string_view key, std::string_view value);
 
   // The last complete checkpoint applied (nullopt: the changelog held none).
   const std::optional<PartitionCheckpoint>& checkpoint() const { return checkpoint_; }

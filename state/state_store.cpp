@@ -139,8 +139,8 @@ class EventTimeExpiryFilter : public rocksdb::CompactionFilter {
   std::int64_t seen_lag_ms_;
 };
 
-std::string status_text(const char* what, const rocksdb::Status& status) {
-  return std::string(what) + ": " + status.ToString();
+StateError status_error(std::string_view what, const rocksdb::Status& status) {
+  return storage_error(what, status.ToString());
 }
 
 }  // namespace
@@ -173,19 +173,18 @@ std::string checkpoint_key(std::int32_t partition) {
   return key;
 }
 
-Result<std::unique_ptr<StateStore>, std::string> StateStore::open(
-    const StateStoreOptions& options) {
+Result<std::unique_ptr<StateStore>, StateError> StateStore::open(const StateStoreOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
-  if (ec) return Failure{"state.dir " + options.dir + ": " + ec.message()};
+  if (ec) return Failure{storage_error("state.dir " + options.dir, ec.message())};
   // The state holds customer ids: only this user may read it (docs/design.md, "Files"). Files
   // RocksDB creates from now on follow the process umask (077 in the binary); files of a state
   // dir written before are closed down here.
   namespace fs = std::filesystem;
   fs::permissions(options.dir, fs::perms::owner_all, fs::perm_options::replace, ec);
   if (ec)
-    return Failure{"state.dir " + options.dir +
-                   ": cannot restrict it to its owner: " + ec.message()};
+    return Failure{storage_error("state.dir " + options.dir + ": cannot restrict it to its owner",
+                                 ec.message())};
   // Best effort, never throwing: regular files only (a symlink's target is not ours to change).
   for (fs::directory_iterator it(options.dir, ec), end; !ec && it != end; it.increment(ec)) {
     if (it->symlink_status(ec).type() != fs::file_type::regular) continue;
@@ -221,21 +220,18 @@ Result<std::unique_ptr<StateStore>, std::string> StateStore::open(
 
   rocksdb::DB* raw = nullptr;
   const auto status = rocksdb::DB::Open(db_options, options.dir, &raw);
-  if (!status.ok())
-    return Failure{status_text(("opening state.dir " + options.dir).c_str(), status)};
+  if (!status.ok()) return Failure{status_error("opening state.dir " + options.dir, status)};
   store->db_.reset(raw);
 
   std::string recorded_topic;
   const auto topic_status = store->db_->Get(rocksdb::ReadOptions(), kTopicKey, &recorded_topic);
   if (topic_status.IsNotFound()) {
     const auto put = store->db_->Put(rocksdb::WriteOptions(), kTopicKey, options.input_topic);
-    if (!put.ok()) return Failure{status_text("recording the input topic", put)};
+    if (!put.ok()) return Failure{status_error("recording the input topic", put)};
   } else if (!topic_status.ok()) {
-    return Failure{status_text("reading the state's input topic", topic_status)};
+    return Failure{status_error("reading the state's input topic", topic_status)};
   } else if (recorded_topic != options.input_topic) {
-    return Failure{"state.dir " + options.dir + " holds the state of input topic '" +
-                   recorded_topic + "', not '" + options.input_topic +
-                   "': use another state.dir (or group id) for another topic"};
+    return Failure{wrong_topic_error(options.dir, recorded_topic, options.input_topic)};
   }
 
   // Watermarks of every partition this store ever held, so stale partitions expire too.
@@ -245,11 +241,12 @@ Result<std::unique_ptr<StateStore>, std::string> StateStore::open(
     const auto partition = partition_of(key);
     const auto checkpoint = decode_checkpoint({it->value().data(), it->value().size()});
     if (!partition || !checkpoint) {
-      return Failure{"state.dir " + options.dir + " holds a malformed checkpoint entry"};
+      return Failure{
+          malformed_error("state.dir " + options.dir + " holds a malformed checkpoint entry")};
     }
     store->watermarks_->set(*partition, checkpoint->progress);
   }
-  if (!it->status().ok()) return Failure{status_text("scanning checkpoints", it->status())};
+  if (!it->status().ok()) return Failure{status_error("scanning checkpoints", it->status())};
   return store;
 }
 
@@ -265,15 +262,16 @@ std::optional<PartitionCheckpoint> decode_checkpoint_value(std::string_view valu
 StateStore::StateStore(Key /*key*/) {}
 StateStore::~StateStore() = default;
 
-Result<std::optional<PartitionCheckpoint>, std::string> StateStore::restore(std::int32_t partition,
-                                                                            PartitionState& into) {
+Result<std::optional<PartitionCheckpoint>, StateError> StateStore::restore(std::int32_t partition,
+                                                                           PartitionState& into) {
   std::string value;
   const auto status = db_->Get(rocksdb::ReadOptions(), checkpoint_key(partition), &value);
   if (status.IsNotFound()) return std::optional<PartitionCheckpoint>();
-  if (!status.ok()) return Failure{status_text("reading a checkpoint", status)};
+  if (!status.ok()) return Failure{status_error("reading a checkpoint", status)};
   const auto checkpoint = decode_checkpoint(value);
   if (!checkpoint) {
-    return Failure{"partition " + std::to_string(partition) + ": malformed checkpoint"};
+    return Failure{
+        malformed_error("partition " + std::to_string(partition) + ": malformed checkpoint")};
   }
   into.restore_progress(checkpoint->progress);
   const EpochMs horizon = checkpoint->progress.watermark_ms - expiry_lag_ms_;
@@ -283,15 +281,15 @@ Result<std::optional<PartitionCheckpoint>, std::string> StateStore::restore(std:
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     CustomerState state;
     if (!decode_customer_state({it->value().data(), it->value().size()}, state)) {
-      return Failure{"partition " + std::to_string(partition) +
-                     ": undecodable state of customer '" +
-                     it->key().ToString().substr(prefix.size()) + "'"};
+      return Failure{malformed_error("partition " + std::to_string(partition) +
+                                     ": undecodable state of customer '" +
+                                     it->key().ToString().substr(prefix.size()) + "'")};
     }
     // Reads compare event times and offsets themselves and never rely on compaction having run.
     if (state.last_activity_ms < horizon || into.evicted(state)) continue;
     into.insert(it->key().ToString().substr(prefix.size()), std::move(state));
   }
-  if (!it->status().ok()) return Failure{status_text("restoring state", it->status())};
+  if (!it->status().ok()) return Failure{status_error("restoring state", it->status())};
 
   std::string seen_prefix = prefix;
   seen_prefix.back() = 's';
@@ -301,7 +299,8 @@ Result<std::optional<PartitionCheckpoint>, std::string> StateStore::restore(std:
     const auto separator = rest.find('\0');
     const auto seen = decode_seen({it->value().data(), it->value().size()});
     if (separator == std::string_view::npos || rest.size() != separator + 9 || !seen) {
-      return Failure{"partition " + std::to_string(partition) + ": malformed sighting id entry"};
+      return Failure{malformed_error("partition " + std::to_string(partition) +
+                                     ": malformed sighting id entry")};
     }
     CustomerState* state = into.find(rest.substr(0, separator));
     if (state == nullptr) continue;  // the customer expired
@@ -311,7 +310,7 @@ Result<std::optional<PartitionCheckpoint>, std::string> StateStore::restore(std:
     for (const char c : rest.substr(separator + 1)) hash = hash << 8 | static_cast<std::uint8_t>(c);
     state->seen.push_back(SeenSighting{hash, seen->t_ms});
   }
-  if (!it->status().ok()) return Failure{status_text("restoring sighting ids", it->status())};
+  if (!it->status().ok()) return Failure{status_error("restoring sighting ids", it->status())};
   return std::optional<PartitionCheckpoint>(*checkpoint);
 }
 
@@ -350,24 +349,24 @@ void StateStore::Batch::set_checkpoint(std::int32_t partition,
   progress_[partition] = checkpoint.progress;
 }
 
-Result<bool, std::string> StateStore::Batch::put_raw(std::int32_t partition, std::string_view key,
-                                                     std::string_view value) {
+Status<StateError> StateStore::Batch::put_raw(std::int32_t partition, std::string_view key,
+                                              std::string_view value) {
   const auto owner = partition_of(key);
   const bool state_key = key.size() > kPartitionPrefixLength && key[0] == 'p' &&
                          (key[kPartitionPrefixLength] == 'c' || key[kPartitionPrefixLength] == 's');
   const bool checkpoint = key.size() == kPartitionPrefixLength && key[0] == 'o';
   if (!owner || *owner != partition || !(state_key || checkpoint)) {
-    return Failure{"a changelog record of partition " + std::to_string(partition) +
-                   " has a key that is not that partition's state"};
+    return Failure{malformed_error("a changelog record of partition " + std::to_string(partition) +
+                                   " has a key that is not that partition's state")};
   }
   if (checkpoint) {
     const auto decoded = decode_checkpoint(value);
-    if (!decoded) return Failure{std::string("a changelog checkpoint record is malformed")};
+    if (!decoded) return Failure{malformed_error("a changelog checkpoint record is malformed")};
     progress_[partition] = decoded->progress;
   }
   (void)batch_->Put(rocksdb::Slice(key.data(), key.size()),
                     rocksdb::Slice(value.data(), value.size()));
-  return true;
+  return Done{};
 }
 
 void StateStore::Batch::for_each_put(
@@ -395,15 +394,15 @@ void StateStore::Batch::clear() {
   progress_.clear();
 }
 
-Result<bool, std::string> StateStore::write(Batch& batch) {
+Status<StateError> StateStore::write(Batch& batch) {
   rocksdb::WriteOptions options;
   options.sync = false;
   options.disableWAL = false;
   const auto status = db_->Write(options, batch.batch_.get());
-  if (!status.ok()) return Failure{status_text("writing state", status)};
+  if (!status.ok()) return Failure{status_error("writing state", status)};
   for (const auto& [partition, progress] : batch.progress_) watermarks_->set(partition, progress);
   batch.clear();
-  return true;
+  return Done{};
 }
 
 bool StateStore::contains_customer(std::int32_t partition, std::string_view customer_id) const {
@@ -411,24 +410,27 @@ bool StateStore::contains_customer(std::int32_t partition, std::string_view cust
   return db_->Get(rocksdb::ReadOptions(), customer_key(partition, customer_id), &value).ok();
 }
 
-Result<std::optional<PartitionCheckpoint>, std::string> StateStore::checkpoint(
+Result<std::optional<PartitionCheckpoint>, StateError> StateStore::checkpoint(
     std::int32_t partition) {
   std::string value;
   const auto status = db_->Get(rocksdb::ReadOptions(), checkpoint_key(partition), &value);
   if (status.IsNotFound()) return std::optional<PartitionCheckpoint>();
-  if (!status.ok()) return Failure{status_text("reading a checkpoint", status)};
+  if (!status.ok()) return Failure{status_error("reading a checkpoint", status)};
   const auto decoded = decode_checkpoint(value);
-  if (!decoded) return Failure{"partition " + std::to_string(partition) + ": malformed checkpoint"};
+  if (!decoded) {
+    return Failure{
+        malformed_error("partition " + std::to_string(partition) + ": malformed checkpoint")};
+  }
   return std::optional<PartitionCheckpoint>(*decoded);
 }
 
-Result<bool, std::string> StateStore::flush() {
+Status<StateError> StateStore::flush() {
   const auto status = db_->Flush(rocksdb::FlushOptions());
-  if (!status.ok()) return Failure{status_text("flushing state", status)};
-  return true;
+  if (!status.ok()) return Failure{status_error("flushing state", status)};
+  return Done{};
 }
 
-Result<bool, std::string> StateStore::delete_partition(std::int32_t partition) {
+Status<StateError> StateStore::delete_partition(std::int32_t partition) {
   std::string begin;
   append_partition_prefix(begin, partition);
   std::string end;
@@ -437,14 +439,14 @@ Result<bool, std::string> StateStore::delete_partition(std::int32_t partition) {
   (void)batch.DeleteRange(begin, end);
   (void)batch.Delete(checkpoint_key(partition));
   const auto status = db_->Write(rocksdb::WriteOptions(), &batch);
-  if (!status.ok()) return Failure{status_text("deleting a partition's state", status)};
-  return true;
+  if (!status.ok()) return Failure{status_error("deleting a partition's state", status)};
+  return Done{};
 }
 
-Result<bool, std::string> StateStore::compact() {
+Status<StateError> StateStore::compact() {
   const auto status = db_->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr);
-  if (!status.ok()) return Failure{status_text("compacting state", status)};
-  return true;
+  if (!status.ok()) return Failure{status_error("compacting state", status)};
+  return Done{};
 }
 
 std::uint64_t StateStore::approximate_size_bytes() const {

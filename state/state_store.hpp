@@ -12,6 +12,7 @@
 #include "common/result.hpp"
 #include "stages/customer_state.hpp"
 #include "stages/topology.hpp"
+#include "state/state_error.hpp"
 
 namespace rocksdb {
 class CompactionFilter;
@@ -57,7 +58,7 @@ class CheckpointedWatermarks {
 // partition; expiry is by event time through a compaction filter, never DBWithTTL (wall clock).
 class StateStore {
  public:
-  static Result<std::unique_ptr<StateStore>, std::string> open(const StateStoreOptions& options);
+  static Result<std::unique_ptr<StateStore>, StateError> open(const StateStoreOptions& options);
   ~StateStore();
   StateStore(const StateStore&) = delete;
   StateStore& operator=(const StateStore&) = delete;
@@ -66,8 +67,8 @@ class StateStore {
   // `into` (and its progress) and returns its checkpoint, or nullopt when this store has never held
   // the partition. The sighting ids are a superset of what the live state held: see
   // Dedupe::normalize.
-  Result<std::optional<PartitionCheckpoint>, std::string> restore(std::int32_t partition,
-                                                                  PartitionState& into);
+  Result<std::optional<PartitionCheckpoint>, StateError> restore(std::int32_t partition,
+                                                                 PartitionState& into);
 
   // One partition's changes since its last checkpoint, applied atomically with the new one.
   class Batch {
@@ -86,8 +87,8 @@ class StateStore {
     void set_checkpoint(std::int32_t partition, const PartitionCheckpoint& checkpoint);
     // A key and value as another store wrote them (a changelog replay). The key must belong to
     // `partition`; a checkpoint key also moves the partition's watermark.
-    Result<bool, std::string> put_raw(std::int32_t partition, std::string_view key,
-                                      std::string_view value);
+    Status<StateError> put_raw(std::int32_t partition, std::string_view key,
+                               std::string_view value);
     std::size_t count() const;
     void clear();
     // Every key and value put so far, in order (what a changelog must carry).
@@ -104,19 +105,19 @@ class StateStore {
 
   // WAL on, no fsync per batch: survives kill -9 of the process (not a power cut). Also moves the
   // compaction filter's watermark of every partition checkpointed in the batch.
-  Result<bool, std::string> write(Batch& batch);
+  Status<StateError> write(Batch& batch);
 
   // The partition's checkpoint without restoring it, or nullopt when the store has none.
-  Result<std::optional<PartitionCheckpoint>, std::string> checkpoint(std::int32_t partition);
+  Result<std::optional<PartitionCheckpoint>, StateError> checkpoint(std::int32_t partition);
   // Writes the memtables out, so reads that follow (restore) do not sort them per lookup.
-  Result<bool, std::string> flush();
+  Status<StateError> flush();
   // Removes everything this store holds for the partition (before a changelog replay).
-  Result<bool, std::string> delete_partition(std::int32_t partition);
+  Status<StateError> delete_partition(std::int32_t partition);
 
   // Whether a customer entry is physically present (expired ones may be, until compaction).
   bool contains_customer(std::int32_t partition, std::string_view customer_id) const;
   // Forces a compaction of everything (tests and the `state compact` tool).
-  Result<bool, std::string> compact();
+  Status<StateError> compact();
   std::uint64_t approximate_size_bytes() const;
   std::uint64_t estimated_keys() const;
 

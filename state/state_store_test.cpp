@@ -33,7 +33,7 @@ class StateStoreTest : public ::testing::Test {
     options.input_topic = topic;
     options.expiry_lag_ms = kLag;
     auto store = StateStore::open(options);
-    EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error());
+    EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
     return store.ok() ? std::move(*store) : nullptr;
   }
 
@@ -144,7 +144,8 @@ TEST_F(StateStoreTest, RefusesTheStateOfAnotherInputTopic) {
   options.input_topic = "other-topic";
   const auto store = StateStore::open(options);
   ASSERT_FALSE(store.ok());
-  EXPECT_NE(store.error().find("raw-beacons"), std::string::npos) << store.error();
+  EXPECT_EQ(store.error().kind, StateErrorKind::wrong_topic);
+  EXPECT_NE(store.error().message.find("raw-beacons"), std::string::npos) << store.error().message;
 }
 
 TEST_F(StateStoreTest, RememberedSightingIdsAreRestoredForLiveCustomers) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -24,6 +25,17 @@ struct SinkWriteResult {
   std::size_t skipped = 0;
 };
 
+// Why a batch was not written, and what the runner does about it (docs/contract.md#sinks).
+enum class SinkErrorKind : std::uint8_t {
+  unavailable,          // unreachable, restarting, or the batch failed: retried with backoff
+  credentials_refused,  // only the operator can fix it: the sink stops, and so does `run`
+};
+
+struct SinkError {
+  SinkErrorKind kind = SinkErrorKind::unavailable;
+  std::string message;  // for the log; never holds a secret
+};
+
 // One database behind a sink (docs/contract.md#sinks). write() is idempotent: after a failure the
 // runner retries the same batch, and a redelivered batch changes nothing.
 class SinkWriter {
@@ -33,8 +45,8 @@ class SinkWriter {
   virtual std::string_view name() const = 0;
   // Everything not rejected or skipped is durable when this returns a result. A Failure means
   // nothing can be assumed written (the database is unreachable, restarting, ...): retry later.
-  virtual Result<SinkWriteResult, std::string> write(std::span<const SinkEvent> events,
-                                                     EpochMs now_ms) = 0;
+  virtual Result<SinkWriteResult, SinkError> write(std::span<const SinkEvent> events,
+                                                   EpochMs now_ms) = 0;
 };
 
 }  // namespace tastesync

@@ -112,8 +112,8 @@ struct PostgresWriter::Batch {
 
 PostgresWriter::PostgresWriter(std::string dsn) : dsn_(std::move(dsn)) {}
 
-Result<SinkWriteResult, std::string> PostgresWriter::write(std::span<const SinkEvent> events,
-                                                           EpochMs now_ms) {
+Result<SinkWriteResult, SinkError> PostgresWriter::write(std::span<const SinkEvent> events,
+                                                         EpochMs now_ms) {
   Batch batch{events, {}, {}, false};
   const EpochMs oldest_kept_ms = retention_start(now_ms, kRetentionYears);
   for (std::size_t index = 0; index < events.size(); ++index) {
@@ -132,7 +132,7 @@ Result<SinkWriteResult, std::string> PostgresWriter::write(std::span<const SinkE
     // Whatever went wrong, the retry starts from a new session: a broken socket, a restarted
     // server or a lost staging table all look different, and a reconnect cures each of them.
     connection_.reset();
-    return Failure{std::move(*failure)};
+    return Failure{SinkError{SinkErrorKind::unavailable, std::move(*failure)}};
   }
   return std::move(batch.result);
 }

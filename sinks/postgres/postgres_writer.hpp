@@ -31,8 +31,8 @@ class PostgresWriter final : public SinkWriter {
   explicit PostgresWriter(std::string dsn);
 
   std::string_view name() const override { return "postgres"; }
-  Result<SinkWriteResult, std::string> write(std::span<const SinkEvent> events,
-                                             EpochMs now_ms) override;
+  Result<SinkWriteResult, SinkError> write(std::span<const SinkEvent> events,
+                                           EpochMs now_ms) override;
 
  private:
   struct TransactionError {

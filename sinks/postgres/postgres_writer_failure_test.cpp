@@ -40,7 +40,7 @@ TEST_F(PostgresWriterFailureTest, EventInAMonthWithoutPartitionCreatesItAndLands
 
   const auto result = writer.write(events, at(kNow));
 
-  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_TRUE(result->rejected.empty());
   const std::vector<std::string> expected = {
       "customer_identities_2026_11", "customer_identities_2026_12", "customer_identities_2027_01",
@@ -61,7 +61,7 @@ TEST_F(PostgresWriterFailureTest, LocationLongerThanItsColumnIsRejectedAndTheOth
 
   const auto result = writer.write(events, at(kNow));
 
-  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result.ok()) << result.error().message;
   ASSERT_EQ(result->rejected.size(), 1U);
   EXPECT_EQ(result->rejected[0].index, 2U);
   EXPECT_THAT(result->rejected[0].reason,
@@ -79,7 +79,7 @@ TEST_F(PostgresWriterFailureTest, CustomerIdLongerThanItsColumnIsRejected) {
 
   const auto result = writer.write(events, at(kNow));
 
-  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(rejected_indices(*result), std::vector<std::size_t>{0});
   EXPECT_THAT(result->rejected[0].reason, HasSubstr("character varying(64)"));
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
@@ -96,7 +96,7 @@ TEST_F(PostgresWriterFailureTest, EveryBadRowIsRejectedWithItsOwnReason) {
 
   const auto result = writer.write(events, at(kNow));
 
-  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result.ok()) << result.error().message;
   ASSERT_EQ(rejected_indices(*result), (std::vector<std::size_t>{0, 7, 11, 19}));
   EXPECT_THAT(result->rejected[0].reason, HasSubstr("numeric field overflow"));
   EXPECT_THAT(result->rejected[1].reason, HasSubstr("confidence_check"));
@@ -114,7 +114,7 @@ TEST_F(PostgresWriterFailureTest, BadRowAndMissingPartitionInOneBatch) {
 
   const auto result = writer.write(events, at(kNow));
 
-  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(rejected_indices(*result), std::vector<std::size_t>{1});
   EXPECT_TRUE(identity(events[0].event_id).has_value());
   EXPECT_TRUE(identity(events[2].event_id).has_value());
@@ -127,7 +127,7 @@ TEST_F(PostgresWriterFailureTest, DatabaseWithoutTheSchemaIsAFailureNotARejectio
   const auto result = writer.write(good_events(2), at(kNow));
 
   ASSERT_FALSE(result.ok());
-  EXPECT_THAT(result.error(), HasSubstr("customer_identities"));
+  EXPECT_THAT(result.error().message, HasSubstr("customer_identities"));
 }
 
 TEST_F(PostgresWriterFailureTest, StoppedServerFailsAndTheBatchLandsOnceAfterRestart) {
@@ -149,8 +149,8 @@ TEST_F(PostgresWriterFailureTest, StoppedServerFailsAndTheBatchLandsOnceAfterRes
 
   EXPECT_FALSE(while_down.ok());
   EXPECT_FALSE(still_down.ok());
-  ASSERT_TRUE(after_restart.ok()) << after_restart.error();
-  ASSERT_TRUE(redelivered.ok()) << redelivered.error();
+  ASSERT_TRUE(after_restart.ok()) << after_restart.error().message;
+  ASSERT_TRUE(redelivered.ok()) << redelivered.error().message;
   EXPECT_TRUE(after_restart->rejected.empty());
   EXPECT_TRUE(redelivered->rejected.empty());
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 3);

@@ -27,7 +27,7 @@ TEST_F(PostgresWriterTest, StoresBeaconAndQrEventsWithEveryColumn) {
 
   const auto result = writer.write(events, at(kNow));
 
-  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_TRUE(result->rejected.empty());
   EXPECT_EQ(result->skipped, 0U);
   const auto rows = identities();
@@ -71,7 +71,7 @@ TEST_F(PostgresWriterTest, SameBatchAgainInsertsNothing) {
 
   const auto again = writer.write(events, at(kNow));
 
-  ASSERT_TRUE(again.ok()) << again.error();
+  ASSERT_TRUE(again.ok()) << again.error().message;
   EXPECT_TRUE(again->rejected.empty());
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
   // Untouched, not deleted and inserted again: the rows still carry the first transaction's id.
@@ -87,7 +87,7 @@ TEST_F(PostgresWriterTest, EventTwiceInOneBatchIsStoredOnce) {
 
   const auto result = writer.write(events, at(kNow));
 
-  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_TRUE(result->rejected.empty());
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'cust1'"), 1);
@@ -119,7 +119,7 @@ TEST_F(PostgresWriterTest, OlderBatchDoesNotMoveLastSeenBack) {
 
   const auto result = writer.write(older, at(kNow));
 
-  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
   EXPECT_EQ(last_seen("cust1"), at("2026-11-15T10:05:00.000Z"));
 }
@@ -152,7 +152,7 @@ TEST_F(PostgresWriterTest, EventOlderThanTheRetentionIsSkippedAndCounted) {
 
   const auto result = writer.write(events, at(kNow));
 
-  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(result->skipped, 1U);
   EXPECT_TRUE(result->rejected.empty());
   EXPECT_FALSE(identity(events[0].event_id).has_value());
@@ -170,8 +170,8 @@ TEST_F(PostgresWriterTest, BatchWithNothingToStoreNeedsNoDatabase) {
   const auto empty = writer.write({}, at(kNow));
   const auto skipped = writer.write(too_old, at(kNow));
 
-  ASSERT_TRUE(empty.ok()) << empty.error();
-  ASSERT_TRUE(skipped.ok()) << skipped.error();
+  ASSERT_TRUE(empty.ok()) << empty.error().message;
+  ASSERT_TRUE(skipped.ok()) << skipped.error().message;
   EXPECT_EQ(skipped->skipped, 1U);
 }
 
@@ -203,7 +203,7 @@ TEST_F(PostgresWriterTest, TenThousandEventsInOneWrite) {
 
   const auto result = writer.write(events, at(kNow));
 
-  ASSERT_TRUE(result.ok()) << result.error();
+  ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_TRUE(result->rejected.empty());
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), kEvents);
   EXPECT_EQ(count("SELECT count(*) FROM customers"), kCustomers);

@@ -110,7 +110,7 @@ TEST_F(Failure, AnEventKafkaRefusesStopsThePipelineWithNothingCommittedPastIt) {
   options.dir = config_.state.dir;
   options.input_topic = "raw-beacons";
   auto store = StateStore::open(options);
-  ASSERT_TRUE(store.ok()) << store.error();
+  ASSERT_TRUE(store.ok()) << store.error().message;
   const auto checkpoint = (*store)->checkpoint(first.partition);
   ASSERT_TRUE(checkpoint.ok());
   if (checkpoint->has_value()) {

@@ -55,6 +55,22 @@ TEST_F(StartupErrors, NonNumericMetricsPortFailsNamingTheSetting) {
       << result.stderr_text;
 }
 
+// The state records its input topic when first opened; the same state.dir later used for
+// another topic is a configuration error naming state.dir, not a failure of the state layer.
+TEST_F(StartupErrors, AStateDirOfAnotherInputTopicIsAConfigurationErrorNamingStateDir) {
+  const Environment quick = {{"TASTESYNC_KAFKA__TOPIC_CHECK_TIMEOUT_MS", "500"}};
+  const RunResult first = run({"--input-topic", "raw-beacons"}, quick);
+  ASSERT_EQ(first.stderr_text.find("holds the state of input topic"), std::string::npos)
+      << first.stderr_text;
+  const RunResult second = run({"--input-topic", "other-beacons"}, quick);
+  EXPECT_TRUE(second.status.exited_with(2)) << second.status.describe();
+  EXPECT_NE(second.stderr_text.find("configuration error: state.dir"), std::string::npos)
+      << second.stderr_text;
+  EXPECT_NE(second.stderr_text.find("holds the state of input topic 'raw-beacons'"),
+            std::string::npos)
+      << second.stderr_text;
+}
+
 TEST_F(StartupErrors, MissingRegistryFileExitsTwoNamingRegistrySource) {
   const RunResult result = run({"--registry", (dir_.path() / "no-such-registry.json").string()});
   EXPECT_TRUE(result.status.exited_with(2)) << result.status.describe();
