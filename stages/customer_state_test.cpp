@@ -2,28 +2,12 @@
 
 #include <gtest/gtest.h>
 
+#include "stages/stages_test_support.hpp"
+
 namespace tastesync {
 namespace {
 
-CustomerState sample_state() {
-  CustomerState state;
-  state.last_activity_ms = 1740916800123;
-  state.last_offset = 812;
-  state.since_offset = 640;
-  state.last_emitted = LastIdentification{"store100", "Table 3", 1740916800000};
-  state.seen = {{sighting_id_hash("a"), 1740916800000}, {sighting_id_hash("b"), 1740916800100}};
-  BeaconTrack track;
-  track.beacon_id = *parse_uuid("bc0c82d4-d881-5fe0-a68c-3ed7c3562715");
-  track.reported_tx_power_dbm = -59;
-  track.newest_ms = 1740916800100;
-  track.rssi_dbm = -57.25F;
-  track.variance = 8.125F;
-  track.readings = 7;
-  track.last_rssi_dbm = -61;
-  state.tracks.push_back(track);
-  state.move_candidate = MoveCandidate{"store100", "Table 4", 1740916800050, 2};
-  return state;
-}
+using stage_testing::sample_state;
 
 TEST(CustomerState, ResetKeepsTheDurabilityMark) {
   CustomerState state = sample_state();

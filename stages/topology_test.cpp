@@ -7,35 +7,18 @@
 #include <string>
 #include <vector>
 
+#include "stages/stages_test_support.hpp"
+
 namespace tastesync {
 namespace {
 
-constexpr EpochMs kT0 = 1740916800000;            // 2025-03-02T12:00:00Z
+using stage_testing::kT0;
 constexpr EpochMs kNow = kT0 + 24 * 3600 * 1000;  // the wall clock, unless a test says otherwise
 constexpr EpochMs kYear2099 = 4070908800000;
 
-std::shared_ptr<const Registry> fixture_registry() {
-  std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
-  std::ostringstream text;
-  text << file.rdbuf();
-  return Registry::from_json(text.str()).value();
-}
-
-struct Record {
-  std::string key;
-  std::string value;
-  std::int64_t timestamp_ms;
-};
-
-Record beacon_record(const std::string& customer, const std::string& sighting_id, int minor,
-                     int rssi, EpochMs t_ms) {
-  const std::string value =
-      R"({"sighting_id":")" + sighting_id + R"(","customer_id":")" + customer +
-      R"(","beacon":{"uuid":"550e8400-e29b-41d4-a716-446655440000","major":100,"minor":)" +
-      std::to_string(minor) + R"(,"rssi":)" + std::to_string(rssi) + R"(},"detected_at":")" +
-      format_canonical_string(t_ms) + R"("})";
-  return {customer, value, t_ms + 50};
-}
+using stage_testing::beacon_record;
+using stage_testing::fixture_registry;
+using stage_testing::Record;
 
 struct Result {
   Outcome::Kind kind;

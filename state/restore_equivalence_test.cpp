@@ -5,10 +5,9 @@
 #include <unistd.h>
 
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <tuple>
 
+#include "stages/stages_test_support.hpp"
 #include "stages/topology.hpp"
 #include "state/pending_writes.hpp"
 #include "state/state_store.hpp"
@@ -16,34 +15,16 @@
 namespace tastesync {
 namespace {
 
-constexpr EpochMs kT0 = 1740916800000;
+using stage_testing::kT0;
 constexpr EpochMs kNow = kT0 + 24 * 3600 * 1000;  // the wall clock: a day after the records
 
-std::shared_ptr<const Registry> fixture_registry() {
-  std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
-  std::ostringstream text;
-  text << file.rdbuf();
-  return Registry::from_json(text.str()).value();
-}
-
-struct Record {
-  std::string key;
-  std::string value;
-  std::int64_t timestamp_ms;
-};
-
-RecordView view(const Record& record, std::size_t offset) {
-  return {record.key, record.value, record.timestamp_ms, static_cast<std::int64_t>(offset)};
-}
+using stage_testing::fixture_registry;
+using stage_testing::Record;
+using stage_testing::view;
 
 Record sighting(int customer, int id, int minor, int rssi, EpochMs t_ms) {
-  const std::string key = "c" + std::to_string(customer);
-  return {key,
-          R"({"sighting_id":"s)" + std::to_string(id) + R"(","customer_id":")" + key +
-              R"(","beacon":{"uuid":"550e8400-e29b-41d4-a716-446655440000","major":100,"minor":)" +
-              std::to_string(minor) + R"(,"rssi":)" + std::to_string(rssi) +
-              R"(},"detected_at":")" + format_canonical_string(t_ms) + R"("})",
-          t_ms + 50};
+  return stage_testing::beacon_record("c" + std::to_string(customer), "s" + std::to_string(id),
+                                      minor, rssi, t_ms);
 }
 
 // Customers moving between tables, staying, and gateways re-sending sightings up to a minute

@@ -71,6 +71,20 @@ class MetricsServerTest : public ::testing::Test {
     return response && response->status == 200;
   }
 
+  // GET /healthz while `busy` connections hold workers: answered within kAnswerWithin, and
+  // without waiting for any of them to time out.
+  void expect_probe_answered_while(const std::vector<std::unique_ptr<LoopbackConnection>>& busy,
+                                   const std::string& what) const {
+    const auto probed = Clock::now();
+    const auto response = get("/healthz");
+    const double latency_ms = elapsed_ms(probed);
+    ASSERT_TRUE(response) << "no answer within " << kAnswerWithin.count() << " ms";
+    EXPECT_EQ(response->status, 200);
+    EXPECT_LT(latency_ms, static_cast<double>(kAnswerWithin.count()));
+    for (const auto& connection : busy) EXPECT_TRUE(connection->peer_still_waiting());
+    report(what, latency_ms);
+  }
+
   std::shared_ptr<prometheus::Registry> registry_ = std::make_shared<prometheus::Registry>();
   PipelineMetrics metrics_{*registry_};
   std::shared_ptr<Health> health_ = std::make_shared<Health>();
@@ -88,15 +102,7 @@ TEST_F(MetricsServerTest, HealthzAnswersWhileSixteenConnectionsStallHalfwayThrou
               Sent::all);
   }
   // Accepted in order: by the time the probe is served, the sixteen hold their workers.
-  const auto probed = Clock::now();
-  const auto response = get("/healthz");
-  const double latency_ms = elapsed_ms(probed);
-  ASSERT_TRUE(response) << "no answer within " << kAnswerWithin.count() << " ms";
-  EXPECT_EQ(response->status, 200);
-  EXPECT_LT(latency_ms, static_cast<double>(kAnswerWithin.count()));
-  // The probe did not wait for any of them to time out.
-  for (const auto& connection : stalled) EXPECT_TRUE(connection->peer_still_waiting());
-  report("/healthz with 16 stalled connections", latency_ms);
+  expect_probe_answered_while(stalled, "/healthz with 16 stalled connections");
 }
 
 TEST_F(MetricsServerTest, HealthzAnswersWhileSixteenClientsSendOneByteEvery500Ms) {
@@ -115,14 +121,7 @@ TEST_F(MetricsServerTest, HealthzAnswersWhileSixteenClientsSendOneByteEvery500Ms
   });
   // Two bytes each: every one of them is mid-request, a worker reading it.
   ASSERT_TRUE(wait_until([&] { return bytes_sent.load() >= 2; }, kCutOffWithin, milliseconds(5)));
-  const auto probed = Clock::now();
-  const auto response = get("/healthz");
-  const double latency_ms = elapsed_ms(probed);
-  ASSERT_TRUE(response) << "no answer within " << kAnswerWithin.count() << " ms";
-  EXPECT_EQ(response->status, 200);
-  EXPECT_LT(latency_ms, static_cast<double>(kAnswerWithin.count()));
-  for (const auto& connection : slow) EXPECT_TRUE(connection->peer_still_waiting());
-  report("/healthz with 16 connections sending a byte every 500 ms", latency_ms);
+  expect_probe_answered_while(slow, "/healthz with 16 connections sending a byte every 500 ms");
 }
 
 TEST_F(MetricsServerTest, AStalledRequestIsClosedAfterTheRequestTimeout) {

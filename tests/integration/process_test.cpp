@@ -19,9 +19,12 @@ namespace fs = std::filesystem;
 class Process : public BrokerTest {
  protected:
   // Runs a pipeline until it has identified one sighting.
-  std::unique_ptr<PipelineProcess> running_pipeline(const std::string& state_name) {
+  std::unique_ptr<PipelineProcess> running_pipeline(const std::string& state_name,
+                                                    const Environment& environment = {}) {
     start_broker();
-    auto pipeline = start_pipeline(pipeline_options("pipeline", state_name));
+    PipelineOptions options = pipeline_options("pipeline", state_name);
+    options.environment.insert(options.environment.end(), environment.begin(), environment.end());
+    auto pipeline = start_pipeline(options);
     produce_sighting(BeaconSighting{.sighting_id = "process-1",
                                     .customer_id = "cust-process",
                                     .minor = 13,
@@ -59,20 +62,7 @@ TEST_F(Process, TwoTermsWithinASecondAreOneRequestToStopCleanly) {
 // process exits at once (code 1) instead of finishing a drain that cannot end (the broker is gone
 // and shutdown.timeout_ms is long).
 TEST_F(Process, ASecondSignalLaterExitsAtOnceWithoutWaitingForTheDrain) {
-  start_broker();
-  PipelineOptions options = pipeline_options("pipeline", "impatient");
-  options.environment.emplace_back("TASTESYNC_SHUTDOWN__TIMEOUT_MS", "600000");
-  auto pipeline = start_pipeline(options);
-  produce_sighting(BeaconSighting{.sighting_id = "impatient-1",
-                                  .customer_id = "cust-impatient",
-                                  .minor = 13,
-                                  .detected_at = canonical_time(1740916800000)});
-  TopicReader events(brokers(), "customer-events");
-  ASSERT_TRUE(events.read_until(
-      [](const std::vector<Record>& records) {
-        return event_of_sighting(records, "impatient-1") != nullptr;
-      },
-      kOutputTimeout));
+  auto pipeline = running_pipeline("impatient", {{"TASTESYNC_SHUTDOWN__TIMEOUT_MS", "600000"}});
   stop_broker();
   pipeline->process().send_signal(SIGTERM);
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));

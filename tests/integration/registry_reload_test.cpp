@@ -14,11 +14,7 @@ namespace {
 class RegistryReload : public BrokerTest {};
 
 BeaconSighting at_minor_17(const std::string& sighting_id, std::int64_t detected_at_ms) {
-  return BeaconSighting{.sighting_id = sighting_id,
-                        .customer_id = "cust-new-table",
-                        .minor = 17,
-                        .tx_power_dbm = -59,
-                        .detected_at = canonical_time(detected_at_ms)};
+  return beacon_sighting(sighting_id, "cust-new-table", 17, detected_at_ms);
 }
 
 TEST_F(RegistryReload, ABeaconAddedToTheFileIdentifiesWithoutARestart) {
@@ -34,10 +30,7 @@ TEST_F(RegistryReload, ABeaconAddedToTheFileIdentifiesWithoutARestart) {
   const std::int64_t t0 = 1740916800000;
   produce_sighting(at_minor_17("unknown-17", t0));
   const std::string sentinel = sentinel_in_partition_of("cust-new-table");
-  produce_sighting(BeaconSighting{.sighting_id = "reload-sentinel",
-                                  .customer_id = sentinel,
-                                  .minor = 11,
-                                  .detected_at = canonical_time(t0)});
+  produce_sighting(beacon_sighting("reload-sentinel", sentinel, 11, t0));
   TopicReader events(brokers(), "customer-events");
   ASSERT_TRUE(events.read_until(
       [](const std::vector<Record>& records) {

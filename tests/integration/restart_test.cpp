@@ -11,10 +11,7 @@ constexpr const char* kCustomer = "cust-restart";
 constexpr std::int64_t kArrivalMs = 1740916800000;  // 2025-03-02T12:00:00.000Z
 
 BeaconSighting at_table_3(const std::string& sighting_id, std::int64_t detected_at_ms) {
-  return BeaconSighting{.sighting_id = sighting_id,
-                        .customer_id = kCustomer,
-                        .minor = 13,
-                        .detected_at = canonical_time(detected_at_ms)};
+  return beacon_sighting(sighting_id, kCustomer, 13, detected_at_ms);
 }
 
 class Restart : public BrokerTest {

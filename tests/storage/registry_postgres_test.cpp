@@ -31,11 +31,7 @@ class RegistryFromPostgres : public BrokerTest {
 };
 
 BeaconSighting at_minor_17(const std::string& sighting_id, std::int64_t detected_at_ms) {
-  return BeaconSighting{.sighting_id = sighting_id,
-                        .customer_id = "cust-pg-table",
-                        .minor = 17,
-                        .tx_power_dbm = -59,
-                        .detected_at = canonical_time(detected_at_ms)};
+  return beacon_sighting(sighting_id, "cust-pg-table", 17, detected_at_ms);
 }
 
 TEST_F(RegistryFromPostgres, ABeaconInsertedInTheDatabaseIdentifiesWithoutARestart) {
@@ -53,10 +49,7 @@ TEST_F(RegistryFromPostgres, ABeaconInsertedInTheDatabaseIdentifiesWithoutAResta
   // Minor 17 is nobody's yet; a sentinel in its partition proves it was processed.
   produce_sighting(at_minor_17("pg-unknown-17", t0));
   const std::string sentinel = sentinel_in_partition_of("cust-pg-table");
-  produce_sighting(BeaconSighting{.sighting_id = "pg-sentinel",
-                                  .customer_id = sentinel,
-                                  .minor = 11,
-                                  .detected_at = canonical_time(t0)});
+  produce_sighting(beacon_sighting("pg-sentinel", sentinel, 11, t0));
   TopicReader events(brokers(), "customer-events");
   ASSERT_TRUE(events.read_until(
       [](const std::vector<Record>& records) {

@@ -129,6 +129,16 @@ std::int64_t epoch_ms(std::string_view canonical) {
   return static_cast<std::int64_t>(timegm(&utc)) * 1000 + millis;
 }
 
+BeaconSighting beacon_sighting(std::string sighting_id, std::string customer_id, int minor,
+                               std::int64_t detected_at_ms) {
+  BeaconSighting sighting;
+  sighting.sighting_id = std::move(sighting_id);
+  sighting.customer_id = std::move(customer_id);
+  sighting.minor = minor;
+  sighting.detected_at = canonical_time(detected_at_ms);
+  return sighting;
+}
+
 std::string to_json(const BeaconSighting& s) {
   std::string json = R"({"sighting_id":")" + s.sighting_id + R"(","customer_id":")" +
                      s.customer_id + R"(","source":"beacon","beacon":{"uuid":")" +

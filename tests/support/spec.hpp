@@ -46,6 +46,9 @@ struct BeaconSighting {
   std::string detected_at{};
 };
 std::string to_json(const BeaconSighting& sighting);
+// The usual one: `customer_id` heard at -50 dBm from beacon 100/`minor` at `detected_at_ms`.
+BeaconSighting beacon_sighting(std::string sighting_id, std::string customer_id, int minor,
+                               std::int64_t detected_at_ms);
 std::string qr_sighting_json(std::string_view sighting_id, std::string_view customer_id,
                              std::string_view code, std::string_view detected_at);
 
