@@ -1,6 +1,5 @@
 #include "app/commands.hpp"
 
-#include <pthread.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -18,6 +17,7 @@
 #include "app/dev/generator.hpp"
 #include "app/dev/mock_cluster.hpp"
 #include "app/logging.hpp"
+#include "app/signals.hpp"
 #include "common/clock.hpp"
 #include "http/metrics_server.hpp"
 #include "pipeline/metrics.hpp"
@@ -30,66 +30,6 @@ namespace tastesync {
 namespace {
 
 constexpr int kDefaultDevPartitions = 6;
-
-// Signals are taken by sigwait on the main thread only (never in a handler): blocked here before
-// any thread starts, so every thread inherits the mask. SIGUSR1 is how a worker that finished by
-// itself wakes the main thread.
-class SignalGate {
- public:
-  SignalGate() : main_thread_(pthread_self()) {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    sigaddset(&set_, SIGUSR1);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  int wait() const {
-    int signal = 0;
-    sigwait(&set_, &signal);
-    return signal;
-  }
-  void wake_main() const { pthread_kill(main_thread_, SIGUSR1); }
-  // Whether a stop signal arrived that nobody has waited for yet (during start-up).
-  bool stop_pending() const {
-    sigset_t pending;
-    sigpending(&pending);
-    return sigismember(&pending, SIGINT) == 1 || sigismember(&pending, SIGTERM) == 1;
-  }
-
- private:
-  sigset_t set_{};
-  pthread_t main_thread_;
-};
-
-// Signals within this long of the first stop signal are the same request: GNU timeout and a
-// kill of the process group deliver SIGTERM twice within the same millisecond.
-constexpr auto kRepeatedSignalWindow = std::chrono::seconds(1);
-
-// Waits for the worker to finish; a first SIGINT/SIGTERM asks it to stop, a second (more than
-// kRepeatedSignalWindow later) exits now.
-void supervise(const SignalGate& gate, std::jthread& worker,
-               const std::vector<std::jthread*>& others) {
-  std::optional<std::chrono::steady_clock::time_point> stopping_since;
-  while (true) {
-    const int signal = gate.wait();
-    if (signal == SIGUSR1) break;
-    const auto now = std::chrono::steady_clock::now();
-    if (stopping_since) {
-      if (now - *stopping_since < kRepeatedSignalWindow) {
-        spdlog::info("signal {} again within {} s: still stopping", signal,
-                     kRepeatedSignalWindow.count());
-        continue;
-      }
-      spdlog::warn("second signal: exiting at once");
-      spdlog::default_logger()->flush();
-      std::_Exit(1);
-    }
-    stopping_since = now;
-    spdlog::info("signal {}: stopping", signal);
-    worker.request_stop();
-  }
-  for (std::jthread* other : others) other->request_stop();
-}
 
 // Written whole under a fresh name, then renamed over `path`: a reader polling for the file
 // never sees half of it, and nothing planted beside it (a symlink at path.tmp, say) is followed
