@@ -28,6 +28,15 @@ struct TruthSpan {
   Place place;
 };
 
+// A customer sitting at a table: the moment that matters to a waiter. The approach within the
+// table's radius (entered_ms..seated_ms) already counts as being at the table.
+struct SeatedStay {
+  std::uint32_t location_index = 0;  // in the registry
+  EpochMs entered_ms = 0;            // entered the table's radius on the way to the seat
+  EpochMs seated_ms = 0;             // sat down
+  EpochMs stood_up_ms = 0;
+};
+
 // One customer's ground truth: consecutive spans, each a maximal run of one place, covering the
 // visit; outside them the customer is outside. Exact to the millisecond (the truth "per second"
 // of the issue is this sampled at whole seconds).

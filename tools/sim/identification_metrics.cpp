@@ -15,6 +15,10 @@ Percentiles percentiles(const std::vector<double>& values) {
   return result;
 }
 
+double share(std::size_t part, std::size_t whole) {
+  return whole == 0 ? 0.0 : static_cast<double>(part) / static_cast<double>(whole);
+}
+
 // A run of consecutive events at one location.
 struct Episode {
   std::uint32_t location_index;
@@ -37,6 +41,41 @@ double percentile(std::vector<double> values, double p) {
   return values[std::clamp<std::size_t>(rank, 1, values.size()) - 1];
 }
 
+MetricsSummary pool(const std::vector<MetricsSummary>& runs) {
+  MetricsSummary total;
+  const auto append = [](std::vector<double>& to, const std::vector<double>& from) {
+    to.insert(to.end(), from.begin(), from.end());
+  };
+  for (const MetricsSummary& run : runs) {
+    total.events += run.events;
+    total.correct += run.correct;
+    total.while_walking += run.while_walking;
+    total.while_outside += run.while_outside;
+    total.wrong_location += run.wrong_location;
+    for (std::size_t t = 0; t < 3; ++t) {
+      total.events_by_type[t] += run.events_by_type[t];
+      total.correct_by_type[t] += run.correct_by_type[t];
+    }
+    total.flaps += run.flaps;
+    total.visits += run.visits;
+    total.never_identified += run.never_identified;
+    total.identified_early += run.identified_early;
+    total.stays += run.stays;
+    total.missed_stays += run.missed_stays;
+    total.table_stays += run.table_stays;
+    total.table_stays_identified += run.table_stays_identified;
+    append(total.from_arrival_ms, run.from_arrival_ms);
+    append(total.from_first_reading_ms, run.from_first_reading_ms);
+    append(total.from_seated_ms, run.from_seated_ms);
+  }
+  total.accuracy = share(total.correct, total.events);
+  total.table_recall = share(total.table_stays_identified, total.table_stays);
+  total.first_id_from_arrival = percentiles(total.from_arrival_ms);
+  total.first_id_from_first_reading = percentiles(total.from_first_reading_ms);
+  total.first_id_seated = percentiles(total.from_seated_ms);
+  return total;
+}
+
 MetricsSummary IdentificationMetrics::summarize(const std::vector<CustomerTruth>& customers,
                                                 const std::vector<EmittedEvent>& events) const {
   MetricsSummary summary;
@@ -47,8 +86,11 @@ MetricsSummary IdentificationMetrics::summarize(const std::vector<CustomerTruth>
   for (std::size_t c = 0; c < customers.size(); ++c) {
     summary.flaps += count_flaps(customers[c], by_customer[c]);
     count_missed_stays(customers[c], by_customer[c], summary);
+    time_seated_identification(customers[c], by_customer[c], summary);
   }
   time_first_identification(customers, by_customer, summary);
+  summary.table_recall = share(summary.table_stays_identified, summary.table_stays);
+  summary.first_id_seated = percentiles(summary.from_seated_ms);
   return summary;
 }
 
@@ -77,9 +119,7 @@ void IdentificationMetrics::score_locations(const std::vector<CustomerTruth>& cu
         break;
     }
   }
-  summary.accuracy = summary.events == 0 ? 0.0
-                                         : static_cast<double>(summary.correct) /
-                                               static_cast<double>(summary.events);
+  summary.accuracy = share(summary.correct, summary.events);
 }
 
 std::size_t IdentificationMetrics::count_flaps(
@@ -114,8 +154,8 @@ void IdentificationMetrics::time_first_identification(
     const std::vector<CustomerTruth>& customers,
     const std::vector<std::vector<const EmittedEvent*>>& by_customer,
     MetricsSummary& summary) const {
-  std::vector<double> from_arrival;
-  std::vector<double> from_first_reading;
+  std::vector<double>& from_arrival = summary.from_arrival_ms;
+  std::vector<double>& from_first_reading = summary.from_first_reading_ms;
   for (std::size_t c = 0; c < customers.size(); ++c) {
     const CustomerTruth& customer = customers[c];
     if (!customer.arrival_ms) continue;
@@ -135,6 +175,29 @@ void IdentificationMetrics::time_first_identification(
   }
   summary.first_id_from_arrival = percentiles(from_arrival);
   summary.first_id_from_first_reading = percentiles(from_first_reading);
+}
+
+// An event during the approach within the table's radius is already right (the truth is at the
+// table), so it counts, as 0 s: the waiter learns of the customer no later than they sit down.
+void IdentificationMetrics::time_seated_identification(
+    const CustomerTruth& customer, const std::vector<const EmittedEvent*>& events,
+    MetricsSummary& summary) const {
+  for (const SeatedStay& stay : customer.seated_stays) {
+    if (stay.stood_up_ms - stay.seated_ms < options_.min_stay_ms) continue;
+    ++summary.table_stays;
+    std::optional<EpochMs> first_ms;
+    for (const EmittedEvent* e : events) {
+      if (e->location_index != stay.location_index || e->detected_at_ms < stay.entered_ms ||
+          e->detected_at_ms >= stay.stood_up_ms) {
+        continue;
+      }
+      first_ms = std::min(first_ms.value_or(e->detected_at_ms), e->detected_at_ms);
+    }
+    if (!first_ms) continue;
+    ++summary.table_stays_identified;
+    summary.from_seated_ms.push_back(
+        static_cast<double>(std::max<EpochMs>(0, *first_ms - stay.seated_ms)));
+  }
 }
 
 void IdentificationMetrics::count_missed_stays(const CustomerTruth& customer,

@@ -27,6 +27,7 @@ struct CustomerTruth {
   TruthTimeline truth;
   std::optional<EpochMs> arrival_ms;        // first moment within the entrance's radius
   std::optional<EpochMs> first_reading_ms;  // detected_at of the first reading the phone sent
+  std::vector<SeatedStay> seated_stays;
 };
 
 struct MetricsOptions {
@@ -48,7 +49,7 @@ struct MetricsSummary {
   std::size_t wrong_location = 0;   // at another location
   std::size_t events_by_type[3]{};  // by the emitted location's LocationType
   std::size_t correct_by_type[3]{};
-  double accuracy = 0.0;  // correct / events (0 without events)
+  double accuracy = 0.0;  // correct / events (0 without events): the issue's precision
 
   std::size_t flaps = 0;
 
@@ -58,12 +59,28 @@ struct MetricsSummary {
   Percentiles first_id_from_arrival;        // arrival -> first event's detected_at
   Percentiles first_id_from_first_reading;  // first reading -> first event (the scorer's part)
 
+  // Issue 14: seated stays of at least min_stay_ms, and the first event at that table from
+  // entering its radius on the way to the seat until standing up.
+  std::size_t table_stays = 0;
+  std::size_t table_stays_identified = 0;
+  double table_recall = 0.0;    // identified / table stays (0 without stays)
+  Percentiles first_id_seated;  // sitting down -> that event's detected_at, at least 0
+
+  // The values behind the percentiles, so that runs can be pooled.
+  std::vector<double> from_arrival_ms;
+  std::vector<double> from_first_reading_ms;
+  std::vector<double> from_seated_ms;
+
   std::size_t stays = 0;         // table and counter stays of at least min_stay_ms
   std::size_t missed_stays = 0;  // with no correct event during them
 };
 
 // The type of each registry location, by index: what IdentificationMetrics needs to know.
 std::vector<LocationType> location_types(const Registry& registry);
+
+// Several runs as one: counts summed, shares and percentiles over the pooled events, stays and
+// latencies.
+MetricsSummary pool(const std::vector<MetricsSummary>& runs);
 
 // Nearest-rank percentile (the smallest value with at least p of the values at or below it).
 double percentile(std::vector<double> values, double p);
@@ -87,6 +104,9 @@ class IdentificationMetrics {
   void time_first_identification(const std::vector<CustomerTruth>& customers,
                                  const std::vector<std::vector<const EmittedEvent*>>& by_customer,
                                  MetricsSummary& summary) const;
+  void time_seated_identification(const CustomerTruth& customer,
+                                  const std::vector<const EmittedEvent*>& events,
+                                  MetricsSummary& summary) const;
   void count_missed_stays(const CustomerTruth& customer,
                           const std::vector<const EmittedEvent*>& events,
                           MetricsSummary& summary) const;

@@ -107,6 +107,65 @@ TEST(IdentificationMetrics, StayWithoutACorrectEventIsMissed) {
   EXPECT_EQ(found.missed_stays, 0u);
 }
 
+// seated_at_table_1, who sits down at 10 s (entered the table's radius at 8 s) until 600 s.
+CustomerTruth seated_at_table_1_from_10_s() {
+  CustomerTruth customer = seated_at_table_1();
+  customer.seated_stays = {SeatedStay{kTable1, 8000, 10000, 600000}};
+  return customer;
+}
+
+TEST(IdentificationMetrics, FirstIdentificationAtTheTableIsTimedFromSittingDown) {
+  const auto summary = summarize(
+      {seated_at_table_1_from_10_s()},
+      {event(1000, kEntrance), event(9000, kTable2), event(13500, kTable1), event(70000, kTable1)});
+  EXPECT_EQ(summary.table_stays, 1u);
+  EXPECT_EQ(summary.table_stays_identified, 1u);
+  EXPECT_DOUBLE_EQ(summary.table_recall, 1.0);
+  EXPECT_DOUBLE_EQ(summary.first_id_seated.p50_ms, 3500.0);
+}
+
+TEST(IdentificationMetrics, EventDuringTheApproachWithinTheRadiusCountsAsImmediate) {
+  const auto summary =
+      summarize({seated_at_table_1_from_10_s()}, {event(8500, kTable1), event(20000, kTable1)});
+  EXPECT_EQ(summary.table_stays_identified, 1u);
+  EXPECT_DOUBLE_EQ(summary.first_id_seated.p95_ms, 0.0);
+}
+
+TEST(IdentificationMetrics, EventBeforeEnteringTheTableRadiusDoesNotIdentifyTheStay) {
+  const auto summary = summarize({seated_at_table_1_from_10_s()}, {event(7000, kTable1)});
+  EXPECT_EQ(summary.table_stays, 1u);
+  EXPECT_EQ(summary.table_stays_identified, 0u);
+  EXPECT_DOUBLE_EQ(summary.table_recall, 0.0);
+  EXPECT_EQ(summary.first_id_seated.count, 0u);
+}
+
+TEST(IdentificationMetrics, ShortSeatedStayIsNotCounted) {
+  CustomerTruth customer = seated_at_table_1();
+  customer.seated_stays = {SeatedStay{kTable1, 8000, 10000, 69999}};
+  EXPECT_EQ(summarize({customer}, {}).table_stays, 0u);
+}
+
+TEST(IdentificationMetrics, PoolingSumsCountsAndTakesPercentilesOverAllStays) {
+  MetricsSummary fast;
+  fast.events = 10;
+  fast.correct = 10;
+  fast.flaps = 1;
+  fast.table_stays = 2;
+  fast.table_stays_identified = 2;
+  fast.from_seated_ms = {0.0, 1000.0};
+  MetricsSummary slow = fast;
+  slow.correct = 8;
+  slow.table_stays_identified = 1;
+  slow.from_seated_ms = {9000.0};
+  const MetricsSummary pooled = pool({fast, slow});
+  EXPECT_DOUBLE_EQ(pooled.accuracy, 0.9);
+  EXPECT_DOUBLE_EQ(pooled.table_recall, 0.75);
+  EXPECT_EQ(pooled.flaps, 2u);
+  EXPECT_EQ(pooled.first_id_seated.count, 3u);
+  EXPECT_DOUBLE_EQ(pooled.first_id_seated.p50_ms, 1000.0);
+  EXPECT_DOUBLE_EQ(pooled.first_id_seated.p95_ms, 9000.0);
+}
+
 TEST(Percentile, NearestRank) {
   std::vector<double> values;
   for (int i = 100; i >= 1; --i) values.push_back(i);
