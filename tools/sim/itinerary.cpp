@@ -7,12 +7,10 @@
 namespace tastesync::sim {
 namespace {
 
-// Where people stand or sit relative to a location's point, as [min, max] metres in a random
-// direction: around the host stand; at a table's edge (its beacon is under the middle of the
-// top); in front of the counter. Capped at 80 % of the location's radius, so a stay is always
-// within it.
-constexpr std::array<std::array<double, 2>, 3> kStayOffsetM = {
-    {{0.3, 1.2}, {0.3, 0.7}, {0.4, 1.0}}};
+// Where people stand relative to a location's point, as [min, max] metres in a random direction:
+// around the host stand; in front of the counter. Tables take VisitOptions' seat range.
+constexpr double kEntranceStayM[2] = {0.3, 1.2};
+constexpr double kCounterStayM[2] = {0.4, 1.0};
 // People keep this far from the walls.
 constexpr double kWallMarginM = 0.3;
 
@@ -20,12 +18,22 @@ double radius_of(const StorePlan& store, std::size_t location, const Radii& radi
   return radii[static_cast<std::size_t>(store.locations[location].type)];
 }
 
-Point stay_point(const StorePlan& store, std::size_t location, const Radii& radii, Rng& rng) {
+// A stay is never beyond the location's radius: the ground truth says the customer is at the
+// location for the whole stay, so a seat outside it would be scored against a place the
+// customer is not. Within the radius any distance is fair, up to its edge.
+std::array<double, 2> stay_range_m(LocationType type, const VisitOptions& options, double radius) {
+  std::array<double, 2> range = {options.table_seat_min_m, options.table_seat_max_m};
+  if (type == LocationType::entrance) range = {kEntranceStayM[0], kEntranceStayM[1]};
+  if (type == LocationType::counter) range = {kCounterStayM[0], kCounterStayM[1]};
+  return {std::min(range[0], radius), std::min(range[1], radius)};
+}
+
+Point stay_point(const StorePlan& store, std::size_t location, const VisitOptions& options,
+                 const Radii& radii, Rng& rng) {
   const PlacedLocation& placed = store.locations[location];
-  const auto& range = kStayOffsetM[static_cast<std::size_t>(placed.type)];
-  const double cap = 0.8 * radius_of(store, location, radii);
+  const auto range = stay_range_m(placed.type, options, radius_of(store, location, radii));
   for (int attempt = 0; attempt < 16; ++attempt) {
-    const double r = rng.uniform(std::min(range[0], cap), std::min(range[1], cap));
+    const double r = rng.uniform(range[0], range[1]);
     const double angle = rng.uniform(0.0, 2.0 * std::numbers::pi);
     const Point p{placed.point.x_m + r * std::cos(angle), placed.point.y_m + r * std::sin(angle)};
     if (p.x_m >= kWallMarginM && p.x_m <= store.layout.width_m - kWallMarginM &&
@@ -84,7 +92,7 @@ Itinerary Itinerary::plan(const StorePlan& store, const VisitOptions& options, c
     here = target;
   };
   const auto visit = [&](std::size_t location, double min_s, double max_s) {
-    walk_to(stay_point(store, location, radii, rng), location);
+    walk_to(stay_point(store, location, options, radii, rng), location);
     const EpochMs stay_ms = seconds_ms(rng.uniform(min_s, max_s));
     const bool seated = store.locations[location].type == LocationType::table;
     legs.push_back(Leg{now_ms, now_ms + stay_ms, here, here, true, std::nullopt, location, seated});
@@ -159,6 +167,22 @@ TruthTimeline Itinerary::truth(const StorePlan& store, const Radii& radii) const
     }
   }
   return timeline;
+}
+
+std::vector<SeatedStay> Itinerary::seated_stays(const StorePlan& store,
+                                                const TruthTimeline& truth) const {
+  std::vector<SeatedStay> stays;
+  for (const Leg& leg : legs_) {
+    if (!leg.seated || !leg.destination) continue;
+    const std::uint32_t location = store.locations[*leg.destination].location_index;
+    EpochMs entered_ms = leg.begin_ms;
+    const std::size_t span = truth.span_index_at(leg.begin_ms);
+    if (span != TruthTimeline::npos && truth.spans()[span].place == Place::at(location)) {
+      entered_ms = truth.spans()[span].begin_ms;
+    }
+    stays.push_back(SeatedStay{location, entered_ms, leg.begin_ms, leg.end_ms});
+  }
+  return stays;
 }
 
 }  // namespace tastesync::sim

@@ -21,6 +21,10 @@ struct VisitOptions {
   double counter_share = 0.5;  // of customers who go to the counter after their table
   double counter_min_s = 20.0;
   double counter_max_s = 90.0;
+  // A seat's distance from its table's point (the beacon under the middle of the top), drawn
+  // uniformly: 0.7 m is a phone on the table, 1.0 m one in a hand at arm's reach beside it.
+  double table_seat_min_m = 0.3;
+  double table_seat_max_m = 0.7;
 };
 
 // How close counts as "at" a location, by LocationType (entrance, table, counter): the ground
@@ -60,6 +64,9 @@ class Itinerary {
   // out (a location being walked to wins over the one being left where radii overlap);
   // walking otherwise; outside before the door and after leaving.
   TruthTimeline truth(const StorePlan& store, const Radii& radii) const;
+  // The seated legs, each with the moment its approach entered the table's radius (from `truth`,
+  // this itinerary's truth).
+  std::vector<SeatedStay> seated_stays(const StorePlan& store, const TruthTimeline& truth) const;
 
  private:
   std::vector<Leg> legs_;

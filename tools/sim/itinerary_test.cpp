@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace tastesync::sim {
 namespace {
 
@@ -124,6 +126,44 @@ TEST(Itinerary, WalkingTakesDistanceOverSpeed) {
     EXPECT_NEAR(static_cast<double>(leg.end_ms - leg.begin_ms),
                 distance_m(leg.from, leg.to) / 1.25 * 1000.0, 1.0);
   }
+}
+
+TEST(Itinerary, SeatsSpreadOverTheConfiguredRangeWithinTheTableRadius) {
+  StorePlan store = small_store();
+  store.layout.width_m = 20.0;  // no wall near the table
+  store.layout.depth_m = 20.0;
+  store.locations[1].point = Point{10.0, 10.0};
+  VisitOptions options;
+  options.table_seat_min_m = 0.3;
+  options.table_seat_max_m = 1.4;  // beyond the 1 m radius: capped at it
+  double farthest_m = 0.0;
+  for (std::uint64_t seed = 0; seed < 300; ++seed) {
+    Rng rng(seed);
+    const Itinerary itinerary = Itinerary::plan(store, options, kRadii, 0, rng);
+    for (const Leg& leg : itinerary.legs()) {
+      if (!leg.seated) continue;
+      const double seat_m = distance_m(leg.from, store.locations[1].point);
+      EXPECT_GE(seat_m, 0.3 - 1e-9);
+      EXPECT_LE(seat_m, 1.0);
+      farthest_m = std::max(farthest_m, seat_m);
+    }
+  }
+  EXPECT_GT(farthest_m, 0.95);
+}
+
+TEST(Itinerary, SeatedStayStartsWhereTheApproachEntersTheTableRadius) {
+  const StorePlan store = small_store();
+  // As EntranceThenWalkingThenTableThenOut: within the table's radius at 9 s, seated at 10 s.
+  Leg seated = stay(10000, 70000, {5, 1}, 1);
+  seated.seated = true;
+  const Itinerary itinerary({stay(0, 5000, {0, 1}, 0), walk(5000, 10000, {0, 1}, {5, 1}, 0, 1),
+                             seated, walk(70000, 75000, {5, 1}, {0, 1}, 1, std::nullopt)});
+  const auto stays = itinerary.seated_stays(store, itinerary.truth(store, kRadii));
+  ASSERT_EQ(stays.size(), 1u);
+  EXPECT_EQ(stays[0].location_index, kTable);
+  EXPECT_EQ(stays[0].entered_ms, 9000);
+  EXPECT_EQ(stays[0].seated_ms, 10000);
+  EXPECT_EQ(stays[0].stood_up_ms, 70000);
 }
 
 }  // namespace

@@ -15,13 +15,17 @@ constexpr double kDetectionFalloffPower = 6.0;
 
 }  // namespace
 
-double RadioModel::mean_rssi_dbm(int tx_power_dbm, double distance_m) const {
+double RadioModel::mean_rssi_dbm(double tx_power_dbm, double distance_m) const {
   return tx_power_dbm -
          10.0 * options_.path_loss_exponent * std::log10(std::max(distance_m, kMinDistanceM));
 }
 
 double RadioModel::detection_probability(double distance_m) const {
-  return options_.detect_near /
+  return detection_probability(distance_m, options_.detect_near);
+}
+
+double RadioModel::detection_probability(double distance_m, double detect_near) const {
+  return detect_near /
          (1.0 + std::pow(distance_m / options_.detect_half_m, kDetectionFalloffPower));
 }
 
@@ -55,20 +59,21 @@ void RadioModel::update_blocking(LinkState& link, EpochMs t_ms, Rng& rng) const 
       static_cast<EpochMs>(1000.0 * rng.uniform(options_.blocking_min_s, options_.blocking_max_s));
 }
 
-std::optional<int> RadioModel::scan(LinkState& link, int tx_power_dbm, double distance_m,
-                                    Point position, EpochMs t_ms, double phone_offset_db,
+std::optional<int> RadioModel::scan(LinkState& link, double tx_power_dbm, double distance_m,
+                                    Point position, EpochMs t_ms, const PhoneRadio& phone,
                                     Rng& rng) const {
   // Every draw is made whether or not the beacon is heard, so a missed scan does not shift the
   // random stream of the next one.
   update_blocking(link, t_ms, rng);
   update_slow_fading(link, position, t_ms, rng);
   link.started = true;
-  const bool heard = rng.chance(detection_probability(distance_m));
+  const bool heard = rng.chance(
+      detection_probability(distance_m, phone.detect_near.value_or(options_.detect_near)));
   const double fast_db = rng.normal(0.0, options_.sigma_db * std::sqrt(1.0 - options_.slow_share));
   if (!heard) return std::nullopt;
   const double dip_db = t_ms < link.blocked_until_ms ? link.dip_db : 0.0;
   const double rssi =
-      mean_rssi_dbm(tx_power_dbm, distance_m) + link.slow_db + fast_db + phone_offset_db - dip_db;
+      mean_rssi_dbm(tx_power_dbm, distance_m) + link.slow_db + fast_db + phone.offset_db - dip_db;
   const long rounded = std::lround(rssi);
   if (static_cast<double>(rounded) < options_.floor_dbm) return std::nullopt;
   return static_cast<int>(std::min(rounded, -1L));  // 0 means "unknown" to a phone

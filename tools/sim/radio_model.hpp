@@ -42,19 +42,28 @@ struct LinkState {
   double dip_db = 0.0;
 };
 
+// What one phone brings to every link: its RSSI offset (model and platform) and how often it
+// hears a beacon close by (nullopt: RadioOptions::detect_near).
+struct PhoneRadio {
+  double offset_db = 0.0;
+  std::optional<double> detect_near;
+};
+
 // RSSI = tx_power(1 m) - 10 n log10(d) + shadowing + the phone's offset - a blocking dip,
 // d the 3-D distance; heard with a probability falling with distance, dropped below the floor.
 class RadioModel {
  public:
   explicit RadioModel(RadioOptions options) : options_(options) {}
 
-  double mean_rssi_dbm(int tx_power_dbm, double distance_m) const;
+  // tx_power_dbm is the beacon's real power at 1 m, which an installer may have misjudged.
+  double mean_rssi_dbm(double tx_power_dbm, double distance_m) const;
   double detection_probability(double distance_m) const;
+  double detection_probability(double distance_m, double detect_near) const;
 
   // One scan of one link at `t_ms`, the phone at `position`, `distance_m` (3-D) from the
   // beacon: the integer RSSI the phone reports, or nullopt when the scan missed the beacon.
-  std::optional<int> scan(LinkState& link, int tx_power_dbm, double distance_m, Point position,
-                          EpochMs t_ms, double phone_offset_db, Rng& rng) const;
+  std::optional<int> scan(LinkState& link, double tx_power_dbm, double distance_m, Point position,
+                          EpochMs t_ms, const PhoneRadio& phone, Rng& rng) const;
 
   const RadioOptions& options() const { return options_; }
 

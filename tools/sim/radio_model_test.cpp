@@ -24,7 +24,7 @@ Stats sample(const RadioModel& radio, double distance_m, std::uint64_t seed = 7)
   std::vector<double> values;
   for (int i = 0; i < kSamples; ++i) {
     LinkState link;
-    const auto rssi = radio.scan(link, kTxPowerDbm, distance_m, Point{}, 1000 * i, 0.0, rng);
+    const auto rssi = radio.scan(link, kTxPowerDbm, distance_m, Point{}, 1000 * i, {}, rng);
     if (rssi) values.push_back(*rssi);
   }
   Stats stats;
@@ -84,10 +84,10 @@ TEST(RadioModel, SlowShadowingStaysWhileThePhoneStays) {
   const RadioModel radio(options);
   Rng rng(3);
   LinkState link;
-  const int first = *radio.scan(link, kTxPowerDbm, 2.0, Point{1, 1}, 0, 0.0, rng);
+  const int first = *radio.scan(link, kTxPowerDbm, 2.0, Point{1, 1}, 0, {}, rng);
   for (int i = 1; i < 30; ++i) {
     // Equal but for rounding: a fresh draw would scatter by 6 dB.
-    EXPECT_NEAR(*radio.scan(link, kTxPowerDbm, 2.0, Point{1, 1}, 1000 * i, 0.0, rng), first, 1);
+    EXPECT_NEAR(*radio.scan(link, kTxPowerDbm, 2.0, Point{1, 1}, 1000 * i, {}, rng), first, 1);
   }
 }
 
@@ -101,20 +101,40 @@ TEST(RadioModel, NearBeaconIsHeardInTheConfiguredShareOfScans) {
   EXPECT_LT(sample(radio, 14.0).heard_share, 0.1);
 }
 
+TEST(RadioModel, PhoneHearsInItsOwnShareOfScans) {
+  RadioOptions options = always_heard(4.0);
+  options.detect_near = 0.6;
+  const RadioModel radio(options);
+  Rng rng(9);
+  int heard = 0;
+  for (int i = 0; i < kSamples; ++i) {
+    LinkState link;
+    heard += radio.scan(link, kTxPowerDbm, 1.5, Point{}, 1000 * i, PhoneRadio{0.0, 0.5}, rng)
+                 .has_value();
+  }
+  EXPECT_NEAR(static_cast<double>(heard) / kSamples, 0.5, 0.015);
+}
+
+TEST(RadioModel, RealTxPowerNeedNotBeWhole) {
+  const RadioModel radio(always_heard(0.0));
+  EXPECT_DOUBLE_EQ(radio.mean_rssi_dbm(-61.5, 1.0), -61.5);
+}
+
 TEST(RadioModel, ReadingsBelowTheFloorAreNotReported) {
   const RadioModel radio(always_heard(0.0));
   Rng rng(1);
   LinkState link;
   // -59 - 20 log10(200) = -105 dBm
-  EXPECT_FALSE(radio.scan(link, kTxPowerDbm, 200.0, Point{}, 0, 0.0, rng).has_value());
-  EXPECT_EQ(radio.scan(link, kTxPowerDbm, 10.0, Point{}, 1000, 0.0, rng), -79);
+  EXPECT_FALSE(radio.scan(link, kTxPowerDbm, 200.0, Point{}, 0, {}, rng).has_value());
+  EXPECT_EQ(radio.scan(link, kTxPowerDbm, 10.0, Point{}, 1000, {}, rng), -79);
 }
 
 TEST(RadioModel, PhoneOffsetShiftsEveryReading) {
   const RadioModel radio(always_heard(0.0));
   Rng rng(1);
   LinkState link;
-  EXPECT_EQ(radio.scan(link, kTxPowerDbm, 1.0, Point{}, 0, -4.0, rng), -63);
+  EXPECT_EQ(radio.scan(link, kTxPowerDbm, 1.0, Point{}, 0, PhoneRadio{-4.0, std::nullopt}, rng),
+            -63);
 }
 
 TEST(RadioModel, BodyBlockingLowersTheSignalForAWhile) {
@@ -126,7 +146,7 @@ TEST(RadioModel, BodyBlockingLowersTheSignalForAWhile) {
   int blocked = 0;
   int deepest = 0;
   for (int i = 0; i < 6000; ++i) {
-    const int rssi = *radio.scan(link, kTxPowerDbm, 1.0, Point{}, 1000 * i, 0.0, rng);
+    const int rssi = *radio.scan(link, kTxPowerDbm, 1.0, Point{}, 1000 * i, {}, rng);
     blocked += rssi < -59;
     deepest = std::max(deepest, -59 - rssi);
   }

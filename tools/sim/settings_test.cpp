@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <utility>
 
 namespace tastesync::sim {
 namespace {
@@ -22,6 +23,35 @@ TEST(Settings, NamedSettingsAreTheIssues) {
   for (const std::string_view name : setting_names()) {
     EXPECT_FALSE(validate(*named_setting(name)).has_value()) << name;
   }
+}
+
+TEST(Settings, FloorSettingsAreIssue14s) {
+  for (const auto& [name, sigma] : {std::pair{"floor5", 5.0}, std::pair{"floor8", 8.0}}) {
+    const SimSettings floor = *named_setting(name);
+    EXPECT_EQ(floor.customers, 150) << name;
+    EXPECT_DOUBLE_EQ(floor.radio.sigma_db, sigma) << name;
+    EXPECT_GT(floor.radio.blocking_per_min, 0.0) << name;
+    EXPECT_DOUBLE_EQ(floor.phone.offset_uniform_db, 6.0) << name;
+    EXPECT_DOUBLE_EQ(floor.phone.detect_near_min, 0.50) << name;
+    EXPECT_DOUBLE_EQ(floor.phone.detect_near_max, 0.85) << name;
+    EXPECT_DOUBLE_EQ(floor.visit.table_seat_max_m, 1.0) << name;
+    EXPECT_DOUBLE_EQ(floor.install.tx_power_error_db, 0.0) << name;
+    EXPECT_DOUBLE_EQ(floor.install.qr_share, 0.0) << name;
+  }
+}
+
+TEST(Settings, PerPhoneDetectionNeedsAPositiveMinimum) {
+  SimSettings settings;
+  settings.phone.detect_near_max = 0.8;
+  EXPECT_EQ(validate(settings), "--detect-near-min must be above 0 when --detect-near-max is set");
+  settings.phone.detect_near_min = 0.9;
+  EXPECT_EQ(validate(settings), "--detect-near-min must not exceed --detect-near-max");
+}
+
+TEST(Settings, ModelsHaveNames) {
+  EXPECT_EQ(model_named("nearest"), Model::nearest);
+  EXPECT_EQ(model_name(*model_named("stages")), "stages");
+  EXPECT_FALSE(model_named("loudest").has_value());
 }
 
 TEST(Settings, EveryKnobSetsItsField) {

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "tools/sim/itinerary.hpp"
+#include "tools/sim/nearest_beacon.hpp"
 #include "tools/sim/radio_model.hpp"
 
 namespace tastesync::sim {
@@ -21,14 +22,25 @@ constexpr double kReadingSpreadMs = 30.0;
 constexpr double kDuplicateMaxDelayS = 30.0;
 // How often the partition's expired customers are evicted, as the pipeline's housekeeping does.
 constexpr EpochMs kHousekeepingMs = 60000;
+// The installation's random stream: far above any customer's number, so drawing the beacons'
+// calibration errors changes no customer's visit.
+constexpr std::uint64_t kInstallationStream = std::uint64_t{1} << 62;
+
+// A QR scan the customer will make at a table.
+struct QrScan {
+  EpochMs detected_ms = 0;
+  std::string code;
+};
 
 struct Customer {
   std::string id;
   const StorePlan* store = nullptr;
   Itinerary itinerary{{}};
   std::string_view platform;
-  double offset_db = 0.0;        // the phone's own offset plus its platform's bias
+  PhoneRadio phone;              // its offset includes the platform's bias
   std::vector<LinkState> links;  // per beacon of the store
+  const std::vector<double>* real_tx_power_dbm = nullptr;  // per beacon of the store
+  std::optional<QrScan> qr;
   Rng rng{0};
   std::uint64_t readings = 0;
 };
@@ -78,6 +90,8 @@ struct Simulator::Impl {
   std::uint64_t next_sequence = 0;
   EpochMs next_housekeeping_ms = 0;
   simdjson::dom::parser event_parser;
+  std::vector<std::vector<double>> real_tx_power_dbm;  // per store of the plan, per beacon
+  NearestBeaconBaseline nearest;
   SimulationResult result;
 
   Impl(std::shared_ptr<const Registry> reg, FloorPlan floor_plan, TopologyOptions topology_options,
@@ -87,15 +101,17 @@ struct Simulator::Impl {
         options(topology_options),
         settings(std::move(sim_settings)),
         radio(settings.radio),
-        topology(registry, options) {
+        topology(registry, options),
+        nearest(static_cast<std::size_t>(settings.customers)) {
     const auto& locations = registry->locations();
     for (std::uint32_t i = 0; i < locations.size(); ++i) {
       location_by_key.emplace(location_key(locations[i].store_id, locations[i].name), i);
     }
-    std::vector<const StorePlan*> stores;
-    for (const StorePlan& store : plan.stores()) {
-      if (settings.store.empty() || settings.store == store.layout.store_id) {
-        stores.push_back(&store);
+    install_beacons();
+    std::vector<std::size_t> stores;
+    for (std::size_t s = 0; s < plan.stores().size(); ++s) {
+      if (settings.store.empty() || settings.store == plan.stores()[s].layout.store_id) {
+        stores.push_back(s);
       }
     }
     if (stores.empty()) {
@@ -104,17 +120,64 @@ struct Simulator::Impl {
     for (int i = 0; i < settings.customers; ++i) add_customer(i, stores);
   }
 
-  void add_customer(int number, const std::vector<const StorePlan*>& stores) {
+  // The registry holds the installer's calibration; the room has each beacon's real power.
+  void install_beacons() {
+    Rng rng = Rng::stream(settings.seed, kInstallationStream);
+    const double error_db = settings.install.tx_power_error_db;
+    for (const StorePlan& store : plan.stores()) {
+      std::vector<double>& powers = real_tx_power_dbm.emplace_back();
+      for (const PlacedBeacon& beacon : store.beacons) {
+        const double error = error_db > 0.0 ? rng.uniform(-error_db, error_db) : 0.0;
+        powers.push_back(beacon.tx_power_dbm + error);
+      }
+    }
+  }
+
+  PhoneRadio draw_phone(bool ios, Rng& rng) const {
+    const PhoneOptions& phone = settings.phone;
+    PhoneRadio radio;
+    radio.offset_db =
+        rng.normal(0.0, phone.offset_sigma_db) + (ios ? phone.ios_bias_db : phone.android_bias_db);
+    // Drawn only when set, so that older settings keep their random streams.
+    if (phone.offset_uniform_db > 0.0) {
+      radio.offset_db += rng.uniform(-phone.offset_uniform_db, phone.offset_uniform_db);
+    }
+    if (phone.detect_near_max > 0.0) {
+      radio.detect_near = rng.uniform(phone.detect_near_min, phone.detect_near_max);
+    }
+    return radio;
+  }
+
+  // The table's active QR code, when the customer scans it during this stay.
+  std::optional<QrScan> draw_qr_scan(const SeatedStay& stay, Rng& rng) const {
+    const InstallOptions& install = settings.install;
+    if (install.qr_share <= 0.0 || !rng.chance(install.qr_share)) return std::nullopt;
+    const EpochMs detected_ms =
+        stay.seated_ms +
+        static_cast<EpochMs>(1000.0 * rng.uniform(install.qr_min_s, install.qr_max_s));
+    if (detected_ms >= stay.stood_up_ms) return std::nullopt;
+    for (const QrEntry& entry : registry->qr_codes()) {
+      if (entry.location_index == stay.location_index && entry.status == EntryStatus::active) {
+        return QrScan{detected_ms, entry.code};
+      }
+    }
+    throw std::invalid_argument("--qr-share: the registry has no active QR code at " +
+                                registry->location(stay.location_index).store_id + " " +
+                                registry->location(stay.location_index).name);
+  }
+
+  void add_customer(int number, const std::vector<std::size_t>& stores) {
     Customer c;
     c.id = fmt::format("sim-{:05d}", number + 1);
     c.rng = Rng::stream(settings.seed, static_cast<std::uint64_t>(number));
-    c.store = stores[c.rng.index(stores.size())];
+    const std::size_t store = stores[c.rng.index(stores.size())];
+    c.store = &plan.stores()[store];
+    c.real_tx_power_dbm = &real_tx_power_dbm[store];
     const EpochMs door_ms =
         kStartMs + static_cast<EpochMs>(c.rng.uniform(0.0, settings.arrival_minutes * 60000.0));
     const bool ios = c.rng.chance(settings.phone.ios_share);
     c.platform = ios ? "ios" : "android";
-    c.offset_db = c.rng.normal(0.0, settings.phone.offset_sigma_db) +
-                  (ios ? settings.phone.ios_bias_db : settings.phone.android_bias_db);
+    c.phone = draw_phone(ios, c.rng);
     c.itinerary = Itinerary::plan(*c.store, settings.visit, options.score.radius_m, door_ms, c.rng);
     c.links.resize(c.store->beacons.size());
 
@@ -125,6 +188,10 @@ struct Simulator::Impl {
     truth.arrival_ms = truth.truth.first_time_at([&](std::uint32_t location) {
       return registry->location(location).type == LocationType::entrance;
     });
+    truth.seated_stays = c.itinerary.seated_stays(*c.store, truth.truth);
+    for (const SeatedStay& stay : truth.seated_stays) {
+      if (!c.qr) c.qr = draw_qr_scan(stay, c.rng);
+    }
     customers.push_back(std::move(c));
     result.customers.push_back(std::move(truth));
   }
@@ -143,24 +210,45 @@ struct Simulator::Impl {
     const StoreLayout& layout = c.store->layout;
     const double phone_height_m =
         c.itinerary.seated_at(t_ms) ? layout.seated_phone_height_m : layout.standing_phone_height_m;
+    std::optional<std::pair<int, const PlacedBeacon*>> loudest;
+    EpochMs last_detected_ms = t_ms;
     for (std::size_t b = 0; b < c.store->beacons.size(); ++b) {
       const PlacedBeacon& beacon = c.store->beacons[b];
       const double floor_m = distance_m(position, beacon.position);
       const double up_m = phone_height_m - beacon.height_m;
       const double distance = std::sqrt(floor_m * floor_m + up_m * up_m);
-      const auto rssi =
-          radio.scan(c.links[b], beacon.tx_power_dbm, distance, position, t_ms, c.offset_db, c.rng);
+      const auto rssi = radio.scan(c.links[b], (*c.real_tx_power_dbm)[b], distance, position, t_ms,
+                                   c.phone, c.rng);
       if (!rssi) continue;
       const EpochMs detected_ms = t_ms + static_cast<EpochMs>(c.rng.uniform(0.0, kReadingSpreadMs));
-      send(index, beacon, *rssi, detected_ms);
+      note_reading(index, detected_ms);
+      if (settings.model == Model::stages) {
+        send(index, beacon, *rssi, detected_ms);
+      } else if (beacon.entry->status == EntryStatus::active &&
+                 (!loudest || *rssi > loudest->first)) {
+        loudest.emplace(*rssi, &beacon);
+        last_detected_ms = std::max(last_detected_ms, detected_ms);
+      }
+    }
+    if (loudest) {
+      if (auto event =
+              nearest.on_scan(index, last_detected_ms, loudest->second->entry->location_index)) {
+        ++result.counts.events_by_kind[static_cast<std::size_t>(event->kind)];
+        result.events.push_back(*event);
+      }
     }
   }
 
-  void send(std::size_t index, const PlacedBeacon& beacon, int rssi_dbm, EpochMs detected_ms) {
-    Customer& c = customers[index];
+  void note_reading(std::size_t index, EpochMs detected_ms) {
     ++result.counts.readings;
     CustomerTruth& truth = result.customers[index];
     if (!truth.first_reading_ms) truth.first_reading_ms = detected_ms;
+  }
+
+  // The sighting's tx_power is the registry's: what the installer configured the beacon to
+  // advertise, whatever its real power.
+  void send(std::size_t index, const PlacedBeacon& beacon, int rssi_dbm, EpochMs detected_ms) {
+    Customer& c = customers[index];
     const CanonicalTime t = format_canonical(detected_ms);
     std::string value = fmt::format(
         R"({{"sighting_id":"{}-{:06d}","customer_id":"{}","source":"beacon","beacon":{{"uuid":"{}",)"
@@ -168,6 +256,22 @@ struct Simulator::Impl {
         R"("device":{{"platform":"{}"}}}})",
         c.id, ++c.readings, c.id, beacon.uuid_text, beacon.entry->major, beacon.entry->minor,
         rssi_dbm, beacon.tx_power_dbm, std::string_view(t.data(), t.size()), c.platform);
+    through_gateway(index, std::move(value), detected_ms);
+  }
+
+  void send_qr(std::size_t index) {
+    Customer& c = customers[index];
+    ++result.counts.qr_scans;
+    const CanonicalTime t = format_canonical(c.qr->detected_ms);
+    std::string value = fmt::format(
+        R"({{"sighting_id":"{}-qr","customer_id":"{}","source":"qr","qr":{{"code":"{}"}},)"
+        R"("detected_at":"{}","device":{{"platform":"{}"}}}})",
+        c.id, c.id, c.qr->code, std::string_view(t.data(), t.size()), c.platform);
+    through_gateway(index, std::move(value), c.qr->detected_ms);
+  }
+
+  void through_gateway(std::size_t index, std::string value, EpochMs detected_ms) {
+    Customer& c = customers[index];
     const GatewayOptions& gateway = settings.gateway;
     double delay_ms = c.rng.uniform(gateway.delay_min_ms, gateway.delay_max_ms);
     if (c.rng.chance(gateway.late_share)) {
@@ -248,6 +352,8 @@ struct Simulator::Impl {
           c.itinerary.begin_ms() +
           static_cast<EpochMs>(c.rng.uniform(0.0, settings.phone.scan_period_s * 1000.0));
       if (first_ms < c.itinerary.end_ms()) scans.push(Scan{first_ms, i});
+      // Its gateway delivers it in Kafka timestamp order among the readings.
+      if (c.qr && settings.model == Model::stages) send_qr(i);
     }
     while (!scans.empty()) {
       const Scan next = scans.top();

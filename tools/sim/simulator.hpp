@@ -16,7 +16,8 @@ namespace tastesync::sim {
 
 struct SimCounts {
   std::uint64_t scans = 0;
-  std::uint64_t readings = 0;      // beacons heard, one Sighting v1 each
+  std::uint64_t readings = 0;      // beacons heard, one Sighting v1 each (with the stages)
+  std::uint64_t qr_scans = 0;      // table QR codes scanned, one Sighting v1 each
   std::uint64_t records = 0;       // records processed: readings plus gateway duplicates
   std::uint64_t late = 0;          // readings a gateway held back
   std::uint64_t duplicated = 0;    // readings a gateway delivered twice
@@ -38,7 +39,8 @@ struct SimulationResult {
 // customer, so partitioning would only split the watermark, which the shared clock keeps sane.
 class Simulator {
  public:
-  // Throws std::invalid_argument when settings.store names no store of the plan.
+  // Throws std::invalid_argument when settings.store names no store of the plan, or when QR
+  // scans are asked for at a table without an active QR code in the registry.
   Simulator(std::shared_ptr<const Registry> registry, FloorPlan plan, TopologyOptions options,
             SimSettings settings);
   ~Simulator();

@@ -77,6 +77,48 @@ TEST(Simulator, EventsComeFromTheStages) {
   }
 }
 
+TEST(Simulator, QrScansGoThroughTheStagesAsQrSightings) {
+  SimSettings settings = small_quiet_room(1);
+  settings.install.qr_share = 1.0;
+  const SimulationResult result = simulate(settings);
+  EXPECT_EQ(result.counts.qr_scans, 4u);  // one per table stay, each 60-90 s long
+  EXPECT_EQ(result.counts.dead_letters, 0u);
+  EXPECT_EQ(result.counts.records,
+            result.counts.readings + result.counts.qr_scans + result.counts.duplicated);
+}
+
+TEST(Simulator, SeatedStaysAreInTheTruth) {
+  const SimulationResult result = simulate(small_quiet_room(1));
+  for (const CustomerTruth& customer : result.customers) {
+    ASSERT_EQ(customer.seated_stays.size(), 1u) << customer.customer_id;
+    const SeatedStay& stay = customer.seated_stays[0];
+    EXPECT_LE(stay.entered_ms, stay.seated_ms);
+    EXPECT_GE(stay.stood_up_ms - stay.seated_ms, 60000);
+    EXPECT_EQ(customer.truth.place_at(stay.seated_ms), Place::at(stay.location_index));
+  }
+}
+
+TEST(Simulator, CalibrationErrorChangesReadingsNotTheRegistry) {
+  SimSettings settings = small_quiet_room(1);
+  const SimulationResult exact = simulate(settings);
+  settings.install.tx_power_error_db = 6.0;
+  const SimulationResult miscalibrated = simulate(settings);
+  // The same visits and draws, only the real powers differ.
+  EXPECT_EQ(exact.counts.scans, miscalibrated.counts.scans);
+  EXPECT_NE(exact.counts.readings, miscalibrated.counts.readings);
+  EXPECT_EQ(miscalibrated.counts.dead_letters, 0u);
+}
+
+TEST(Simulator, NearestBeaconBaselineEmitsWithoutTheStages) {
+  SimSettings settings = small_quiet_room(1);
+  settings.model = Model::nearest;
+  const SimulationResult result = simulate(settings);
+  EXPECT_EQ(result.counts.records, 0u);
+  ASSERT_FALSE(result.events.empty());
+  EXPECT_EQ(result.counts.events_by_kind[static_cast<std::size_t>(IdentificationKind::arrival)],
+            4u);
+}
+
 TEST(Simulator, UnknownStoreIsRejected) {
   SimSettings settings = small_quiet_room(1);
   settings.store = "store999";
