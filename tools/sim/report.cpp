@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <iterator>
+#include <vector>
 
 namespace tastesync::sim {
 namespace {
@@ -45,21 +46,53 @@ std::string seconds(double ms) {
   return fmt::format("{:.2f} s", ms / 1000.0);
 }
 
+std::string phones_text(const PhoneOptions& phone, const RadioOptions& radio) {
+  std::string offsets = fmt::format("offset N(0, {:g})", phone.offset_sigma_db);
+  if (phone.offset_uniform_db > 0.0)
+    offsets += fmt::format(" + U(+-{:g})", phone.offset_uniform_db);
+  const std::string near = phone.detect_near_max > 0.0
+                               ? fmt::format("{:.0f}-{:.0f} %", 100.0 * phone.detect_near_min,
+                                             100.0 * phone.detect_near_max)
+                               : fmt::format("{:.0f} %", 100.0 * radio.detect_near);
+  return fmt::format("phones {} dB, near scans heard {}", offsets, near);
+}
+
+// The issue's figures of one run, or of several pooled: the line every run prints.
+std::string issue_figures(const MetricsSummary& m) {
+  return fmt::format(
+      "first id from sitting down p50 {}, p95 {}; precision {:.4f}; table recall {:.4f} "
+      "({} of {}); flaps {}; missed visits {} of {}",
+      seconds(m.first_id_seated.p50_ms), seconds(m.first_id_seated.p95_ms), m.accuracy,
+      m.table_recall, m.table_stays_identified, m.table_stays, m.flaps, m.missed_stays, m.stays);
+}
+
+std::string issue_figures_json(const MetricsSummary& m) {
+  return fmt::format(
+      R"({{"first_id_from_seated_ms":{{"p50":{:.0f},"p95":{:.0f}}},"precision":{:.4f},)"
+      R"("table_recall":{:.4f},"table_stays":{},"table_stays_identified":{},"flaps":{},)"
+      R"("missed_visits":{},"stays":{}}})",
+      m.first_id_seated.p50_ms, m.first_id_seated.p95_ms, m.accuracy, m.table_recall, m.table_stays,
+      m.table_stays_identified, m.flaps, m.missed_stays, m.stays);
+}
+
 }  // namespace
 
 std::string format_text(const SimReport& r) {
   const MetricsSummary& m = r.metrics;
   const SimCounts& c = r.counts;
   Writer add;
-  add("tastesync sim: setting {}, seed {}, {} customers over {:g} min{}{}\n", r.settings.name,
-      r.settings.seed, r.settings.customers, r.settings.arrival_minutes,
-      r.settings.store.empty() ? "" : ", store ", r.settings.store);
-  add("  layout {}, registry {}; sigma {:g} dB, blocking {:g}/min, near scans heard {:.0f} %\n",
+  add("tastesync sim: setting {}, model {}, seed {}, {} customers over {:g} min{}{}\n",
+      r.settings.name, model_name(r.settings.model), r.settings.seed, r.settings.customers,
+      r.settings.arrival_minutes, r.settings.store.empty() ? "" : ", store ", r.settings.store);
+  add("  layout {}, registry {}; sigma {:g} dB, blocking {:g}/min, {}; seats {:g}-{:g} m from "
+      "the table\n",
       r.layout, r.registry, r.settings.radio.sigma_db, r.settings.radio.blocking_per_min,
-      100.0 * r.settings.radio.detect_near);
-  add("  simulated {:.1f} min: {} scans, {} readings, {} records ({} late, {} duplicated)\n",
-      static_cast<double>(c.simulated_ms) / 60000.0, c.scans, c.readings, c.records, c.late,
-      c.duplicated);
+      phones_text(r.settings.phone, r.settings.radio), r.settings.visit.table_seat_min_m,
+      r.settings.visit.table_seat_max_m);
+  add("  simulated {:.1f} min: {} scans, {} readings, {} QR scans, {} records ({} late, {} "
+      "duplicated)\n",
+      static_cast<double>(c.simulated_ms) / 60000.0, c.scans, c.readings, c.qr_scans, c.records,
+      c.late, c.duplicated);
   add("  events {}:", m.events);
   for (std::size_t k = 0; k < kIdentificationKindCount; ++k) {
     add(" {} {}", identification_kind_name(static_cast<IdentificationKind>(k)),
@@ -72,7 +105,7 @@ std::string format_text(const SimReport& r) {
     }
   }
   add("{}\n", c.dead_letters == 0 ? "" : fmt::format("; dead letters {}", c.dead_letters));
-  add("accuracy      {:.2f} % ({} of {} correct; wrong: {} while walking, {} at another location,"
+  add("precision     {:.2f} % ({} of {} correct; wrong: {} while walking, {} at another location,"
       " {} outside)\n",
       100.0 * m.accuracy, m.correct, m.events, m.while_walking, m.wrong_location, m.while_outside);
   add("  by type:");
@@ -86,6 +119,10 @@ std::string format_text(const SimReport& r) {
       seconds(m.first_id_from_first_reading.p50_ms), seconds(m.first_id_from_first_reading.p95_ms));
   add("  visits {}, never identified {}, identified before arriving {}\n", m.visits,
       m.never_identified, m.identified_early);
+  add("tables        recall {:.2f} % ({} of {} seated stays >= 60 s); first id from sitting down "
+      "p50 {}, p95 {}\n",
+      100.0 * m.table_recall, m.table_stays_identified, m.table_stays,
+      seconds(m.first_id_seated.p50_ms), seconds(m.first_id_seated.p95_ms));
   add("missed visits {} of {} table/counter stays >= 60 s\n", m.missed_stays, m.stays);
   if (r.runtime_s) add("runtime       {:.2f} s\n", *r.runtime_s);
   return add.take();
@@ -95,17 +132,19 @@ std::string format_json(const SimReport& r) {
   const MetricsSummary& m = r.metrics;
   const SimCounts& c = r.counts;
   Writer add;
-  add(R"({{"setting":{},"seed":{},"customers":{},"store":{},"layout":{},"registry":{},"knobs":{{)",
-      json_string(r.settings.name), r.settings.seed, r.settings.customers,
-      json_string(r.settings.store), json_string(r.layout), json_string(r.registry));
+  add(R"({{"setting":{},"model":{},"seed":{},"customers":{},"store":{},"layout":{},"registry":{},)"
+      R"("knobs":{{)",
+      json_string(r.settings.name), json_string(model_name(r.settings.model)), r.settings.seed,
+      r.settings.customers, json_string(r.settings.store), json_string(r.layout),
+      json_string(r.registry));
   const char* separator = "";
   for (const Knob& knob : knobs()) {
     add(R"({}"{}":{:g})", separator, knob.flag, knob_value(r.settings, knob));
     separator = ",";
   }
-  add(R"(}},"counts":{{"scans":{},"readings":{},"records":{},"late":{},"duplicated":{},)"
-      R"("dead_letters":{},"simulated_s":{:.3f},"events":{{)",
-      c.scans, c.readings, c.records, c.late, c.duplicated, c.dead_letters,
+  add(R"(}},"counts":{{"scans":{},"readings":{},"qr_scans":{},"records":{},"late":{},)"
+      R"("duplicated":{},"dead_letters":{},"simulated_s":{:.3f},"events":{{)",
+      c.scans, c.readings, c.qr_scans, c.records, c.late, c.duplicated, c.dead_letters,
       static_cast<double>(c.simulated_ms) / 1000.0);
   for (std::size_t k = 0; k < kIdentificationKindCount; ++k) {
     add(R"({}"{}":{})", k == 0 ? "" : ",",
@@ -130,8 +169,43 @@ std::string format_json(const SimReport& r) {
       m.flaps, m.visits, m.never_identified, m.identified_early, m.first_id_from_arrival.p50_ms,
       m.first_id_from_arrival.p95_ms, m.first_id_from_first_reading.p50_ms,
       m.first_id_from_first_reading.p95_ms, m.stays, m.missed_stays);
+  add(R"(,"issue14":{})", issue_figures_json(m));
   if (r.runtime_s) add(R"(,"runtime_s":{:.3f})", *r.runtime_s);
   add("}}\n");
+  return add.take();
+}
+
+std::string format_run_line(const SimReport& r) {
+  std::string line = fmt::format("seed {}: {}", r.settings.seed, issue_figures(r.metrics));
+  if (r.runtime_s) line += fmt::format("; runtime {:.1f} s", *r.runtime_s);
+  return line + "\n";
+}
+
+std::string format_seeds_text(const std::vector<SimReport>& runs, const MetricsSummary& pooled) {
+  if (runs.empty()) return {};
+  const SimSettings& s = runs.front().settings;
+  Writer add;
+  add("tastesync sim: setting {}, model {}, seeds {}..{}, {} customers each\n", s.name,
+      model_name(s.model), s.seed, runs.back().settings.seed, s.customers);
+  double runtime_s = 0.0;
+  for (const SimReport& run : runs) {
+    add("  {}", format_run_line(run));
+    runtime_s += run.runtime_s.value_or(0.0);
+  }
+  add("all {} seeds: {}; runtime {:.1f} s\n", runs.size(), issue_figures(pooled), runtime_s);
+  return add.take();
+}
+
+std::string format_seeds_json(const std::vector<SimReport>& runs, const MetricsSummary& pooled) {
+  Writer add;
+  add(R"({{"runs":[)");
+  for (std::size_t i = 0; i < runs.size(); ++i) {
+    std::string run = format_json(runs[i]);
+    run.pop_back();  // its newline
+    add("{}{}", i == 0 ? "" : ",", run);
+  }
+  add(R"(],"pooled":{}}})", issue_figures_json(pooled));
+  add("\n");
   return add.take();
 }
 

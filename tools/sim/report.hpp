@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "tools/sim/identification_metrics.hpp"
 #include "tools/sim/settings.hpp"
@@ -23,5 +24,12 @@ struct SimReport {
 std::string format_text(const SimReport& report);
 // One JSON object, keys in a fixed order; numbers rounded so equal runs print equal text.
 std::string format_json(const SimReport& report);
+
+// Several seeds of one setting: a line of the figures per run, then them pooled
+// (identification_metrics.hpp's pool()).
+std::string format_run_line(const SimReport& report);
+std::string format_seeds_text(const std::vector<SimReport>& runs, const MetricsSummary& pooled);
+// {"runs": [each run's format_json object], "pooled": the figures}.
+std::string format_seeds_json(const std::vector<SimReport>& runs, const MetricsSummary& pooled);
 
 }  // namespace tastesync::sim

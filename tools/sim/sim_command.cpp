@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <memory>
+#include <vector>
 
 #include "config/config.hpp"
 #include "config/topology_options.hpp"
@@ -29,6 +31,12 @@ SimSettings settings_from(const SimArguments& arguments) {
   }
   if (arguments.customers) settings->customers = *arguments.customers;
   if (arguments.seed) settings->seed = *arguments.seed;
+  if (arguments.model) {
+    const auto model = sim::model_named(*arguments.model);
+    if (!model)
+      throw ConfigError("--model: '" + *arguments.model + "' is neither stages nor nearest");
+    settings->model = *model;
+  }
   if (arguments.store) settings->store = *arguments.store;
   for (const auto& [flag, value] : arguments.knobs) {
     if (auto error = sim::set_knob(*settings, flag, value)) throw ConfigError(*error);
@@ -70,7 +78,7 @@ CLI::App* add_sim_subcommand(CLI::App& app, SimArguments& arguments) {
       "sim",
       "Simulate customers in a restaurant floor plan through the real stages and report "
       "identification accuracy, flaps, time to first identification and missed visits");
-  sim_app->add_option("--setting", arguments.setting, "quiet, busy or noisy")
+  sim_app->add_option("--setting", arguments.setting, "quiet, busy, noisy, floor5 or floor8")
       ->capture_default_str();
   sim_app->add_option_function<std::string>(
       "--layout", [&arguments](const std::string& path) { arguments.layout = path; },
@@ -85,6 +93,14 @@ CLI::App* add_sim_subcommand(CLI::App& app, SimArguments& arguments) {
       "--customers", [&arguments](int n) { arguments.customers = n; }, "Customers");
   sim_app->add_option_function<std::uint64_t>(
       "--seed", [&arguments](std::uint64_t seed) { arguments.seed = seed; }, "Random seed");
+  sim_app
+      ->add_option("--seeds", arguments.seeds,
+                   "Runs this many seeds from --seed on; prints each run's figures and them pooled")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  sim_app->add_option_function<std::string>(
+      "--model", [&arguments](const std::string& model) { arguments.model = model; },
+      "stages (the real stages, default) or nearest (the issue's nearest-beacon baseline)");
   sim_app->add_option_function<std::string>(
       "--store", [&arguments](const std::string& store) { arguments.store = store; },
       "Only this store of the layout (default: all, customers spread over them)");
@@ -104,32 +120,60 @@ CLI::App* add_sim_subcommand(CLI::App& app, SimArguments& arguments) {
   return sim_app;
 }
 
-int sim_command(const SimArguments& arguments) {
-  const SimSettings settings = settings_from(arguments);
-  const Config config = load_config({arguments.config_path, process_environment(), {}});
-  const std::string registry_source = arguments.registry.value_or(config.registry.source);
-  const auto registry = load_registry(registry_source);
-  const sim::Layout layout = layout_from(arguments);
+namespace {
+
+// One seeded run, timed.
+sim::SimReport run_once(const SimArguments& arguments, const SimSettings& settings,
+                        const Config& config, const std::shared_ptr<const Registry>& registry,
+                        const std::string& registry_name, const sim::Layout& layout) {
   auto plan = sim::FloorPlan::build(layout, *registry);
   if (!plan) {
     throw ConfigError("layout " + arguments.layout.value_or("(built-in)") + ": " + plan.error());
   }
-
   const auto started = std::chrono::steady_clock::now();
   sim::Simulator simulator(registry, std::move(*plan), topology_options(config), settings);
   const sim::SimulationResult result = simulator.run();
   const sim::IdentificationMetrics metrics(sim::location_types(*registry));
   sim::SimReport report{settings,
                         arguments.layout.value_or("(built-in)"),
-                        registry_source.empty() ? "(built-in)" : registry_source,
+                        registry_name,
                         result.counts,
                         metrics.summarize(result.customers, result.events),
                         std::nullopt};
   report.runtime_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
   if (arguments.events_csv) write_events_csv(*arguments.events_csv, *registry, result);
-  const std::string text = arguments.json ? format_json(report) : format_text(report);
+  return report;
+}
+
+}  // namespace
+
+int sim_command(const SimArguments& arguments) {
+  const SimSettings settings = settings_from(arguments);
+  const Config config = load_config({arguments.config_path, process_environment(), {}});
+  const std::string registry_source = arguments.registry.value_or(config.registry.source);
+  const auto registry = load_registry(registry_source);
+  const std::string registry_name = registry_source.empty() ? "(built-in)" : registry_source;
+  const sim::Layout layout = layout_from(arguments);
+  if (arguments.seeds > 1 && arguments.events_csv) {
+    throw ConfigError("--events: one seed at a time (without --seeds)");
+  }
+
+  std::vector<sim::SimReport> runs;
+  for (int i = 0; i < arguments.seeds; ++i) {
+    SimSettings seeded = settings;
+    seeded.seed = settings.seed + static_cast<std::uint64_t>(i);
+    runs.push_back(run_once(arguments, seeded, config, registry, registry_name, layout));
+  }
+  std::string text;
+  if (runs.size() == 1) {
+    text = arguments.json ? format_json(runs.front()) : format_text(runs.front());
+  } else {
+    std::vector<sim::MetricsSummary> summaries;
+    for (const sim::SimReport& run : runs) summaries.push_back(run.metrics);
+    const sim::MetricsSummary pooled = sim::pool(summaries);
+    text = arguments.json ? format_seeds_json(runs, pooled) : format_seeds_text(runs, pooled);
+  }
   std::fwrite(text.data(), 1, text.size(), stdout);
   return 0;
 }

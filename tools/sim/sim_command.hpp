@@ -16,6 +16,9 @@ struct SimArguments {
   std::optional<std::string> config_path;  // the pipeline's configuration (scoring options)
   std::optional<int> customers;
   std::optional<std::uint64_t> seed;
+  int seeds = 1;                     // runs seed, seed + 1, ..., seed + seeds - 1
+  std::optional<std::string> model;  // "stages" (default) or "nearest"
+
   std::optional<std::string> store;
   std::vector<std::pair<std::string, double>> knobs;  // flag without "--", value; in order
   bool json = false;
