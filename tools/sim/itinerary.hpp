@@ -27,9 +27,12 @@ struct VisitOptions {
   double table_seat_max_m = 0.7;
 };
 
-// How close counts as "at" a location, by LocationType (entrance, table, counter): the ground
-// truth uses the scorer's own radii (ScoreOptions::radius_m).
+// How close counts as "at" a location, by LocationType (entrance, table, counter).
 using Radii = std::array<double, 3>;
+// The ground truth's radii: around the host stand, a seat within arm's reach of a table's
+// beacon, in front of the counter. Fixed here rather than taken from the scorer's options, so
+// that tuning the model never moves the truth it is scored against.
+inline constexpr Radii kTruthRadii = {3.0, 1.0, 1.5};
 
 // A straight walk at constant speed, or a stay (from == to). Locations are indexes into the
 // StorePlan's `locations`.

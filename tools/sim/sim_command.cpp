@@ -170,6 +170,7 @@ int sim_command(const SimArguments& arguments) {
     text = arguments.json ? format_json(runs.front()) : format_text(runs.front());
   } else {
     std::vector<sim::MetricsSummary> summaries;
+    summaries.reserve(runs.size());
     for (const sim::SimReport& run : runs) summaries.push_back(run.metrics);
     const sim::MetricsSummary pooled = sim::pool(summaries);
     text = arguments.json ? format_seeds_json(runs, pooled) : format_seeds_text(runs, pooled);

@@ -178,13 +178,13 @@ struct Simulator::Impl {
     const bool ios = c.rng.chance(settings.phone.ios_share);
     c.platform = ios ? "ios" : "android";
     c.phone = draw_phone(ios, c.rng);
-    c.itinerary = Itinerary::plan(*c.store, settings.visit, options.score.radius_m, door_ms, c.rng);
+    c.itinerary = Itinerary::plan(*c.store, settings.visit, kTruthRadii, door_ms, c.rng);
     c.links.resize(c.store->beacons.size());
 
     CustomerTruth truth;
     truth.customer_id = c.id;
     truth.store_id = c.store->layout.store_id;
-    truth.truth = c.itinerary.truth(*c.store, options.score.radius_m);
+    truth.truth = c.itinerary.truth(*c.store, kTruthRadii);
     truth.arrival_ms = truth.truth.first_time_at([&](std::uint32_t location) {
       return registry->location(location).type == LocationType::entrance;
     });
