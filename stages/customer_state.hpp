@@ -16,8 +16,9 @@
 namespace tastesync {
 
 // What the score stage knows of one beacon for one customer: a one-dimensional Kalman estimate
-// of the (platform-corrected) RSSI, its variance, and the latest raw reading. O(1) per reading
-// and 40 bytes, whatever the reading rate (docs/scoring.md).
+// of the (platform-corrected) RSSI, its variance, the latest raw reading, and the probability
+// that the customer is at the beacon's location. O(1) per reading, whatever the reading rate
+// (docs/scoring.md).
 struct BeaconTrack {
   Uuid beacon_id{};
   EpochMs newest_ms = 0;                  // the newest reading's detected_at
@@ -26,6 +27,9 @@ struct BeaconTrack {
   std::uint8_t readings = 0;              // since the track (re)started, at most 255
   std::int8_t last_rssi_dbm = 0;          // the newest raw reading (the event reports it)
   std::int8_t reported_tx_power_dbm = 0;  // the phone's last tx_power; 0 = it never said
+  // score.model filter: P(the customer is at this beacon's location); what the tracks leave of
+  // 1 is "elsewhere".
+  float belief = 0.0F;
   // The registry entry, looked up once per registry version (never encoded).
   const BeaconEntry* entry = nullptr;
   std::uint64_t entry_generation = 0;
@@ -77,8 +81,14 @@ struct CustomerState {
   // Sighting ids of the duplicate window, in no particular order. Persisted apart from the rest
   // (one insert-only key each), so a checkpoint never rewrites the whole list.
   std::vector<SeenSighting> seen;
-  std::vector<BeaconTrack> tracks;  // one per beacon heard within the score window
-  std::optional<MoveCandidate> move_candidate;
+  std::vector<BeaconTrack> tracks;  // one per beacon heard within the score's track memory
+  std::optional<MoveCandidate> move_candidate;  // score.model radius
+  // score.model filter (docs/scoring.md): how far this customer's readings scatter around
+  // their tracks, dB² (0: not measured yet), by which evidence is weighed.
+  float reading_variance = 0.0F;
+  // How much louder this customer's phone reads than the model, dB: learnt from the loudest
+  // beacon heard, so that one phone's constant offset shifts no evidence (docs/scoring.md).
+  float level_offset_db = 0.0F;
   DurabilityMark durability;
 
   // Forgets everything the stages know (expiry, eviction), keeping the durable layer's

@@ -31,14 +31,6 @@ BeaconTrack& track_for(CustomerState& state, const Uuid& beacon_id) {
   return track;
 }
 
-// The beacon's calibrated power at 1 m: the registry's, else what the phone reported, else the
-// default (docs/scoring.md).
-int tx_power_of(const BeaconEntry& beacon, const BeaconTrack& track, const ScoreOptions& options) {
-  if (beacon.tx_power_dbm) return *beacon.tx_power_dbm;
-  if (track.reported_tx_power_dbm != 0) return track.reported_tx_power_dbm;
-  return options.default_tx_power_dbm;
-}
-
 bool same_location(const Location& location, std::string_view store_id, std::string_view name) {
   return location.store_id == store_id && location.name == name;
 }
@@ -60,6 +52,13 @@ const LocationEstimate* LocationEstimates::most_likely() const {
     if (best == nullptr || estimate.at_probability > best->at_probability) best = &estimate;
   }
   return best;
+}
+
+int calibrated_tx_power(const BeaconEntry& beacon, const BeaconTrack& track,
+                        const ScoreOptions& options) {
+  if (beacon.tx_power_dbm) return *beacon.tx_power_dbm;
+  if (track.reported_tx_power_dbm != 0) return track.reported_tx_power_dbm;
+  return options.default_tx_power_dbm;
 }
 
 double round_confidence(double confidence) {
@@ -152,8 +151,8 @@ Result<Identification, DropReason> Scorer::score_beacon(
   const EpochMs now_ms = sighting.detected_at_ms;
   const BeaconTrack& heard = record_reading(state, sighting, *resolved.beacon);
   if (heard_proximity != nullptr) {
-    *heard_proximity =
-        proximity(distance_m(heard.rssi_dbm, tx_power_of(*resolved.beacon, heard, options_)));
+    *heard_proximity = proximity(
+        distance_m(heard.rssi_dbm, calibrated_tx_power(*resolved.beacon, heard, options_)));
   }
 
   // Tracks silent beyond their memory are forgotten; those silent for the window do not count.
@@ -227,8 +226,9 @@ LocationEstimates Scorer::estimate_locations(CustomerState& state, const Registr
     const Location& location = registry.location(beacon->location_index);
     const double radius =
         beacon->radius_m.value_or(options_.radius_m[static_cast<std::size_t>(location.type)]);
-    const double probability = at_probability(
-        distance_m(track.rssi_dbm, tx_power_of(*beacon, track, options_)), radius, track.variance);
+    const double probability =
+        at_probability(distance_m(track.rssi_dbm, calibrated_tx_power(*beacon, track, options_)),
+                       radius, track.variance);
     LocationEstimate& slot = estimates.of(beacon->location_index);
     if (probability > slot.at_probability) {
       slot.at_probability = probability;

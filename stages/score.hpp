@@ -14,8 +14,14 @@
 
 namespace tastesync {
 
+// Which location model scores beacon readings (docs/scoring.md): `radius`, the probability of
+// being within each location's radius with a dwell for moves; `filter`, a Bayesian filter over
+// the locations heard (issue 14, opt-in until it holds under persistent shadowing).
+enum class ScoreModel : std::uint8_t { radius, filter };
+
 // Defaults are explained, with the measurements behind them, in docs/scoring.md.
 struct ScoreOptions {
+  ScoreModel model = ScoreModel::radius;
   std::int64_t window_ms = 6000;  // a beacon not heard for this long no longer counts
   // ...and one silent this long is forgotten; heard again before that, its filter continues.
   std::int64_t track_memory_ms = 30000;
@@ -40,7 +46,28 @@ struct ScoreOptions {
   double move_margin = 0.3;
   std::int64_t move_dwell_ms = 4000;
   int move_dwell_readings = 5;
+  // The filter's transition prior: how long people stay, by LocationType (entrance, table,
+  // counter), and how long they walk between locations. Stays much longer than the reading
+  // interval make the filter sticky: a move needs sustained evidence.
+  std::array<double, 3> stay_s = {5.0, 3600.0, 60.0};
+  double walk_s = 2.0;
+  // Share of a near beacon's readings that look far (a body in the way): bounds how much one
+  // weak reading can say against the location it belongs to.
+  double blocked_share = 0.1;
+  // Each reading's evidence counts this much (a power of its likelihood ratio): readings of one
+  // beacon a second apart are not independent (a body in the way stays for seconds), and
+  // counting them as such makes the filter swing between neighbouring tables.
+  double evidence_weight = 0.5;
+  // How fast the filter learns a customer's level offset from their loudest beacon (a running
+  // mean's weight per reading; 0 or less: off). Off by default: it cost precision
+  // (docs/scoring.md).
+  double level_offset_weight = 0.0;
 };
+
+// The beacon's calibrated power at 1 m: the registry's, else what the phone reported, else the
+// default (docs/scoring.md).
+int calibrated_tx_power(const BeaconEntry& beacon, const BeaconTrack& track,
+                        const ScoreOptions& options);
 
 // Apple's proximity classes, of a beacon's filtered distance (metrics only).
 enum class Proximity : std::uint8_t { immediate, near, far };

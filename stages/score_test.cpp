@@ -3,89 +3,32 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <fstream>
 #include <limits>
-#include <sstream>
+
+#include "stages/scoring_test_fixture.hpp"
 
 namespace tastesync {
 namespace {
 
-constexpr EpochMs kT0 = 1740916800000;
-
-std::shared_ptr<const Registry> fixture_registry() {
-  std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
-  std::ostringstream text;
-  text << file.rdbuf();
-  return Registry::from_json(text.str()).value();
-}
-
-class ScoreTest : public ::testing::Test {
- protected:
-  // A reading of store100's beacon with this minor (1 entrance, 11..16 tables, 20 counter).
-  Result<Identification, DropReason> hear(std::uint16_t minor, int rssi, EpochMs t_ms,
-                                          std::optional<int> tx_power = std::nullopt,
-                                          std::string_view platform = {}) {
-    Sighting sighting;
-    sighting.sighting_id = "s";
-    sighting.customer_id = "cust";
-    sighting.beacon.uuid = *parse_uuid("550e8400-e29b-41d4-a716-446655440000");
-    sighting.beacon.major = 100;
-    sighting.beacon.minor = minor;
-    sighting.beacon.rssi_dbm = rssi;
-    sighting.beacon.tx_power_dbm = tx_power;
-    sighting.detected_at_ms = t_ms;
-    sighting.platform = platform;
-    const auto resolved = Resolver(registry_).resolve(sighting);
-    EXPECT_TRUE(resolved.ok());
-    state_.last_activity_ms = std::max(state_.last_activity_ms, t_ms);
-    return scorer_.score_beacon(state_, sighting, *resolved, *registry_);
-  }
-
-  // What dedupe records when an identification is emitted: the hysteresis' current location.
-  void emitted(const Identification& identification, EpochMs t_ms) {
-    state_.last_emitted =
-        LastIdentification{identification.location->store_id, identification.location->name, t_ms};
-  }
-
-  // Readings of two beacons once a second, `seconds` long; returns the identifications.
-  std::vector<std::string> alternate(std::uint16_t a, int rssi_a, std::uint16_t b, int rssi_b,
-                                     EpochMs start_ms, int seconds) {
-    std::vector<std::string> identified;
-    for (int s = 0; s < seconds; ++s) {
-      for (const auto& [minor, rssi, offset] :
-           {std::tuple{a, rssi_a, 0}, std::tuple{b, rssi_b, 300}}) {
-        const EpochMs t = start_ms + s * 1000 + offset;
-        const auto result = hear(minor, rssi, t);
-        if (result.ok()) {
-          identified.push_back(result->location->name);
-          emitted(*result, t);
-        }
-      }
-    }
-    return identified;
-  }
-
-  std::shared_ptr<const Registry> registry_ = fixture_registry();
-  Scorer scorer_;
-  CustomerState state_;
-};
+using ScoreTest = stage_testing::ScoringTest<Scorer>;
+using stage_testing::kT0;
 
 TEST_F(ScoreTest, DistanceFollowsTheLogDistanceModel) {
-  EXPECT_NEAR(scorer_.distance_m(-59, -59), 1.0, 1e-12);
-  EXPECT_NEAR(scorer_.distance_m(-79, -59), 10.0, 1e-9);
+  EXPECT_NEAR(model_.distance_m(-59, -59), 1.0, 1e-12);
+  EXPECT_NEAR(model_.distance_m(-79, -59), 10.0, 1e-9);
   EXPECT_NEAR(Scorer(ScoreOptions{.path_loss_exponent = 4.0}).distance_m(-79, -59), std::sqrt(10.0),
               1e-9);
 }
 
 TEST_F(ScoreTest, ProximityClassesFollowApple) {
-  EXPECT_EQ(scorer_.proximity(0.3), Proximity::immediate);
-  EXPECT_EQ(scorer_.proximity(1.5), Proximity::near);
-  EXPECT_EQ(scorer_.proximity(5.0), Proximity::far);
+  EXPECT_EQ(model_.proximity(0.3), Proximity::immediate);
+  EXPECT_EQ(model_.proximity(1.5), Proximity::near);
+  EXPECT_EQ(model_.proximity(5.0), Proximity::far);
 }
 
 TEST_F(ScoreTest, FilterStartsAtTheFirstReadingWithTheMeasurementVariance) {
   BeaconTrack track;
-  scorer_.filter(track, kT0, -60);
+  model_.filter(track, kT0, -60);
   EXPECT_FLOAT_EQ(track.rssi_dbm, -60.0F);
   const double sigma = ScoreOptions{}.measurement_sigma_db;
   EXPECT_FLOAT_EQ(track.variance, static_cast<float>(sigma * sigma));
@@ -97,7 +40,7 @@ TEST_F(ScoreTest, FilterConvergesAndItsVarianceShrinks) {
   const int readings[] = {-60, -54, -58, -62, -57, -59, -61, -56};
   double previous_variance = 1e9;
   for (int i = 0; i < 8; ++i) {
-    scorer_.filter(track, kT0 + i * 1000, readings[i]);
+    model_.filter(track, kT0 + i * 1000, readings[i]);
     EXPECT_LE(track.variance, previous_variance + 2.0 * 1.0);  // drift adds at most q dt
     previous_variance = track.variance;
   }
@@ -107,33 +50,33 @@ TEST_F(ScoreTest, FilterConvergesAndItsVarianceShrinks) {
 
 TEST_F(ScoreTest, FilterClipsAnOutlierInsteadOfFollowingIt) {
   BeaconTrack track;
-  for (int i = 0; i < 5; ++i) scorer_.filter(track, kT0 + i * 1000, -58);
+  for (int i = 0; i < 5; ++i) model_.filter(track, kT0 + i * 1000, -58);
   const float before = track.rssi_dbm;
-  scorer_.filter(track, kT0 + 5000, -90);  // a body-blocked reading
+  model_.filter(track, kT0 + 5000, -90);  // a body-blocked reading
   EXPECT_GT(track.rssi_dbm, before - 8.0F) << "one outlier moved the estimate too far";
   EXPECT_LT(track.rssi_dbm, before);
 }
 
 TEST_F(ScoreTest, FilterFollowsARealChangeWithinAFewReadings) {
   BeaconTrack track;
-  for (int i = 0; i < 5; ++i) scorer_.filter(track, kT0 + i * 1000, -75);
-  for (int i = 5; i < 10; ++i) scorer_.filter(track, kT0 + i * 1000, -55);
+  for (int i = 0; i < 5; ++i) model_.filter(track, kT0 + i * 1000, -75);
+  for (int i = 5; i < 10; ++i) model_.filter(track, kT0 + i * 1000, -55);
   EXPECT_GT(track.rssi_dbm, -62.0F);
 }
 
 TEST_F(ScoreTest, FilterToleratesOutOfOrderReadingsWithoutDrift) {
   BeaconTrack track;
-  scorer_.filter(track, kT0 + 2000, -60);
+  model_.filter(track, kT0 + 2000, -60);
   const float variance = track.variance;
-  scorer_.filter(track, kT0 + 1000, -60);  // older: folded in, no process noise
+  model_.filter(track, kT0 + 1000, -60);  // older: folded in, no process noise
   EXPECT_LT(track.variance, variance);
   EXPECT_EQ(track.newest_ms, kT0 + 2000);
 }
 
 TEST_F(ScoreTest, FilterContinuesAcrossAShortSilenceWithItsVarianceGrown) {
   BeaconTrack track;
-  for (int i = 0; i < 5; ++i) scorer_.filter(track, kT0 + i * 1000, -70);
-  scorer_.filter(track, kT0 + 4000 + 10000, -50);  // ten silent seconds, then a jump
+  for (int i = 0; i < 5; ++i) model_.filter(track, kT0 + i * 1000, -70);
+  model_.filter(track, kT0 + 4000 + 10000, -50);  // ten silent seconds, then a jump
   EXPECT_LT(track.rssi_dbm, -55.0F) << "one reading after a gap must not weigh like many";
   EXPECT_GT(track.rssi_dbm, -70.0F);
   EXPECT_EQ(track.readings, 6);
@@ -141,8 +84,8 @@ TEST_F(ScoreTest, FilterContinuesAcrossAShortSilenceWithItsVarianceGrown) {
 
 TEST_F(ScoreTest, FilterRestartsAfterASilenceLongerThanItsMemory) {
   BeaconTrack track;
-  for (int i = 0; i < 5; ++i) scorer_.filter(track, kT0 + i * 1000, -70);
-  scorer_.filter(track, kT0 + 4000 + 30001, -50);
+  for (int i = 0; i < 5; ++i) model_.filter(track, kT0 + i * 1000, -70);
+  model_.filter(track, kT0 + 4000 + 30001, -50);
   EXPECT_FLOAT_EQ(track.rssi_dbm, -50.0F);
   EXPECT_EQ(track.readings, 1);
 }
@@ -150,18 +93,18 @@ TEST_F(ScoreTest, FilterRestartsAfterASilenceLongerThanItsMemory) {
 TEST_F(ScoreTest, AtProbabilityIsBoundedAndMonotone) {
   double previous = 2.0;
   for (double distance = 0.1; distance < 30; distance *= 1.3) {
-    const double p = scorer_.at_probability(distance, 1.0, 10.0);
+    const double p = model_.at_probability(distance, 1.0, 10.0);
     EXPECT_GE(p, 0.0);
     EXPECT_LE(p, 1.0);
     EXPECT_LE(p, previous) << "farther must never be more likely at, at " << distance;
     previous = p;
   }
-  EXPECT_NEAR(scorer_.at_probability(1.0, 1.0, 10.0), 0.5, 1e-12) << "on the radius: even odds";
-  EXPECT_GT(scorer_.at_probability(2.0, 3.0, 10.0), scorer_.at_probability(2.0, 1.0, 10.0))
+  EXPECT_NEAR(model_.at_probability(1.0, 1.0, 10.0), 0.5, 1e-12) << "on the radius: even odds";
+  EXPECT_GT(model_.at_probability(2.0, 3.0, 10.0), model_.at_probability(2.0, 1.0, 10.0))
       << "a larger location holds the same distance more surely";
   previous = 2.0;
   for (double variance = 1.0; variance < 100; variance *= 1.5) {
-    const double p = scorer_.at_probability(0.5, 1.0, variance);
+    const double p = model_.at_probability(0.5, 1.0, variance);
     EXPECT_LE(p, previous) << "inside the radius, a noisier estimate must never be surer";
     previous = p;
   }
@@ -171,9 +114,9 @@ TEST_F(ScoreTest, MoreAgreeingReadingsNeverLowerTheConfidenceInside) {
   BeaconTrack track;
   double previous = -1.0;
   for (int i = 0; i < 8; ++i) {
-    scorer_.filter(track, kT0 + i * 1000, -48);  // 0.28 m from a table's beacon
+    model_.filter(track, kT0 + i * 1000, -48);  // 0.28 m from a table's beacon
     const double p =
-        scorer_.at_probability(scorer_.distance_m(track.rssi_dbm, -59), 1.0, track.variance);
+        model_.at_probability(model_.distance_m(track.rssi_dbm, -59), 1.0, track.variance);
     EXPECT_GE(p, previous) << "after " << i + 1 << " readings";
     previous = p;
   }
@@ -312,7 +255,7 @@ TEST_F(ScoreTest, PhoneTxPowerIsUsedWhenTheRegistryHasNone) {
 }
 
 TEST_F(ScoreTest, PlatformOffsetCorrectsAPhoneThatReadsLow) {
-  scorer_ = Scorer(ScoreOptions{.rssi_offset_android_db = 12.0});
+  model_ = Scorer(ScoreOptions{.rssi_offset_android_db = 12.0});
   EXPECT_FALSE(hear(13, -62, kT0, std::nullopt, "ios").ok());  // 1.4 m: not at the table
   state_ = CustomerState{};
   const auto android = hear(13, -62, kT0, std::nullopt, "android");  // -50 once corrected

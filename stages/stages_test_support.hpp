@@ -67,8 +67,11 @@ inline CustomerState sample_state() {
   track.variance = 8.125F;
   track.readings = 7;
   track.last_rssi_dbm = -61;
+  track.belief = 0.875F;
   state.tracks.push_back(track);
   state.move_candidate = MoveCandidate{"store100", "Table 4", 1740916800050, 2};
+  state.reading_variance = 30.5F;
+  state.level_offset_db = -4.25F;
   return state;
 }
 

@@ -9,7 +9,8 @@ Topology::Topology(std::shared_ptr<const Registry> registry, TopologyOptions opt
       parser_(options.parse),
       dedupe_(options.dedupe),
       resolver_(std::move(registry)),
-      scorer_(options.score) {}
+      scorer_(options.score),
+      filter_(options.score) {}
 
 void Topology::normalize_restored(PartitionState& partition) const {
   partition.for_each_mutable([&](CustomerState& state) { dedupe_.normalize(state); });
@@ -84,10 +85,7 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
     return outcome;
   }
   Proximity heard_proximity = Proximity::far;
-  auto identification = sighting.source == Source::qr
-                            ? Result<Identification, DropReason>(scorer_.score_qr(state, *resolved))
-                            : scorer_.score_beacon(state, sighting, *resolved, resolver_.registry(),
-                                                   registry_generation_, &heard_proximity);
+  auto identification = score(state, sighting, *resolved, heard_proximity);
   if (sighting.source == Source::beacon) outcome.proximity = heard_proximity;
   if (!identification) {
     outcome.drop_reason = identification.error();
@@ -107,6 +105,22 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
   outcome.event_id = event.event_id;
   outcome.event_value = event.value;
   return outcome;
+}
+
+Result<Identification, DropReason> Topology::score(CustomerState& state, const Sighting& sighting,
+                                                   const Resolved& resolved,
+                                                   Proximity& heard_proximity) const {
+  const Registry& registry = resolver_.registry();
+  if (options_.score.model == ScoreModel::filter) {
+    if (sighting.source == Source::qr) {
+      return filter_.score_qr(state, resolved, registry, registry_generation_);
+    }
+    return filter_.score_beacon(state, sighting, resolved, registry, registry_generation_,
+                                &heard_proximity);
+  }
+  if (sighting.source == Source::qr) return scorer_.score_qr(state, resolved);
+  return scorer_.score_beacon(state, sighting, resolved, registry, registry_generation_,
+                              &heard_proximity);
 }
 
 }  // namespace tastesync

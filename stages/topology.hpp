@@ -8,6 +8,7 @@
 #include "stages/customer_state.hpp"
 #include "stages/dedupe.hpp"
 #include "stages/emit.hpp"
+#include "stages/location_filter.hpp"
 #include "stages/outcome.hpp"
 #include "stages/parse.hpp"
 #include "stages/registry.hpp"
@@ -92,11 +93,16 @@ class Topology {
   const TopologyOptions& options() const { return options_; }
 
  private:
+  // The reading through score.model's location model.
+  Result<Identification, DropReason> score(CustomerState& state, const Sighting& sighting,
+                                           const Resolved& resolved,
+                                           Proximity& heard_proximity) const;
   TopologyOptions options_;
   SightingParser parser_;
   Dedupe dedupe_;
   Resolver resolver_;
   Scorer scorer_;
+  LocationFilter filter_;
   EventWriter writer_;
   ParseError last_error_{ParseErrorCode::invalid_json, {}};
   std::uint64_t registry_generation_ = 1;  // 0 marks a track that never looked its entry up

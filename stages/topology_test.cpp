@@ -96,6 +96,35 @@ TEST_F(TopologyTest, StayingIsReportedOnceAMinuteAndAMoveOnceItHolds) {
   EXPECT_NE(still.value.find(R"("identification":"still_here")"), std::string::npos);
 }
 
+TEST_F(TopologyTest, WithTheLocationFilterAMoveFollowsSustainedEvidence) {
+  TopologyOptions options;
+  options.score.model = ScoreModel::filter;
+  Topology topology(fixture_registry(), options);
+  PartitionState partition;
+  std::int64_t offset = 0;
+  const auto feed_filter = [&](const Record& record) {
+    return feed(topology, partition, record, offset++);
+  };
+  EXPECT_EQ(feed_filter(beacon_record("c", "s1", 13, -50, kT0)).kind, Outcome::Kind::event);
+  EXPECT_EQ(feed_filter(beacon_record("c", "s2", 13, -50, kT0 + 30000)).reason,
+            DropReason::suppressed);
+  // Table 4 from now on: the belief in Table 3 holds for a reading, then the move is pending,
+  // then it is a move (docs/scoring.md: sustained evidence, no fixed dwell).
+  std::vector<DropReason> held;
+  Result moved{};
+  for (int i = 0; i < 8; ++i) {
+    moved =
+        feed_filter(beacon_record("c", "s3" + std::to_string(i), 14, -50, kT0 + 40000 + i * 1000));
+    if (moved.kind == Outcome::Kind::event) break;
+    held.push_back(moved.reason);
+  }
+  ASSERT_EQ(moved.kind, Outcome::Kind::event) << "never moved";
+  ASSERT_FALSE(held.empty()) << "one reading moved a seated customer";
+  EXPECT_EQ(held.front(), DropReason::suppressed);
+  EXPECT_EQ(held.back(), DropReason::pending_move);
+  EXPECT_NE(moved.value.find(R"("identification":"move")"), std::string::npos);
+}
+
 TEST_F(TopologyTest, EntranceThenTableWithinAMinuteEmitsBoth) {
   // Through the door, then sitting down at Table 3 twenty seconds later; readings once a second.
   std::vector<std::string> events;

@@ -1,12 +1,21 @@
 #include "state/customer_state_codec.hpp"
 
+#include <cmath>
 #include <cstring>
 
 namespace tastesync {
 namespace {
 
-constexpr std::uint8_t kEncodingVersion = 4;
+// Version 5 adds the location filter's state (docs/scoring.md): each track's belief, the
+// reading variance and the level offset. Versions 3 (no offsets) and 4 still decode; their
+// tracks start with no belief, as a customer just seen would.
+constexpr std::uint8_t kEncodingVersion = 5;
+constexpr std::uint8_t kEncodingVersionWithoutBeliefs = 4;
 constexpr std::uint8_t kEncodingVersionWithoutOffsets = 3;
+
+bool has_offsets(std::uint8_t version) {
+  return version >= kEncodingVersionWithoutBeliefs;
+}
 
 void put_u8(std::string& out, std::uint8_t value) {
   out.push_back(static_cast<char>(value));
@@ -107,6 +116,7 @@ void encode_customer_state(const CustomerState& state, std::string& out) {
     put_u8(out, track.readings);
     put_u8(out, static_cast<std::uint8_t>(track.last_rssi_dbm));
     put_u8(out, static_cast<std::uint8_t>(track.reported_tx_power_dbm));
+    put_u32(out, std::bit_cast<std::uint32_t>(track.belief));
   }
   put_u8(out, state.move_candidate ? 1 : 0);
   if (state.move_candidate) {
@@ -115,19 +125,20 @@ void encode_customer_state(const CustomerState& state, std::string& out) {
     put_i64(out, state.move_candidate->since_ms);
     put_u8(out, state.move_candidate->readings);
   }
+  put_u32(out, std::bit_cast<std::uint32_t>(state.reading_variance));
+  put_u32(out, std::bit_cast<std::uint32_t>(state.level_offset_db));
 }
 
 bool decode_customer_state(std::string_view bytes, CustomerState& state) {
   Reader in(bytes);
   std::uint8_t version = 0;
-  if (!in.u8(version) ||
-      (version != kEncodingVersion && version != kEncodingVersionWithoutOffsets)) {
+  if (!in.u8(version) || version < kEncodingVersionWithoutOffsets || version > kEncodingVersion) {
     return false;
   }
   state.reset();
   std::uint8_t has_last = 0;
   if (!in.i64(state.last_activity_ms)) return false;
-  if (version == kEncodingVersion && (!in.i64(state.last_offset) || !in.i64(state.since_offset))) {
+  if (has_offsets(version) && (!in.i64(state.last_offset) || !in.i64(state.since_offset))) {
     return false;
   }
   if (!in.u8(has_last) || has_last > 1) return false;
@@ -157,6 +168,13 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
     track.variance = std::bit_cast<float>(variance_bits);
     track.last_rssi_dbm = static_cast<std::int8_t>(last_rssi);
     track.reported_tx_power_dbm = static_cast<std::int8_t>(tx_power);
+    std::uint32_t belief_bits = 0;
+    if (version == kEncodingVersion) {
+      if (!in.u32(belief_bits)) return false;
+      const float belief = std::bit_cast<float>(belief_bits);
+      if (!(belief >= 0.0F && belief <= 1.0F)) return false;  // NaN too
+      track.belief = belief;
+    }
   }
   std::uint8_t has_candidate = 0;
   if (!in.u8(has_candidate) || has_candidate > 1) return false;
@@ -168,6 +186,17 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
     }
     state.move_candidate = std::move(candidate);
   }
+  if (version == kEncodingVersion) {
+    std::uint32_t variance_bits = 0;
+    std::uint32_t offset_bits = 0;
+    if (!in.u32(variance_bits) || !in.u32(offset_bits)) return false;
+    const float variance = std::bit_cast<float>(variance_bits);
+    const float offset = std::bit_cast<float>(offset_bits);
+    // NaN fails both.
+    if (!(variance >= 0.0F && variance <= 1e6F) || !(std::abs(offset) <= 100.0F)) return false;
+    state.reading_variance = variance;
+    state.level_offset_db = offset;
+  }
   return in.done();
 }
 
@@ -176,7 +205,9 @@ std::optional<EncodedExpiry> encoded_expiry(std::string_view bytes) {
   std::uint8_t version = 0;
   EncodedExpiry expiry{0, -1};
   if (!in.u8(version) || !in.i64(expiry.last_activity_ms)) return std::nullopt;
-  if (version == kEncodingVersion && in.i64(expiry.last_offset)) return expiry;
+  if (has_offsets(version) && version <= kEncodingVersion && in.i64(expiry.last_offset)) {
+    return expiry;
+  }
   if (version == kEncodingVersionWithoutOffsets) return expiry;
   return std::nullopt;
 }

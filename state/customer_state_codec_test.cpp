@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
+#include <limits>
+
 #include "stages/stages_test_support.hpp"
 
 namespace tastesync {
@@ -31,10 +34,27 @@ TEST(CustomerStateCodec, EncodingRoundTrips) {
   EXPECT_EQ(decoded.tracks[0].variance, 8.125F);
   EXPECT_EQ(decoded.tracks[0].readings, 7);
   EXPECT_EQ(decoded.tracks[0].last_rssi_dbm, -61);
+  EXPECT_EQ(decoded.tracks[0].belief, 0.875F);
   ASSERT_TRUE(decoded.move_candidate.has_value());
   EXPECT_EQ(decoded.move_candidate->location, "Table 4");
   EXPECT_EQ(decoded.move_candidate->since_ms, 1740916800050);
   EXPECT_EQ(decoded.move_candidate->readings, 2);
+  EXPECT_EQ(decoded.reading_variance, 30.5F);
+  EXPECT_EQ(decoded.level_offset_db, -4.25F);
+}
+
+// Where the sample's one track's belief is: before the move candidate's flag, its store id
+// ("store100" with its length) and the length of its location ("Table 4").
+std::size_t belief_position(const std::string& version5) {
+  return version5.rfind("Table 4") - 2 - 8 - 2 - 1 - 4;
+}
+
+// Version 4: no belief after the one track, no reading variance or level offset at the end.
+std::string version4_of(const std::string& version5) {
+  std::string bytes = version5.substr(0, version5.size() - 8);
+  bytes.erase(belief_position(version5), 4);
+  bytes[0] = 4;
+  return bytes;
 }
 
 TEST(CustomerStateCodec, LastActivityAndOffsetAreReadableWithoutDecoding) {
@@ -46,10 +66,28 @@ TEST(CustomerStateCodec, LastActivityAndOffsetAreReadableWithoutDecoding) {
   EXPECT_EQ(expiry->last_offset, 812);
 }
 
+TEST(CustomerStateCodec, TheVersionBeforeBeliefsStillDecodesWithNone) {
+  std::string bytes;
+  encode_customer_state(sample_state(), bytes);
+  const std::string version4 = version4_of(bytes);
+  CustomerState decoded;
+  ASSERT_TRUE(decode_customer_state(version4, decoded));
+  EXPECT_EQ(decoded.last_offset, 812);
+  ASSERT_EQ(decoded.tracks.size(), 1u);
+  EXPECT_EQ(decoded.tracks[0].rssi_dbm, -57.25F);
+  EXPECT_EQ(decoded.tracks[0].belief, 0.0F) << "a customer just seen believes in no location";
+  ASSERT_TRUE(decoded.move_candidate.has_value());
+  EXPECT_EQ(decoded.move_candidate->readings, 2);
+  EXPECT_EQ(decoded.reading_variance, 0.0F);
+  EXPECT_EQ(encoded_expiry(version4)->last_offset, 812);
+  EXPECT_FALSE(decode_customer_state(version4.substr(0, version4.size() - 1), decoded));
+}
+
 TEST(CustomerStateCodec, TheVersionBeforeOffsetsStillDecodes) {
   // Version 3 is version 4 without the two offsets after the last activity.
   std::string bytes;
   encode_customer_state(sample_state(), bytes);
+  bytes = version4_of(bytes);
   std::string version3 = bytes.substr(0, 9) + bytes.substr(25);
   version3[0] = 3;
   CustomerState decoded;
@@ -73,6 +111,16 @@ TEST(CustomerStateCodec, TruncatedOrCorruptBytesAreRejected) {
   EXPECT_FALSE(decode_customer_state(wrong_version, decoded));
   EXPECT_FALSE(encoded_expiry(wrong_version).has_value());
   EXPECT_FALSE(decode_customer_state(bytes + "x", decoded));
+  std::string not_a_probability = bytes;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::memcpy(not_a_probability.data() + belief_position(bytes), &nan, 4);
+  EXPECT_FALSE(decode_customer_state(not_a_probability, decoded));
+  std::string not_a_variance = bytes;
+  std::memcpy(not_a_variance.data() + bytes.size() - 8, &nan, 4);
+  EXPECT_FALSE(decode_customer_state(not_a_variance, decoded));
+  std::string not_an_offset = bytes;
+  std::memcpy(not_an_offset.data() + bytes.size() - 4, &nan, 4);
+  EXPECT_FALSE(decode_customer_state(not_an_offset, decoded));
 }
 
 }  // namespace

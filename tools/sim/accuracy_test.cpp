@@ -12,6 +12,25 @@
 namespace tastesync::sim {
 namespace {
 
+// One seeded run of the fixture stores through the real stages, scored against the truth.
+MetricsSummary simulate(const SimSettings& settings, const TopologyOptions& options) {
+  const auto registry = load_registry(TASTESYNC_SOURCE_DIR "/tests/fixtures/registry.json");
+  auto layout = Layout::load(TASTESYNC_SOURCE_DIR "/deploy/layouts/fixture-stores.yaml");
+  if (!layout.ok()) {
+    ADD_FAILURE() << layout.error();
+    return {};
+  }
+  auto plan = FloorPlan::build(*layout, *registry);
+  if (!plan.ok()) {
+    ADD_FAILURE() << plan.error();
+    return {};
+  }
+  Simulator simulator(registry, std::move(*plan), options, settings);
+  const SimulationResult result = simulator.run();
+  return IdentificationMetrics(location_types(*registry))
+      .summarize(result.customers, result.events);
+}
+
 // The share of emitted identifications that must name the customer's true location in a small
 // quiet room (sigma 4 dB, no body blocking) under the production defaults. The run is seeded:
 // the shipped model gets 66 of 67 (98.5 %); seeds 2-6 of the same room give 96.3-100 %, and
@@ -27,21 +46,43 @@ TEST(SimulatedQuietRoom, AccuracyAboveTheFloorAndNoFlaps) {
   settings.visit.table_min_s = 60.0;
   settings.visit.table_max_s = 180.0;
 
-  const auto registry = load_registry(TASTESYNC_SOURCE_DIR "/tests/fixtures/registry.json");
-  auto layout = Layout::load(TASTESYNC_SOURCE_DIR "/deploy/layouts/fixture-stores.yaml");
-  ASSERT_TRUE(layout.ok()) << layout.error();
-  auto plan = FloorPlan::build(*layout, *registry);
-  ASSERT_TRUE(plan.ok()) << plan.error();
-  Simulator simulator(registry, std::move(*plan), topology_options(Config{}), settings);
-  const SimulationResult result = simulator.run();
-  const MetricsSummary summary =
-      IdentificationMetrics(location_types(*registry)).summarize(result.customers, result.events);
+  const MetricsSummary summary = simulate(settings, topology_options(Config{}));
 
-  std::printf("quiet room: %zu events, accuracy %.4f, flaps %zu, %.1f simulated min\n",
-              summary.events, summary.accuracy, summary.flaps,
-              static_cast<double>(result.counts.simulated_ms) / 60000.0);
+  std::printf("quiet room: %zu events, accuracy %.4f, flaps %zu\n", summary.events,
+              summary.accuracy, summary.flaps);
   ASSERT_GT(summary.events, 0u);
   EXPECT_GE(summary.accuracy, kAccuracyFloor)
+      << summary.correct << " of " << summary.events << " correct, " << summary.while_walking
+      << " while walking";
+  EXPECT_EQ(summary.flaps, 0u);
+}
+
+// Issue 14's floor (sigma 5 dB, body blocking, phone offsets up to 6 dB, 15-50 % of scans
+// missed, seats up to 1 m from the table) through the location filter (score.model filter), on
+// a small seeded run: 40 customers, 159 events. The filter identifies all 40 seated stays and
+// 147 of 159 events are right (10 of the wrong ones are the entrance named after the customer
+// left it); the radius model finds 14 of 40 stays on the same run. The floors leave a few events'
+// margin and still fail the radius model's recall.
+constexpr double kFilterTableRecallFloor = 0.95;
+constexpr double kFilterPrecisionFloor = 0.90;
+
+TEST(SimulatedFloor, TheLocationFilterFindsTheSeatedStays) {
+  SimSettings settings = *named_setting("floor5");
+  settings.customers = 40;
+  settings.arrival_minutes = 10.0;
+  settings.visit.table_min_s = 60.0;
+  settings.visit.table_max_s = 180.0;
+
+  TopologyOptions options = topology_options(Config{});
+  options.score.model = ScoreModel::filter;
+  const MetricsSummary summary = simulate(settings, options);
+
+  std::printf("floor5, filter: %zu events, precision %.4f, table recall %.4f, flaps %zu\n",
+              summary.events, summary.accuracy, summary.table_recall, summary.flaps);
+  ASSERT_GT(summary.table_stays, 0u);
+  EXPECT_GE(summary.table_recall, kFilterTableRecallFloor)
+      << summary.table_stays_identified << " of " << summary.table_stays << " seated stays";
+  EXPECT_GE(summary.accuracy, kFilterPrecisionFloor)
       << summary.correct << " of " << summary.events << " correct, " << summary.while_walking
       << " while walking";
   EXPECT_EQ(summary.flaps, 0u);

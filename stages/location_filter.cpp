@@ -1,0 +1,332 @@
+#include "stages/location_filter.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <numbers>
+
+namespace tastesync {
+namespace {
+
+// The near band of a location runs from its radius in to this distance, the far band from the
+// radius out to kFarthestM: a phone is rarely nearer a beacon than a hand above it, and BLE is
+// rarely heard across more than a restaurant (docs/scoring.md).
+constexpr double kNearestM = 0.25;
+constexpr double kFarthestM = 20.0;
+// A belief this small is none: it keeps tracks of beacons that say nothing from holding
+// denormal floats, and lets a restored state compare equal to the live one.
+constexpr float kNoBelief = 1e-9F;
+// The reading scatter's running average: each reading's weight, and how far above the current
+// estimate one reading may count.
+constexpr double kScatterWeight = 1.0 / 32.0;
+constexpr double kScatterCap = 4.0;
+// Where a customer usually is from the nearest beacon (a seat at a table, the host stand): the
+// level the loudest beacon should read for a phone without offset. The offset stays within
+// kMaxLevelOffsetDb (phone models differ by up to ~20 dB, UJI).
+constexpr double kTypicalNearestM = 0.6;
+constexpr double kMaxLevelOffsetDb = 10.0;
+
+double normal_cdf(double z) {
+  return 0.5 * std::erfc(-z / std::numbers::sqrt2);
+}
+
+// The density at `x` of a level uniform in [low, high] seen through N(0, sigma^2) noise.
+double band_density(double x, double low, double high, double sigma) {
+  return (normal_cdf((x - low) / sigma) - normal_cdf((x - high) / sigma)) / (high - low);
+}
+
+double total_belief(const CustomerState& state) {
+  double total = 0.0;
+  for (const BeaconTrack& track : state.tracks) total += track.belief;
+  return total;
+}
+
+bool holds_belief(const BeaconTrack& track) {
+  return track.entry != nullptr && track.entry->status == EntryStatus::active;
+}
+
+bool same_location(const Location& location, std::string_view store_id, std::string_view name) {
+  return location.store_id == store_id && location.name == name;
+}
+
+}  // namespace
+
+void LocationBeliefs::add(std::uint32_t location_index, const BeaconTrack& track) {
+  LocationBelief* slot = nullptr;
+  for (std::size_t i = 0; i < count_ && slot == nullptr; ++i) {
+    if (items_[i].location_index == location_index) slot = &items_[i];
+  }
+  if (slot == nullptr) {
+    slot = &items_[count_++];
+    slot->location_index = location_index;
+  }
+  slot->probability += track.belief;
+  if (slot->track == nullptr || track.newest_ms > slot->track->newest_ms) slot->track = &track;
+}
+
+const LocationBelief* LocationBeliefs::most_likely() const {
+  const LocationBelief* best = nullptr;
+  for (const LocationBelief& belief : all()) {
+    if (best == nullptr || belief.probability > best->probability) best = &belief;
+  }
+  return best;
+}
+
+double LocationFilter::evidence_sigma_db(const CustomerState& state) const {
+  // The scatter of this customer's readings (never taken below the configured one, which the
+  // first readings could not yet contradict), plus the shadowing no scatter shows.
+  const double measurement = options_.measurement_sigma_db * options_.measurement_sigma_db;
+  const double scatter = std::max(static_cast<double>(state.reading_variance), measurement);
+  return std::sqrt(scatter + options_.shadowing_sigma_db * options_.shadowing_sigma_db + 1e-6);
+}
+
+double LocationFilter::likelihood_ratio(double level_db, double radius_m, double sigma_db) const {
+  // At the location, the customer is between kNearestM and the radius from its beacon; anywhere
+  // else, between the radius and kFarthestM. Both spans, in dB by the log-distance model, are
+  // taken as uniform bands seen through a reading's scatter; a blocked near beacon reads like a
+  // far one (blocked_share), so no single weak reading can rule its location out.
+  const double n10 = 10.0 * options_.path_loss_exponent;
+  const double radius = std::clamp(radius_m, 2.0 * kNearestM, kFarthestM / 2.0);
+  const double at_radius = -n10 * std::log10(radius);
+  const double nearest = -n10 * std::log10(kNearestM);
+  const double farthest = -n10 * std::log10(kFarthestM);
+  const double sigma = std::max(sigma_db, 0.1);
+  const double near = band_density(level_db, at_radius, nearest, sigma);
+  const double far = band_density(level_db, farthest, at_radius, sigma);
+  const double blocked = std::clamp(options_.blocked_share, 0.0, 1.0);
+  return ((1.0 - blocked) * near + blocked * far) / std::max(far, 1e-300);
+}
+
+LocationBeliefs LocationFilter::location_beliefs(const CustomerState& state) {
+  LocationBeliefs beliefs;
+  for (const BeaconTrack& track : state.tracks) {
+    if (holds_belief(track)) beliefs.add(track.entry->location_index, track);
+  }
+  return beliefs;
+}
+
+Result<Identification, DropReason> LocationFilter::score_beacon(
+    CustomerState& state, const Sighting& sighting, const Resolved& resolved,
+    const Registry& registry, std::uint64_t registry_generation, Proximity* heard_proximity) const {
+  const EpochMs now_ms = sighting.detected_at_ms;
+  // The filter's clock is the newest reading it has seen: an out-of-order reading is evidence
+  // at that time, with no transition for it.
+  EpochMs previous_ms = std::numeric_limits<EpochMs>::min();
+  for (const BeaconTrack& track : state.tracks)
+    previous_ms = std::max(previous_ms, track.newest_ms);
+  if (state.tracks.empty()) previous_ms = now_ms;
+  const EpochMs newest_ms = std::max(previous_ms, now_ms);
+  const EpochMs elapsed_ms = std::max<EpochMs>(0, now_ms - previous_ms);
+
+  double offset_db = 0.0;
+  if (sighting.platform == "ios") offset_db = options_.rssi_offset_ios_db;
+  if (sighting.platform == "android") offset_db = options_.rssi_offset_android_db;
+  const double corrected_rssi = sighting.beacon.rssi_dbm + offset_db;
+  const BeaconEntry& beacon = *resolved.beacon;
+  BeaconTrack& heard = record_reading(state, sighting, beacon, corrected_rssi);
+  const int tx_power = calibrated_tx_power(beacon, heard, options_);
+  if (heard_proximity != nullptr) {
+    *heard_proximity = scorer_.proximity(scorer_.distance_m(heard.rssi_dbm, tx_power));
+  }
+
+  // Tracks silent beyond their memory are forgotten: their belief goes to "elsewhere".
+  std::erase_if(state.tracks, [&](const BeaconTrack& track) {
+    return track.newest_ms < newest_ms - options_.track_memory_ms;
+  });
+  refresh_entries(state, registry, registry_generation);
+  learn_level_offset(state, newest_ms);
+  predict(state, registry, newest_ms, elapsed_ms);
+  update(state, beacon.location_index,
+         weigh_evidence(state, tx_power, corrected_rssi, radius_of(beacon, registry)));
+
+  const LocationBeliefs beliefs = location_beliefs(state);
+  const LocationBelief* best = beliefs.most_likely();
+  if (best == nullptr) return Failure{DropReason::low_confidence};
+  const Location& location = registry.location(best->location_index);
+  const double confidence = round_confidence(best->probability);
+  if (confidence < options_.min_confidence) {
+    // Say when the customer looks to be leaving the location last emitted, for operators.
+    const auto& current = state.last_emitted;
+    if (current && !same_location(location, current->store_id, current->location)) {
+      double held = 0.0;
+      for (const LocationBelief& belief : beliefs.all()) {
+        if (same_location(registry.location(belief.location_index), current->store_id,
+                          current->location)) {
+          held = belief.probability;
+        }
+      }
+      if (best->probability > held) return Failure{DropReason::pending_move};
+    }
+    return Failure{DropReason::low_confidence};
+  }
+  return Identification{best->location_index, &location, best->track->entry,
+                        best->track->last_rssi_dbm, confidence};
+}
+
+BeaconTrack& LocationFilter::record_reading(CustomerState& state, const Sighting& sighting,
+                                            const BeaconEntry& beacon,
+                                            double corrected_rssi_dbm) const {
+  const EpochMs now_ms = sighting.detected_at_ms;
+  BeaconTrack* found = nullptr;
+  for (BeaconTrack& track : state.tracks) {
+    if (track.beacon_id == beacon.beacon_id) found = &track;
+  }
+  if (found == nullptr) {
+    if (state.tracks.size() == CustomerState::kMaxTracks) {
+      // Give the slot of the beacon heard least recently to the new one (its belief goes to
+      // "elsewhere").
+      state.tracks.erase(std::min_element(
+          state.tracks.begin(), state.tracks.end(),
+          [](const BeaconTrack& a, const BeaconTrack& b) { return a.newest_ms < b.newest_ms; }));
+    }
+    // A newly heard location takes an even share of "elsewhere" with it (one more hypothesis
+    // in a uniform prior over what elsewhere could be); its readings decide from there.
+    const double elsewhere = std::max(0.0, 1.0 - total_belief(state));
+    found = &state.tracks.emplace_back();
+    found->beacon_id = beacon.beacon_id;
+    found->belief = static_cast<float>(elsewhere / static_cast<double>(state.tracks.size() + 1));
+  }
+  BeaconTrack& heard = *found;
+  if (sighting.beacon.tx_power_dbm) {
+    heard.reported_tx_power_dbm = static_cast<std::int8_t>(*sighting.beacon.tx_power_dbm);
+  }
+  const bool newest_reading = heard.readings == 0 || now_ms >= heard.newest_ms;
+  learn_scatter(state, heard, now_ms, corrected_rssi_dbm);
+  scorer_.filter(heard, now_ms, corrected_rssi_dbm);
+  if (newest_reading) heard.last_rssi_dbm = static_cast<std::int8_t>(sighting.beacon.rssi_dbm);
+  return heard;
+}
+
+double LocationFilter::weigh_evidence(CustomerState& state, int tx_power_dbm,
+                                      double corrected_rssi_dbm, double radius_m) const {
+  const double level = corrected_rssi_dbm - tx_power_dbm - state.level_offset_db;
+  return std::pow(likelihood_ratio(level, radius_m, evidence_sigma_db(state)),
+                  options_.evidence_weight);
+}
+
+void LocationFilter::learn_scatter(CustomerState& state, const BeaconTrack& track, EpochMs t_ms,
+                                   double rssi_dbm) const {
+  // A reading's squared distance from its track's prediction, less the prediction's own
+  // variance, estimates the reading scatter; averaged over the customer's last few dozen
+  // readings. Capped at four times the current estimate, so one body-blocked reading cannot
+  // swamp it, while a noisy room still raises it within a minute.
+  if (track.readings == 0 || t_ms - track.newest_ms > options_.track_memory_ms) return;
+  const double measurement = options_.measurement_sigma_db * options_.measurement_sigma_db;
+  const double current = state.reading_variance > 0.0F ? state.reading_variance : measurement;
+  const double elapsed_s =
+      static_cast<double>(std::max<EpochMs>(0, t_ms - track.newest_ms)) / 1000.0;
+  const double predicted = track.variance + options_.process_noise_db2_per_s * elapsed_s;
+  const double innovation = rssi_dbm - track.rssi_dbm;
+  const double observed =
+      std::clamp(innovation * innovation - predicted, 0.0, kScatterCap * current);
+  state.reading_variance = static_cast<float>(current + (observed - current) * kScatterWeight);
+}
+
+void LocationFilter::learn_level_offset(CustomerState& state, EpochMs newest_ms) const {
+  // Customers spend their visit near some beacon (seated, at the host stand, at the counter),
+  // so the loudest filtered level, over time, says how loud this phone reads: the offset moves
+  // slowly towards the loudest level's excess over a typical nearest beacon. Evidence is then
+  // relative to the customer's own loudest beacon, as the "which location is louder"
+  // asks, and a constant offset of one phone moves no location nearer or farther.
+  if (options_.level_offset_weight <= 0.0) return;
+  double loudest = -std::numeric_limits<double>::infinity();
+  for (const BeaconTrack& track : state.tracks) {
+    if (!holds_belief(track) || track.newest_ms < newest_ms - options_.window_ms) continue;
+    loudest = std::max(loudest, static_cast<double>(track.rssi_dbm) -
+                                    calibrated_tx_power(*track.entry, track, options_));
+  }
+  if (!std::isfinite(loudest)) return;
+  const double typical = -10.0 * options_.path_loss_exponent * std::log10(kTypicalNearestM);
+  const double target = std::clamp(loudest - typical, -kMaxLevelOffsetDb, kMaxLevelOffsetDb);
+  state.level_offset_db = static_cast<float>(
+      state.level_offset_db + (target - state.level_offset_db) * options_.level_offset_weight);
+}
+
+void LocationFilter::refresh_entries(CustomerState& state, const Registry& registry,
+                                     std::uint64_t registry_generation) const {
+  for (BeaconTrack& track : state.tracks) {
+    if (track.entry_generation != registry_generation) {
+      track.entry = registry.find_beacon_by_id(track.beacon_id);
+      track.entry_generation = registry_generation;
+    }
+    if (!holds_belief(track)) track.belief = 0.0F;
+  }
+}
+
+void LocationFilter::predict(CustomerState& state, const Registry& registry, EpochMs newest_ms,
+                             EpochMs elapsed_ms) const {
+  if (elapsed_ms <= 0) return;
+  // A continuous-time chain: a stay at a location of type k ends at rate 1 / stay_s[k] (into
+  // "elsewhere"), a walk ends at rate 1 / walk_s at one of the locations heard within the window,
+  // each as likely. Both from the beliefs before the step.
+  const double elapsed_s = static_cast<double>(elapsed_ms) / 1000.0;
+  std::array<double, 3> stays_ending{};
+  for (std::size_t k = 0; k < stays_ending.size(); ++k) {
+    stays_ending[k] = -std::expm1(-elapsed_s / std::max(options_.stay_s[k], 1e-3));
+  }
+  const double elsewhere = std::max(0.0, 1.0 - total_belief(state));
+  const double arriving = elsewhere * -std::expm1(-elapsed_s / std::max(options_.walk_s, 1e-3));
+  std::size_t destinations = 0;
+  for (const BeaconTrack& track : state.tracks) {
+    if (holds_belief(track) && track.newest_ms >= newest_ms - options_.window_ms) ++destinations;
+  }
+  for (BeaconTrack& track : state.tracks) {
+    if (!holds_belief(track)) continue;
+    const auto type = static_cast<std::size_t>(registry.location(track.entry->location_index).type);
+    double belief = track.belief * (1.0 - stays_ending[type]);
+    if (track.newest_ms >= newest_ms - options_.window_ms) {
+      belief += arriving / static_cast<double>(destinations);
+    }
+    track.belief = static_cast<float>(belief);
+  }
+}
+
+void LocationFilter::update(CustomerState& state, std::uint32_t location_index, double ratio) {
+  // Every hypothesis but "at this location" explains the reading as a far beacon, so only the
+  // location's tracks are scaled; normalising against "elsewhere" (1 - the tracks' sum) does the
+  // rest.
+  double total = 0.0;
+  double scaled = 0.0;
+  for (BeaconTrack& track : state.tracks) {
+    total += track.belief;
+    if (holds_belief(track) && track.entry->location_index == location_index) {
+      scaled += track.belief * ratio;
+    } else {
+      scaled += track.belief;
+    }
+  }
+  const double norm = std::max(0.0, 1.0 - total) + scaled;
+  if (!(norm > 0.0) || !std::isfinite(norm)) return;
+  for (BeaconTrack& track : state.tracks) {
+    double belief = track.belief;
+    if (holds_belief(track) && track.entry->location_index == location_index) belief *= ratio;
+    belief /= norm;
+    track.belief = belief < kNoBelief ? 0.0F : static_cast<float>(std::min(belief, 1.0));
+  }
+}
+
+double LocationFilter::radius_of(const BeaconEntry& beacon, const Registry& registry) const {
+  return beacon.radius_m.value_or(
+      options_.radius_m[static_cast<std::size_t>(registry.location(beacon.location_index).type)]);
+}
+
+Identification LocationFilter::score_qr(CustomerState& state, const Resolved& resolved,
+                                        const Registry& registry,
+                                        std::uint64_t registry_generation) const {
+  // The customer is at the scanned location: its tracks share the whole belief. When none of
+  // its beacons has been heard, "elsewhere" keeps it until one is.
+  refresh_entries(state, registry, registry_generation);
+  std::size_t at_location = 0;
+  for (const BeaconTrack& track : state.tracks) {
+    if (holds_belief(track) && track.entry->location_index == resolved.location_index) {
+      ++at_location;
+    }
+  }
+  for (BeaconTrack& track : state.tracks) {
+    const bool here = holds_belief(track) && track.entry->location_index == resolved.location_index;
+    track.belief = here ? static_cast<float>(1.0 / static_cast<double>(at_location)) : 0.0F;
+  }
+  return Identification{resolved.location_index, resolved.location, nullptr, 0, 1.0};
+}
+
+}  // namespace tastesync

@@ -1,0 +1,273 @@
+#include "stages/location_filter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "stages/scoring_test_fixture.hpp"
+
+namespace tastesync {
+namespace {
+
+using LocationFilterTest = stage_testing::ScoringTest<LocationFilter>;
+using stage_testing::kT0;
+
+TEST_F(LocationFilterTest, ALouderReadingIsNeverLessEvidenceForItsLocation) {
+  const double sigma = model_.evidence_sigma_db(CustomerState{});
+  const auto ratio_at = [&](double level, double radius) {
+    return model_.likelihood_ratio(level, radius, sigma);
+  };
+  double previous = 0.0;
+  for (double level = -40.0; level <= 20.0; level += 0.5) {
+    const double ratio = ratio_at(level, 1.0);
+    EXPECT_GE(ratio, previous) << "at " << level << " dB";
+    previous = ratio;
+  }
+  EXPECT_GT(ratio_at(6.0, 1.0), 5.0) << "0.5 m from a table's beacon";
+  EXPECT_LT(ratio_at(-15.0, 1.0), 0.3) << "5.6 m from it";
+  EXPECT_GE(ratio_at(-40.0, 1.0), ScoreOptions{}.blocked_share)
+      << "a blocked beacon reads like a far one: one reading never rules its location out";
+  EXPECT_GT(ratio_at(-6.0, 3.0), ratio_at(-6.0, 1.0))
+      << "2 m is within an entrance's 3 m, not within a table's 1 m";
+  EXPECT_GT(ratio_at(6.0, 1.0), model_.likelihood_ratio(6.0, 1.0, 2.0 * sigma))
+      << "noisier readings say less";
+}
+
+TEST_F(LocationFilterTest, TheCustomersScatterIsLearntFromTheirReadings) {
+  const double quiet = model_.evidence_sigma_db(state_);
+  // A phone whose readings of one beacon jump by 8 dB either way.
+  for (int s = 0; s < 200; ++s) (void)hear(13, s % 2 == 0 ? -52 : -68, kT0 + s * 500);
+  EXPECT_GT(state_.reading_variance, 40.0F);
+  EXPECT_GT(model_.evidence_sigma_db(state_), quiet + 2.0);
+}
+
+TEST_F(LocationFilterTest, BeliefsStayAProbabilityWhateverArrives) {
+  // Readings of five beacons in any order and at any level, some out of order, a QR scan now
+  // and then: every belief stays in [0, 1] and together they never exceed 1.
+  std::uint32_t seed = 7;
+  const auto next = [&seed](std::uint32_t range) {
+    seed = seed * 1664525U + 1013904223U;
+    return (seed >> 8) % range;
+  };
+  const std::uint16_t minors[] = {1, 13, 14, 15, 20};
+  EpochMs t = kT0;
+  for (int i = 0; i < 3000; ++i) {
+    t += static_cast<EpochMs>(next(1500)) - 200;
+    (void)hear(minors[next(5)], -40 - static_cast<int>(next(60)), t);
+    if (next(100) == 0) {
+      Sighting qr;
+      qr.source = Source::qr;
+      qr.qr_code = "TS-store100-T3";
+      const auto resolved = Resolver(registry_).resolve(qr);
+      ASSERT_TRUE(resolved.ok());
+      EXPECT_EQ(model_.score_qr(state_, *resolved, *registry_).confidence, 1.0);
+    }
+    double total = 0.0;
+    for (const BeaconTrack& track : state_.tracks) {
+      ASSERT_GE(track.belief, 0.0F);
+      ASSERT_LE(track.belief, 1.0F);
+      total += track.belief;
+    }
+    ASSERT_LE(total, 1.0 + 1e-5) << "after reading " << i;
+  }
+}
+
+TEST_F(LocationFilterTest, SingleStrongUnambiguousReadingIdentifiesAtOnce) {
+  const auto identification = hear(13, -50, kT0);
+  ASSERT_TRUE(identification.ok());
+  EXPECT_EQ(identification->location->name, "Table 3");
+  EXPECT_GE(identification->confidence, 0.8);
+  EXPECT_EQ(identification->rssi_dbm, -50);
+}
+
+TEST_F(LocationFilterTest, NearestOfTwoTablesWins) {
+  for (int s = 0; s < 4; ++s) {
+    (void)hear(14, -70, kT0 + s * 1000);
+    const auto identification = hear(13, -53, kT0 + s * 1000 + 300);
+    if (s == 3) {
+      ASSERT_TRUE(identification.ok());
+      EXPECT_EQ(identification->location->name, "Table 3");
+    }
+  }
+}
+
+TEST_F(LocationFilterTest, CustomerBetweenTwoTablesIsNotIdentified) {
+  const auto names = alternate(13, -65, 14, -65, kT0, 20);
+  EXPECT_TRUE(names.empty());
+}
+
+TEST_F(LocationFilterTest, WeakFarSignalNeverIdentifies) {
+  for (int s = 0; s < 10; ++s) {
+    EXPECT_FALSE(hear(13, -88, kT0 + s * 1000).ok());
+  }
+}
+
+TEST_F(LocationFilterTest, TheIssuesClearCaseIsIdentifiedWithinASecond) {
+  // 0.7 m from Table 5's beacon (-56 dBm, calibrated -59), about 7 m from Table 6's (-76),
+  // each read about three times a second.
+  std::optional<EpochMs> identified_at;
+  for (int i = 0; i < 10 && !identified_at; ++i) {
+    const EpochMs t = kT0 + i * 330;
+    const auto table_5 = hear(15, -56, t);
+    if (table_5.ok() && table_5->location->name == "Table 5") identified_at = t;
+    (void)hear(16, -76, t + 150);
+  }
+  ASSERT_TRUE(identified_at.has_value()) << "never identified";
+  EXPECT_LE(*identified_at - kT0, 1000);
+}
+
+TEST_F(LocationFilterTest, EntranceThenTableThenCounterEachOnceAndPromptly) {
+  // At the host stand (entrance -55 dBm, calibrated -62), a walk, seated at Table 3 for a
+  // minute, a walk, then at the counter (-56, calibrated -61); every beacon read once a second,
+  // the far ones weak.
+  struct Phase {
+    int seconds;
+    int entrance, table_3, counter;
+  };
+  const Phase phases[] = {{5, -55, -75, -80},
+                          {3, -68, -66, -78},
+                          {60, -76, -52, -74},
+                          {3, -78, -66, -68},
+                          {30, -80, -74, -56}};
+  std::vector<std::pair<std::string, EpochMs>> changes;
+  std::vector<EpochMs> phase_start;
+  EpochMs t = kT0;
+  for (const Phase& phase : phases) {
+    phase_start.push_back(t);
+    for (int s = 0; s < phase.seconds; ++s, t += 1000) {
+      for (const auto& [minor, rssi, offset] :
+           {std::tuple{1, phase.entrance, 0}, std::tuple{13, phase.table_3, 250},
+            std::tuple{20, phase.counter, 500}}) {
+        const auto result = hear(static_cast<std::uint16_t>(minor), rssi, t + offset);
+        if (!result.ok()) continue;
+        if (changes.empty() || changes.back().first != result->location->name) {
+          changes.emplace_back(result->location->name, t + offset);
+        }
+        emitted(*result, t + offset);
+      }
+    }
+  }
+  ASSERT_EQ(changes.size(), 3u) << "not entrance, table, counter: ends at " << changes.back().first;
+  EXPECT_EQ(changes[0].first, "Entrance");
+  EXPECT_EQ(changes[1].first, "Table 3");
+  EXPECT_EQ(changes[2].first, "Counter");
+  EXPECT_LE(changes[0].second - phase_start[0], 1000) << "the entrance at the first readings";
+  EXPECT_LE(changes[1].second - phase_start[2], 3000) << "seated";
+  EXPECT_LE(changes[2].second - phase_start[4], 5000) << "at the counter";
+}
+
+TEST_F(LocationFilterTest, HalfwayBetweenTwoTablesIsNeverIdentifiedAtEither) {
+  // 1.15 m from each (-60 dBm), for two minutes.
+  const auto names = alternate(13, -60, 14, -60, kT0, 120);
+  EXPECT_TRUE(names.empty()) << names.front();
+}
+
+TEST_F(LocationFilterTest, ASeatedCustomerStaysThroughMissedAndBlockedReadings) {
+  for (int s = 0; s < 30; ++s) (void)hear(13, -52, kT0 + s * 1000);
+  const auto seated = hear(13, -52, kT0 + 30000);
+  ASSERT_TRUE(seated.ok());
+  emitted(*seated, kT0 + 30000);
+  // Ten seconds in which Table 3 is not heard and then heard 15 dB down (a body in the way),
+  // while Table 4 two metres off reads as usual.
+  for (int s = 1; s <= 10; ++s) {
+    const auto result = hear(14, -65, kT0 + 30000 + s * 1000);
+    EXPECT_TRUE(!result.ok() || result->location->name == "Table 3") << "moved at " << s << " s";
+  }
+  for (int s = 11; s <= 16; ++s) {
+    const auto result = hear(13, -67, kT0 + 30000 + s * 1000);
+    EXPECT_TRUE(!result.ok() || result->location->name == "Table 3") << "moved at " << s << " s";
+  }
+}
+
+TEST_F(LocationFilterTest, AQrScanPutsTheBeliefAtItsLocation) {
+  for (int s = 0; s < 5; ++s) {
+    (void)hear(13, -62, kT0 + s * 1000);  // 1.4 m from Table 3, 2 m from Table 4
+    (void)hear(14, -65, kT0 + s * 1000 + 300);
+  }
+  Sighting qr;
+  qr.source = Source::qr;
+  qr.qr_code = "TS-store100-T4";
+  const auto resolved = Resolver(registry_).resolve(qr);
+  ASSERT_TRUE(resolved.ok());
+  EXPECT_EQ(model_.score_qr(state_, *resolved, *registry_).location->name, "Table 4");
+  const auto next = hear(13, -62, kT0 + 5500);
+  ASSERT_TRUE(next.ok()) << "the scan said where the customer is";
+  EXPECT_EQ(next->location->name, "Table 4");
+}
+
+TEST_F(LocationFilterTest, NoiseBetweenNeighbouringTablesNeverFlaps) {
+  // Sitting at Table 3 (-51, about 0.4 m), Table 4 two metres away (-65): noise pushes Table 4
+  // ahead now and then, for a reading or two.
+  const int table_3[] = {-50, -53, -47, -55, -49, -51, -60, -48, -50, -52, -49, -54};
+  const int table_4[] = {-66, -59, -68, -57, -65, -69, -58, -67, -64, -59, -68, -66};
+  std::vector<std::string> identified;
+  for (int round = 0; round < 5; ++round) {
+    for (int s = 0; s < 12; ++s) {
+      const EpochMs t = kT0 + (round * 12 + s) * 1000;
+      for (const auto& [minor, rssi, offset] :
+           {std::tuple{13, table_3[s], 0}, std::tuple{14, table_4[s], 400}}) {
+        const auto result = hear(static_cast<std::uint16_t>(minor), rssi, t + offset);
+        if (result.ok()) {
+          if (identified.empty() || identified.back() != result->location->name) {
+            identified.push_back(result->location->name);
+          }
+          emitted(*result, t + offset);
+        }
+      }
+    }
+  }
+  ASSERT_FALSE(identified.empty());
+  EXPECT_EQ(identified.front(), "Table 3");
+  EXPECT_EQ(identified.size(), 1u) << "flapped to " << identified.back();
+}
+
+TEST_F(LocationFilterTest, RegistryTxPowerWinsOverThePhones) {
+  // The entrance is calibrated at -62 dBm: -60 is closer than 1 m whatever the phone claims.
+  const auto identification = hear(1, -60, kT0, -30);
+  ASSERT_TRUE(identification.ok());
+  EXPECT_EQ(identification->location->name, "Entrance");
+}
+
+TEST_F(LocationFilterTest, PhoneTxPowerIsUsedWhenTheRegistryHasNone) {
+  const auto registry = Registry::from_json(
+      R"({"beacons":[{"beacon_id":"16a0a3a7-7a0a-558a-8314-95b5dcb6d404",)"
+      R"("uuid":"550e8400-e29b-41d4-a716-446655440000","major":100,"minor":13,)"
+      R"("store_id":"store100","location":{"name":"Table 3","type":"table"},"status":"active"}]})");
+  ASSERT_TRUE(registry.ok());
+  registry_ = *registry;
+  // -70 dBm is 3.5 m away with the default -59, but 0.35 m away with the phone's -79.
+  EXPECT_FALSE(hear(13, -70, kT0).ok());
+  state_ = CustomerState{};
+  EXPECT_TRUE(hear(13, -70, kT0, -79).ok());
+}
+
+TEST_F(LocationFilterTest, PlatformOffsetCorrectsAPhoneThatReadsLow) {
+  model_ = LocationFilter(ScoreOptions{.rssi_offset_android_db = 12.0});
+  EXPECT_FALSE(hear(13, -62, kT0, std::nullopt, "ios").ok());  // 1.4 m: not at the table
+  state_ = CustomerState{};
+  const auto android = hear(13, -62, kT0, std::nullopt, "android");  // -50 once corrected
+  ASSERT_TRUE(android.ok());
+  EXPECT_EQ(android->rssi_dbm, -62) << "the event reports the raw reading";
+}
+
+TEST_F(LocationFilterTest, ABeaconsOwnRadiusWinsOverItsLocationType) {
+  auto registry = Registry::from_json(
+      R"({"beacons":[{"beacon_id":"16a0a3a7-7a0a-558a-8314-95b5dcb6d404",)"
+      R"("uuid":"550e8400-e29b-41d4-a716-446655440000","major":100,"minor":13,"tx_power":-59,)"
+      R"("radius_m":4.0,"store_id":"store100","location":{"name":"Big table","type":"table"},)"
+      R"("status":"active"}]})");
+  ASSERT_TRUE(registry.ok()) << registry.error();
+  registry_ = *registry;
+  (void)hear(13, -62, kT0);
+  EXPECT_TRUE(hear(13, -62, kT0 + 1000).ok()) << "1.4 m is well inside a 4 m radius";
+}
+
+TEST_F(LocationFilterTest, TracksSilentBeyondTheirMemoryAreForgotten) {
+  (void)hear(14, -52, kT0);
+  (void)hear(13, -52, kT0 + 30001);
+  EXPECT_EQ(state_.tracks.size(), 1u);
+}
+
+}  // namespace
+}  // namespace tastesync
