@@ -8,6 +8,7 @@
 
 #include "app/dev/generator.hpp"
 #include "stages/registry.hpp"
+#include "stages/topology.hpp"
 
 namespace tastesync::bench {
 
@@ -36,8 +37,10 @@ struct StageFigures {
   double state_path_per_s = 0;
 };
 
+// `options` are the stages' (e.g. score.model); the state path's come from StateStoreOptions.
 StageFigures run_stage_benchmarks(const std::shared_ptr<const Registry>& registry,
-                                  std::int64_t records, int customers);
+                                  std::int64_t records, int customers,
+                                  const TopologyOptions& options = {});
 
 struct E2eFigures {
   std::int64_t records = 0;

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <cstdio>
+#include <string>
 #include <vector>
 
 #include "bench/bench_common.hpp"
@@ -20,6 +21,7 @@ int main(int argc, char** argv) {
   int repeats = 3;
   double latency_rate = 10000;
   double latency_seconds = 10;
+  std::string score_model = "radius";
   app.add_option("--stage-records", stage_records, "Records for the in-memory benchmarks")
       ->capture_default_str();
   app.add_option("--e2e-records", e2e_records,
@@ -35,6 +37,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--latency-seconds", latency_seconds, "Duration of the paced latency run")
       ->capture_default_str();
+  app.add_option("--score-model", score_model, "The stages' location model: radius or filter")
+      ->check(CLI::IsMember({"radius", "filter"}))
+      ->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
@@ -42,7 +47,12 @@ int main(int argc, char** argv) {
   const auto registry = tastesync::builtin_registry();
   std::printf("stages (one core, in-memory state, %lld records, %d customers)\n",
               static_cast<long long>(stage_records), customers);
-  const auto stages = tastesync::bench::run_stage_benchmarks(registry, stage_records, customers);
+  tastesync::TopologyOptions stage_options;
+  stage_options.score.model =
+      score_model == "filter" ? tastesync::ScoreModel::filter : tastesync::ScoreModel::radius;
+  std::printf("  score.model %s\n", score_model.c_str());
+  const auto stages =
+      tastesync::bench::run_stage_benchmarks(registry, stage_records, customers, stage_options);
   std::printf("  stages alone:           %10.0f sightings/s\n", stages.stages_per_s);
   std::printf("  with RocksDB state path: %9.0f sightings/s  (%.2f of stages alone)\n",
               stages.state_path_per_s, stages.state_path_per_s / stages.stages_per_s);

@@ -48,7 +48,7 @@ std::vector<std::size_t> partition_of_records(const std::vector<GeneratedRecord>
 }
 
 double stages_alone(const std::shared_ptr<const Registry>& registry,
-                    const std::vector<GeneratedRecord>& records) {
+                    const std::vector<GeneratedRecord>& records, const TopologyOptions& options) {
   const std::vector<std::size_t> partition_of = partition_of_records(records);
   std::vector<RecordView> views;
   views.reserve(records.size());
@@ -59,7 +59,7 @@ double stages_alone(const std::shared_ptr<const Registry>& registry,
   const EpochMs now_ms = processing_time(records);
   double best = 0;
   for (int pass = 0; pass < kPasses; ++pass) {
-    Topology topology(registry, TopologyOptions{});
+    Topology topology(registry, options);
     std::vector<PartitionState> partitions(kPartitions);
     std::size_t events = 0;
     const auto start = std::chrono::steady_clock::now();
@@ -79,14 +79,15 @@ double stages_alone(const std::shared_ptr<const Registry>& registry,
 // The same plus the durable state path: a snapshot per record, and per poll one WriteBatch per
 // partition with its offset (as if every output were delivered at once).
 double with_state_path(const std::shared_ptr<const Registry>& registry,
-                       const std::vector<GeneratedRecord>& records) {
+                       const std::vector<GeneratedRecord>& records,
+                       const TopologyOptions& topology_options) {
   const std::string dir = "/tmp/tastesync-bench-state-" + std::to_string(::getpid());
   StateStoreOptions options;
   options.dir = dir;
   options.input_topic = "bench";
   auto store = StateStore::open(options);
   if (!store) throw std::runtime_error(store.error().message);
-  Topology topology(registry, TopologyOptions{});
+  Topology topology(registry, topology_options);
   std::vector<PartitionState> partitions(kPartitions);
   std::vector<PendingWrites> pending(kPartitions);
   std::vector<std::int64_t> next_offset(kPartitions, 0);
@@ -125,11 +126,12 @@ double with_state_path(const std::shared_ptr<const Registry>& registry,
 }  // namespace
 
 StageFigures run_stage_benchmarks(const std::shared_ptr<const Registry>& registry,
-                                  std::int64_t count, int customers) {
+                                  std::int64_t count, int customers,
+                                  const TopologyOptions& options) {
   const auto records = make_records(registry, count, customers);
   StageFigures figures;
-  figures.stages_per_s = stages_alone(registry, records);
-  figures.state_path_per_s = with_state_path(registry, records);
+  figures.stages_per_s = stages_alone(registry, records, options);
+  figures.state_path_per_s = with_state_path(registry, records, options);
   return figures;
 }
 
