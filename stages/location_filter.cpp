@@ -16,6 +16,10 @@ constexpr double kFarthestM = 20.0;
 // A belief this small is none: it keeps tracks of beacons that say nothing from holding
 // denormal floats, and lets a restored state compare equal to the live one.
 constexpr float kNoBelief = 1e-9F;
+// How much a body between phone and beacon takes off a reading (2.4 GHz through a person:
+// 5-20 dB).
+constexpr double kBlockingMinDb = 5.0;
+constexpr double kBlockingMaxDb = 20.0;
 // The reading scatter's running average: each reading's weight, and how far above the current
 // estimate one reading may count.
 constexpr double kScatterWeight = 1.0 / 32.0;
@@ -93,8 +97,12 @@ double LocationFilter::likelihood_ratio(double level_db, double radius_m, double
   const double sigma = std::max(sigma_db, 0.1);
   const double near = band_density(level_db, at_radius, nearest, sigma);
   const double far = band_density(level_db, farthest, at_radius, sigma);
-  const double blocked = std::clamp(options_.blocked_share, 0.0, 1.0);
-  return ((1.0 - blocked) * near + blocked * far) / std::max(far, 1e-300);
+  // Blocked: the near band lowered by a body's dip, so a reading far below it still rules the
+  // location out.
+  const double blocked =
+      band_density(level_db, at_radius - kBlockingMaxDb, nearest - kBlockingMinDb, sigma);
+  const double share = std::clamp(options_.blocked_share, 0.0, 1.0);
+  return ((1.0 - share) * near + share * blocked) / std::max(far, 1e-300);
 }
 
 LocationBeliefs LocationFilter::location_beliefs(const CustomerState& state) {
@@ -257,8 +265,8 @@ void LocationFilter::predict(CustomerState& state, const Registry& registry, Epo
                              EpochMs elapsed_ms) const {
   if (elapsed_ms <= 0) return;
   // A continuous-time chain: a stay at a location of type k ends at rate 1 / stay_s[k] (into
-  // "elsewhere"), a walk ends at rate 1 / walk_s at one of the locations heard within the window,
-  // each as likely. Both from the beliefs before the step.
+  // "elsewhere"), a walk ends at rate 1 / walk_s at one of the store's places, each as likely;
+  // the places heard within the window take their share. Both from the beliefs before the step.
   const double elapsed_s = static_cast<double>(elapsed_ms) / 1000.0;
   std::array<double, 3> stays_ending{};
   for (std::size_t k = 0; k < stays_ending.size(); ++k) {
@@ -272,10 +280,14 @@ void LocationFilter::predict(CustomerState& state, const Registry& registry, Epo
   }
   for (BeaconTrack& track : state.tracks) {
     if (!holds_belief(track)) continue;
-    const auto type = static_cast<std::size_t>(registry.location(track.entry->location_index).type);
-    double belief = track.belief * (1.0 - stays_ending[type]);
+    const Location& location = registry.location(track.entry->location_index);
+    double belief = track.belief * (1.0 - stays_ending[static_cast<std::size_t>(location.type)]);
     if (track.newest_ms >= newest_ms - options_.window_ms) {
-      belief += arriving / static_cast<double>(destinations);
+      // Any place of the store is a walk's end, heard or not: the share of the places not
+      // heard stays with "elsewhere", so one faint beacon alone never draws the whole belief.
+      const auto places =
+          std::max<std::size_t>(destinations, registry.locations_in_store(location));
+      belief += arriving / static_cast<double>(places);
     }
     track.belief = static_cast<float>(belief);
   }

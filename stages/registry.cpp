@@ -294,7 +294,15 @@ std::uint32_t Registry::intern_location(std::string_view store_id, std::string_v
   std::string key = location_key(store_id, name);
   if (const auto it = by_location_.find(key); it != by_location_.end()) return it->second;
   const auto index = static_cast<std::uint32_t>(locations_.size());
-  locations_.push_back(Location{std::string(store_id), std::string(name), type});
+  auto store = store_indexes_.find(store_id);
+  if (store == store_indexes_.end()) {
+    store = store_indexes_
+                .emplace(std::string(store_id), static_cast<std::uint32_t>(store_sizes_.size()))
+                .first;
+    store_sizes_.push_back(0);
+  }
+  ++store_sizes_[store->second];
+  locations_.push_back(Location{std::string(store_id), std::string(name), type, store->second});
   by_location_.emplace(std::move(key), index);
   return index;
 }

@@ -26,6 +26,7 @@ struct Location {
   std::string store_id;
   std::string name;
   LocationType type = LocationType::table;
+  std::uint32_t store_index = 0;  // Registry::locations_in_store() counts by it
 };
 
 struct BeaconEntry {
@@ -60,6 +61,10 @@ class Registry {
   const std::vector<BeaconEntry>& beacons() const { return beacons_; }
   const std::vector<QrEntry>& qr_codes() const { return qr_codes_; }
   const std::vector<Location>& locations() const { return locations_; }
+  // How many locations the registry lists in this location's store.
+  std::uint32_t locations_in_store(const Location& location) const {
+    return store_sizes_[location.store_index];
+  }
 
   // Builders used by the loaders (file, database): entries refer to locations by index.
   std::uint32_t intern_location(std::string_view store_id, std::string_view name,
@@ -81,6 +86,8 @@ class Registry {
   };
 
   std::vector<Location> locations_;
+  std::vector<std::uint32_t> store_sizes_;  // by Location::store_index
+  std::unordered_map<std::string, std::uint32_t, StringHash, std::equal_to<>> store_indexes_;
   std::vector<BeaconEntry> beacons_;
   std::vector<QrEntry> qr_codes_;
   std::unordered_map<std::pair<Uuid, std::uint32_t>, std::uint32_t, IdentityHash> by_identity_;

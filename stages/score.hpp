@@ -49,11 +49,11 @@ struct ScoreOptions {
   // The filter's transition prior: how long people stay, by LocationType (entrance, table,
   // counter), and how long they walk between locations. Stays much longer than the reading
   // interval make the filter sticky: a move needs sustained evidence.
-  std::array<double, 3> stay_s = {5.0, 3600.0, 60.0};
-  double walk_s = 2.0;
+  std::array<double, 3> stay_s = {3.0, 3600.0, 60.0};
+  double walk_s = 1.0;
   // Share of a near beacon's readings that look far (a body in the way): bounds how much one
   // weak reading can say against the location it belongs to.
-  double blocked_share = 0.1;
+  double blocked_share = 0.2;
   // Each reading's evidence counts this much (a power of its likelihood ratio): readings of one
   // beacon a second apart are not independent (a body in the way stays for seconds), and
   // counting them as such makes the filter swing between neighbouring tables.
