@@ -50,6 +50,20 @@ TEST(Registry, StoresSharingAUuidAreToldApartByMajor) {
   EXPECT_EQ((*registry)->location(store200->location_index).store_id, "store200");
 }
 
+TEST(Registry, CountsTheLocationsOfEachStore) {
+  const auto registry = Registry::from_json(fixture_registry());
+  ASSERT_TRUE(registry.ok());
+  const Uuid uuid = *parse_uuid("550e8400-e29b-41d4-a716-446655440000");
+  // store100: the entrance, Tables 1-8 (7 in maintenance, 8 inactive) and the counter;
+  // store200: the entrance, Tables 1-6 and the counter.
+  const BeaconEntry* store100 = (*registry)->find_beacon(uuid, 100, 1);
+  const BeaconEntry* store200 = (*registry)->find_beacon(uuid, 200, 1);
+  ASSERT_NE(store100, nullptr);
+  ASSERT_NE(store200, nullptr);
+  EXPECT_EQ((*registry)->locations_in_store((*registry)->location(store100->location_index)), 10u);
+  EXPECT_EQ((*registry)->locations_in_store((*registry)->location(store200->location_index)), 8u);
+}
+
 TEST(Registry, FindsQrCodesAndUnknownsAreAbsent) {
   const auto registry = Registry::from_json(fixture_registry());
   ASSERT_TRUE(registry.ok());
