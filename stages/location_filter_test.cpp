@@ -74,36 +74,6 @@ TEST_F(LocationFilterTest, BeliefsStayAProbabilityWhateverArrives) {
   }
 }
 
-TEST_F(LocationFilterTest, SingleStrongUnambiguousReadingIdentifiesAtOnce) {
-  const auto identification = hear(13, -50, kT0);
-  ASSERT_TRUE(identification.ok());
-  EXPECT_EQ(identification->location->name, "Table 3");
-  EXPECT_GE(identification->confidence, 0.8);
-  EXPECT_EQ(identification->rssi_dbm, -50);
-}
-
-TEST_F(LocationFilterTest, NearestOfTwoTablesWins) {
-  for (int s = 0; s < 4; ++s) {
-    (void)hear(14, -70, kT0 + s * 1000);
-    const auto identification = hear(13, -53, kT0 + s * 1000 + 300);
-    if (s == 3) {
-      ASSERT_TRUE(identification.ok());
-      EXPECT_EQ(identification->location->name, "Table 3");
-    }
-  }
-}
-
-TEST_F(LocationFilterTest, CustomerBetweenTwoTablesIsNotIdentified) {
-  const auto names = alternate(13, -65, 14, -65, kT0, 20);
-  EXPECT_TRUE(names.empty());
-}
-
-TEST_F(LocationFilterTest, WeakFarSignalNeverIdentifies) {
-  for (int s = 0; s < 10; ++s) {
-    EXPECT_FALSE(hear(13, -88, kT0 + s * 1000).ok());
-  }
-}
-
 TEST_F(LocationFilterTest, TheIssuesClearCaseIsIdentifiedWithinASecond) {
   // 0.7 m from Table 5's beacon (-56 dBm, calibrated -59), about 7 m from Table 6's (-76),
   // each read about three times a second.
@@ -197,52 +167,6 @@ TEST_F(LocationFilterTest, AQrScanPutsTheBeliefAtItsLocation) {
   EXPECT_EQ(next->location->name, "Table 4");
 }
 
-TEST_F(LocationFilterTest, NoiseBetweenNeighbouringTablesNeverFlaps) {
-  // Sitting at Table 3 (-51, about 0.4 m), Table 4 two metres away (-65): noise pushes Table 4
-  // ahead now and then, for a reading or two.
-  const int table_3[] = {-50, -53, -47, -55, -49, -51, -60, -48, -50, -52, -49, -54};
-  const int table_4[] = {-66, -59, -68, -57, -65, -69, -58, -67, -64, -59, -68, -66};
-  std::vector<std::string> identified;
-  for (int round = 0; round < 5; ++round) {
-    for (int s = 0; s < 12; ++s) {
-      const EpochMs t = kT0 + (round * 12 + s) * 1000;
-      for (const auto& [minor, rssi, offset] :
-           {std::tuple{13, table_3[s], 0}, std::tuple{14, table_4[s], 400}}) {
-        const auto result = hear(static_cast<std::uint16_t>(minor), rssi, t + offset);
-        if (result.ok()) {
-          if (identified.empty() || identified.back() != result->location->name) {
-            identified.push_back(result->location->name);
-          }
-          emitted(*result, t + offset);
-        }
-      }
-    }
-  }
-  ASSERT_FALSE(identified.empty());
-  EXPECT_EQ(identified.front(), "Table 3");
-  EXPECT_EQ(identified.size(), 1u) << "flapped to " << identified.back();
-}
-
-TEST_F(LocationFilterTest, RegistryTxPowerWinsOverThePhones) {
-  // The entrance is calibrated at -62 dBm: -60 is closer than 1 m whatever the phone claims.
-  const auto identification = hear(1, -60, kT0, -30);
-  ASSERT_TRUE(identification.ok());
-  EXPECT_EQ(identification->location->name, "Entrance");
-}
-
-TEST_F(LocationFilterTest, PhoneTxPowerIsUsedWhenTheRegistryHasNone) {
-  const auto registry = Registry::from_json(
-      R"({"beacons":[{"beacon_id":"16a0a3a7-7a0a-558a-8314-95b5dcb6d404",)"
-      R"("uuid":"550e8400-e29b-41d4-a716-446655440000","major":100,"minor":13,)"
-      R"("store_id":"store100","location":{"name":"Table 3","type":"table"},"status":"active"}]})");
-  ASSERT_TRUE(registry.ok());
-  registry_ = *registry;
-  // -70 dBm is 3.5 m away with the default -59, but 0.35 m away with the phone's -79.
-  EXPECT_FALSE(hear(13, -70, kT0).ok());
-  state_ = CustomerState{};
-  EXPECT_TRUE(hear(13, -70, kT0, -79).ok());
-}
-
 TEST_F(LocationFilterTest, PlatformOffsetCorrectsAPhoneThatReadsLow) {
   model_ = LocationFilter(ScoreOptions{.rssi_offset_android_db = 12.0});
   EXPECT_FALSE(hear(13, -62, kT0, std::nullopt, "ios").ok());  // 1.4 m: not at the table
@@ -262,12 +186,6 @@ TEST_F(LocationFilterTest, ABeaconsOwnRadiusWinsOverItsLocationType) {
   registry_ = *registry;
   (void)hear(13, -62, kT0);
   EXPECT_TRUE(hear(13, -62, kT0 + 1000).ok()) << "1.4 m is well inside a 4 m radius";
-}
-
-TEST_F(LocationFilterTest, TracksSilentBeyondTheirMemoryAreForgotten) {
-  (void)hear(14, -52, kT0);
-  (void)hear(13, -52, kT0 + 30001);
-  EXPECT_EQ(state_.tracks.size(), 1u);
 }
 
 }  // namespace
