@@ -100,7 +100,8 @@ double with_state_path(const std::shared_ptr<const Registry>& registry,
     const Outcome outcome =
         topology.process(view(records[i], next_offset[p]), partitions[p], now_ms, &pending[p]);
     if (outcome.touched != nullptr) {
-      pending[p].changed(next_offset[p], outcome.customer_id, *outcome.touched, outcome.remembered);
+      pending[p].changed(next_offset[p], outcome.customer_id, *outcome.touched, outcome.remembered,
+                         outcome.learned_levels, &partitions[p].room());
     }
     ++next_offset[p];
     if ((i + 1) % kRecordsPerPoll == 0 || i + 1 == records.size()) {

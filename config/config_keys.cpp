@@ -370,6 +370,8 @@ const std::vector<KeySpec>& all_keys() {
       real("score.evidence_weight", &Config::score, &ScoreOptions::evidence_weight, 0.0, 1.0),
       real("score.level_offset_weight", &Config::score, &ScoreOptions::level_offset_weight, -1.0,
            1.0),
+      boolean("score.learn_from_qr", &Config::score, &ScoreOptions::learn_from_qr),
+      real("score.room_prior_scans", &Config::score, &ScoreOptions::room_prior_scans, 0.0, 1e6),
       text("state.dir", &Config::state, &StateConfig::dir),
       integer("state.retention_ms", &Config::state, &StateConfig::retention_ms, 1, kMaxDurationMs),
       // Zero lateness is a real choice (drop anything behind the watermark), unlike a zero window.

@@ -167,8 +167,8 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
     metrics_.evicted_customers.Increment(static_cast<double>(outcome.evicted_customers));
   }
   if (outcome.touched != nullptr) {
-    slot->pending.changed(message.offset, outcome.customer_id, *outcome.touched,
-                          outcome.remembered);
+    slot->pending.changed(message.offset, outcome.customer_id, *outcome.touched, outcome.remembered,
+                          outcome.learned_levels, &slot->state.room());
   }
   if (outcome.proximity) {
     metrics_.proximity[static_cast<std::size_t>(*outcome.proximity)]->Increment();

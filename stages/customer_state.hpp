@@ -12,6 +12,7 @@
 #include "common/event_time.hpp"
 #include "common/uuid.hpp"
 #include "stages/registry.hpp"
+#include "stages/room_levels.hpp"
 
 namespace tastesync {
 
@@ -42,6 +43,17 @@ struct MoveCandidate {
   std::string location;
   EpochMs since_ms = 0;
   std::uint8_t readings = 0;
+};
+
+// score.model filter: the readings of one beacon after a registered QR scan at its location,
+// averaged into what the beacon reads there (docs/scoring.md, "Learning the room").
+struct ScanWindow {
+  Uuid beacon_id{};
+  EpochMs until_ms = 0;  // readings up to this detected_at count
+  float sum_dbm = 0.0F;  // platform-corrected
+  float readings = 0.0F;
+
+  bool operator==(const ScanWindow&) const = default;
 };
 
 struct LastIdentification {
@@ -89,6 +101,7 @@ struct CustomerState {
   // How much louder this customer's phone reads than the model, dB: learnt from the loudest
   // beacon heard, so that one phone's constant offset shifts no evidence (docs/scoring.md).
   float level_offset_db = 0.0F;
+  std::optional<ScanWindow> scan_window;  // after a QR scan, until it closes
   DurabilityMark durability;
 
   // Forgets everything the stages know (expiry, eviction), keeping the durable layer's
@@ -159,6 +172,10 @@ class PartitionState {
   std::size_t size() const { return customers_.size(); }
   void insert(std::string customer_id, CustomerState state);
 
+  // What the partition's QR scans taught about the beacons (score.model filter).
+  RoomLevels& room() { return room_; }
+  const RoomLevels& room() const { return room_; }
+
   template <typename Fn>
   void for_each(Fn&& fn) const {
     for (const auto& [id, state] : customers_) fn(id, state);
@@ -175,6 +192,7 @@ class PartitionState {
   };
   std::unordered_map<std::string, CustomerState, StringHash, std::equal_to<>> customers_;
   PartitionProgress progress_;
+  RoomLevels room_;
   // How many more customers can become live before the count could pass the cap (not state:
   // only saves scans that could not evict anything).
   std::size_t live_checks_skipped_ = 0;

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <numbers>
+#include <optional>
 
 namespace tastesync {
 namespace {
@@ -29,6 +30,23 @@ constexpr double kScatterCap = 4.0;
 // kMaxLevelOffsetDb (phone models differ by up to ~20 dB, UJI).
 constexpr double kTypicalNearestM = 0.6;
 constexpr double kMaxLevelOffsetDb = 10.0;
+// A scan window (learn_from_scan): how long after the scan the customer's readings count, and
+// how many readings the track's estimate at the scan is worth.
+constexpr EpochMs kScanWindowMs = 30000;
+constexpr float kEstimateReadings = 3.0F;
+// A reading this far from the window's mean is left out of it (follow_scan_window).
+constexpr double kScanOutlierDb = 15.0;
+
+// The location of the customer's track of `beacon_id`, when it holds belief.
+std::optional<std::uint32_t> location_of(const CustomerState& state, const Uuid& beacon_id) {
+  for (const BeaconTrack& track : state.tracks) {
+    if (track.beacon_id == beacon_id && track.entry != nullptr &&
+        track.entry->status == EntryStatus::active) {
+      return track.entry->location_index;
+    }
+  }
+  return std::nullopt;
+}
 
 double normal_cdf(double z) {
   return 0.5 * std::erfc(-z / std::numbers::sqrt2);
@@ -115,7 +133,8 @@ LocationBeliefs LocationFilter::location_beliefs(const CustomerState& state) {
 
 Result<Identification, DropReason> LocationFilter::score_beacon(
     CustomerState& state, const Sighting& sighting, const Resolved& resolved,
-    const Registry& registry, std::uint64_t registry_generation, Proximity* heard_proximity) const {
+    const Registry& registry, std::uint64_t registry_generation, Proximity* heard_proximity,
+    RoomLevels* room) const {
   const EpochMs now_ms = sighting.detected_at_ms;
   // The filter's clock is the newest reading it has seen: an out-of-order reading is evidence
   // at that time, with no transition for it.
@@ -132,9 +151,11 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
   const double corrected_rssi = sighting.beacon.rssi_dbm + offset_db;
   const BeaconEntry& beacon = *resolved.beacon;
   BeaconTrack& heard = record_reading(state, sighting, beacon, corrected_rssi);
-  const int tx_power = calibrated_tx_power(beacon, heard, options_);
+  const double tx_power = tx_power_dbm(beacon, heard, registry, room);
   if (heard_proximity != nullptr) {
-    *heard_proximity = scorer_.proximity(scorer_.distance_m(heard.rssi_dbm, tx_power));
+    // Apple's classes (metrics only), by the calibrated power as the radius model has them.
+    *heard_proximity = scorer_.proximity(
+        scorer_.distance_m(heard.rssi_dbm, calibrated_tx_power(beacon, heard, options_)));
   }
 
   // Tracks silent beyond their memory are forgotten: their belief goes to "elsewhere".
@@ -142,10 +163,11 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
     return track.newest_ms < newest_ms - options_.track_memory_ms;
   });
   refresh_entries(state, registry, registry_generation);
-  learn_level_offset(state, newest_ms);
+  learn_level_offset(state, newest_ms, registry, room);
   predict(state, registry, newest_ms, elapsed_ms);
   update(state, beacon.location_index,
          weigh_evidence(state, tx_power, corrected_rssi, radius_of(beacon, registry)));
+  follow_scan_window(state, beacon.beacon_id, corrected_rssi, now_ms, room);
 
   const LocationBeliefs beliefs = location_beliefs(state);
   const LocationBelief* best = beliefs.most_likely();
@@ -205,7 +227,7 @@ BeaconTrack& LocationFilter::record_reading(CustomerState& state, const Sighting
   return heard;
 }
 
-double LocationFilter::weigh_evidence(CustomerState& state, int tx_power_dbm,
+double LocationFilter::weigh_evidence(CustomerState& state, double tx_power_dbm,
                                       double corrected_rssi_dbm, double radius_m) const {
   const double level = corrected_rssi_dbm - tx_power_dbm - state.level_offset_db;
   return std::pow(likelihood_ratio(level, radius_m, evidence_sigma_db(state)),
@@ -230,7 +252,8 @@ void LocationFilter::learn_scatter(CustomerState& state, const BeaconTrack& trac
   state.reading_variance = static_cast<float>(current + (observed - current) * kScatterWeight);
 }
 
-void LocationFilter::learn_level_offset(CustomerState& state, EpochMs newest_ms) const {
+void LocationFilter::learn_level_offset(CustomerState& state, EpochMs newest_ms,
+                                        const Registry& registry, const RoomLevels* room) const {
   // Customers spend their visit near some beacon (seated, at the host stand, at the counter),
   // so the loudest filtered level, over time, says how loud this phone reads: the offset moves
   // slowly towards the loudest level's excess over a typical nearest beacon. Evidence is then
@@ -241,7 +264,7 @@ void LocationFilter::learn_level_offset(CustomerState& state, EpochMs newest_ms)
   for (const BeaconTrack& track : state.tracks) {
     if (!holds_belief(track) || track.newest_ms < newest_ms - options_.window_ms) continue;
     loudest = std::max(loudest, static_cast<double>(track.rssi_dbm) -
-                                    calibrated_tx_power(*track.entry, track, options_));
+                                    tx_power_dbm(*track.entry, track, registry, room));
   }
   if (!std::isfinite(loudest)) return;
   const double typical = -10.0 * options_.path_loss_exponent * std::log10(kTypicalNearestM);
@@ -320,6 +343,82 @@ void LocationFilter::update(CustomerState& state, std::uint32_t location_index, 
 double LocationFilter::radius_of(const BeaconEntry& beacon, const Registry& registry) const {
   return beacon.radius_m.value_or(
       options_.radius_m[static_cast<std::size_t>(registry.location(beacon.location_index).type)]);
+}
+
+double LocationFilter::own_location_level_db(const BeaconEntry& beacon,
+                                             const Registry& registry) const {
+  const double radius = std::clamp(radius_of(beacon, registry), 2.0 * kNearestM, kFarthestM / 2.0);
+  return -10.0 * options_.path_loss_exponent * std::log10(radius);
+}
+
+double LocationFilter::tx_power_dbm(const BeaconEntry& beacon, const BeaconTrack& track,
+                                    const Registry& registry, const RoomLevels* room) const {
+  const double installed = calibrated_tx_power(beacon, track, options_);
+  const LearnedLevel* learned = room == nullptr ? nullptr : room->find(beacon.beacon_id);
+  if (learned == nullptr) return installed;
+  // The scans' mean level, taken back to 1 m through the location's own near band, against the
+  // installer's value counted as room_prior_scans scans (docs/scoring.md).
+  const double taught = learned->level_dbm - own_location_level_db(beacon, registry);
+  const double prior = std::max(options_.room_prior_scans, 0.0);
+  const double samples = learned->samples;
+  return (prior * installed + samples * taught) / std::max(prior + samples, 1e-9);
+}
+
+void LocationFilter::learn_from_scan(CustomerState& state, std::uint32_t location_index,
+                                     EpochMs t_ms, RoomLevels& room) const {
+  if (!options_.learn_from_qr) return;
+  close_scan_window(state, t_ms, room);
+  // The location's loudest beacon (a table usually has one): its track's estimate, when heard
+  // within the window, counts as kEstimateReadings readings; the readings to come add theirs.
+  const BeaconTrack* loudest = nullptr;
+  for (const BeaconTrack& track : state.tracks) {
+    if (!holds_belief(track) || track.entry->location_index != location_index) continue;
+    if (loudest == nullptr || track.rssi_dbm > loudest->rssi_dbm) loudest = &track;
+  }
+  if (loudest == nullptr) return;
+  ScanWindow& window = state.scan_window.emplace();
+  window.beacon_id = loudest->beacon_id;
+  window.until_ms = t_ms + kScanWindowMs;
+  const bool fresh = std::abs(static_cast<double>(t_ms - loudest->newest_ms)) <=
+                     static_cast<double>(options_.window_ms);
+  if (fresh && loudest->readings > 0) {
+    const float counted = std::min<float>(loudest->readings, kEstimateReadings);
+    window.sum_dbm = loudest->rssi_dbm * counted;
+    window.readings = counted;
+  }
+}
+
+void LocationFilter::follow_scan_window(CustomerState& state, const Uuid& heard_beacon_id,
+                                        double corrected_rssi_dbm, EpochMs t_ms,
+                                        RoomLevels* room) const {
+  if (!state.scan_window || room == nullptr) return;
+  ScanWindow& window = *state.scan_window;
+  // A reading far from the window's mean is a body in the way, or the customer walking off
+  // before the filter is sure they left: neither is the level at the location.
+  const bool consistent =
+      window.readings <= 0.0F ||
+      std::abs(corrected_rssi_dbm - window.sum_dbm / window.readings) <= kScanOutlierDb;
+  if (t_ms <= window.until_ms && heard_beacon_id == window.beacon_id && consistent) {
+    window.sum_dbm += static_cast<float>(corrected_rssi_dbm);
+    window.readings += 1.0F;
+  }
+  // The customer has most likely left the scanned location (or its beacon's track is gone):
+  // what follows is not its level.
+  const std::optional<std::uint32_t> scanned = location_of(state, window.beacon_id);
+  const LocationBeliefs beliefs = location_beliefs(state);
+  const LocationBelief* best = beliefs.most_likely();
+  const bool left =
+      !scanned || (best != nullptr && best->probability > 0.5 && best->location_index != *scanned);
+  if (t_ms > window.until_ms || left) close_scan_window(state, t_ms, *room);
+}
+
+void LocationFilter::close_scan_window(CustomerState& state, EpochMs t_ms, RoomLevels& room) {
+  if (!state.scan_window) return;
+  const ScanWindow window = *state.scan_window;
+  state.scan_window.reset();
+  if (window.readings <= 0.0F) return;
+  // The room's level is every phone's: this customer's own offset is taken off.
+  room.learn(window.beacon_id, window.sum_dbm / window.readings - state.level_offset_db, t_ms);
 }
 
 Identification LocationFilter::score_qr(CustomerState& state, const Resolved& resolved,

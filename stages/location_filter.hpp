@@ -3,12 +3,14 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <vector>
 
 #include "common/result.hpp"
 #include "stages/customer_state.hpp"
 #include "stages/outcome.hpp"
 #include "stages/registry.hpp"
 #include "stages/resolve.hpp"
+#include "stages/room_levels.hpp"
 #include "stages/score.hpp"
 #include "stages/sighting.hpp"
 
@@ -47,15 +49,31 @@ class LocationFilter {
   // Filters the reading into the customer's tracks and beliefs, then names the most likely
   // location. `registry_generation` changes whenever `registry` is replaced (tracks cache their
   // entries). `heard`, when given, receives the proximity class of the beacon just heard.
+  // `room`, when given, holds the levels the partition's QR scans taught, and learns from the
+  // readings after a scan (learn_from_scan).
   Result<Identification, DropReason> score_beacon(CustomerState& state, const Sighting& sighting,
                                                   const Resolved& resolved,
                                                   const Registry& registry,
                                                   std::uint64_t registry_generation = 1,
-                                                  Proximity* heard = nullptr) const;
+                                                  Proximity* heard = nullptr,
+                                                  RoomLevels* room = nullptr) const;
 
   // A registered QR scan is a deliberate act: confidence 1, and the belief moves to its location.
   Identification score_qr(CustomerState& state, const Resolved& resolved, const Registry& registry,
                           std::uint64_t registry_generation = 1) const;
+
+  // A registered QR scan at `location_index` at `t_ms` says where the customer is, so the
+  // location's loudest beacon heard within the window reads there what its track holds and
+  // what the customer's next readings of it say: a scan window opens (closing the one before
+  // into `room`), and score_beacon folds it into `room` when it ends (when
+  // score.learn_from_qr). Call after score_qr, which refreshes the tracks' entries.
+  void learn_from_scan(CustomerState& state, std::uint32_t location_index, EpochMs t_ms,
+                       RoomLevels& room) const;
+  // The beacon's power at 1 m as the filter uses it: the calibrated one, moved towards what the
+  // room taught by as much as the scans outweigh score.room_prior_scans.
+  // `track` gives the phone's reported power, when the registry has none.
+  double tx_power_dbm(const BeaconEntry& beacon, const BeaconTrack& track, const Registry& registry,
+                      const RoomLevels* room) const;
 
   // How much more likely a reading `level_db` above the beacon's 1 m level is when the customer
   // is within `radius_m` of the beacon than when farther, for readings scattering by `sigma_db`
@@ -74,13 +92,14 @@ class LocationFilter {
                               const BeaconEntry& beacon, double corrected_rssi_dbm) const;
   // The likelihood ratio a reading contributes, relative to the customer's level offset and
   // weighted by score.evidence_weight.
-  double weigh_evidence(CustomerState& state, int tx_power_dbm, double corrected_rssi_dbm,
+  double weigh_evidence(CustomerState& state, double tx_power_dbm, double corrected_rssi_dbm,
                         double radius_m) const;
   // Folds the reading's distance from its track's prediction into the customer's scatter.
   void learn_scatter(CustomerState& state, const BeaconTrack& track, EpochMs t_ms,
                      double rssi_dbm) const;
   // Moves the customer's level offset towards what their loudest beacon says.
-  void learn_level_offset(CustomerState& state, EpochMs newest_ms) const;
+  void learn_level_offset(CustomerState& state, EpochMs newest_ms, const Registry& registry,
+                          const RoomLevels* room) const;
   // Looks up the tracks' registry entries once per registry version; a track whose beacon is no
   // longer active holds no belief.
   void refresh_entries(CustomerState& state, const Registry& registry,
@@ -91,6 +110,15 @@ class LocationFilter {
   // Bayes' rule with the likelihood ratio of a reading from a beacon at `location_index`.
   static void update(CustomerState& state, std::uint32_t location_index, double ratio);
   double radius_of(const BeaconEntry& beacon, const Registry& registry) const;
+  // The scan window's part of a reading (learn_from_scan): counted when it is of the window's
+  // beacon; the window closes into `room` when its time is up or the customer is most likely
+  // elsewhere.
+  void follow_scan_window(CustomerState& state, const Uuid& heard_beacon_id,
+                          double corrected_rssi_dbm, EpochMs t_ms, RoomLevels* room) const;
+  static void close_scan_window(CustomerState& state, EpochMs t_ms, RoomLevels& room);
+  // A beacon's level at a typical spot of its own location (the centre, in dB, of the location's
+  // near band) above its 1 m power, by the log-distance model, dB.
+  double own_location_level_db(const BeaconEntry& beacon, const Registry& registry) const;
 
   ScoreOptions options_;
   Scorer scorer_;

@@ -188,5 +188,109 @@ TEST_F(LocationFilterTest, ABeaconsOwnRadiusWinsOverItsLocationType) {
   EXPECT_TRUE(hear(13, -62, kT0 + 1000).ok()) << "1.4 m is well inside a 4 m radius";
 }
 
+// Learning the room from QR scans (docs/scoring.md, "Learning the room from QR scans").
+class RoomLearningTest : public LocationFilterTest {
+ protected:
+  Result<Identification, DropReason> hear_in_room(std::uint16_t minor, int rssi, EpochMs t_ms) {
+    const Sighting sighting = reading(minor, rssi, t_ms);
+    const auto resolved = Resolver(registry_).resolve(sighting);
+    EXPECT_TRUE(resolved.ok());
+    state_.last_activity_ms = std::max(state_.last_activity_ms, t_ms);
+    return model_.score_beacon(state_, sighting, *resolved, *registry_, 1, nullptr, &room_);
+  }
+  void scan(int table, EpochMs t_ms) {
+    const std::string code = "TS-store100-T" + std::to_string(table);
+    Sighting qr;
+    qr.source = Source::qr;
+    qr.qr_code = code;  // a view
+    qr.detected_at_ms = t_ms;
+    const auto resolved = Resolver(registry_).resolve(qr);
+    ASSERT_TRUE(resolved.ok());
+    (void)model_.score_qr(state_, *resolved, *registry_);
+    model_.learn_from_scan(state_, resolved->location_index, t_ms, room_);
+  }
+  const BeaconEntry& beacon(std::uint16_t minor) const {
+    return *Resolver(registry_).resolve(reading(minor, -60, kT0))->beacon;
+  }
+  const LearnedLevel* learnt(std::uint16_t minor) const {
+    return room_.find(beacon(minor).beacon_id);
+  }
+
+  RoomLevels room_;
+};
+
+TEST_F(RoomLearningTest, AScanTeachesWhatItsTablesBeaconReadsThereOnceItsWindowCloses) {
+  for (int i = 0; i < 10; ++i) (void)hear_in_room(11, -65, kT0 + i * 500);
+  scan(1, kT0 + 5000);
+  for (int i = 11; i < 70; ++i) (void)hear_in_room(11, -65, kT0 + i * 500);
+  EXPECT_EQ(learnt(11), nullptr) << "the window is open for 30 s after the scan";
+  room_.forget_learnt();
+  (void)hear_in_room(11, -65, kT0 + 35500);
+  ASSERT_NE(learnt(11), nullptr);
+  EXPECT_NEAR(learnt(11)->level_dbm, -65.0, 0.5);
+  EXPECT_FLOAT_EQ(learnt(11)->samples, 1.0F) << "one scan is one sample, however many readings";
+  EXPECT_EQ(learnt(11)->updated_ms, kT0 + 35500);
+  ASSERT_EQ(room_.learnt().size(), 1u);
+  EXPECT_EQ(room_.learnt()[0], beacon(11).beacon_id);
+  EXPECT_FALSE(state_.scan_window.has_value());
+}
+
+TEST_F(RoomLearningTest, TheWindowClosesWhenTheCustomerIsMostLikelyElsewhere) {
+  for (int i = 0; i < 10; ++i) (void)hear_in_room(11, -65, kT0 + i * 500);
+  scan(1, kT0 + 5000);
+  // They get up and sit at Table 3: its beacon loud, Table 1's faint.
+  EpochMs t = kT0 + 5500;
+  for (; t < kT0 + 30000 && learnt(11) == nullptr; t += 500) {
+    (void)hear_in_room(13, -50, t);
+    (void)hear_in_room(11, -85, t + 250);
+  }
+  ASSERT_NE(learnt(11), nullptr) << "learnt before the window's 30 s were up";
+  EXPECT_LT(t, kT0 + 20000);
+  EXPECT_NEAR(learnt(11)->level_dbm, -65.0, 0.5)
+      << "what it read at its table: the readings after they left are 20 dB off its mean";
+}
+
+TEST_F(RoomLearningTest, ALearntLevelCountsAsMuchAsItsScansAgainstTheInstallersPower) {
+  EXPECT_DOUBLE_EQ(model_.tx_power_dbm(beacon(11), BeaconTrack{}, *registry_, &room_), -59.0);
+  room_.insert(beacon(11).beacon_id, LearnedLevel{-65.0F, 4.0F, kT0});
+  // A table's level is taken at its 1 m radius: the learnt -65 is a power of -65 at 1 m,
+  // weighed 4 against the installer's -59 counted as score.room_prior_scans (8) scans.
+  EXPECT_DOUBLE_EQ(model_.tx_power_dbm(beacon(11), BeaconTrack{}, *registry_, &room_), -61.0);
+  room_.insert(beacon(11).beacon_id, LearnedLevel{-65.0F, 24.0F, kT0});
+  EXPECT_DOUBLE_EQ(model_.tx_power_dbm(beacon(11), BeaconTrack{}, *registry_, &room_), -63.5);
+  EXPECT_DOUBLE_EQ(model_.tx_power_dbm(beacon(12), BeaconTrack{}, *registry_, &room_), -59.0)
+      << "a beacon never scanned keeps the installer's power";
+}
+
+TEST_F(RoomLearningTest, ABeaconQuieterThanInstalledIsIdentifiedSoonerOnceTheRoomIsLearnt) {
+  // Table 1's beacon really has -66 dBm at 1 m (the registry says -59): seated 0.7 m away a
+  // phone reads -63, the next table's beacon -75.
+  const auto seconds_to_identify = [&](RoomLevels room) {
+    room_ = std::move(room);
+    state_ = CustomerState{};
+    for (int i = 0; i < 60; ++i) {
+      const EpochMs t = kT0 + i * 333;
+      const auto result = hear_in_room(i % 2 == 0 ? 11 : 12, i % 2 == 0 ? -63 : -75, t);
+      if (result.ok() && result->location->name == "Table 1") return (t - kT0) / 1000.0;
+    }
+    return std::numeric_limits<double>::infinity();
+  };
+  RoomLevels learnt_room;
+  learnt_room.insert(beacon(11).beacon_id, LearnedLevel{-66.0F, 40.0F, kT0});
+  const double installed = seconds_to_identify(RoomLevels{});
+  const double learnt = seconds_to_identify(learnt_room);
+  EXPECT_LE(learnt, 1.0);
+  EXPECT_GT(installed, learnt);
+}
+
+TEST_F(RoomLearningTest, NothingIsLearntWhenLearningIsOff) {
+  model_ = LocationFilter(ScoreOptions{.learn_from_qr = false});
+  for (int i = 0; i < 10; ++i) (void)hear_in_room(11, -65, kT0 + i * 500);
+  scan(1, kT0 + 5000);
+  for (int i = 11; i < 100; ++i) (void)hear_in_room(11, -65, kT0 + i * 500);
+  EXPECT_TRUE(room_.empty());
+  EXPECT_FALSE(state_.scan_window.has_value());
+}
+
 }  // namespace
 }  // namespace tastesync

@@ -62,6 +62,11 @@ struct ScoreOptions {
   // mean's weight per reading; 0 or less: off). Off by default: it cost precision
   // (docs/scoring.md).
   double level_offset_weight = 0.0;
+  // Learning the room (docs/scoring.md, "Learning the room from QR scans"): a registered QR scan
+  // teaches the filter how loud its location's beacons read there; the installer's tx_power
+  // counts as room_prior_scans scans of it.
+  bool learn_from_qr = true;
+  double room_prior_scans = 8.0;
 };
 
 // The beacon's calibrated power at 1 m: the registry's, else what the phone reported, else the

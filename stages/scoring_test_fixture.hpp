@@ -24,9 +24,9 @@ template <typename Model>
 class ScoringTest : public ::testing::Test {
  protected:
   // A reading of store100's beacon with this minor (1 entrance, 11..16 tables, 20 counter).
-  Result<Identification, DropReason> hear(std::uint16_t minor, int rssi, EpochMs t_ms,
-                                          std::optional<int> tx_power = std::nullopt,
-                                          std::string_view platform = {}) {
+  static Sighting reading(std::uint16_t minor, int rssi, EpochMs t_ms,
+                          std::optional<int> tx_power = std::nullopt,
+                          std::string_view platform = {}) {
     Sighting sighting;
     sighting.sighting_id = "s";
     sighting.customer_id = "cust";
@@ -37,6 +37,14 @@ class ScoringTest : public ::testing::Test {
     sighting.beacon.tx_power_dbm = tx_power;
     sighting.detected_at_ms = t_ms;
     sighting.platform = platform;
+    return sighting;
+  }
+
+  // The reading, scored by the model.
+  Result<Identification, DropReason> hear(std::uint16_t minor, int rssi, EpochMs t_ms,
+                                          std::optional<int> tx_power = std::nullopt,
+                                          std::string_view platform = {}) {
+    const Sighting sighting = reading(minor, rssi, t_ms, tx_power, platform);
     const auto resolved = Resolver(registry_).resolve(sighting);
     EXPECT_TRUE(resolved.ok());
     state_.last_activity_ms = std::max(state_.last_activity_ms, t_ms);

@@ -50,6 +50,16 @@ inline Record beacon_record(const std::string& customer, const std::string& sigh
   return {customer, value, t_ms + 50};
 }
 
+// A registered QR scan of the fixtures' store100 (`code`: "TS-store100-T1".."T6"), its record
+// 50 ms after detection.
+inline Record qr_record(const std::string& customer, const std::string& sighting_id,
+                        const std::string& code, EpochMs t_ms) {
+  const std::string value = R"({"sighting_id":")" + sighting_id + R"(","customer_id":")" +
+                            customer + R"(","source":"qr","qr":{"code":")" + code +
+                            R"("},"detected_at":")" + format_canonical_string(t_ms) + R"("})";
+  return {customer, value, t_ms + 50};
+}
+
 // A customer state with every field set (an identification, remembered ids, a track, a pending
 // move): what a codec or a reset must carry or clear.
 inline CustomerState sample_state() {

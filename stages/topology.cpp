@@ -84,9 +84,14 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
     outcome.drop_reason = DropReason::duplicate;
     return outcome;
   }
+  partition.room().forget_learnt();
   Proximity heard_proximity = Proximity::far;
-  auto identification = score(state, sighting, *resolved, heard_proximity);
+  auto identification = score(state, sighting, *resolved, heard_proximity, partition.room());
   if (sighting.source == Source::beacon) outcome.proximity = heard_proximity;
+  if (sighting.source == Source::qr && options_.score.model == ScoreModel::filter) {
+    filter_.learn_from_scan(state, resolved->location_index, t_ms, partition.room());
+  }
+  outcome.learned_levels = partition.room().learnt();
   if (!identification) {
     outcome.drop_reason = identification.error();
     return outcome;
@@ -109,14 +114,15 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
 
 Result<Identification, DropReason> Topology::score(CustomerState& state, const Sighting& sighting,
                                                    const Resolved& resolved,
-                                                   Proximity& heard_proximity) const {
+                                                   Proximity& heard_proximity,
+                                                   RoomLevels& room) const {
   const Registry& registry = resolver_.registry();
   if (options_.score.model == ScoreModel::filter) {
     if (sighting.source == Source::qr) {
       return filter_.score_qr(state, resolved, registry, registry_generation_);
     }
     return filter_.score_beacon(state, sighting, resolved, registry, registry_generation_,
-                                &heard_proximity);
+                                &heard_proximity, &room);
   }
   if (sighting.source == Source::qr) return scorer_.score_qr(state, resolved);
   return scorer_.score_beacon(state, sighting, resolved, registry, registry_generation_,

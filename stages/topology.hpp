@@ -3,7 +3,9 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string_view>
+#include <vector>
 
 #include "stages/customer_state.hpp"
 #include "stages/dedupe.hpp"
@@ -51,6 +53,8 @@ struct Outcome {
   std::optional<SeenSighting> remembered;  // the sighting id this record added, if any
   std::optional<Proximity> proximity;      // of the beacon heard, once filtered
   std::size_t evicted_customers = 0;       // forgotten to make room (the customer cap)
+  // The beacons whose room level (PartitionState::room) this record changed.
+  std::span<const Uuid> learned_levels;
 };
 
 // Told before the topology changes a customer's existing state, so the durable layer can keep
@@ -95,8 +99,8 @@ class Topology {
  private:
   // The reading through score.model's location model.
   Result<Identification, DropReason> score(CustomerState& state, const Sighting& sighting,
-                                           const Resolved& resolved,
-                                           Proximity& heard_proximity) const;
+                                           const Resolved& resolved, Proximity& heard_proximity,
+                                           RoomLevels& room) const;
   TopologyOptions options_;
   SightingParser parser_;
   Dedupe dedupe_;

@@ -125,6 +125,35 @@ TEST_F(TopologyTest, WithTheLocationFilterAMoveFollowsSustainedEvidence) {
   EXPECT_NE(moved.value.find(R"("identification":"move")"), std::string::npos);
 }
 
+TEST_F(TopologyTest, AQrScanTeachesThePartitionsRoomAndTheRecordThatLearntSaysSo) {
+  // One customer seated at Table 1, scanning its code; the readings after the scan, until its
+  // window closes, teach the partition what Table 1's beacon reads there.
+  for (const ScoreModel model : {ScoreModel::radius, ScoreModel::filter}) {
+    TopologyOptions options;
+    options.score.model = model;
+    Topology topology(fixture_registry(), options);
+    PartitionState partition;
+    std::vector<std::size_t> learnt_by;
+    for (int i = 0; i < 80; ++i) {
+      const EpochMs t = kT0 + i * 500;
+      const Record record = i == 10 ? stage_testing::qr_record("c", "q", "TS-store100-T1", t)
+                                    : beacon_record("c", "s" + std::to_string(i), 11, -66, t);
+      const Outcome outcome = topology.process(
+          RecordView{record.key, record.value, record.timestamp_ms, i}, partition, kNow);
+      if (!outcome.learned_levels.empty()) learnt_by.push_back(static_cast<std::size_t>(i));
+    }
+    if (model == ScoreModel::radius) {
+      EXPECT_TRUE(partition.room().empty()) << "only the location filter learns";
+      EXPECT_TRUE(learnt_by.empty());
+      continue;
+    }
+    ASSERT_EQ(partition.room().size(), 1u);
+    EXPECT_EQ(learnt_by, std::vector<std::size_t>{71}) << "the first reading after 30 s";
+    partition.room().for_each(
+        [](const Uuid&, const LearnedLevel& level) { EXPECT_NEAR(level.level_dbm, -66.0, 0.5); });
+  }
+}
+
 TEST_F(TopologyTest, EntranceThenTableWithinAMinuteEmitsBoth) {
   // Through the door, then sitting down at Table 3 twenty seconds later; readings once a second.
   std::vector<std::string> events;

@@ -7,9 +7,11 @@ namespace tastesync {
 namespace {
 
 // Version 5 adds the location filter's state (docs/scoring.md): each track's belief, the
-// reading variance and the level offset. Versions 3 (no offsets) and 4 still decode; their
-// tracks start with no belief, as a customer just seen would.
-constexpr std::uint8_t kEncodingVersion = 5;
+// reading variance and the level offset; version 6 the scan window of a QR scan. Versions 3 (no
+// offsets), 4 and 5 still decode; their tracks start with no belief, as a customer just seen
+// would, and with no scan window.
+constexpr std::uint8_t kEncodingVersion = 6;
+constexpr std::uint8_t kEncodingVersionWithoutScanWindow = 5;
 constexpr std::uint8_t kEncodingVersionWithoutBeliefs = 4;
 constexpr std::uint8_t kEncodingVersionWithoutOffsets = 3;
 
@@ -91,6 +93,28 @@ class Reader {
   std::size_t pos_ = 0;
 };
 
+bool decode_scan_window(Reader& in, CustomerState& state) {
+  std::uint8_t has_window = 0;
+  if (!in.u8(has_window) || has_window > 1) return false;
+  if (has_window == 0) return true;
+  ScanWindow window;
+  std::uint32_t sum_bits = 0;
+  std::uint32_t readings_bits = 0;
+  if (!in.bytes(window.beacon_id.data(), window.beacon_id.size()) || !in.i64(window.until_ms) ||
+      !in.u32(sum_bits) || !in.u32(readings_bits)) {
+    return false;
+  }
+  window.sum_dbm = std::bit_cast<float>(sum_bits);
+  window.readings = std::bit_cast<float>(readings_bits);
+  // NaN fails both; a window holds at most its readings of -128..127 dBm.
+  if (!(window.readings >= 0.0F && window.readings <= 1e6F) ||
+      !(std::abs(window.sum_dbm) <= 128.0F * (window.readings + 1.0F))) {
+    return false;
+  }
+  state.scan_window = window;
+  return true;
+}
+
 }  // namespace
 
 void encode_customer_state(const CustomerState& state, std::string& out) {
@@ -127,6 +151,14 @@ void encode_customer_state(const CustomerState& state, std::string& out) {
   }
   put_u32(out, std::bit_cast<std::uint32_t>(state.reading_variance));
   put_u32(out, std::bit_cast<std::uint32_t>(state.level_offset_db));
+  put_u8(out, state.scan_window ? 1 : 0);
+  if (state.scan_window) {
+    const ScanWindow& window = *state.scan_window;
+    out.append(reinterpret_cast<const char*>(window.beacon_id.data()), window.beacon_id.size());
+    put_i64(out, window.until_ms);
+    put_u32(out, std::bit_cast<std::uint32_t>(window.sum_dbm));
+    put_u32(out, std::bit_cast<std::uint32_t>(window.readings));
+  }
 }
 
 bool decode_customer_state(std::string_view bytes, CustomerState& state) {
@@ -169,7 +201,7 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
     track.last_rssi_dbm = static_cast<std::int8_t>(last_rssi);
     track.reported_tx_power_dbm = static_cast<std::int8_t>(tx_power);
     std::uint32_t belief_bits = 0;
-    if (version == kEncodingVersion) {
+    if (version >= kEncodingVersionWithoutScanWindow) {
       if (!in.u32(belief_bits)) return false;
       const float belief = std::bit_cast<float>(belief_bits);
       if (!(belief >= 0.0F && belief <= 1.0F)) return false;  // NaN too
@@ -186,7 +218,7 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
     }
     state.move_candidate = std::move(candidate);
   }
-  if (version == kEncodingVersion) {
+  if (version >= kEncodingVersionWithoutScanWindow) {
     std::uint32_t variance_bits = 0;
     std::uint32_t offset_bits = 0;
     if (!in.u32(variance_bits) || !in.u32(offset_bits)) return false;
@@ -197,6 +229,7 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
     state.reading_variance = variance;
     state.level_offset_db = offset;
   }
+  if (version == kEncodingVersion && !decode_scan_window(in, state)) return false;
   return in.done();
 }
 

@@ -49,12 +49,54 @@ std::size_t belief_position(const std::string& version5) {
   return version5.rfind("Table 4") - 2 - 8 - 2 - 1 - 4;
 }
 
+// Version 5: no scan window flag at the end (the sample has no window: one byte).
+std::string version5_of(const std::string& version6) {
+  std::string bytes = version6.substr(0, version6.size() - 1);
+  bytes[0] = 5;
+  return bytes;
+}
+
 // Version 4: no belief after the one track, no reading variance or level offset at the end.
-std::string version4_of(const std::string& version5) {
+std::string version4_of(const std::string& version6) {
+  const std::string version5 = version5_of(version6);
   std::string bytes = version5.substr(0, version5.size() - 8);
   bytes.erase(belief_position(version5), 4);
   bytes[0] = 4;
   return bytes;
+}
+
+TEST(CustomerStateCodec, AScanWindowRoundTrips) {
+  CustomerState original = sample_state();
+  original.scan_window = ScanWindow{original.tracks[0].beacon_id, 1740916830000, -171.5F, 3.0F};
+  std::string bytes;
+  encode_customer_state(original, bytes);
+  CustomerState decoded;
+  ASSERT_TRUE(decode_customer_state(bytes, decoded));
+  ASSERT_TRUE(decoded.scan_window.has_value());
+  EXPECT_EQ(*decoded.scan_window, *original.scan_window);
+  EXPECT_EQ(decoded.level_offset_db, -4.25F);
+
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::string not_a_count = bytes;
+  std::memcpy(not_a_count.data() + bytes.size() - 4, &nan, 4);
+  EXPECT_FALSE(decode_customer_state(not_a_count, decoded));
+  std::string too_loud = bytes;
+  const float loud = 1e6F;
+  std::memcpy(too_loud.data() + bytes.size() - 8, &loud, 4);
+  EXPECT_FALSE(decode_customer_state(too_loud, decoded));
+}
+
+TEST(CustomerStateCodec, TheVersionBeforeScanWindowsStillDecodesWithNone) {
+  std::string bytes;
+  encode_customer_state(sample_state(), bytes);
+  const std::string version5 = version5_of(bytes);
+  CustomerState decoded;
+  decoded.scan_window = ScanWindow{};
+  ASSERT_TRUE(decode_customer_state(version5, decoded));
+  EXPECT_FALSE(decoded.scan_window.has_value());
+  EXPECT_EQ(decoded.tracks[0].belief, 0.875F);
+  EXPECT_EQ(decoded.level_offset_db, -4.25F);
+  EXPECT_FALSE(decode_customer_state(version5 + '\0', decoded));
 }
 
 TEST(CustomerStateCodec, LastActivityAndOffsetAreReadableWithoutDecoding) {
@@ -113,13 +155,13 @@ TEST(CustomerStateCodec, TruncatedOrCorruptBytesAreRejected) {
   EXPECT_FALSE(decode_customer_state(bytes + "x", decoded));
   std::string not_a_probability = bytes;
   const float nan = std::numeric_limits<float>::quiet_NaN();
-  std::memcpy(not_a_probability.data() + belief_position(bytes), &nan, 4);
+  std::memcpy(not_a_probability.data() + belief_position(version5_of(bytes)), &nan, 4);
   EXPECT_FALSE(decode_customer_state(not_a_probability, decoded));
   std::string not_a_variance = bytes;
-  std::memcpy(not_a_variance.data() + bytes.size() - 8, &nan, 4);
+  std::memcpy(not_a_variance.data() + bytes.size() - 9, &nan, 4);
   EXPECT_FALSE(decode_customer_state(not_a_variance, decoded));
   std::string not_an_offset = bytes;
-  std::memcpy(not_an_offset.data() + bytes.size() - 4, &nan, 4);
+  std::memcpy(not_an_offset.data() + bytes.size() - 5, &nan, 4);
   EXPECT_FALSE(decode_customer_state(not_an_offset, decoded));
 }
 

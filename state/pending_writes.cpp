@@ -22,9 +22,15 @@ void PendingWrites::before_change(const CustomerState& state) {
 }
 
 void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, CustomerState& state,
-                            const std::optional<SeenSighting>& remembered) {
+                            const std::optional<SeenSighting>& remembered,
+                            std::span<const Uuid> learnt, const RoomLevels* room) {
+  if (room != nullptr) {
+    for (const Uuid& beacon_id : learnt) {
+      if (const LearnedLevel* level = room->find(beacon_id)) levels_.push_back({beacon_id, *level});
+    }
+  }
   entries_.push_back(Entry{offset, arena_.size(), static_cast<std::uint32_t>(customer_id.size()),
-                           false, 0, 0, remembered});
+                           false, 0, 0, remembered, levels_.size()});
   arena_.append(customer_id);
   state.durability.pending_offset = offset;
   state.durability.pending_sequence = first_sequence_ + entries_.size() - 1;
@@ -33,8 +39,12 @@ void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, C
 void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partition,
                                  PartitionState& states, StateStore::Batch& batch) {
   std::size_t drained = 0;
+  std::size_t level = 0;
   for (; drained < entries_.size() && entries_[drained].offset < next_offset; ++drained) {
     const Entry& entry = entries_[drained];
+    for (; level < entry.levels_end; ++level) {
+      batch.put_room_level(partition, levels_[level].beacon_id, levels_[level].level);
+    }
     const std::string_view customer_id(arena_.data() + entry.key_begin, entry.key_size);
     if (entry.remembered) {
       batch.put_seen(partition, customer_id, entry.remembered->id_hash, entry.remembered->t_ms,
@@ -64,14 +74,17 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
   if (drained == entries_.size()) {
     entries_.clear();
     arena_.clear();
+    levels_.clear();
     return;
   }
+  levels_.erase(levels_.begin(), levels_.begin() + static_cast<std::ptrdiff_t>(level));
   // Keep the undelivered tail. Its bytes all sit after its first key (snapshots are appended
   // after the key they belong to), so the arena's prefix can go.
   const std::size_t shift = entries_[drained].key_begin;
   arena_.erase(0, shift);
   entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(drained));
   for (Entry& entry : entries_) {
+    entry.levels_end -= level;
     entry.key_begin -= shift;
     if (entry.has_snapshot) entry.snapshot_begin -= shift;
   }

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -25,9 +26,11 @@ class PendingWrites final : public StateChangeObserver {
  public:
   // Before a record changes `state`: takes the snapshot an earlier pending change needs.
   void before_change(const CustomerState& state) override;
-  // After the record at `offset` changed `state` (and maybe remembered a sighting id).
+  // After the record at `offset` changed `state` (and maybe remembered a sighting id, and maybe
+  // moved the levels of `learnt` beacons in `room`, which are copied now).
   void changed(std::int64_t offset, std::string_view customer_id, CustomerState& state,
-               const std::optional<SeenSighting>& remembered);
+               const std::optional<SeenSighting>& remembered, std::span<const Uuid> learnt = {},
+               const RoomLevels* room = nullptr);
   // Puts into `batch` every change of a record before `next_offset`, in order.
   void drain_before(std::int64_t next_offset, std::int32_t partition, PartitionState& states,
                     StateStore::Batch& batch);
@@ -43,9 +46,15 @@ class PendingWrites final : public StateChangeObserver {
     std::size_t snapshot_begin;
     std::uint32_t snapshot_size;
     std::optional<SeenSighting> remembered;
+    std::size_t levels_end;  // this entry's room levels end here in levels_ (start: the last's)
+  };
+  struct Level {
+    Uuid beacon_id;
+    LearnedLevel level;
   };
 
   std::vector<Entry> entries_;
+  std::vector<Level> levels_;         // room levels as the records left them, in the entries' order
   std::uint64_t first_sequence_ = 0;  // the sequence number of entries_[0]
   std::string arena_;
   std::string encoded_;  // reused

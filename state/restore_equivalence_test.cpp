@@ -29,14 +29,21 @@ Record sighting(int customer, int id, int minor, int rssi, EpochMs t_ms) {
 
 // Customers moving between tables, staying, and gateways re-sending sightings up to a minute
 // old (so some re-deliveries land after the checkpoint, their originals before it). Every 13th
-// record comes from one of many customers seen once (so a small customer cap evicts).
+// record comes from one of many customers seen once (so a small customer cap evicts). Every
+// 29th, a customer at a table scans its QR code (so the location filter learns the room).
 std::vector<Record> stream() {
   std::vector<Record> records;
   const int minors[] = {1, 11, 12, 13, 14, 20};
   for (int i = 0; i < 900; ++i) {
     const int customer = i % 13 == 0 ? 100 + i : i % 5;
     const EpochMs t = kT0 + i * 400;
-    records.push_back(sighting(customer, i, minors[(i / 60 + customer) % 6], -48 - i % 11, t));
+    const int minor = minors[(i / 60 + customer) % 6];
+    if (i % 29 == 0 && minor >= 11 && minor <= 14) {
+      records.push_back(stage_testing::qr_record("c" + std::to_string(customer),
+                                                 "q" + std::to_string(i),
+                                                 "TS-store100-T" + std::to_string(minor - 10), t));
+    }
+    records.push_back(sighting(customer, i, minor, -48 - i % 11, t));
     if (i % 37 == 0 && i >= 100) {
       const int old = i - 90;  // about 36 s earlier
       records.push_back(sighting(old % 5, old, minors[(old / 60 + old % 5) % 6], -48 - old % 11,
@@ -52,16 +59,19 @@ std::string describe(const Outcome& outcome) {
          std::string(outcome.event_value);
 }
 
-// (records processed before the crash, state.max_customers_per_partition)
-class RestoreEquivalence : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t>> {
+// (records processed before the crash, state.max_customers_per_partition, score.model)
+class RestoreEquivalence
+    : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t, ScoreModel>> {
  protected:
   void SetUp() override {
     dir_ =
         std::filesystem::temp_directory_path() /
         ("tastesync-restore-test-" + std::to_string(::getpid()) + "-" +
-         std::to_string(std::get<0>(GetParam())) + "-" + std::to_string(std::get<1>(GetParam())));
+         std::to_string(std::get<0>(GetParam())) + "-" + std::to_string(std::get<1>(GetParam())) +
+         "-" + std::to_string(static_cast<int>(std::get<2>(GetParam()))));
     std::filesystem::remove_all(dir_);
     options_.max_customers_per_partition = std::get<1>(GetParam());
+    options_.score.model = std::get<2>(GetParam());
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
 
@@ -87,13 +97,18 @@ TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
     Topology topology(fixture_registry(), options_);
     PartitionState partition;
     std::size_t evicted = 0;
+    std::size_t learnt = 0;
     for (std::size_t i = 0; i < records.size(); ++i) {
       const Outcome outcome = topology.process(view(records[i], i), partition, kNow);
       evicted += outcome.evicted_customers;
+      learnt += outcome.learned_levels.size();
       reference.push_back(describe(outcome));
     }
     if (options_.max_customers_per_partition < 5) {
       EXPECT_GT(evicted, 0u);
+    }
+    if (options_.score.model == ScoreModel::filter && options_.max_customers_per_partition > 5) {
+      EXPECT_GT(learnt, 5u) << "the stream's QR scans teach the room";
     }
   }
 
@@ -108,7 +123,7 @@ TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
       const Outcome outcome = topology.process(view(records[i], i), partition, kNow, &pending);
       if (outcome.touched != nullptr) {
         pending.changed(static_cast<std::int64_t>(i), outcome.customer_id, *outcome.touched,
-                        outcome.remembered);
+                        outcome.remembered, outcome.learned_levels, &partition.room());
       }
       if (i + 1 == delivered) progress_after_delivered = partition.progress();
       if (i + 1 == delivered) {
@@ -139,9 +154,10 @@ TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
 
 // Crash points spread over the stream, some right after a re-delivery; without a binding cap,
 // and with one small enough that customers are evicted all along.
-INSTANTIATE_TEST_SUITE_P(CrashPoints, RestoreEquivalence,
-                         ::testing::Combine(::testing::Values(120, 305, 512, 611, 850),
-                                            ::testing::Values(20000, 4)));
+INSTANTIATE_TEST_SUITE_P(
+    CrashPoints, RestoreEquivalence,
+    ::testing::Combine(::testing::Values(120, 305, 512, 611, 850), ::testing::Values(20000, 4),
+                       ::testing::Values(ScoreModel::radius, ScoreModel::filter)));
 
 }  // namespace
 }  // namespace tastesync

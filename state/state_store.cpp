@@ -13,6 +13,9 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
+#include <bit>
+#include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <mutex>
 
@@ -100,6 +103,31 @@ std::optional<SeenValue> decode_seen(std::string_view bytes) {
   if (bytes.size() == 8) return SeenValue{get_i64(bytes, 0), -1};
   if (bytes.size() == 16) return SeenValue{get_i64(bytes, 0), get_i64(bytes, 1)};
   return std::nullopt;
+}
+
+// A learnt room level (RoomLevels): the level's and the sample count's float bits, then the
+// time of the scan that last moved it, little-endian.
+std::string encode_room_level(const LearnedLevel& level) {
+  std::string out;
+  put_i64(out, static_cast<std::int64_t>(std::bit_cast<std::uint32_t>(level.level_dbm)) |
+                   static_cast<std::int64_t>(std::bit_cast<std::uint32_t>(level.samples)) << 32);
+  put_i64(out, level.updated_ms);
+  return out;
+}
+
+std::optional<LearnedLevel> decode_room_level(std::string_view bytes) {
+  if (bytes.size() != 16) return std::nullopt;
+  const auto floats = static_cast<std::uint64_t>(get_i64(bytes, 0));
+  LearnedLevel level;
+  level.level_dbm = std::bit_cast<float>(static_cast<std::uint32_t>(floats));
+  level.samples = std::bit_cast<float>(static_cast<std::uint32_t>(floats >> 32));
+  level.updated_ms = get_i64(bytes, 1);
+  // NaN fails both: a level is an RSSI, its weight a count up to the cap.
+  if (!(std::abs(level.level_dbm) <= 200.0F) ||
+      !(level.samples > 0.0F && level.samples <= RoomLevels::kMaxSamples)) {
+    return std::nullopt;
+  }
+  return level;
 }
 
 // Drops customer entries and remembered sighting ids that expired by event time, judged against
@@ -311,6 +339,20 @@ Result<std::optional<PartitionCheckpoint>, StateError> StateStore::restore(std::
     state->seen.push_back(SeenSighting{hash, seen->t_ms});
   }
   if (!it->status().ok()) return Failure{status_error("restoring sighting ids", it->status())};
+
+  std::string room_prefix = prefix;
+  room_prefix.back() = 'b';
+  for (it->Seek(room_prefix); it->Valid() && it->key().starts_with(room_prefix); it->Next()) {
+    const auto level = decode_room_level({it->value().data(), it->value().size()});
+    Uuid beacon_id{};
+    if (it->key().size() != room_prefix.size() + beacon_id.size() || !level) {
+      return Failure{malformed_error("partition " + std::to_string(partition) +
+                                     ": malformed room level entry")};
+    }
+    std::memcpy(beacon_id.data(), it->key().data() + room_prefix.size(), beacon_id.size());
+    into.room().insert(beacon_id, *level);
+  }
+  if (!it->status().ok()) return Failure{status_error("restoring room levels", it->status())};
   return std::optional<PartitionCheckpoint>(*checkpoint);
 }
 
@@ -343,6 +385,15 @@ void StateStore::Batch::put_seen(std::int32_t partition, std::string_view custom
   (void)batch_->Put(key_, value_);
 }
 
+void StateStore::Batch::put_room_level(std::int32_t partition, const Uuid& beacon_id,
+                                       const LearnedLevel& level) {
+  key_.clear();
+  append_partition_prefix(key_, partition);
+  key_.push_back('b');
+  key_.append(reinterpret_cast<const char*>(beacon_id.data()), beacon_id.size());
+  (void)batch_->Put(key_, encode_room_level(level));
+}
+
 void StateStore::Batch::set_checkpoint(std::int32_t partition,
                                        const PartitionCheckpoint& checkpoint) {
   (void)batch_->Put(checkpoint_key(partition), encode_checkpoint(checkpoint));
@@ -353,7 +404,8 @@ Status<StateError> StateStore::Batch::put_raw(std::int32_t partition, std::strin
                                               std::string_view value) {
   const auto owner = partition_of(key);
   const bool state_key = key.size() > kPartitionPrefixLength && key[0] == 'p' &&
-                         (key[kPartitionPrefixLength] == 'c' || key[kPartitionPrefixLength] == 's');
+                         (key[kPartitionPrefixLength] == 'c' ||
+                          key[kPartitionPrefixLength] == 's' || key[kPartitionPrefixLength] == 'b');
   const bool checkpoint = key.size() == kPartitionPrefixLength && key[0] == 'o';
   if (!owner || *owner != partition || !(state_key || checkpoint)) {
     return Failure{malformed_error("a changelog record of partition " + std::to_string(partition) +

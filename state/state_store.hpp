@@ -84,6 +84,8 @@ class StateStore {
     // life that began at or before it).
     void put_seen(std::int32_t partition, std::string_view customer_id, std::uint64_t id_hash,
                   EpochMs t_ms, std::int64_t offset);
+    // A beacon's learnt room level (score.model filter), as of the batch's checkpoint.
+    void put_room_level(std::int32_t partition, const Uuid& beacon_id, const LearnedLevel& level);
     void set_checkpoint(std::int32_t partition, const PartitionCheckpoint& checkpoint);
     // A key and value as another store wrote them (a changelog replay). The key must belong to
     // `partition`; a checkpoint key also moves the partition's watermark.
@@ -140,7 +142,9 @@ class StateStore {
 
 // Key layout, public for the tools and the tests: "p" + partition (4 bytes, big-endian) + "c" +
 // customer id for customers; "p" + partition + "s" + customer id + NUL + id hash (8 bytes,
-// big-endian) for remembered sighting ids (customer ids never contain NUL); "o" + partition for
+// big-endian) for remembered sighting ids (customer ids never contain NUL); "p" + partition +
+// "b" + beacon id (16 bytes) for learnt room levels (never expired: at most one per beacon of
+// the registry, RoomLevels::kMaxBeacons of them restored); "o" + partition for
 // checkpoints (their own prefix, so reading every checkpoint at start never scans the state);
 // "m/input_topic".
 std::string customer_key(std::int32_t partition, std::string_view customer_id);

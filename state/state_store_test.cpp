@@ -3,8 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <limits>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -373,6 +376,74 @@ TEST_F(PendingWritesTest, InterleavedCustomersKeepTheirOwnSnapshotsAcrossPartial
       }
     }
   }
+}
+
+TEST_F(StateStoreTest, LearntRoomLevelsAreRestoredWithTheirPartitionAndOnlyIt) {
+  auto store = open();
+  StateStore::Batch batch;
+  const Uuid table{1, 2, 3};
+  const Uuid counter{4, 5, 6};
+  batch.put_room_level(0, table, LearnedLevel{-63.5F, 7.0F, kT0});
+  batch.put_room_level(0, counter, LearnedLevel{-70.25F, 64.0F, kT0 + 5});
+  batch.put_room_level(1, table, LearnedLevel{-50.0F, 1.0F, kT0});
+  batch.set_checkpoint(0, PartitionCheckpoint{3, {kT0}});
+  batch.set_checkpoint(1, PartitionCheckpoint{1, {kT0}});
+  ASSERT_TRUE(store->write(batch).ok());
+  ASSERT_TRUE(store->compact().ok());  // never expired by event time
+
+  PartitionState restored;
+  ASSERT_TRUE(store->restore(0, restored).ok());
+  ASSERT_EQ(restored.room().size(), 2u);
+  EXPECT_EQ(*restored.room().find(table), (LearnedLevel{-63.5F, 7.0F, kT0}));
+  EXPECT_EQ(*restored.room().find(counter), (LearnedLevel{-70.25F, 64.0F, kT0 + 5}));
+}
+
+TEST_F(StateStoreTest, AMalformedRoomLevelFailsTheRestoreNamingIt) {
+  auto store = open();
+  StateStore::Batch batch;
+  std::string key = customer_key(0, "");
+  key.back() = 'b';
+  key.append(16, '\x01');
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  std::string value(16, '\0');
+  std::memcpy(value.data(), &nan, 4);
+  ASSERT_TRUE(batch.put_raw(0, key, value).ok()) << "a room level is a state key";
+  batch.set_checkpoint(0, PartitionCheckpoint{3, {kT0}});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState restored;
+  const auto result = store->restore(0, restored);
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("room level"), std::string::npos) << result.error().message;
+}
+
+TEST_F(PendingWritesTest, ACheckpointHoldsTheRoomLevelsAsTheirRecordsLeftThem) {
+  auto store = open();
+  const Uuid beacon{9};
+  const std::vector<Uuid> learnt{beacon};
+  // Two records, each moving the beacon's level: the second is not delivered yet.
+  for (const auto& [offset, customer, level] : {std::tuple{10, "a", -60.0}, {11, "b", -70.0}}) {
+    CustomerState& state = states_.find_or_create(customer);
+    pending_.before_change(state);
+    state.last_activity_ms = kT0 + offset;
+    states_.room().learn(beacon, level, kT0 + offset);
+    pending_.changed(offset, customer, state, std::nullopt, learnt, &states_.room());
+  }
+
+  StateStore::Batch batch;
+  pending_.drain_before(11, 0, states_, batch);
+  batch.set_checkpoint(0, PartitionCheckpoint{11, {kT0 + 11}});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState restored;
+  ASSERT_TRUE(store->restore(0, restored).ok());
+  ASSERT_NE(restored.room().find(beacon), nullptr);
+  EXPECT_EQ(restored.room().find(beacon)->level_dbm, -60.0F);
+
+  pending_.drain_before(12, 0, states_, batch);
+  batch.set_checkpoint(0, PartitionCheckpoint{12, {kT0 + 11}});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState later;
+  ASSERT_TRUE(store->restore(0, later).ok());
+  EXPECT_EQ(*later.room().find(beacon), *states_.room().find(beacon));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <iterator>
 #include <vector>
 
@@ -66,6 +67,13 @@ std::string issue_figures(const MetricsSummary& m) {
       m.table_recall, m.table_stays_identified, m.table_stays, m.flaps, m.missed_stays, m.stays);
 }
 
+std::string room_text(const RoomCalibration& room) {
+  return fmt::format(
+      "{} of {} beacons learnt: their tx_power error rms {:.2f} dB as installed, "
+      "{:.2f} dB as used",
+      room.learnt, room.beacons, room.installed_rms_db, room.used_rms_db);
+}
+
 std::string issue_figures_json(const MetricsSummary& m) {
   return fmt::format(
       R"({{"first_id_from_seated_ms":{{"p50":{:.0f},"p95":{:.0f}}},"precision":{:.4f},)"
@@ -124,6 +132,7 @@ std::string format_text(const SimReport& r) {
       100.0 * m.table_recall, m.table_stays_identified, m.table_stays,
       seconds(m.first_id_seated.p50_ms), seconds(m.first_id_seated.p95_ms));
   add("missed visits {} of {} table/counter stays >= 60 s\n", m.missed_stays, m.stays);
+  add("room          {}\n", room_text(c.room));
   if (r.runtime_s) add("runtime       {:.2f} s\n", *r.runtime_s);
   return add.take();
 }
@@ -143,9 +152,12 @@ std::string format_json(const SimReport& r) {
     separator = ",";
   }
   add(R"(}},"counts":{{"scans":{},"readings":{},"qr_scans":{},"records":{},"late":{},)"
-      R"("duplicated":{},"dead_letters":{},"simulated_s":{:.3f},"events":{{)",
+      R"("duplicated":{},"dead_letters":{},"simulated_s":{:.3f},)"
+      R"("room":{{"beacons":{},"learnt":{},"installed_rms_db":{:.3f},"used_rms_db":{:.3f}}},)"
+      R"("events":{{)",
       c.scans, c.readings, c.qr_scans, c.records, c.late, c.duplicated, c.dead_letters,
-      static_cast<double>(c.simulated_ms) / 1000.0);
+      static_cast<double>(c.simulated_ms) / 1000.0, c.room.beacons, c.room.learnt,
+      c.room.installed_rms_db, c.room.used_rms_db);
   for (std::size_t k = 0; k < kIdentificationKindCount; ++k) {
     add(R"({}"{}":{})", k == 0 ? "" : ",",
         identification_kind_name(static_cast<IdentificationKind>(k)), c.events_by_kind[k]);
@@ -176,7 +188,8 @@ std::string format_json(const SimReport& r) {
 }
 
 std::string format_run_line(const SimReport& r) {
-  std::string line = fmt::format("seed {}: {}", r.settings.seed, issue_figures(r.metrics));
+  std::string line = fmt::format("seed {}: {}; room {}", r.settings.seed, issue_figures(r.metrics),
+                                 room_text(r.counts.room));
   if (r.runtime_s) line += fmt::format("; runtime {:.1f} s", *r.runtime_s);
   return line + "\n";
 }
@@ -192,7 +205,22 @@ std::string format_seeds_text(const std::vector<SimReport>& runs, const MetricsS
     add("  {}", format_run_line(run));
     runtime_s += run.runtime_s.value_or(0.0);
   }
-  add("all {} seeds: {}; runtime {:.1f} s\n", runs.size(), issue_figures(pooled), runtime_s);
+  RoomCalibration room;
+  double installed = 0.0;
+  double used = 0.0;
+  for (const SimReport& run : runs) {
+    const RoomCalibration& r = run.counts.room;
+    room.beacons += r.beacons;
+    room.learnt += r.learnt;
+    installed += static_cast<double>(r.learnt) * r.installed_rms_db * r.installed_rms_db;
+    used += static_cast<double>(r.learnt) * r.used_rms_db * r.used_rms_db;
+  }
+  if (room.learnt > 0) {
+    room.installed_rms_db = std::sqrt(installed / static_cast<double>(room.learnt));
+    room.used_rms_db = std::sqrt(used / static_cast<double>(room.learnt));
+  }
+  add("all {} seeds: {}; room {}; runtime {:.1f} s\n", runs.size(), issue_figures(pooled),
+      room_text(room), runtime_s);
   return add.take();
 }
 

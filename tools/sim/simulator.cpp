@@ -344,6 +344,35 @@ struct Simulator::Impl {
                         confidence};
   }
 
+  RoomCalibration room_calibration() const {
+    const LocationFilter filter(options.score);
+    RoomCalibration room;
+    double installed = 0.0;
+    double used = 0.0;
+    for (std::size_t s = 0; s < plan.stores().size(); ++s) {
+      const StorePlan& store = plan.stores()[s];
+      if (!settings.store.empty() && settings.store != store.layout.store_id) continue;
+      for (std::size_t b = 0; b < store.beacons.size(); ++b) {
+        const BeaconEntry& entry = *store.beacons[b].entry;
+        if (entry.status != EntryStatus::active) continue;
+        const double real = real_tx_power_dbm[s][b];
+        const double as_installed = store.beacons[b].tx_power_dbm - real;
+        const double as_used =
+            filter.tx_power_dbm(entry, BeaconTrack{}, *registry, &partition.room()) - real;
+        ++room.beacons;
+        if (partition.room().find(entry.beacon_id) == nullptr) continue;
+        ++room.learnt;
+        installed += as_installed * as_installed;
+        used += as_used * as_used;
+      }
+    }
+    if (room.learnt > 0) {
+      room.installed_rms_db = std::sqrt(installed / static_cast<double>(room.learnt));
+      room.used_rms_db = std::sqrt(used / static_cast<double>(room.learnt));
+    }
+    return room;
+  }
+
   SimulationResult run() {
     std::priority_queue<Scan, std::vector<Scan>, std::greater<>> scans;
     for (std::size_t i = 0; i < customers.size(); ++i) {
@@ -366,6 +395,7 @@ struct Simulator::Impl {
       }
     }
     deliver_until(std::numeric_limits<EpochMs>::max());
+    result.counts.room = room_calibration();
     return std::move(result);
   }
 };

@@ -14,6 +14,15 @@
 
 namespace tastesync::sim {
 
+// How far the beacons' power at 1 m is from the room's, as the installer calibrated it and as the
+// location filter uses it after learning from QR scans (docs/scoring.md, "Learning the room").
+struct RoomCalibration {
+  std::uint64_t beacons = 0;      // active, in the simulated stores
+  std::uint64_t learnt = 0;       // of them, with a level learnt from QR scans
+  double installed_rms_db = 0.0;  // over the beacons learnt
+  double used_rms_db = 0.0;
+};
+
 struct SimCounts {
   std::uint64_t scans = 0;
   std::uint64_t readings = 0;      // beacons heard, one Sighting v1 each (with the stages)
@@ -25,6 +34,7 @@ struct SimCounts {
   std::array<std::uint64_t, kIdentificationKindCount> events_by_kind{};
   std::array<std::uint64_t, kDropReasonCount> drops_by_reason{};
   EpochMs simulated_ms = 0;  // from the first door to the last record
+  RoomCalibration room;      // at the end of the run
 };
 
 struct SimulationResult {
