@@ -22,6 +22,7 @@
 #include "http/metrics_server.hpp"
 #include "pipeline/metrics.hpp"
 #include "pipeline/pipeline.hpp"
+#include "registry/learned_levels.hpp"
 #include "registry/registry_source.hpp"
 #include "registry/registry_watcher.hpp"
 #include "sinks/sinks.hpp"
@@ -176,6 +177,17 @@ int run_loaded(Config config, const SignalGate& gate) {
     pipeline.set_registry_feed(feed);
     registry_watcher.emplace(config.postgres.dsn,
                              std::chrono::milliseconds(config.registry.reload_interval_ms), feed);
+  }
+  // The levels the location filter learns from QR scans go beside the installer's tx_power in
+  // the registry's own tables (docs/scoring.md, "Learning the room from QR scans").
+  std::optional<LearnedLevelExporter> learned_level_exporter;
+  if (registry_from_postgres && config.score.model == ScoreModel::filter &&
+      config.score.learn_from_qr) {
+    auto feed = std::make_shared<LearnedLevelFeed>();
+    pipeline.set_learned_level_feed(feed);
+    learned_level_exporter.emplace(
+        config.postgres.dsn, std::chrono::milliseconds(config.registry.learned_export_interval_ms),
+        feed);
   }
   // Sinks read customer-events in their own groups: a database outage never slows the worker.
   // Made before the worker starts, so that credentials Redis refuses fail the start. A sink

@@ -68,6 +68,9 @@ struct RegistryConfig {
   std::string source;  // registry.source: a file path, "postgres" (postgres.dsn); "" = built-in
   int start_timeout_ms = 60000;    // registry.start_timeout_ms (database unreachable at start)
   int reload_interval_ms = 60000;  // registry.reload_interval_ms (safety net under NOTIFY)
+  // registry.learned_export_interval_ms: how often learnt beacon levels go to PostgreSQL
+  // (docs/scoring.md, "Learning the room from QR scans").
+  int learned_export_interval_ms = 30000;
 };
 
 // Setting a DSN or address turns on that sink inside `run` (docs/contract.md#sinks).

@@ -393,6 +393,8 @@ const std::vector<KeySpec>& all_keys() {
               kMaxInt),
       integer("registry.reload_interval_ms", &Config::registry, &RegistryConfig::reload_interval_ms,
               100, kMaxInt),
+      integer("registry.learned_export_interval_ms", &Config::registry,
+              &RegistryConfig::learned_export_interval_ms, 100, kMaxInt),
       dsn("postgres.dsn", &Config::postgres, &PostgresConfig::dsn),
       text("redis.address", &Config::redis, &RedisConfig::address),
       text("redis.user", &Config::redis, &RedisConfig::user),

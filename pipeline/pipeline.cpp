@@ -197,6 +197,17 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
   }
 }
 
+void Pipeline::publish_learned_levels() {
+  if (!learned_level_feed_) return;
+  for (const auto& [partition, beacon_id, level] : learned_) {
+    if (auto tx_power = topology_.learned_tx_power_dbm(beacon_id, level)) {
+      learned_level_feed_->publish(
+          LearnedLevelRow{beacon_id, partition, *tx_power, level.samples, level.updated_ms});
+    }
+  }
+  learned_.clear();
+}
+
 void Pipeline::checkpoint() {
   advanced_.clear();
   for (std::size_t p = 0; p < slots_.size(); ++p) {
@@ -223,10 +234,12 @@ void Pipeline::checkpoint() {
     });
     if (fatal_) return;
   }
+  if (learned_level_feed_) learned_ = batch_.room_levels();  // write() clears the batch
   if (auto written = store_->write(batch_); !written) {
     fail("state write failed: " + written.error().message);
     return;
   }
+  publish_learned_levels();
   metrics_.stage_latency_checkpoint.Observe(static_cast<double>(steady_ns() - started_ns) * 1e-9);
   // The Kafka commit trails RocksDB: only now may these offsets be committed.
   for (const auto& [partition, next_offset] : advanced_) {

@@ -19,6 +19,7 @@
 #include "pipeline/offset_tracker.hpp"
 #include "pipeline/output_producer.hpp"
 #include "pipeline/partition_restorer.hpp"
+#include "registry/learned_levels.hpp"
 #include "registry/registry_feed.hpp"
 #include "registry/registry_file_poller.hpp"
 #include "stages/registry.hpp"
@@ -52,6 +53,10 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void set_embedded_mode(bool embedded) { metrics_.embedded_mode.Set(embedded ? 1 : 0); }
   // registry.source = postgres: newer registries arrive through `feed` (PostgresRegistryWatcher).
   void set_registry_feed(std::shared_ptr<RegistryFeed> feed) { registry_feed_ = std::move(feed); }
+  // Where checkpointed room levels go (LearnedLevelExporter), once RocksDB has them.
+  void set_learned_level_feed(std::shared_ptr<LearnedLevelFeed> feed) {
+    learned_level_feed_ = std::move(feed);
+  }
 
   // Runs until `stop` fires or something fatal happens; returns kExit*. Start-up errors (bad
   // config, missing topic, unusable state dir) throw ConfigError / std::runtime_error.
@@ -76,6 +81,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void handle(const rd_kafka_message_t& message, const BatchClock& clock,
               const std::stop_token& stop);
   void checkpoint();
+  // Hands the room levels of the checkpoint just written to the learned level feed.
+  void publish_learned_levels();
   // A failed produce stops the pipeline; a stopped one marks the shutdown as not drained.
   void check_produced(const ProduceResult& result, const char* what);
   void apply_backpressure();
@@ -112,7 +119,9 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   bool assigned_once_ = false;
   std::uint64_t records_seen_ = 0;
   std::shared_ptr<RegistryFeed> registry_feed_;
-  std::optional<RegistryFilePoller> registry_poller_;  // registry.source is a file
+  std::shared_ptr<LearnedLevelFeed> learned_level_feed_;
+  std::vector<StateStore::Batch::RoomLevelPut> learned_;  // reused by checkpoint()
+  std::optional<RegistryFilePoller> registry_poller_;     // registry.source is a file
   bool shutting_down_ = false;
   bool undelivered_at_stop_ = false;
   std::int64_t next_housekeeping_ms_ = 0;

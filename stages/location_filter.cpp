@@ -351,6 +351,11 @@ double LocationFilter::own_location_level_db(const BeaconEntry& beacon,
   return -10.0 * options_.path_loss_exponent * std::log10(radius);
 }
 
+double LocationFilter::taught_tx_power_dbm(const BeaconEntry& beacon, const Registry& registry,
+                                           const LearnedLevel& learned) const {
+  return learned.level_dbm - own_location_level_db(beacon, registry);
+}
+
 double LocationFilter::tx_power_dbm(const BeaconEntry& beacon, const BeaconTrack& track,
                                     const Registry& registry, const RoomLevels* room) const {
   const double installed = calibrated_tx_power(beacon, track, options_);
@@ -358,7 +363,7 @@ double LocationFilter::tx_power_dbm(const BeaconEntry& beacon, const BeaconTrack
   if (learned == nullptr) return installed;
   // The scans' mean level, taken back to 1 m through the location's own near band, against the
   // installer's value counted as room_prior_scans scans (docs/scoring.md).
-  const double taught = learned->level_dbm - own_location_level_db(beacon, registry);
+  const double taught = taught_tx_power_dbm(beacon, registry, *learned);
   const double prior = std::max(options_.room_prior_scans, 0.0);
   const double samples = learned->samples;
   return (prior * installed + samples * taught) / std::max(prior + samples, 1e-9);

@@ -71,6 +71,9 @@ class LocationFilter {
                        RoomLevels& room) const;
   // The beacon's power at 1 m as the filter uses it: the calibrated one, moved towards what the
   // room taught by as much as the scans outweigh score.room_prior_scans.
+  // A learnt level as a power at 1 m: the level is read at the location's radius.
+  double taught_tx_power_dbm(const BeaconEntry& beacon, const Registry& registry,
+                             const LearnedLevel& learned) const;
   // `track` gives the phone's reported power, when the registry has none.
   double tx_power_dbm(const BeaconEntry& beacon, const BeaconTrack& track, const Registry& registry,
                       const RoomLevels* room) const;

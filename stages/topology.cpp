@@ -112,6 +112,13 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
   return outcome;
 }
 
+std::optional<double> Topology::learned_tx_power_dbm(const Uuid& beacon_id,
+                                                     const LearnedLevel& level) const {
+  const BeaconEntry* beacon = registry().find_beacon_by_id(beacon_id);
+  if (beacon == nullptr) return std::nullopt;
+  return filter_.taught_tx_power_dbm(*beacon, registry(), level);
+}
+
 Result<Identification, DropReason> Topology::score(CustomerState& state, const Sighting& sighting,
                                                    const Resolved& resolved,
                                                    Proximity& heard_proximity,

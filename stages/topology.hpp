@@ -94,6 +94,10 @@ class Topology {
     ++registry_generation_;
   }
   const Registry& registry() const { return resolver_.registry(); }
+  // A learnt room level as the power at 1 m the location filter takes it for; nullopt when the
+  // beacon is no longer in the registry.
+  std::optional<double> learned_tx_power_dbm(const Uuid& beacon_id,
+                                             const LearnedLevel& level) const;
   const TopologyOptions& options() const { return options_; }
 
  private:

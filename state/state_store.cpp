@@ -392,6 +392,7 @@ void StateStore::Batch::put_room_level(std::int32_t partition, const Uuid& beaco
   key_.push_back('b');
   key_.append(reinterpret_cast<const char*>(beacon_id.data()), beacon_id.size());
   (void)batch_->Put(key_, encode_room_level(level));
+  room_levels_.push_back({partition, beacon_id, level});
 }
 
 void StateStore::Batch::set_checkpoint(std::int32_t partition,
@@ -444,6 +445,7 @@ std::size_t StateStore::Batch::count() const {
 void StateStore::Batch::clear() {
   batch_->Clear();
   progress_.clear();
+  room_levels_.clear();
 }
 
 Status<StateError> StateStore::write(Batch& batch) {

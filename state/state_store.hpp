@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 #include "common/result.hpp"
 #include "stages/customer_state.hpp"
@@ -86,6 +87,13 @@ class StateStore {
                   EpochMs t_ms, std::int64_t offset);
     // A beacon's learnt room level (score.model filter), as of the batch's checkpoint.
     void put_room_level(std::int32_t partition, const Uuid& beacon_id, const LearnedLevel& level);
+    struct RoomLevelPut {
+      std::int32_t partition;
+      Uuid beacon_id;
+      LearnedLevel level;
+    };
+    // The room levels put so far (what an export of them after the write may say).
+    const std::vector<RoomLevelPut>& room_levels() const { return room_levels_; }
     void set_checkpoint(std::int32_t partition, const PartitionCheckpoint& checkpoint);
     // A key and value as another store wrote them (a changelog replay). The key must belong to
     // `partition`; a checkpoint key also moves the partition's watermark.
@@ -103,6 +111,7 @@ class StateStore {
     std::string key_;                                               // reused
     std::string value_;                                             // reused
     std::unordered_map<std::int32_t, PartitionProgress> progress_;  // checkpoints in this batch
+    std::vector<RoomLevelPut> room_levels_;
   };
 
   // WAL on, no fsync per batch: survives kill -9 of the process (not a power cut). Also moves the
