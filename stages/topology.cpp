@@ -92,6 +92,13 @@ Outcome Topology::process(const RecordView& record, PartitionState& partition, E
     filter_.learn_from_scan(state, resolved->location_index, t_ms, partition.room());
   }
   outcome.learned_levels = partition.room().learnt();
+  if (options_.report_beliefs && options_.score.model == ScoreModel::filter &&
+      sighting.source == Source::beacon) {
+    const LocationBeliefs beliefs = LocationFilter::location_beliefs(state);
+    if (const LocationBelief* best = beliefs.most_likely()) {
+      outcome.most_likely = Outcome::Belief{best->location_index, best->probability};
+    }
+  }
   if (!identification) {
     outcome.drop_reason = identification.error();
     return outcome;

@@ -27,6 +27,9 @@ struct TopologyOptions {
   std::int64_t allowed_lateness_ms = 300000;  // how far behind the watermark a sighting may be
   // Live customers kept per partition; beyond it the least recently touched are forgotten.
   std::size_t max_customers_per_partition = 20000;
+  // Tools only (tastesync sim's reliability plot): every beacon reading the location filter
+  // scores reports its most likely location in Outcome::most_likely.
+  bool report_beliefs = false;
 
   // How far behind a partition's watermark a customer's state, and a remembered sighting id, can
   // still be read: anything older may be expired from storage (docs/contract.md#state).
@@ -55,6 +58,13 @@ struct Outcome {
   std::size_t evicted_customers = 0;       // forgotten to make room (the customer cap)
   // The beacons whose room level (PartitionState::room) this record changed.
   std::span<const Uuid> learned_levels;
+  // With TopologyOptions::report_beliefs, a beacon reading the location filter scored: its
+  // most likely location and that location's posterior, emitted or not.
+  struct Belief {
+    std::uint32_t location_index = 0;
+    double probability = 0.0;
+  };
+  std::optional<Belief> most_likely;
 };
 
 // Told before the topology changes a customer's existing state, so the durable layer can keep

@@ -154,6 +154,26 @@ TEST_F(TopologyTest, AQrScanTeachesThePartitionsRoomAndTheRecordThatLearntSaysSo
   }
 }
 
+TEST_F(TopologyTest, ToolsCanAskForEveryReadingsMostLikelyLocation) {
+  TopologyOptions options;
+  options.score.model = ScoreModel::filter;
+  options.report_beliefs = true;
+  Topology topology(fixture_registry(), options);
+  PartitionState partition;
+  const Record reading = beacon_record("c", "s1", 13, -75, kT0);
+  const Outcome outcome = topology.process(
+      RecordView{reading.key, reading.value, reading.timestamp_ms, 0}, partition, kNow);
+  EXPECT_EQ(outcome.kind, Outcome::Kind::dropped) << "one faint reading identifies no one";
+  ASSERT_TRUE(outcome.most_likely.has_value()) << "but it is scored";
+  EXPECT_EQ(topology.registry().location(outcome.most_likely->location_index).name, "Table 3");
+  EXPECT_GT(outcome.most_likely->probability, 0.0);
+  EXPECT_LT(outcome.most_likely->probability, 0.8);
+
+  const Outcome unasked = topology_.process(
+      RecordView{reading.key, reading.value, reading.timestamp_ms, 0}, partition_, kNow);
+  EXPECT_FALSE(unasked.most_likely.has_value()) << "not on the live path";
+}
+
 TEST_F(TopologyTest, EntranceThenTableWithinAMinuteEmitsBoth) {
   // Through the door, then sitting down at Table 3 twenty seconds later; readings once a second.
   std::vector<std::string> events;

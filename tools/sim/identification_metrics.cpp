@@ -67,6 +67,11 @@ MetricsSummary pool(const std::vector<MetricsSummary>& runs) {
     append(total.from_arrival_ms, run.from_arrival_ms);
     append(total.from_first_reading_ms, run.from_first_reading_ms);
     append(total.from_seated_ms, run.from_seated_ms);
+    for (std::size_t b = 0; b < kReliabilityBins; ++b) {
+      total.reliability.readings[b] += run.reliability.readings[b];
+      total.reliability.right[b] += run.reliability.right[b];
+      total.reliability.stated[b] += run.reliability.stated[b];
+    }
   }
   total.accuracy = share(total.correct, total.events);
   total.table_recall = share(total.table_stays_identified, total.table_stays);
@@ -77,8 +82,19 @@ MetricsSummary pool(const std::vector<MetricsSummary>& runs) {
 }
 
 MetricsSummary IdentificationMetrics::summarize(const std::vector<CustomerTruth>& customers,
-                                                const std::vector<EmittedEvent>& events) const {
+                                                const std::vector<EmittedEvent>& events,
+                                                const std::vector<ReadingBelief>& beliefs) const {
   MetricsSummary summary;
+  for (const ReadingBelief& belief : beliefs) {
+    const auto bin = std::min(kReliabilityBins - 1,
+                              static_cast<std::size_t>(belief.probability * kReliabilityBins));
+    ++summary.reliability.readings[bin];
+    summary.reliability.stated[bin] += belief.probability;
+    if (customers.at(belief.customer).truth.place_at(belief.detected_at_ms) ==
+        Place::at(belief.location_index)) {
+      ++summary.reliability.right[bin];
+    }
+  }
   std::vector<std::vector<const EmittedEvent*>> by_customer(customers.size());
   for (const EmittedEvent& event : events) by_customer.at(event.customer).push_back(&event);
 

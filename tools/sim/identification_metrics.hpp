@@ -20,6 +20,24 @@ struct EmittedEvent {
   double confidence = 0.0;
 };
 
+// What the location filter believed after one beacon reading (TopologyOptions::report_beliefs):
+// its most likely location and that location's posterior.
+struct ReadingBelief {
+  std::size_t customer = 0;  // index into the customers
+  EpochMs detected_at_ms = 0;
+  std::uint32_t location_index = 0;
+  double probability = 0.0;
+};
+
+// The reliability plot of every reading's posterior: in tenths of probability, how many
+// readings' most likely location had it, and how many of those were right.
+inline constexpr std::size_t kReliabilityBins = 10;
+struct Reliability {
+  std::size_t readings[kReliabilityBins]{};
+  std::size_t right[kReliabilityBins]{};
+  double stated[kReliabilityBins]{};  // the probabilities summed, for their mean per bin
+};
+
 // One customer's visit as it really happened.
 struct CustomerTruth {
   std::string customer_id;
@@ -73,6 +91,8 @@ struct MetricsSummary {
 
   std::size_t stays = 0;         // table and counter stays of at least min_stay_ms
   std::size_t missed_stays = 0;  // with no correct event during them
+
+  Reliability reliability;  // empty unless beliefs were given
 };
 
 // The type of each registry location, by index: what IdentificationMetrics needs to know.
@@ -92,9 +112,11 @@ class IdentificationMetrics {
   IdentificationMetrics(std::vector<LocationType> location_types, MetricsOptions options = {})
       : location_types_(std::move(location_types)), options_(options) {}
 
-  // `events` in the order the stages emitted them.
+  // `events` in the order the stages emitted them; `beliefs`, when recorded, make the
+  // reliability plot.
   MetricsSummary summarize(const std::vector<CustomerTruth>& customers,
-                           const std::vector<EmittedEvent>& events) const;
+                           const std::vector<EmittedEvent>& events,
+                           const std::vector<ReadingBelief>& beliefs = {}) const;
 
  private:
   void score_locations(const std::vector<CustomerTruth>& customers,

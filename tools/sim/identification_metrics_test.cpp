@@ -177,5 +177,27 @@ TEST(Percentile, NearestRank) {
       19.0);
 }
 
+TEST(IdentificationMetrics, EveryReadingsBeliefIsBinnedByItsProbabilityAndScoredAgainstTheTruth) {
+  const std::vector<ReadingBelief> beliefs = {
+      {0, 9000, kTable1, 0.95},   // right
+      {0, 9500, kTable2, 0.91},   // wrong table
+      {0, 6000, kTable1, 0.85},   // walking: wrong
+      {0, 2000, kEntrance, 0.3},  // right
+      {0, 2500, kEntrance, 1.0},  // right, in the top bin
+  };
+  const auto summary = IdentificationMetrics(kTypes).summarize({seated_at_table_1()}, {}, beliefs);
+  const Reliability& r = summary.reliability;
+  EXPECT_EQ(r.readings[9], 3u);
+  EXPECT_EQ(r.right[9], 2u);
+  EXPECT_DOUBLE_EQ(r.stated[9], 0.95 + 0.91 + 1.0);
+  EXPECT_EQ(r.readings[8], 1u);
+  EXPECT_EQ(r.right[8], 0u);
+  EXPECT_EQ(r.readings[3], 1u);
+  EXPECT_EQ(r.right[3], 1u);
+  const MetricsSummary pooled = pool({summary, summary});
+  EXPECT_EQ(pooled.reliability.readings[9], 6u);
+  EXPECT_EQ(pooled.reliability.right[9], 4u);
+}
+
 }  // namespace
 }  // namespace tastesync::sim

@@ -74,6 +74,34 @@ std::string room_text(const RoomCalibration& room) {
       room.learnt, room.beacons, room.installed_rms_db, room.used_rms_db);
 }
 
+// The reliability plot as rows: probability bin, readings, mean stated, share right.
+std::string reliability_text(const Reliability& r) {
+  std::size_t total = 0;
+  for (const std::size_t n : r.readings) total += n;
+  if (total == 0) return {};
+  std::string text = fmt::format(
+      "reliability   every reading's most likely location (score.model filter), {} readings:\n",
+      total);
+  for (std::size_t b = 0; b < kReliabilityBins; ++b) {
+    if (r.readings[b] == 0) continue;
+    const auto n = static_cast<double>(r.readings[b]);
+    text += fmt::format("  {:.1f}-{:.1f}: {} readings, stated {:.3f}, right {:.3f}\n",
+                        static_cast<double>(b) / kReliabilityBins,
+                        static_cast<double>(b + 1) / kReliabilityBins, r.readings[b],
+                        r.stated[b] / n, static_cast<double>(r.right[b]) / n);
+  }
+  return text;
+}
+
+std::string reliability_json(const Reliability& r) {
+  std::string json = "[";
+  for (std::size_t b = 0; b < kReliabilityBins; ++b) {
+    json += fmt::format(R"({}{{"readings":{},"stated":{:.4f},"right":{}}})", b == 0 ? "" : ",",
+                        r.readings[b], r.stated[b], r.right[b]);
+  }
+  return json + "]";
+}
+
 std::string issue_figures_json(const MetricsSummary& m) {
   return fmt::format(
       R"({{"first_id_from_seated_ms":{{"p50":{:.0f},"p95":{:.0f}}},"precision":{:.4f},)"
@@ -133,6 +161,7 @@ std::string format_text(const SimReport& r) {
       seconds(m.first_id_seated.p50_ms), seconds(m.first_id_seated.p95_ms));
   add("missed visits {} of {} table/counter stays >= 60 s\n", m.missed_stays, m.stays);
   add("room          {}\n", room_text(c.room));
+  add("{}", reliability_text(m.reliability));
   if (r.runtime_s) add("runtime       {:.2f} s\n", *r.runtime_s);
   return add.take();
 }
@@ -181,7 +210,7 @@ std::string format_json(const SimReport& r) {
       m.flaps, m.visits, m.never_identified, m.identified_early, m.first_id_from_arrival.p50_ms,
       m.first_id_from_arrival.p95_ms, m.first_id_from_first_reading.p50_ms,
       m.first_id_from_first_reading.p95_ms, m.stays, m.missed_stays);
-  add(R"(,"issue14":{})", issue_figures_json(m));
+  add(R"(,"issue14":{},"reliability":{})", issue_figures_json(m), reliability_json(m.reliability));
   if (r.runtime_s) add(R"(,"runtime_s":{:.3f})", *r.runtime_s);
   add("}}\n");
   return add.take();
@@ -221,6 +250,7 @@ std::string format_seeds_text(const std::vector<SimReport>& runs, const MetricsS
   }
   add("all {} seeds: {}; room {}; runtime {:.1f} s\n", runs.size(), issue_figures(pooled),
       room_text(room), runtime_s);
+  add("{}", reliability_text(pooled.reliability));
   return add.take();
 }
 

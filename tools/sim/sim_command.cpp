@@ -131,14 +131,16 @@ sim::SimReport run_once(const SimArguments& arguments, const SimSettings& settin
     throw ConfigError("layout " + arguments.layout.value_or("(built-in)") + ": " + plan.error());
   }
   const auto started = std::chrono::steady_clock::now();
-  sim::Simulator simulator(registry, std::move(*plan), topology_options(config), settings);
+  TopologyOptions options = topology_options(config);
+  options.report_beliefs = true;  // the reliability plot
+  sim::Simulator simulator(registry, std::move(*plan), options, settings);
   const sim::SimulationResult result = simulator.run();
   const sim::IdentificationMetrics metrics(sim::location_types(*registry));
   sim::SimReport report{settings,
                         arguments.layout.value_or("(built-in)"),
                         registry_name,
                         result.counts,
-                        metrics.summarize(result.customers, result.events),
+                        metrics.summarize(result.customers, result.events, result.beliefs),
                         std::nullopt};
   report.runtime_s =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();

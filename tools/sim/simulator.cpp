@@ -302,6 +302,11 @@ struct Simulator::Impl {
     const RecordView view{key, record.value, record.timestamp_ms,
                           static_cast<std::int64_t>(result.counts.records)};
     const Outcome outcome = topology.process(view, partition, record.timestamp_ms);
+    if (outcome.most_likely) {
+      result.beliefs.push_back(ReadingBelief{record.customer, outcome.detected_at_ms,
+                                             outcome.most_likely->location_index,
+                                             outcome.most_likely->probability});
+    }
     switch (outcome.kind) {
       case Outcome::Kind::dead_letter:
         ++result.counts.dead_letters;

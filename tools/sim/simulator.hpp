@@ -40,6 +40,8 @@ struct SimCounts {
 struct SimulationResult {
   std::vector<CustomerTruth> customers;
   std::vector<EmittedEvent> events;  // in the order the stages emitted them
+  // Every reading's most likely location, with score.model filter (the reliability plot).
+  std::vector<ReadingBelief> beliefs;
   SimCounts counts;
 };
 
