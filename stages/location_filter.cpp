@@ -167,10 +167,10 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
   predict(state, registry, newest_ms, elapsed_ms);
   update(state, beacon.location_index,
          weigh_evidence(state, tx_power, corrected_rssi, radius_of(beacon, registry)));
-  follow_scan_window(state, beacon.beacon_id, corrected_rssi, now_ms, room);
 
   const LocationBeliefs beliefs = location_beliefs(state);
   const LocationBelief* best = beliefs.most_likely();
+  follow_scan_window(state, beacon.beacon_id, corrected_rssi, now_ms, best, room);
   if (best == nullptr) return Failure{DropReason::low_confidence};
   const Location& location = registry.location(best->location_index);
   const double confidence = round_confidence(best->probability);
@@ -361,8 +361,8 @@ double LocationFilter::tx_power_dbm(const BeaconEntry& beacon, const BeaconTrack
   const double installed = calibrated_tx_power(beacon, track, options_);
   const LearnedLevel* learned = room == nullptr ? nullptr : room->find(beacon.beacon_id);
   if (learned == nullptr) return installed;
-  // The scans' mean level, taken back to 1 m through the location's own near band, against the
-  // installer's value counted as room_prior_scans scans (docs/scoring.md).
+  // The scans' mean level, taken as read at the location's radius, against the installer's
+  // value counted as room_prior_scans scans (docs/scoring.md).
   const double taught = taught_tx_power_dbm(beacon, registry, *learned);
   const double prior = std::max(options_.room_prior_scans, 0.0);
   const double samples = learned->samples;
@@ -395,7 +395,7 @@ void LocationFilter::learn_from_scan(CustomerState& state, std::uint32_t locatio
 
 void LocationFilter::follow_scan_window(CustomerState& state, const Uuid& heard_beacon_id,
                                         double corrected_rssi_dbm, EpochMs t_ms,
-                                        RoomLevels* room) const {
+                                        const LocationBelief* best, RoomLevels* room) const {
   if (!state.scan_window || room == nullptr) return;
   ScanWindow& window = *state.scan_window;
   // A reading far from the window's mean is a body in the way, or the customer walking off
@@ -410,8 +410,6 @@ void LocationFilter::follow_scan_window(CustomerState& state, const Uuid& heard_
   // The customer has most likely left the scanned location (or its beacon's track is gone):
   // what follows is not its level.
   const std::optional<std::uint32_t> scanned = location_of(state, window.beacon_id);
-  const LocationBeliefs beliefs = location_beliefs(state);
-  const LocationBelief* best = beliefs.most_likely();
   const bool left =
       !scanned || (best != nullptr && best->probability > 0.5 && best->location_index != *scanned);
   if (t_ms > window.until_ms || left) close_scan_window(state, t_ms, *room);

@@ -114,10 +114,11 @@ class LocationFilter {
   static void update(CustomerState& state, std::uint32_t location_index, double ratio);
   double radius_of(const BeaconEntry& beacon, const Registry& registry) const;
   // The scan window's part of a reading (learn_from_scan): counted when it is of the window's
-  // beacon; the window closes into `room` when its time is up or the customer is most likely
-  // elsewhere.
+  // beacon; the window closes into `room` when its time is up or `best`, the customer's most
+  // likely location after the reading, is elsewhere.
   void follow_scan_window(CustomerState& state, const Uuid& heard_beacon_id,
-                          double corrected_rssi_dbm, EpochMs t_ms, RoomLevels* room) const;
+                          double corrected_rssi_dbm, EpochMs t_ms, const LocationBelief* best,
+                          RoomLevels* room) const;
   static void close_scan_window(CustomerState& state, EpochMs t_ms, RoomLevels& room);
   // A beacon's level at a typical spot of its own location (the centre, in dB, of the location's
   // near band) above its 1 m power, by the log-distance model, dB.
