@@ -38,12 +38,16 @@ TEST(Registry, LoadsTheFixture) {
   EXPECT_EQ(table3->tx_power_dbm, std::optional<int>(-59));
 }
 
+// The entrance beacon (minor 1) of the fixtures' store with this major, on the shared UUID.
+const BeaconEntry* entrance_beacon(const Registry& registry, std::uint16_t major) {
+  return registry.find_beacon(*parse_uuid("550e8400-e29b-41d4-a716-446655440000"), major, 1);
+}
+
 TEST(Registry, StoresSharingAUuidAreToldApartByMajor) {
   const auto registry = Registry::from_json(fixture_registry());
   ASSERT_TRUE(registry.ok());
-  const Uuid uuid = *parse_uuid("550e8400-e29b-41d4-a716-446655440000");
-  const BeaconEntry* store100 = (*registry)->find_beacon(uuid, 100, 1);
-  const BeaconEntry* store200 = (*registry)->find_beacon(uuid, 200, 1);
+  const BeaconEntry* store100 = entrance_beacon(**registry, 100);
+  const BeaconEntry* store200 = entrance_beacon(**registry, 200);
   ASSERT_NE(store100, nullptr);
   ASSERT_NE(store200, nullptr);
   EXPECT_EQ((*registry)->location(store100->location_index).store_id, "store100");
@@ -53,11 +57,10 @@ TEST(Registry, StoresSharingAUuidAreToldApartByMajor) {
 TEST(Registry, CountsTheLocationsOfEachStore) {
   const auto registry = Registry::from_json(fixture_registry());
   ASSERT_TRUE(registry.ok());
-  const Uuid uuid = *parse_uuid("550e8400-e29b-41d4-a716-446655440000");
   // store100: the entrance, Tables 1-8 (7 in maintenance, 8 inactive) and the counter;
   // store200: the entrance, Tables 1-6 and the counter.
-  const BeaconEntry* store100 = (*registry)->find_beacon(uuid, 100, 1);
-  const BeaconEntry* store200 = (*registry)->find_beacon(uuid, 200, 1);
+  const BeaconEntry* store100 = entrance_beacon(**registry, 100);
+  const BeaconEntry* store200 = entrance_beacon(**registry, 200);
   ASSERT_NE(store100, nullptr);
   ASSERT_NE(store200, nullptr);
   EXPECT_EQ((*registry)->locations_in_store((*registry)->location(store100->location_index)), 10u);
