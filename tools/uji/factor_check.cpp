@@ -170,6 +170,13 @@ FactorCheck check_factors(const std::vector<const PointOutcome*>& points) {
   readings.bins[1].label = std::string("2");
   readings.bins[2].label = std::string("3-4");
   readings.bins[3].label = std::string("5-8");
+  Binning posterior({0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9}, "%.1f-%.1f", "< 0.1");
+  for (const PointOutcome* p : points) {
+    for (const Believed& b : p->beliefs) {
+      posterior.add(b.probability, b.probability, b.distance_m <= kAtBeaconM,
+                    b.beacon == p->nearest_beacon);
+    }
+  }
   std::vector<std::pair<double, bool>> pairs;
   double assumed_sum = 0.0;
   double model_sum = 0.0;
@@ -206,6 +213,9 @@ FactorCheck check_factors(const std::vector<const PointOutcome*>& points) {
     }
   }
   FactorCheck check;
+  bool any_belief = false;
+  for (const FactorBin& bin : posterior.bins) any_belief = any_belief || bin.count > 0;
+  if (any_belief) check.posterior = std::move(posterior.bins);
   check.confidence = std::move(confidence.bins);
   check.distance = std::move(distance.bins);
   check.readings = std::move(readings.bins);
@@ -222,7 +232,15 @@ FactorCheck check_factors(const std::vector<const PointOutcome*>& points) {
 }
 
 std::string format_factor_text(const FactorCheck& check) {
-  std::string out =
+  std::string out;
+  if (!check.posterior.empty()) {
+    out +=
+        "Reliability (the location filter, every reading): the most likely location's "
+        "posterior, by value:\nits beacon is truly within 1.1 m of the phone / is the "
+        "nearest\n";
+    out += bin_rows(check.posterior, "mean", "within1.1m", "nearest");
+  }
+  out +=
       "Reliability (shadow scorer, every reading): does the confidence mean what it "
       "says?\n";
   out +=
@@ -289,12 +307,13 @@ std::string format_factor_json(const FactorCheck& check) {
                   w.reached, w.reached_nearest, w.reached_at);
     what_ifs += item;
   }
-  return R"({"confidence":)" + bin_json(check.confidence) + R"(,"distance":)" +
-         bin_json(check.distance) + R"(,"readings":)" + bin_json(check.readings) + R"(,"margin":)" +
-         bin_json(check.margin) + R"(,"fitted_margin_sigma_db":)" +
-         number(check.fitted_margin_sigma_db) + R"(,"assumed_margin_sigma_db":)" +
-         number(check.assumed_margin_sigma_db) + R"(,"model_margin_sigma_db":)" +
-         number(check.model_margin_sigma_db) + R"(,"what_if_shadowing":)" + what_ifs + "]}";
+  return R"({"posterior":)" + bin_json(check.posterior) + R"(,"confidence":)" +
+         bin_json(check.confidence) + R"(,"distance":)" + bin_json(check.distance) +
+         R"(,"readings":)" + bin_json(check.readings) + R"(,"margin":)" + bin_json(check.margin) +
+         R"(,"fitted_margin_sigma_db":)" + number(check.fitted_margin_sigma_db) +
+         R"(,"assumed_margin_sigma_db":)" + number(check.assumed_margin_sigma_db) +
+         R"(,"model_margin_sigma_db":)" + number(check.model_margin_sigma_db) +
+         R"(,"what_if_shadowing":)" + what_ifs + "]}";
 }
 
 }  // namespace tastesync::uji

@@ -45,7 +45,11 @@ struct WhatIf {
 // - the dB margin of the chosen track over the loudest other (path losses): how often the
 //   chosen beacon is truly the nearer of the two, against Phi(margin / sqrt(var1 + var2 +
 //   2 shadowing^2)), what the model implies.
+//
+// With score.model filter, `posterior`: after every beacon reading, the filter's most likely
+// location by its posterior (0.1 wide bins): truly within kAtBeaconM / the nearest beacon.
 struct FactorCheck {
+  std::vector<FactorBin> posterior;
   std::vector<FactorBin> confidence;
   std::vector<FactorBin> distance;
   std::vector<FactorBin> readings;

@@ -144,7 +144,9 @@ PointOutcome replay_point(const PointTrial& trial, const std::vector<BeaconPosit
   if (trial.readings.empty()) return out;
   out.start_ms = trial.readings.front().t_ms - std::int64_t{1000} * trial.leading_empty_scans;
 
-  Topology topology(registry, options);
+  TopologyOptions reporting = options;
+  reporting.report_beliefs = true;  // the filter's reliability (factor_check.hpp)
+  Topology topology(registry, reporting);
   PartitionState partition;
   ScoreOptions shadow_options = options.score;
   shadow_options.min_confidence = 0.0;
@@ -168,6 +170,12 @@ PointOutcome replay_point(const PointTrial& trial, const std::vector<BeaconPosit
     if (outcome.kind == Outcome::Kind::dead_letter) {
       ++out.dead_letters[std::string(parse_error_code_name(outcome.error->code))];
       continue;  // the stages never score it: neither does the shadow
+    }
+    if (outcome.most_likely) {
+      const BeaconPosition& named =
+          zone.by_location(registry->location(outcome.most_likely->location_index).name);
+      out.beliefs.push_back(Believed{reading.t_ms, named.beacon, outcome.most_likely->probability,
+                                     distance_to(trial, named)});
     }
     if (outcome.kind == Outcome::Kind::event) {
       // Read what the event says (docs/contract.md#customer-identified), as a consumer would.

@@ -63,6 +63,15 @@ struct Scored {
   }
 };
 
+// score.model filter: after a beacon reading, the filter's most likely location and its
+// posterior, emitted or not (TopologyOptions::report_beliefs).
+struct Believed {
+  std::int64_t t_ms = 0;
+  std::string beacon;  // the location's beacon
+  double probability = 0.0;
+  double distance_m = 0.0;  // true, from the point to that beacon
+};
+
 struct PointOutcome {
   const PointTrial* trial = nullptr;
   ScoreOptions score;  // what the replay ran with
@@ -73,6 +82,7 @@ struct PointOutcome {
   std::int64_t start_ms = 0;
   std::vector<Identified> identifications;
   std::vector<Scored> scored;
+  std::vector<Believed> beliefs;  // score.model filter only
   std::size_t records = 0;
   // By error code. The dataset has a few readings below the -100 dBm floor of
   // docs/contract.md#sighting (out_of_range): the pipeline would dead-letter them too.
