@@ -150,6 +150,7 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
   if (sighting.platform == "android") offset_db = options_.rssi_offset_android_db;
   const double corrected_rssi = sighting.beacon.rssi_dbm + offset_db;
   const BeaconEntry& beacon = *resolved.beacon;
+  const double weight = evidence_weight(state, beacon.beacon_id, now_ms);
   BeaconTrack& heard = record_reading(state, sighting, beacon, corrected_rssi);
   const double tx_power = tx_power_dbm(beacon, heard, registry, room);
   if (heard_proximity != nullptr) {
@@ -165,8 +166,9 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
   refresh_entries(state, registry, registry_generation);
   learn_level_offset(state, newest_ms, registry, room);
   predict(state, registry, newest_ms, elapsed_ms);
-  update(state, beacon.location_index,
-         weigh_evidence(state, tx_power, corrected_rssi, radius_of(beacon, registry)));
+  const double ratio =
+      weigh_evidence(state, weight, tx_power, corrected_rssi, radius_of(beacon, registry));
+  update(state, beacon.location_index, ratio);
 
   const LocationBeliefs beliefs = location_beliefs(state);
   const LocationBelief* best = beliefs.most_likely();
@@ -188,6 +190,14 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
       if (best->probability > held) return Failure{DropReason::pending_move};
     }
     return Failure{DropReason::low_confidence};
+  }
+  // The location last emitted is confirmed (a still_here) only by a reading that speaks for it:
+  // just after the customer leaves, the sticky belief holds the old table for a few readings,
+  // and a heartbeat then named a table already left (the simulator's quiet room).
+  const auto& current = state.last_emitted;
+  if (current && same_location(location, current->store_id, current->location) &&
+      (beacon.location_index != best->location_index || ratio <= 1.0)) {
+    return Failure{DropReason::suppressed};
   }
   return Identification{best->location_index, &location, best->track->entry,
                         best->track->last_rssi_dbm, confidence};
@@ -227,11 +237,23 @@ BeaconTrack& LocationFilter::record_reading(CustomerState& state, const Sighting
   return heard;
 }
 
-double LocationFilter::weigh_evidence(CustomerState& state, double tx_power_dbm,
+double LocationFilter::evidence_weight(const CustomerState& state, const Uuid& beacon_id,
+                                       EpochMs t_ms) const {
+  const double corr_s = options_.evidence_corr_s;
+  if (corr_s <= 0.0) return options_.evidence_weight;
+  for (const BeaconTrack& track : state.tracks) {
+    if (track.beacon_id != beacon_id || track.readings == 0) continue;
+    const double dt_s = static_cast<double>(std::max<EpochMs>(0, t_ms - track.newest_ms)) / 1000.0;
+    const double share = std::expm1(-dt_s / corr_s) / std::expm1(-1.0 / corr_s);
+    return options_.evidence_weight * std::min(share, 1.0);
+  }
+  return options_.evidence_weight;
+}
+
+double LocationFilter::weigh_evidence(CustomerState& state, double weight, double tx_power_dbm,
                                       double corrected_rssi_dbm, double radius_m) const {
   const double level = corrected_rssi_dbm - tx_power_dbm - state.level_offset_db;
-  return std::pow(likelihood_ratio(level, radius_m, evidence_sigma_db(state)),
-                  options_.evidence_weight);
+  return std::pow(likelihood_ratio(level, radius_m, evidence_sigma_db(state)), weight);
 }
 
 void LocationFilter::learn_scatter(CustomerState& state, const BeaconTrack& track, EpochMs t_ms,

@@ -95,8 +95,11 @@ class LocationFilter {
                               const BeaconEntry& beacon, double corrected_rssi_dbm) const;
   // The likelihood ratio a reading contributes, relative to the customer's level offset and
   // weighted by score.evidence_weight.
-  double weigh_evidence(CustomerState& state, double tx_power_dbm, double corrected_rssi_dbm,
-                        double radius_m) const;
+  double weigh_evidence(CustomerState& state, double weight, double tx_power_dbm,
+                        double corrected_rssi_dbm, double radius_m) const;
+  // The power a reading of `beacon_id` at `t_ms` gives its likelihood ratio: evidence_weight,
+  // less when the beacon was heard just before (score.evidence_corr_s).
+  double evidence_weight(const CustomerState& state, const Uuid& beacon_id, EpochMs t_ms) const;
   // Folds the reading's distance from its track's prediction into the customer's scatter.
   void learn_scatter(CustomerState& state, const BeaconTrack& track, EpochMs t_ms,
                      double rssi_dbm) const;

@@ -128,6 +128,52 @@ TEST_F(LocationFilterTest, EntranceThenTableThenCounterEachOnceAndPromptly) {
   EXPECT_LE(changes[2].second - phase_start[4], 5000) << "at the counter";
 }
 
+TEST_F(LocationFilterTest, AStillHereNeedsAReadingThatSpeaksForTheLocation) {
+  // Seated at Table 3 for half a minute, and emitted there.
+  for (int s = 0; s < 30; ++s) {
+    const auto seated = hear(13, -52, kT0 + s * 1000);
+    if (seated.ok()) emitted(*seated, kT0 + s * 1000);
+  }
+  ASSERT_TRUE(state_.last_emitted.has_value());
+  // Walking off: the sticky belief still names Table 3, but a weak reading of its beacon, or a
+  // reading of another beacon, confirms nothing (no heartbeat for a table just left).
+  const auto weak = hear(13, -72, kT0 + 30000);
+  ASSERT_FALSE(weak.ok());
+  EXPECT_EQ(weak.error(), DropReason::suppressed);
+  const auto elsewhere = hear(20, -62, kT0 + 30300);
+  ASSERT_FALSE(elsewhere.ok());
+  EXPECT_EQ(elsewhere.error(), DropReason::suppressed);
+  // Still there after all: its beacon read near confirms it.
+  const auto near = hear(13, -52, kT0 + 31000);
+  ASSERT_TRUE(near.ok()) << drop_reason_name(near.error());
+  EXPECT_EQ(near->location->name, "Table 3");
+}
+
+TEST_F(LocationFilterTest, ReadingsCloserThanTheCorrelationTimeCountLessEach) {
+  ScoreOptions independent;
+  independent.evidence_corr_s = 0.0;
+  const LocationFilter every_reading_alike(independent);
+  // Table 3's belief after `count` readings 0.7 m from its beacon, `step_ms` apart.
+  const auto belief_after = [&](const LocationFilter& model, EpochMs step_ms, int count = 4) {
+    CustomerState state;
+    for (int i = 0; i < count; ++i) {
+      const Sighting sighting = reading(13, -56, kT0 + i * step_ms);
+      const auto resolved = Resolver(registry_).resolve(sighting);
+      EXPECT_TRUE(resolved.ok());
+      (void)model.score_beacon(state, sighting, *resolved, *registry_);
+    }
+    const LocationBeliefs beliefs = LocationFilter::location_beliefs(state);
+    const LocationBelief* best = beliefs.most_likely();
+    EXPECT_NE(best, nullptr);
+    return best == nullptr ? 0.0 : best->probability;
+  };
+  EXPECT_DOUBLE_EQ(belief_after(model_, 1000), belief_after(every_reading_alike, 1000))
+      << "one reading a second counts score.evidence_weight, whatever score.evidence_corr_s";
+  EXPECT_LT(belief_after(model_, 330), belief_after(every_reading_alike, 330))
+      << "three a second repeat part of each other's error";
+  EXPECT_GT(belief_after(model_, 330), belief_after(model_, 330, 1)) << "each still adds some";
+}
+
 TEST_F(LocationFilterTest, HalfwayBetweenTwoTablesIsNeverIdentifiedAtEither) {
   // 1.15 m from each (-60 dBm), for two minutes.
   const auto names = alternate(13, -60, 14, -60, kT0, 120);

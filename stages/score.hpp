@@ -58,6 +58,12 @@ struct ScoreOptions {
   // beacon a second apart are not independent (a body in the way stays for seconds), and
   // counting them as such makes the filter swing between neighbouring tables.
   double evidence_weight = 0.5;
+  // Readings of one beacon closer together than this (s) repeat much of each other's error (a
+  // body in the way for seconds): a reading dt after the previous one counts
+  // (1 - exp(-dt / c)) / (1 - exp(-1 s / c)) of evidence_weight, so one reading a second counts
+  // as evidence_weight whatever c, and three a second count less each (0 or less: every reading
+  // alike).
+  double evidence_corr_s = 1.0;
   // How fast the filter learns a customer's level offset from their loudest beacon (a running
   // mean's weight per reading; 0 or less: off). Off by default: it cost precision
   // (docs/scoring.md).
