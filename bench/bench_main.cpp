@@ -21,7 +21,7 @@ int main(int argc, char** argv) {
   int repeats = 3;
   double latency_rate = 10000;
   double latency_seconds = 10;
-  std::string score_model = "radius";
+  std::string score_model = "filter";  // the default (docs/scoring.md)
   app.add_option("--stage-records", stage_records, "Records for the in-memory benchmarks")
       ->capture_default_str();
   app.add_option("--e2e-records", e2e_records,
@@ -37,7 +37,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--latency-seconds", latency_seconds, "Duration of the paced latency run")
       ->capture_default_str();
-  app.add_option("--score-model", score_model, "The stages' location model: radius or filter")
+  app.add_option("--score-model", score_model,
+                 "The stages' location model: filter (the default) or radius")
       ->check(CLI::IsMember({"radius", "filter"}))
       ->capture_default_str();
   CLI11_PARSE(app, argc, argv);

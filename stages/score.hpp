@@ -14,14 +14,14 @@
 
 namespace tastesync {
 
-// Which location model scores beacon readings (docs/scoring.md): `radius`, the probability of
-// being within each location's radius with a dwell for moves; `filter`, a Bayesian filter over
-// the locations heard (issue 14, opt-in until it holds under persistent shadowing).
+// Which location model scores beacon readings (docs/scoring.md, "Choosing the model"): `filter`,
+// the default, a Bayesian filter over the locations heard; `radius`, the model before issue 14,
+// the probability of being within each location's radius with a dwell for moves.
 enum class ScoreModel : std::uint8_t { radius, filter };
 
 // Defaults are explained, with the measurements behind them, in docs/scoring.md.
 struct ScoreOptions {
-  ScoreModel model = ScoreModel::radius;
+  ScoreModel model = ScoreModel::filter;
   std::int64_t window_ms = 6000;  // a beacon not heard for this long no longer counts
   // ...and one silent this long is forgotten; heard again before that, its filter continues.
   std::int64_t track_memory_ms = 30000;

@@ -31,6 +31,9 @@ struct Result {
 
 class TopologyTest : public ::testing::Test {
  protected:
+  TopologyTest() = default;
+  explicit TopologyTest(const TopologyOptions& options) : topology_(fixture_registry(), options) {}
+
   Result feed(const Record& record, EpochMs now_ms = kNow) {
     return feed(topology_, partition_, record, next_offset_++, now_ms);
   }
@@ -50,6 +53,18 @@ class TopologyTest : public ::testing::Test {
   Topology topology_{fixture_registry(), TopologyOptions{}};
   PartitionState partition_;
   std::int64_t next_offset_ = 0;
+};
+
+// The model before issue 14 (score.model radius), for what only it does: the dwell of a move.
+class TopologyRadiusTest : public TopologyTest {
+ protected:
+  TopologyRadiusTest() : TopologyTest(radius_options()) {}
+
+  static TopologyOptions radius_options() {
+    TopologyOptions options;
+    options.score.model = ScoreModel::radius;
+    return options;
+  }
 };
 
 TEST_F(TopologyTest, SpecExampleSightingEmitsTheSpecEventId) {
@@ -79,7 +94,7 @@ TEST_F(TopologyTest, RedeliveredSightingIsADuplicate) {
   EXPECT_EQ(again.reason, DropReason::duplicate);
 }
 
-TEST_F(TopologyTest, StayingIsReportedOnceAMinuteAndAMoveOnceItHolds) {
+TEST_F(TopologyRadiusTest, StayingIsReportedOnceAMinuteAndAMoveOnceItHolds) {
   EXPECT_EQ(feed(beacon_record("c", "s1", 13, -50, kT0)).kind, Outcome::Kind::event);
   EXPECT_EQ(feed(beacon_record("c", "s2", 13, -50, kT0 + 30000)).reason, DropReason::suppressed);
   // Table 4 from now on: a move once it has held for the dwell (4 s, 5 readings).
@@ -227,7 +242,7 @@ TEST_F(TopologyTest, CustomerUnseenForTheRetentionArrivesAgain) {
   EXPECT_NE(back.value.find(R"("identification":"arrival")"), std::string::npos);
 }
 
-TEST_F(TopologyTest, AReplacedRegistryAppliesToReadingsAlreadyInTheWindow) {
+TEST_F(TopologyRadiusTest, AReplacedRegistryAppliesToReadingsAlreadyInTheWindow) {
   EXPECT_EQ(feed(beacon_record("c", "s1", 14, -50, kT0)).kind, Outcome::Kind::event);  // Table 4
   // Table 4's beacon goes into maintenance: its reading in the window no longer counts, so Table
   // 3 identifies alone.

@@ -148,7 +148,9 @@ TEST(Replay, TheNearestOfTwoTablesIsIdentifiedAtOnce) {
   const auto trials = point_trials(d);
   const auto registry = zone_registry(d.beacons, "z", -55);
   ASSERT_EQ(registry->beacons().size(), 2u);
-  const PointOutcome out = replay_point(trials.front(), d.beacons, registry, TopologyOptions{});
+  TopologyOptions radius;  // the model before issue 14: its first reading decides
+  radius.score.model = ScoreModel::radius;
+  const PointOutcome out = replay_point(trials.front(), d.beacons, registry, radius);
   EXPECT_EQ(out.nearest_beacon, "1");
   EXPECT_DOUBLE_EQ(out.nearest_m, 0.5);
   EXPECT_EQ(out.records, 10u);
@@ -160,6 +162,23 @@ TEST(Replay, TheNearestOfTwoTablesIsIdentifiedAtOnce) {
   EXPECT_GE(out.identifications[0].confidence, 0.8);
   ASSERT_EQ(out.scored.size(), 10u);
   for (const Scored& s : out.scored) EXPECT_EQ(s.beacon, "1");
+  EXPECT_TRUE(out.beliefs.empty()) << "only the location filter reports beliefs";
+}
+
+TEST(Replay, TheFilterNamesTheNearestOfTwoTablesAfterEveryReading) {
+  const Dataset d = two_tables();
+  const auto trials = point_trials(d);
+  const auto registry = zone_registry(d.beacons, "z", -55);
+  const PointOutcome out = replay_point(trials.front(), d.beacons, registry, TopologyOptions{});
+  ASSERT_EQ(out.identifications.size(), 1u);  // no flapping, and no still_here within 60 s
+  EXPECT_EQ(out.identifications[0].beacon, "1");
+  EXPECT_LE(out.identifications[0].t_ms, 23010);  // within its second reading
+  ASSERT_EQ(out.beliefs.size(), 10u);             // one per reading, emitted or not
+  for (const Believed& b : out.beliefs) {
+    EXPECT_EQ(b.beacon, "1");
+    EXPECT_DOUBLE_EQ(b.distance_m, 0.5);
+  }
+  EXPECT_GE(out.beliefs.back().probability, 0.8);
 }
 
 TEST(Evaluate, CalibratesAndReportsTheKnownAnswer) {
