@@ -368,6 +368,8 @@ const std::vector<KeySpec>& all_keys() {
       real("score.walk_s", &Config::score, &ScoreOptions::walk_s, 0.0, 86400.0),
       real("score.blocked_share", &Config::score, &ScoreOptions::blocked_share, 0.0, 0.9),
       real("score.evidence_weight", &Config::score, &ScoreOptions::evidence_weight, 0.0, 1.0),
+      real("score.move_min_confidence", &Config::score, &ScoreOptions::move_min_confidence, 0.0,
+           1.0),
       real("score.evidence_corr_s", &Config::score, &ScoreOptions::evidence_corr_s, -1.0, 3600.0),
       real("score.level_offset_weight", &Config::score, &ScoreOptions::level_offset_weight, -1.0,
            1.0),

@@ -176,7 +176,8 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
   if (best == nullptr) return Failure{DropReason::low_confidence};
   const Location& location = registry.location(best->location_index);
   const double confidence = round_confidence(best->probability);
-  if (confidence < options_.min_confidence) {
+  if (confidence < options_.min_confidence ||
+      (table_to_table(state, registry, location) && confidence < options_.move_min_confidence)) {
     // Say when the customer looks to be leaving the location last emitted, for operators.
     const auto& current = state.last_emitted;
     if (current && !same_location(location, current->store_id, current->location)) {
@@ -201,6 +202,20 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
   }
   return Identification{best->location_index, &location, best->track->entry,
                         best->track->last_rssi_dbm, confidence};
+}
+
+bool LocationFilter::table_to_table(const CustomerState& state, const Registry& registry,
+                                    const Location& best) {
+  const auto& current = state.last_emitted;
+  if (!current || same_location(best, current->store_id, current->location)) return false;
+  for (const BeaconTrack& track : state.tracks) {
+    if (!holds_belief(track)) continue;
+    const Location& held = registry.location(track.entry->location_index);
+    if (same_location(held, current->store_id, current->location)) {
+      return held.type == LocationType::table && best.type == LocationType::table;
+    }
+  }
+  return false;  // its beacons are forgotten: nothing holds the customer there
 }
 
 BeaconTrack& LocationFilter::record_reading(CustomerState& state, const Sighting& sighting,

@@ -116,6 +116,10 @@ class LocationFilter {
   // Bayes' rule with the likelihood ratio of a reading from a beacon at `location_index`.
   static void update(CustomerState& state, std::uint32_t location_index, double ratio);
   double radius_of(const BeaconEntry& beacon, const Registry& registry) const;
+  // Whether `best` is another table than the table last emitted (whose beacons are still
+  // tracked).
+  static bool table_to_table(const CustomerState& state, const Registry& registry,
+                             const Location& best);
   // The scan window's part of a reading (learn_from_scan): counted when it is of the window's
   // beacon; the window closes into `room` when its time is up or `best`, the customer's most
   // likely location after the reading, is elsewhere.

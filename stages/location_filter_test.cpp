@@ -174,6 +174,38 @@ TEST_F(LocationFilterTest, ReadingsCloserThanTheCorrelationTimeCountLessEach) {
   EXPECT_GT(belief_after(model_, 330), belief_after(model_, 330, 1)) << "each still adds some";
 }
 
+TEST_F(LocationFilterTest, AMoveToAnotherTableNeedsTheMoveConfidence) {
+  // Seated at Table 3 and emitted there; then Table 4 reads near and Table 3 far.
+  for (int s = 0; s < 30; ++s) {
+    const auto seated = hear(13, -52, kT0 + s * 1000);
+    if (seated.ok()) emitted(*seated, kT0 + s * 1000);
+  }
+  ASSERT_TRUE(state_.last_emitted.has_value());
+  std::optional<EpochMs> moved_at;
+  bool pending_between = false;
+  for (int s = 30; s < 90 && !moved_at; ++s) {
+    const EpochMs t = kT0 + s * 1000;
+    (void)hear(13, -72, t);
+    const auto table_4 = hear(14, -52, t + 300);
+    const LocationBeliefs beliefs = LocationFilter::location_beliefs(state_);
+    const LocationBelief* best = beliefs.most_likely();
+    ASSERT_NE(best, nullptr);
+    const double p = round_confidence(best->probability);
+    if (table_4.ok()) {
+      EXPECT_EQ(table_4->location->name, "Table 4");
+      EXPECT_GE(table_4->confidence, ScoreOptions{}.move_min_confidence);
+      moved_at = t;
+    } else if (registry_->location(best->location_index).name == "Table 4" &&
+               p >= ScoreOptions{}.min_confidence) {
+      EXPECT_EQ(table_4.error(), DropReason::pending_move) << "at " << p;
+      pending_between = true;
+    }
+  }
+  ASSERT_TRUE(moved_at.has_value()) << "never moved";
+  EXPECT_TRUE(pending_between) << "the posterior never sat between 0.8 and the move confidence";
+  EXPECT_LE(*moved_at - (kT0 + 30000), 15000);
+}
+
 TEST_F(LocationFilterTest, HalfwayBetweenTwoTablesIsNeverIdentifiedAtEither) {
   // 1.15 m from each (-60 dBm), for two minutes.
   const auto names = alternate(13, -60, 14, -60, kT0, 120);

@@ -64,6 +64,10 @@ struct ScoreOptions {
   // as evidence_weight whatever c, and three a second count less each (0 or less: every reading
   // alike).
   double evidence_corr_s = 1.0;
+  // The filter's confidence for a move from the table last emitted to another table: its
+  // posterior between 0.8 and 0.9 is right only about 70 % of the time, and a wrong move
+  // between neighbouring tables is a flap (docs/scoring.md).
+  double move_min_confidence = 0.95;
   // How fast the filter learns a customer's level offset from their loudest beacon (a running
   // mean's weight per reading; 0 or less: off). Off by default: it cost precision
   // (docs/scoring.md).
