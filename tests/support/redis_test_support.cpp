@@ -71,7 +71,7 @@ std::map<std::string, std::string> dump(RedisConnection& connection) {
       }
     } else {
       const RedisReply value = run(connection, {"DUMP", key});
-      if (value) description += " " + std::string(reply_text(*value));
+      if (value) description.append(" ").append(reply_text(*value));
     }
     result.emplace(key, std::move(description));
   }
