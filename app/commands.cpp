@@ -11,17 +11,22 @@
 #include <cstring>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <stop_token>
 #include <thread>
 
+#include "app/dev/dev_broker_services.hpp"
 #include "app/dev/generator.hpp"
 #include "app/dev/mock_cluster.hpp"
 #include "app/logging.hpp"
 #include "app/signals.hpp"
 #include "common/clock.hpp"
 #include "http/metrics_server.hpp"
+#include "kafka/topic_admin.hpp"
 #include "pipeline/metrics.hpp"
+#include "pipeline/output_producer.hpp"
 #include "pipeline/pipeline.hpp"
+#include "pipeline/topic_check.hpp"
 #include "registry/learned_levels.hpp"
 #include "registry/registry_source.hpp"
 #include "registry/registry_watcher.hpp"
@@ -242,6 +247,56 @@ int run_loaded(Config config, const SignalGate& gate) {
   return exit_code;
 }
 
+std::string describe_configs(const TopicSpec& spec) {
+  std::string text;
+  for (const auto& [name, value] : spec.configs)
+    text.append(", ").append(name).append("=").append(value);
+  return text;
+}
+
+int create_topics(const Config& config) {
+  if (config.kafka.brokers.empty()) {
+    throw ConfigError(
+        "tastesync topics create needs kafka.brokers (--brokers, TASTESYNC_KAFKA__BROKERS)");
+  }
+  TopicAdmin admin(producer_properties(config), config.kafka.topic_check_timeout_ms);
+  const std::map<std::string, int> before = admin.list();
+  // The changelog follows the input partition for partition (docs/contract.md#changelog).
+  const auto input = before.find(config.kafka.input_topic);
+  const int input_partitions = input != before.end() ? input->second : config.topics.partitions;
+  int exit_code = 0;
+  std::set<std::string> done;
+  for (const ConfiguredTopic& topic : configured_topics(config, input_partitions)) {
+    const TopicSpec& spec = topic.spec;
+    if (!done.insert(spec.name).second) continue;  // two keys naming one topic
+    try {
+      if (admin.create(spec) == TopicCreation::created) {
+        std::printf("created %s (%s): %d partitions, replication factor %s%s\n", spec.name.c_str(),
+                    topic.key.c_str(), spec.partitions,
+                    spec.replication_factor < 0 ? "of the broker's default"
+                                                : std::to_string(spec.replication_factor).c_str(),
+                    describe_configs(spec).c_str());
+        continue;
+      }
+      const int partitions = admin.list().at(spec.name);
+      std::printf("exists  %s (%s): %d partitions, left as it is\n", spec.name.c_str(),
+                  topic.key.c_str(), partitions);
+      if (topic.key == "state.changelog_topic" && partitions != input_partitions) {
+        std::printf(
+            "error   %s has %d partitions, the input topic %s %d: they must match; delete the "
+            "changelog (run then rebuilds it from the input) or the input's extra partitions\n",
+            spec.name.c_str(), partitions, config.kafka.input_topic.c_str(), input_partitions);
+        exit_code = kExitFailed;
+      }
+    } catch (const std::exception& e) {
+      std::printf("failed  %s (%s): %s\n", spec.name.c_str(), topic.key.c_str(), e.what());
+      exit_code = kExitFailed;
+    }
+  }
+  std::fflush(stdout);
+  return exit_code;
+}
+
 int run_sink(const Config& config, const std::string& kind, const SignalGate& gate) {
   if (config.kafka.brokers.empty()) {
     throw ConfigError(
@@ -304,12 +359,25 @@ int sink_command(const RunArguments& arguments, const std::string& kind) {
   return with_redacted_errors(redactor, [&] { return run_sink(config, kind, gate); });
 }
 
+int topics_create_command(const RunArguments& arguments) {
+  const Config config =
+      load_config({arguments.config_path, process_environment(), arguments.overrides});
+  const Redactor redactor = redactor_for(config);
+  setup_logging(config.log, redactor);
+  return with_redacted_errors(redactor, [&] { return create_topics(config); });
+}
+
 int dev_broker_command(const DevBrokerArguments& arguments) {
   const SignalGate gate;
   setup_logging(LogConfig{});
   MockCluster cluster(arguments.brokers);
   for (const std::string& topic : arguments.topics)
     cluster.create_topic(topic, arguments.partitions);
+  // Before the bootstrap line: a client that sees the broker sees where to ask for topics.
+  cluster.create_topic(std::string(kDevBrokerAdminTopic), 1);
+  const TopicRequestServer topic_requests(cluster);
+  std::optional<ControlFifo> control;
+  if (arguments.control_path) control.emplace(cluster, arguments.brokers, *arguments.control_path);
   const std::string line = "bootstrap.servers=" + cluster.bootstrap_servers();
   if (arguments.bootstrap_file) write_file_atomically(*arguments.bootstrap_file, line + "\n");
   std::printf("%s\n", line.c_str());

@@ -20,6 +20,7 @@ struct DevBrokerArguments {
   int partitions = 6;
   int brokers = 1;
   std::optional<std::string> bootstrap_file;
+  std::optional<std::string> control_path;  // --control: a named pipe taking down/up/rtt lines
   std::vector<std::string> topics = {"raw-beacons", "customer-events", "raw-beacons-dlq",
                                      "tastesync-state-changelog"};
 };
@@ -47,6 +48,9 @@ int run_command(const RunArguments& arguments);
 // `tastesync sink postgres|redis`: one sink alone, reading customer-events of kafka.brokers.
 int sink_command(const RunArguments& arguments, const std::string& kind);
 int dev_broker_command(const DevBrokerArguments& arguments);
+// `tastesync topics create`: every topic of the configuration, idempotent
+// (docs/contract.md#topics).
+int topics_create_command(const RunArguments& arguments);
 int gen_command(const GenArguments& arguments);
 
 }  // namespace tastesync

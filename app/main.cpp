@@ -116,8 +116,37 @@ CLI::App* add_dev_broker_subcommand(CLI::App& app, tastesync::DevBrokerArguments
       "Also write the bootstrap.servers line to this file");
   broker_app->add_option("--topic", broker.topics, "Topics to create (repeatable)")
       ->capture_default_str();
+  broker_app->add_option_function<std::string>(
+      "--control", [&broker](const std::string& path) { broker.control_path = path; },
+      "Named pipe (created 0600) taking 'down N', 'up N', 'rtt N MS' lines; N a broker id or all");
 
   return broker_app;
+}
+
+CLI::App* add_topics_subcommand(CLI::App& app, RunArguments& topics) {
+  CLI::App* topics_app = app.add_subcommand("topics", "Kafka topics of the configuration");
+  topics_app->require_subcommand(1);
+  CLI::App* create = topics_app->add_subcommand(
+      "create",
+      "Create every topic of the configuration (input, output, dead letters, the changelog); "
+      "idempotent");
+  create->add_option_function<std::string>(
+      "--config", [&topics](const std::string& path) { topics.config_path = path; },
+      "YAML config file (defaults < file < TASTESYNC_* environment < flags)");
+  key_flag(*create, topics, "--brokers", "kafka.brokers", "Kafka bootstrap servers");
+  key_flag(*create, topics, "--group-id", "kafka.group_id",
+           "Consumer group id (names the changelog)");
+  key_flag(*create, topics, "--input-topic", "kafka.input_topic", "Sightings topic");
+  key_flag(*create, topics, "--output-topic", "kafka.output_topic", "CustomerIdentified topic");
+  key_flag(*create, topics, "--dlq-topic", "kafka.dlq_topic", "Dead-letter topic");
+  key_flag(*create, topics, "--changelog-topic", "state.changelog_topic", "State changelog topic");
+  key_flag(*create, topics, "--consumer-mode", "kafka.consumer_mode",
+           "group or assign (assign has no changelog unless state.changelog is on)");
+  key_flag(*create, topics, "--partitions", "topics.partitions", "Partitions of new topics");
+  key_flag(*create, topics, "--replication-factor", "topics.replication_factor",
+           "Replicas of new topics (-1: the broker's default)");
+  key_flag(*create, topics, "--log-level", "log.level", "trace, debug, info, warn, error");
+  return create;
 }
 
 CLI::App* add_gen_subcommand(CLI::App& app, tastesync::GenArguments& gen) {
@@ -160,6 +189,8 @@ int main(int argc, char** argv) try {
   CLI::App* sink_app = add_sink_subcommand(app, sink, sink_kind);
   tastesync::DevBrokerArguments broker;
   CLI::App* broker_app = add_dev_broker_subcommand(app, broker);
+  RunArguments topics;
+  CLI::App* topics_create_app = add_topics_subcommand(app, topics);
   tastesync::GenArguments gen;
   CLI::App* gen_app = add_gen_subcommand(app, gen);
   tastesync::SimArguments sim;
@@ -174,6 +205,7 @@ int main(int argc, char** argv) try {
     if (run_app->parsed()) return tastesync::run_command(run);
     if (sink_app->parsed()) return tastesync::sink_command(sink, sink_kind);
     if (broker_app->parsed()) return tastesync::dev_broker_command(broker);
+    if (topics_create_app->parsed()) return tastesync::topics_create_command(topics);
     if (gen_app->parsed()) return tastesync::gen_command(gen);
     if (sim_app->parsed()) return tastesync::sim_command(sim);
     if (const int code = tastesync::run_db_command(db_commands, db); code >= 0) return code;

@@ -111,6 +111,15 @@ struct OutputConfig {
   bool quiet = false;         // output.quiet (turns printed events off)
 };
 
+// What `tastesync topics create` (and `run`, for a missing changelog) asks the broker for
+// (docs/contract.md#topics).
+struct TopicsConfig {
+  int partitions = 6;           // topics.partitions (the changelog takes the input's count)
+  int replication_factor = -1;  // topics.replication_factor (-1: the broker's default)
+  std::int64_t retention_ms = 604800000;           // topics.retention_ms (7 d; -1: forever)
+  std::int64_t changelog_retention_ms = 86400000;  // topics.changelog_retention_ms (1 d)
+};
+
 struct ShutdownConfig {
   int timeout_ms = 20000;  // shutdown.timeout_ms
 };
@@ -129,6 +138,7 @@ struct Config {
   LogConfig log;
   OutputConfig output;
   ShutdownConfig shutdown;
+  TopicsConfig topics;
   // Secret key -> the file its value was read from (<key>_file, kafka.secret_files.<property>;
   // docs/design.md "Secrets"). load_config reads them; kept for the effective-config log.
   std::map<std::string, std::string> secret_files;

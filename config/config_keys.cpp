@@ -29,6 +29,8 @@ constexpr std::int64_t kMaxInt64 = std::numeric_limits<std::int64_t>::max();
 // librdkafka's own bounds for session.timeout.ms and heartbeat.interval.ms: failing here names
 // the key, failing inside librdkafka names a property the user never wrote.
 constexpr std::int64_t kMaxKafkaTimeoutMs = 3600000;
+// A replication factor is an int16 in CreateTopics; no cluster has this many brokers anyway.
+constexpr std::int64_t kMaxReplicas = 1000;
 
 // Properties tastesync sets itself (the refused list of docs/contract.md#config). Accepting them
 // under kafka.properties would leave two answers to one question (bootstrap.servers there would
@@ -181,6 +183,24 @@ KeySpec integer(std::string_view key, Section Config::*section, T Section::*memb
       [min, max](const std::string& text) { return static_cast<T>(parse_integer(text, min, max)); },
       [](const T& value) { return std::to_string(value); });
   spec.accepts = "an integer from " + std::to_string(min) + " to " + std::to_string(max);
+  return spec;
+}
+
+// -1 asks for the broker's default.replication.factor (CreateTopics v4, Kafka 2.4 and later);
+// 0 replicas is never a topic.
+template <typename Section>
+KeySpec replication_factor(std::string_view key, Section Config::*section, int Section::*member) {
+  KeySpec spec = field<Section, int>(
+      key, section, member,
+      [](const std::string& text) {
+        const auto value = static_cast<int>(parse_integer(text, -1, kMaxReplicas));
+        if (value == 0)
+          throw InvalidValue("a topic needs at least 1 replica (-1: the broker's default)");
+        return value;
+      },
+      [](const int& value) { return std::to_string(value); });
+  spec.accepts =
+      "-1 (the broker's default) or an integer from 1 to " + std::to_string(kMaxReplicas);
   return spec;
 }
 
@@ -420,6 +440,12 @@ const std::vector<KeySpec>& all_keys() {
       boolean("output.print_events", &Config::output, &OutputConfig::print_events),
       boolean("output.quiet", &Config::output, &OutputConfig::quiet),
       integer("shutdown.timeout_ms", &Config::shutdown, &ShutdownConfig::timeout_ms, 1, kMaxInt),
+      integer("topics.partitions", &Config::topics, &TopicsConfig::partitions, 1, 10000),
+      replication_factor("topics.replication_factor", &Config::topics,
+                         &TopicsConfig::replication_factor),
+      integer("topics.retention_ms", &Config::topics, &TopicsConfig::retention_ms, -1, kMaxInt64),
+      integer("topics.changelog_retention_ms", &Config::topics,
+              &TopicsConfig::changelog_retention_ms, -1, kMaxInt64),
   };
   return keys;
 }

@@ -69,8 +69,8 @@ int Pipeline::run(const std::stop_token& stop) {
   store_ = std::move(*store);
   restorer_ = std::make_unique<PartitionRestorer>(config_, *store_, metrics_);
 
+  const int input_partitions = check_topics(config_);
   producer_ = std::make_unique<OutputProducer>(config_, static_cast<DeliveryListener&>(*this));
-  const int input_partitions = check_topics(config_, producer_->handle());
 
   // A file registry has no watcher of its own: the pipeline polls it between batches.
   if (!registry_feed_ && !config_.registry.source.empty() &&

@@ -35,6 +35,10 @@ void MockCluster::set_broker_up(int broker_id) {
   rd_kafka_mock_broker_set_up(cluster_, broker_id);
 }
 
+void MockCluster::set_broker_rtt(int broker_id, int rtt_ms) {
+  rd_kafka_mock_broker_set_rtt(cluster_, broker_id, rtt_ms);
+}
+
 void MockCluster::push_request_errors(std::int16_t api_key,
                                       const std::vector<rd_kafka_resp_err_t>& errors) {
   rd_kafka_mock_push_request_errors_array(cluster_, api_key, errors.size(), errors.data());

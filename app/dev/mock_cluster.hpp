@@ -24,6 +24,8 @@ class MockCluster {
   // A realistic outage: the broker keeps its port, data and offsets.
   void set_broker_down(int broker_id);
   void set_broker_up(int broker_id);
+  // Every answer of the broker delayed by `rtt_ms`.
+  void set_broker_rtt(int broker_id, int rtt_ms);
   // Fault injection for tests: the next requests of `api_key` (e.g. 0, Produce) fail with these
   // errors, one each; a topic's metadata answers with `error` until set back to no error.
   void push_request_errors(std::int16_t api_key, const std::vector<rd_kafka_resp_err_t>& errors);
