@@ -9,9 +9,15 @@ namespace tastesync {
 class Health {
  public:
   void set_ready(bool ready) { ready_.store(ready, std::memory_order_relaxed); }
-  // Ready when the pipeline says so and no supervised part (a sink thread) is down.
+  // Whether the Kafka cluster answers (off while every broker is down).
+  void set_brokers_reachable(bool reachable) {
+    brokers_reachable_.store(reachable, std::memory_order_relaxed);
+  }
+  // Ready when the pipeline says so, Kafka answers and no supervised part (a sink thread) is
+  // down.
   bool ready() const {
     return ready_.load(std::memory_order_relaxed) &&
+           brokers_reachable_.load(std::memory_order_relaxed) &&
            parts_down_.load(std::memory_order_relaxed) == 0;
   }
   void part_down() { parts_down_.fetch_add(1, std::memory_order_relaxed); }
@@ -22,6 +28,7 @@ class Health {
 
  private:
   std::atomic<bool> ready_{false};
+  std::atomic<bool> brokers_reachable_{true};
   std::atomic<int> parts_down_{0};
   std::atomic<std::int64_t> last_beat_ms_{0};
 };

@@ -1,5 +1,8 @@
 #include "pipeline/input_consumer.hpp"
 
+#include <simdjson.h>
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -7,6 +10,27 @@
 #include <stdexcept>
 
 namespace tastesync {
+namespace {
+
+// Whether librdkafka's statistics show a broker (not a bootstrap entry) connected.
+bool any_broker_up(const char* json, std::size_t size) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object brokers;
+  if (parser.parse(json, size)["brokers"].get_object().get(brokers) != simdjson::SUCCESS) {
+    return false;
+  }
+  for (const auto [name, broker] : brokers) {
+    std::int64_t node = -1;
+    std::string_view state;
+    if (broker["nodeid"].get_int64().get(node) == simdjson::SUCCESS && node >= 0 &&
+        broker["state"].get_string().get(state) == simdjson::SUCCESS && state == "UP") {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
 
 std::map<std::string, std::string> consumer_properties(const Config& config) {
   std::map<std::string, std::string> properties = {
@@ -23,6 +47,9 @@ std::map<std::string, std::string> consumer_properties(const Config& config) {
       {"socket.nagle.disable", "true"},
       {"fetch.wait.max.ms", "50"},
       {"statistics.interval.ms", "5000"},
+      // librdkafka's 10 s backoff ceiling kept a client away up to 8.5 s after a broker came
+      // back; 1 s (the Java client's) brings it back in ~0.6 s (docs/platform.md#mock-outages).
+      {"reconnect.backoff.max.ms", "1000"},
   };
   if (config.kafka.consumer_mode == ConsumerMode::group) {
     properties["partition.assignment.strategy"] = "cooperative-sticky";
@@ -46,6 +73,7 @@ InputConsumer::InputConsumer(const Config& config, AssignmentListener& listener,
   rd_kafka_conf_set_opaque(conf.get(), this);
   if (mode_ == ConsumerMode::group) rd_kafka_conf_set_rebalance_cb(conf.get(), &rebalance);
   rd_kafka_conf_set_stats_cb(conf.get(), &statistics);
+  rd_kafka_conf_set_error_cb(conf.get(), &error);
   handle_ = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(conf));
   // Serve statistics and other events from consume() too.
   rd_kafka_poll_set_consumer(handle_.get());
@@ -93,6 +121,7 @@ std::size_t InputConsumer::consume(std::vector<KafkaMessage>& out, std::size_t m
   for (int wait = timeout_ms; count < max; wait = 0) {
     rd_kafka_message_t* message = rd_kafka_consumer_poll(handle_.get(), wait);
     if (message == nullptr) break;
+    if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) brokers_down_ = false;
     out.emplace_back(message);
     ++count;
   }
@@ -187,7 +216,26 @@ int InputConsumer::statistics(rd_kafka_t* /*rk*/, char* json, std::size_t json_l
   if (self.on_statistics_) {
     self.guarded("reading statistics", [&] { self.on_statistics_(json, json_len); });
   }
+  if (self.brokers_down_) {
+    self.guarded("reading statistics", [&] {
+      if (!any_broker_up(json, json_len)) return;
+      self.brokers_down_ = false;
+      spdlog::info("kafka: a broker answers again");
+    });
+  }
   return 0;  // librdkafka frees the JSON
+}
+
+void InputConsumer::error(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
+  auto& self = *static_cast<InputConsumer*>(opaque);
+  self.guarded("reporting a client error", [&] {
+    // What librdkafka logs itself when no error callback is set.
+    spdlog::error("librdkafka {} ERROR: {}", rd_kafka_name(rk), reason);
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN && !self.brokers_down_) {
+      self.brokers_down_ = true;
+      spdlog::warn("kafka: every broker is down; /readyz answers 503 until one answers again");
+    }
+  });
 }
 
 void InputConsumer::guarded(const char* what, const std::function<void()>& body) noexcept {

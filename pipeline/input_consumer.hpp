@@ -67,6 +67,9 @@ class InputConsumer {
 
   rd_kafka_t* handle() const { return handle_.get(); }
   const std::string& topic() const { return topic_; }
+  // From librdkafka's "all brokers are down" until a broker answers again (a record fetched, or
+  // a broker UP in the statistics): what /readyz says during an outage.
+  bool brokers_down() const { return brokers_down_; }
   bool cooperative() const;
 
  private:
@@ -75,6 +78,7 @@ class InputConsumer {
   // What a revoke's commit may wait before the partitions go (RocksDB holds the offsets anyway).
   static constexpr int kRevokeCommitTimeoutMs = 5000;
   static int statistics(rd_kafka_t* rk, char* json, std::size_t json_len, void* opaque);
+  static void error(rd_kafka_t* rk, int err, const char* reason, void* opaque);
   // Runs `body` inside a librdkafka callback: nothing it throws may unwind into C.
   void guarded(const char* what, const std::function<void()>& body) noexcept;
   void report_failure(const std::string& reason) noexcept;
@@ -86,6 +90,7 @@ class InputConsumer {
   KafkaHandle handle_;
   bool closed_ = false;
   bool abandoned_ = false;
+  bool brokers_down_ = false;
 };
 
 }  // namespace tastesync

@@ -54,6 +54,8 @@ std::map<std::string, std::string> producer_properties(const Config& config) {
       // 128 MiB, not librdkafka's 1 GiB: dead letters of records near 1 MB could otherwise fill
       // a gigabyte before produce() pushes back (docs/design.md, "Bounded memory").
       {"queue.buffering.max.kbytes", "131072"},
+      // As the consumer's (docs/platform.md#mock-outages): back ~0.6 s after a broker returns.
+      {"reconnect.backoff.max.ms", "1000"},
       {"client.id", "tastesync-" + config.kafka.group_id},
   };
   for (const auto& [name, value] : config.kafka.properties) properties[name] = value;

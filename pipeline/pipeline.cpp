@@ -114,6 +114,7 @@ int Pipeline::run(const std::stop_token& stop) {
     apply_backpressure();
     const std::int64_t now_ms = wall_clock_ms();
     if (now_ms >= next_housekeeping_ms_) housekeeping(now_ms);
+    health_->set_brokers_reachable(!consumer_->brokers_down());
     health_->beat(now_ms);
   }
   return shutdown();

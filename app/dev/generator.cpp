@@ -348,7 +348,10 @@ std::int64_t publish_generated(const std::string& brokers, const std::string& to
                                     {"partitioner", "murmur2_random"},
                                     {"enable.idempotence", "true"},
                                     {"linger.ms", "5"},
-                                    {"socket.nagle.disable", "true"}},
+                                    {"socket.nagle.disable", "true"},
+                                    // Back ~0.6 s after an outage, not up to 8.5 s
+                                    // (docs/platform.md#mock-outages).
+                                    {"reconnect.backoff.max.ms", "1000"}},
                                    "generator");
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &count_delivery);
   rd_kafka_conf_set_opaque(conf.get(), &counts);

@@ -62,6 +62,7 @@ class BrokerTest : public ::testing::Test {
                                                  std::chrono::milliseconds timeout);
 
   const std::string& brokers() const { return broker_->bootstrap_servers(); }
+  const DevBroker& broker() const { return *broker_; }
   TestProducer& producer() { return *producer_; }
   const std::filesystem::path& dir() const { return dir_.path(); }
 

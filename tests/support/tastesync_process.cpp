@@ -1,16 +1,19 @@
 #include "tests/support/tastesync_process.hpp"
 
+#include <fstream>
 #include <stdexcept>
 
 namespace tastesync::testing {
 namespace {
 
 std::vector<std::string> dev_broker_arguments(const std::filesystem::path& bootstrap_file,
+                                              const std::filesystem::path& control,
                                               const std::vector<std::string>& topics,
                                               int partitions) {
   std::vector<std::string> arguments = {tastesync_binary(), "dev-broker",
                                         "--partitions",     std::to_string(partitions),
-                                        "--bootstrap-file", bootstrap_file.string()};
+                                        "--bootstrap-file", bootstrap_file.string(),
+                                        "--control",        control.string()};
   for (const std::string& topic : topics) {
     arguments.push_back("--topic");
     arguments.push_back(topic);
@@ -45,9 +48,11 @@ std::filesystem::path fixtures_dir() {
 
 DevBroker::DevBroker(const std::filesystem::path& log_dir, const std::vector<std::string>& topics,
                      int partitions)
-    : process_(dev_broker_arguments(log_dir / "bootstrap.txt", topics, partitions), log_dir,
-               "dev-broker"),
+    : process_(dev_broker_arguments(log_dir / "bootstrap.txt", log_dir / "dev-broker.control",
+                                    topics, partitions),
+               log_dir, "dev-broker"),
       bootstrap_file_(log_dir / "bootstrap.txt"),
+      control_path_(log_dir / "dev-broker.control"),
       partitions_(partitions) {
   const std::filesystem::path& bootstrap_file = bootstrap_file_;
   // The broker writes the file whole and renames it into place: once it exists it is complete.
@@ -73,6 +78,15 @@ DevBroker::~DevBroker() {
   // A broker started later in the same directory must not read this one's address.
   std::error_code ignored;
   std::filesystem::remove(bootstrap_file_, ignored);
+  std::filesystem::remove(control_path_, ignored);
+}
+
+void DevBroker::control(const std::string& line) const {
+  // The dev broker holds the pipe open for reading: opening it to write never blocks.
+  std::ofstream pipe(control_path_);
+  pipe << line << '\n';
+  pipe.flush();
+  if (!pipe) throw std::runtime_error("writing '" + line + "' to " + control_path_.string());
 }
 
 PipelineProcess::PipelineProcess(const std::filesystem::path& log_dir,

@@ -30,10 +30,14 @@ class DevBroker {
 
   const std::string& bootstrap_servers() const { return bootstrap_servers_; }
   int partitions() const { return partitions_; }
+  // One line to its --control pipe: "down all", "up 1", "rtt 1 200"
+  // (docs/platform.md#mock-outages).
+  void control(const std::string& line) const;
 
  private:
   Subprocess process_;
   std::filesystem::path bootstrap_file_;
+  std::filesystem::path control_path_;
   std::string bootstrap_servers_;
   int partitions_;
 };
