@@ -74,8 +74,8 @@ std::string make_temporary_state_dir() {
   return pattern;
 }
 
-// The registry the run starts with: a file (or the built-in one), or PostgreSQL, waited for up
-// to registry.start_timeout_ms (docs/contract.md#registry-sources).
+}  // namespace
+
 std::shared_ptr<const Registry> load_start_registry(const Config& config, const SignalGate& gate) {
   auto registry =
       config.registry.source == kRegistryFromPostgres
@@ -87,6 +87,8 @@ std::shared_ptr<const Registry> load_start_registry(const Config& config, const 
                registry->qr_codes().size(), registry->locations().size());
   return registry;
 }
+
+namespace {
 
 // The embedded default (docs/contract.md#embedded-default): with no kafka.brokers, an in-process
 // mock cluster with the topics, assign mode, printed events and a temporary state dir.

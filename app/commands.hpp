@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
@@ -36,6 +37,13 @@ struct GenArguments {
   double bad_ratio = 0.01;
   std::optional<std::string> start_time;  // RFC 3339; reproducible event times
 };
+
+class SignalGate;
+class Registry;
+
+// The registry a command starts with: a file (or the built-in one), or PostgreSQL, waited for up
+// to registry.start_timeout_ms (docs/contract.md#registry-sources); a stop signal ends the wait.
+std::shared_ptr<const Registry> load_start_registry(const Config& config, const SignalGate& gate);
 
 // Runs `body` and returns its exit code; an exception leaving it is thrown again with every
 // secret of `redactor` masked in its message (a ConfigError stays a ConfigError), so what main

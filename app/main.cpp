@@ -5,9 +5,11 @@
 #include <cstdio>
 #include <exception>
 
+#include "app/cli_flags.hpp"
 #include "app/commands.hpp"
 #include "app/db_commands.hpp"
 #include "app/logging.hpp"
+#include "app/replay_command.hpp"
 #include "config/config.hpp"
 #include "tools/sim/sim_command.hpp"
 
@@ -24,20 +26,8 @@ extern "C" const char* __lsan_default_suppressions() {
 
 namespace {
 
+using tastesync::key_flag;
 using tastesync::RunArguments;
-
-// A flag that, when given, sets one configuration key (flags sit on top of file and environment).
-void key_flag(CLI::App& app, RunArguments& arguments, const std::string& flag,
-              const std::string& key, const std::string& help) {
-  app.add_option_function<std::string>(
-         flag,
-         [&arguments, key](const std::string& value) {
-           arguments.overrides.emplace_back(key, value);
-         },
-         help + " (config key " + key + ")")
-      // Given twice, the last one counts (as with the layers below it).
-      ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-}
 
 // Once a command has set up logging (log.json may be on), its last words go through the log
 // too; before that (a configuration error), plainly to stderr.
@@ -191,6 +181,8 @@ int main(int argc, char** argv) try {
   CLI::App* broker_app = add_dev_broker_subcommand(app, broker);
   RunArguments topics;
   CLI::App* topics_create_app = add_topics_subcommand(app, topics);
+  tastesync::ReplayArguments replay;
+  CLI::App* replay_app = tastesync::add_replay_subcommand(app, replay);
   tastesync::GenArguments gen;
   CLI::App* gen_app = add_gen_subcommand(app, gen);
   tastesync::SimArguments sim;
@@ -206,6 +198,7 @@ int main(int argc, char** argv) try {
     if (sink_app->parsed()) return tastesync::sink_command(sink, sink_kind);
     if (broker_app->parsed()) return tastesync::dev_broker_command(broker);
     if (topics_create_app->parsed()) return tastesync::topics_create_command(topics);
+    if (replay_app->parsed()) return tastesync::replay_command(replay);
     if (gen_app->parsed()) return tastesync::gen_command(gen);
     if (sim_app->parsed()) return tastesync::sim_command(sim);
     if (const int code = tastesync::run_db_command(db_commands, db); code >= 0) return code;

@@ -10,15 +10,6 @@
 namespace tastesync {
 namespace {
 
-// Kafka's own rule for a topic name (kafka.common.internals.Topic): 1-249 of [a-zA-Z0-9._-].
-bool legal_topic_name(std::string_view name) {
-  return !name.empty() && name.size() <= 249 && name != "." && name != ".." &&
-         std::all_of(name.begin(), name.end(), [](char c) {
-           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                  c == '.' || c == '_' || c == '-';
-         });
-}
-
 struct NewTopicDeleter {
   void operator()(rd_kafka_NewTopic_t* topic) const { rd_kafka_NewTopic_destroy(topic); }
 };
@@ -95,6 +86,14 @@ void request_from_dev_broker(rd_kafka_t* rk, const TopicSpec& spec, int timeout_
 }
 
 }  // namespace
+
+bool legal_topic_name(std::string_view name) {
+  return !name.empty() && name.size() <= 249 && name != "." && name != ".." &&
+         std::all_of(name.begin(), name.end(), [](char c) {
+           return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '.' || c == '_' || c == '-';
+         });
+}
 
 std::map<std::string, int> list_topics(rd_kafka_t* rk, int timeout_ms) {
   const rd_kafka_metadata_t* raw = nullptr;

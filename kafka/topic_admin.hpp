@@ -21,6 +21,9 @@ inline constexpr std::string_view kDevBrokerAdminTopic = "_tastesync-dev-broker"
 // "create-topic <name> <partitions>" (a line, no newline).
 inline constexpr std::string_view kDevBrokerCreateCommand = "create-topic";
 
+// Kafka's own rule for a topic name (kafka.common.internals.Topic): 1-249 of [a-zA-Z0-9._-].
+bool legal_topic_name(std::string_view name);
+
 struct TopicSpec {
   std::string name;
   int partitions = 1;
