@@ -183,6 +183,8 @@ int main(int argc, char** argv) try {
   CLI::App* topics_create_app = add_topics_subcommand(app, topics);
   tastesync::ReplayArguments replay;
   CLI::App* replay_app = tastesync::add_replay_subcommand(app, replay);
+  tastesync::ResetArguments reset;
+  CLI::App* reset_app = tastesync::add_reset_subcommand(app, reset);
   tastesync::GenArguments gen;
   CLI::App* gen_app = add_gen_subcommand(app, gen);
   tastesync::SimArguments sim;
@@ -199,6 +201,7 @@ int main(int argc, char** argv) try {
     if (broker_app->parsed()) return tastesync::dev_broker_command(broker);
     if (topics_create_app->parsed()) return tastesync::topics_create_command(topics);
     if (replay_app->parsed()) return tastesync::replay_command(replay);
+    if (reset_app->parsed()) return tastesync::reset_command(reset);
     if (gen_app->parsed()) return tastesync::gen_command(gen);
     if (sim_app->parsed()) return tastesync::sim_command(sim);
     if (const int code = tastesync::run_db_command(db_commands, db); code >= 0) return code;

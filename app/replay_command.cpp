@@ -11,6 +11,7 @@
 #include "app/signals.hpp"
 #include "common/clock.hpp"
 #include "common/event_time.hpp"
+#include "replay/group_reset.hpp"
 #include "replay/replayer.hpp"
 
 namespace tastesync {
@@ -95,7 +96,65 @@ int replay_loaded(const Config& config, const ReplayArguments& arguments, const 
   return summary->interrupted ? 1 : 0;
 }
 
+int reset_loaded(const Config& config, const ResetArguments& arguments) {
+  if (config.kafka.brokers.empty()) {
+    throw ConfigError("tastesync reset needs kafka.brokers (--brokers, TASTESYNC_KAFKA__BROKERS)");
+  }
+  if (arguments.to_earliest && arguments.to_timestamp) {
+    throw ConfigError("give at most one of --to-earliest and --to-timestamp");
+  }
+  ResetOptions options;
+  if (arguments.to_timestamp) {
+    options.to_ms = timestamp_flag("--to-timestamp", *arguments.to_timestamp);
+  }
+  try {
+    for (const std::string& line : GroupReset(config, options).run()) {
+      std::printf("%s\n", line.c_str());
+    }
+  } catch (const ConfigError& e) {
+    // A refusal changed nothing: said on stdout with what was done (nothing), and exit 2.
+    std::printf("%s\n", e.what());
+    std::fflush(stdout);
+    return 2;
+  }
+  std::fflush(stdout);
+  return 0;
+}
+
 }  // namespace
+
+CLI::App* add_reset_subcommand(CLI::App& app, ResetArguments& arguments) {
+  CLI::App* reset = app.add_subcommand(
+      "reset",
+      "Start a group over: move its committed offsets, wipe the local state, mark the changelog "
+      "(docs/operations.md#reset)");
+  RunArguments& run = arguments.run;
+  reset->add_option_function<std::string>(
+      "--config", [&run](const std::string& path) { run.config_path = path; },
+      "YAML config file (defaults < file < TASTESYNC_* environment < flags)");
+  key_flag(*reset, run, "--brokers", "kafka.brokers", "Kafka bootstrap servers");
+  key_flag(*reset, run, "--group-id", "kafka.group_id", "The group to reset");
+  key_flag(*reset, run, "--input-topic", "kafka.input_topic", "Sightings topic");
+  key_flag(*reset, run, "--state-dir", "state.dir",
+           "The local RocksDB state to remove (default ./tastesync-state/<group>)");
+  key_flag(*reset, run, "--changelog-topic", "state.changelog_topic", "State changelog topic");
+  key_flag(*reset, run, "--log-level", "log.level", "trace, debug, info, warn, error");
+  reset->add_flag("--to-earliest", arguments.to_earliest, "Offsets to the start (the default)");
+  reset->add_option_function<std::string>(
+      "--to-timestamp", [&arguments](const std::string& t) { arguments.to_timestamp = t; },
+      "Offsets to the first record at or after this time (RFC 3339)");
+  // The group is the whole point: never the default one by accident.
+  reset->get_option("--group-id")->required();
+  return reset;
+}
+
+int reset_command(const ResetArguments& arguments) {
+  const Config config =
+      load_config({arguments.run.config_path, process_environment(), arguments.run.overrides});
+  const Redactor redactor = redactor_for(config);
+  setup_logging(config.log, redactor);
+  return with_redacted_errors(redactor, [&] { return reset_loaded(config, arguments); });
+}
 
 CLI::App* add_replay_subcommand(CLI::App& app, ReplayArguments& arguments) {
   CLI::App* replay = app.add_subcommand(

@@ -27,4 +27,14 @@ struct ReplayArguments {
 CLI::App* add_replay_subcommand(CLI::App& app, ReplayArguments& arguments);
 int replay_command(const ReplayArguments& arguments);
 
+// `tastesync reset` (docs/operations.md#reset).
+struct ResetArguments {
+  RunArguments run;
+  bool to_earliest = false;
+  std::optional<std::string> to_timestamp;
+};
+
+CLI::App* add_reset_subcommand(CLI::App& app, ResetArguments& arguments);
+int reset_command(const ResetArguments& arguments);
+
 }  // namespace tastesync

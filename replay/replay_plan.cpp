@@ -44,11 +44,11 @@ std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
   } else if (unit == "s") {
     scale = 1000;
   } else if (unit == "m") {
-    scale = 60 * 1000;
+    scale = 60LL * 1000;
   } else if (unit == "h") {
-    scale = 3600 * 1000;
+    scale = 3600LL * 1000;
   } else if (unit == "d") {
-    scale = 24 * 3600 * 1000;
+    scale = 24LL * 3600 * 1000;
   } else {
     return std::nullopt;
   }

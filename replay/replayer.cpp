@@ -82,10 +82,12 @@ Replayer::Replayer(Config config, std::shared_ptr<const Registry> registry, Repl
        {std::pair<std::string, std::string>{"--output-topic", options_.output_topic},
         {"--dlq-topic", options_.dlq_topic}}) {
     if (!legal_topic_name(topic)) {
-      throw ConfigError(flag + ": '" + topic + "' is not a Kafka topic name ([a-zA-Z0-9._-])");
+      throw ConfigError(std::string(flag).append(": '").append(topic).append(
+          "' is not a Kafka topic name ([a-zA-Z0-9._-])"));
     }
     if (topic == config_.kafka.input_topic) {
-      throw ConfigError(flag + " " + topic + " is the input topic: a replay never writes there");
+      throw ConfigError(std::string(flag).append(" ").append(topic).append(
+          " is the input topic: a replay never writes there"));
     }
     if (options_.allow_live_output) continue;
     if (topic == live_output_topic_) {

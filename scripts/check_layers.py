@@ -22,7 +22,7 @@ ALLOWED = {
     "kafka": ["config", "common"],
     "http": ["config", "common"],
     "pipeline": ["stages", "state", "config", "registry", "kafka", "common"],
-    "replay": ["pipeline", "stages", "config", "registry", "kafka", "common"],
+    "replay": ["pipeline", "stages", "state", "config", "registry", "kafka", "common"],
     "sinks/event": ["common"],
     "sinks/postgres": ["sinks/event", "db", "common"],
     "sinks/redis": ["sinks/event", "common"],

@@ -7,6 +7,18 @@ Status<StateError> ChangelogRestore::add(std::string_view key, std::string_view 
     return Failure{malformed_error("changelog partition " + std::to_string(partition_) +
                                    " holds a record of another partition")};
   }
+  if (key == reset_marker_key(partition_)) {
+    // What came before belongs to a state `tastesync reset` threw away: the partition starts
+    // empty here, whatever the local store held.
+    if (auto deleted = store_->delete_partition(partition_); !deleted) {
+      return Failure{deleted.error()};
+    }
+    pending_.clear();
+    checkpoint_.reset();
+    records_applied_ = 0;
+    ++resets_;
+    return Done{};
+  }
   pending_.emplace_back(key, value);
   if (key != checkpoint_key(partition_)) return Done{};
 

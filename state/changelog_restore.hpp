@@ -18,7 +18,8 @@ namespace tastesync {
 // checkpoint is written as one WriteBatch, so a restore that dies half-way leaves a consistent,
 // older checkpoint.
 // Whatever the store held for the partition is removed just before the first checkpoint is
-// applied: a changelog without one leaves the local state as it was.
+// applied: a changelog without one leaves the local state as it was. A reset marker
+// (reset_marker_key) empties the partition at once and forgets every checkpoint before it.
 class ChangelogRestore {
  public:
   explicit ChangelogRestore(StateStore& store, std::int32_t partition)
@@ -31,6 +32,8 @@ class ChangelogRestore {
   const std::optional<PartitionCheckpoint>& checkpoint() const { return checkpoint_; }
   std::size_t records_applied() const { return records_applied_; }
   std::size_t records_dropped() const { return pending_.size(); }
+  // Reset markers met (`tastesync reset`): each empties the partition.
+  std::size_t resets() const { return resets_; }
 
  private:
   StateStore* store_;
@@ -38,6 +41,7 @@ class ChangelogRestore {
   std::vector<std::pair<std::string, std::string>> pending_;  // since the last checkpoint
   std::optional<PartitionCheckpoint> checkpoint_;
   std::size_t records_applied_ = 0;
+  std::size_t resets_ = 0;
 };
 
 }  // namespace tastesync

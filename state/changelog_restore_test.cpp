@@ -123,6 +123,38 @@ TEST_F(ChangelogRestoreTest, AChangelogWithoutACheckpointLeavesTheLocalStateAlon
   EXPECT_EQ(reader_.store->checkpoint(2).value()->next_offset, 5);
 }
 
+// `tastesync reset` writes a reset marker to each changelog partition (docs/operations.md#reset):
+// what came before it is never restored, and what comes after it is restored as usual.
+TEST_F(ChangelogRestoreTest, AResetMarkerForgetsEverythingBeforeIt) {
+  Records changelog;
+  StateStore::Batch old;
+  old.put_customer(2, "before-reset", encoded(kT0, "Table 1"));
+  old.set_checkpoint(2, PartitionCheckpoint{10, {kT0}});
+  for (auto& record : checkpoint(*writer_.store, old)) changelog.push_back(record);
+  changelog.emplace_back(reset_marker_key(2), "reset");
+
+  ChangelogRestore emptied(*reader_.store, 2);
+  for (const auto& [key, value] : changelog) ASSERT_TRUE(emptied.add(key, value).ok());
+  EXPECT_EQ(emptied.resets(), 1u);
+  EXPECT_FALSE(emptied.checkpoint().has_value());
+  EXPECT_FALSE(reader_.store->contains_customer(2, "before-reset"));
+  EXPECT_FALSE(reader_.store->checkpoint(2).value().has_value());
+
+  StateStore::Batch after;
+  after.put_customer(2, "after-reset", encoded(kT0 + 5, "Counter"));
+  after.set_checkpoint(2, PartitionCheckpoint{3, {kT0 + 5}});
+  for (auto& record : checkpoint(*writer_.store, after)) changelog.push_back(record);
+  TempStore fresh("fresh");
+  ChangelogRestore restored(*fresh.store, 2);
+  for (const auto& [key, value] : changelog) ASSERT_TRUE(restored.add(key, value).ok());
+  ASSERT_TRUE(restored.checkpoint().has_value());
+  EXPECT_EQ(restored.checkpoint()->next_offset, 3);
+  EXPECT_TRUE(fresh.store->contains_customer(2, "after-reset"));
+  EXPECT_FALSE(fresh.store->contains_customer(2, "before-reset"));
+  // Another partition's marker is another partition's record.
+  EXPECT_FALSE(restored.add(reset_marker_key(3), "reset").ok());
+}
+
 TEST_F(ChangelogRestoreTest, ARecordOfAnotherPartitionIsAnError) {
   ChangelogRestore restore(*reader_.store, 2);
   EXPECT_FALSE(restore.add(customer_key(3, "a"), encoded(kT0, "Table 1")).ok());

@@ -201,6 +201,13 @@ std::string checkpoint_key(std::int32_t partition) {
   return key;
 }
 
+std::string reset_marker_key(std::int32_t partition) {
+  std::string key;
+  append_partition_prefix(key, partition);
+  key[0] = 'r';
+  return key;
+}
+
 Result<std::unique_ptr<StateStore>, StateError> StateStore::open(const StateStoreOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(options.dir, ec);
@@ -279,7 +286,7 @@ Result<std::unique_ptr<StateStore>, StateError> StateStore::open(const StateStor
 }
 
 std::optional<std::int32_t> partition_of_key(std::string_view key) {
-  if (key.empty() || (key[0] != 'p' && key[0] != 'o')) return std::nullopt;
+  if (key.empty() || (key[0] != 'p' && key[0] != 'o' && key[0] != 'r')) return std::nullopt;
   return partition_of(key);
 }
 

@@ -158,6 +158,9 @@ class StateStore {
 // "m/input_topic".
 std::string customer_key(std::int32_t partition, std::string_view customer_id);
 std::string checkpoint_key(std::int32_t partition);
+// "r" + partition: what `tastesync reset` writes to each changelog partition; a restore forgets
+// everything before it (docs/operations.md#reset). Never in RocksDB.
+std::string reset_marker_key(std::int32_t partition);
 // The input partition a state key belongs to, if it is a state key.
 std::optional<std::int32_t> partition_of_key(std::string_view key);
 std::optional<PartitionCheckpoint> decode_checkpoint_value(std::string_view value);
