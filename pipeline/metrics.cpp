@@ -35,6 +35,7 @@ const Buckets kLatencyBuckets = {0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
 const Buckets kDetectionAgeBuckets = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300};
 const Buckets kStageBuckets = {1e-6, 2e-6, 5e-6, 1e-5, 2e-5, 5e-5, 1e-4, 1e-3};
 const Buckets kCheckpointBuckets = {1e-5, 1e-4, 1e-3, 5e-3, 2e-2, 0.1, 1};
+const Buckets kRestoreBuckets = {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300};
 
 }  // namespace
 
@@ -68,12 +69,17 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
       stage_latency_checkpoint(histogram(registry, "tastesync_state_checkpoint_seconds",
                                          "Time to write one checkpoint batch to RocksDB", {},
                                          kCheckpointBuckets)),
+      partition_restore(histogram(registry, "tastesync_partition_restore_seconds",
+                                  "Time to rebuild one partition's state from the changelog", {},
+                                  kRestoreBuckets)),
       consumer_lag(prometheus::BuildGauge()
                        .Name("tastesync_consumer_lag_records")
                        .Help("High watermark minus the stored offset, per input partition")
                        .Register(registry)),
       state_store_bytes(
           gauge(registry, "tastesync_state_store_bytes", "RocksDB live SST files plus memtables")),
+      changelog_lag(gauge(registry, "tastesync_changelog_lag_records",
+                          "Changelog records produced and not yet acknowledged by Kafka")),
       state_customers(gauge(registry, "tastesync_state_customers",
                             "Customers held in the in-memory state layer")),
       in_flight(gauge(registry, "tastesync_records_in_flight",

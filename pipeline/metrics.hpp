@@ -42,8 +42,10 @@ class PipelineMetrics {
   prometheus::Histogram& detection_age;
   prometheus::Histogram& stage_latency_topology;
   prometheus::Histogram& stage_latency_checkpoint;
+  prometheus::Histogram& partition_restore;
   prometheus::Family<prometheus::Gauge>& consumer_lag;
   prometheus::Gauge& state_store_bytes;
+  prometheus::Gauge& changelog_lag;
   prometheus::Gauge& state_customers;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& assigned_partitions;

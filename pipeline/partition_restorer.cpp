@@ -69,6 +69,9 @@ Result<bool, RestoreFailure> PartitionRestorer::replay_from_changelog(
                                   " from the changelog: " + replay.error()}};
   }
   metrics_.changelog_replayed.Increment(static_cast<double>(replay->records_read));
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  metrics_.partition_restore.Observe(seconds);
   if (replay->log_start_offset > 0) {
     spdlog::warn(
         "changelog {}[{}] starts at offset {}: its beginning is gone, so customers only in it "
@@ -79,8 +82,7 @@ Result<bool, RestoreFailure> PartitionRestorer::replay_from_changelog(
       "partition {}: state from the changelog ({} records, {} of an unfinished checkpoint "
       "dropped) up to offset {} in {:.2f} s; local checkpoint {}, group at {}",
       partition, replay->records_read, replay->records_dropped,
-      replay->checkpoint ? std::to_string(replay->checkpoint->next_offset) : "none",
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count(),
+      replay->checkpoint ? std::to_string(replay->checkpoint->next_offset) : "none", seconds,
       local ? std::to_string(local->next_offset) : "none", group_offset);
   return replay->checkpoint.has_value();
 }

@@ -232,6 +232,7 @@ void Pipeline::checkpoint() {
     batch_.for_each_put([&](std::string_view key, std::string_view value) {
       check_produced(producer_->produce_changelog(*partition_of_key(key), key, value, never),
                      "a changelog record");
+      ++changelog_produced_;
     });
     if (fatal_) return;
   }
@@ -291,6 +292,7 @@ void Pipeline::housekeeping(std::int64_t now_ms) {
   metrics_.assigned_partitions.Set(static_cast<double>(partitions));
   metrics_.in_flight.Set(static_cast<double>(in_flight()));
   metrics_.state_store_bytes.Set(static_cast<double>(store_->approximate_size_bytes()));
+  metrics_.changelog_lag.Set(static_cast<double>(changelog_produced_ - changelog_acknowledged_));
   metrics_.ready.Set(health_->ready() ? 1 : 0);
   if (const auto fatal = producer_->fatal_error()) fail("fatal producer error: " + *fatal);
   reload_registry_if_changed();
@@ -397,6 +399,7 @@ void Pipeline::fail(std::string reason) {
 void Pipeline::on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& message) {
   if (origin.kind == OutputKind::changelog) {
     metrics_.changelog_written.Increment();
+    ++changelog_acknowledged_;
     return;
   }
   PartitionSlot* slot = slot_for(origin.partition);

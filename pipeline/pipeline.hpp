@@ -118,6 +118,9 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::optional<std::string> fatal_;
   bool assigned_once_ = false;
   std::uint64_t records_seen_ = 0;
+  // Changelog records handed to the producer / acknowledged: tastesync_changelog_lag_records.
+  std::uint64_t changelog_produced_ = 0;
+  std::uint64_t changelog_acknowledged_ = 0;
   std::shared_ptr<RegistryFeed> registry_feed_;
   std::shared_ptr<LearnedLevelFeed> learned_level_feed_;
   std::vector<StateStore::Batch::RoomLevelPut> learned_;  // reused by checkpoint()

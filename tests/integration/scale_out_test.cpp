@@ -10,6 +10,8 @@
 #include <set>
 
 #include "tests/support/broker_test.hpp"
+#include "tests/support/free_port.hpp"
+#include "tests/support/http_get.hpp"
 
 namespace tastesync::testing {
 namespace {
@@ -94,7 +96,10 @@ class ScaleOut : public BrokerTest {
 };
 
 TEST_F(ScaleOut, ThreeInstancesOneKilledMidStreamProcessEverySightingOnce) {
-  auto a = start_pipeline(member("a"));
+  PipelineOptions options_a = member("a");
+  const int port_a = free_loopback_port();
+  options_a.extra_arguments = {"--metrics-port", std::to_string(port_a)};
+  auto a = start_pipeline(options_a);
   auto b = start_pipeline(member("b"));
   auto c = start_pipeline(member("c"));
   // Every member holds partitions before one dies.
@@ -112,6 +117,11 @@ TEST_F(ScaleOut, ThreeInstancesOneKilledMidStreamProcessEverySightingOnce) {
   wait_caught_up("scaled", "raw-beacons", *a);
   ASSERT_FALSE(HasFatalFailure());
   EXPECT_TRUE(c->process().running());
+  // Restores and the changelog's unacknowledged records, as metrics.
+  const auto page = http_get(port_a, "/metrics");
+  ASSERT_TRUE(page);
+  EXPECT_GE(metric_value(*page, "tastesync_partition_restore_seconds_count").value_or(0), 1.0);
+  EXPECT_TRUE(metric_value(*page, "tastesync_changelog_lag_records")) << *page;
   EXPECT_TRUE(a->stop().exited_with(0));
   EXPECT_TRUE(c->stop().exited_with(0));
   // b's partitions came to a and c with the state b had written to the changelog.
