@@ -22,16 +22,6 @@ int status(int port, const std::string& path) {
   return response ? response->status : 0;
 }
 
-std::multiset<std::string> event_ids(const std::vector<Record>& events) {
-  std::multiset<std::string> ids;
-  for (const Record& event : events) ids.insert(event.header_text("event_id"));
-  return ids;
-}
-
-std::set<std::string> distinct(const std::multiset<std::string>& ids) {
-  return {ids.begin(), ids.end()};
-}
-
 // The input records the dead letters came from, as "partition/offset".
 std::set<std::string> dead_letter_sources(const std::vector<Record>& letters) {
   std::set<std::string> sources;
@@ -105,22 +95,15 @@ TEST_F(BrokerOutage, TwentySecondsWithoutAnyBrokerLoseNothingAndChangeNoEvent) {
   EXPECT_TRUE(stopped.exited_with(0)) << stopped.describe();
 
   // The same input through a fresh instance that saw no outage.
-  PipelineOptions reference = pipeline_options("pipeline-reference", "reference");
-  reference.group_id = "reference";
-  reference.output_topic = "events-reference";
-  reference.dlq_topic = "dlq-reference";
-  auto second = start_pipeline(reference);
-  wait_caught_up(reference.group_id, "raw-beacons", *second);
+  run_reference();
   ASSERT_FALSE(HasFatalFailure());
-  EXPECT_TRUE(second->stop().exited_with(0));
-
-  const auto outage_ids = event_ids(read_all("customer-events"));
-  const auto reference_ids = event_ids(read_all("events-reference"));
+  const auto outage_ids = event_ids_of(read_all("customer-events"));
+  const auto reference_ids = event_ids_of(read_all("events-reference"));
   ASSERT_GT(reference_ids.size(), 100u) << "too few events for the comparison to mean anything";
   // Duplicates only as the same event_id (at-least-once); the same events, none lost or changed.
-  EXPECT_EQ(distinct(outage_ids), distinct(reference_ids));
-  std::cout << "[ outage   ] " << distinct(outage_ids).size() << " distinct events, "
-            << outage_ids.size() - distinct(outage_ids).size() << " delivered twice\n";
+  EXPECT_EQ(distinct_ids(outage_ids), distinct_ids(reference_ids));
+  std::cout << "[ outage   ] " << distinct_ids(outage_ids).size() << " distinct events, "
+            << outage_ids.size() - distinct_ids(outage_ids).size() << " delivered twice\n";
   // Every bad record reached the dead letters, as in the run without an outage.
   const auto outage_letters = dead_letter_sources(read_all("raw-beacons-dlq"));
   EXPECT_FALSE(outage_letters.empty());

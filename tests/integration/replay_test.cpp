@@ -128,12 +128,6 @@ class ReplayCommand : public BrokerTest {
   std::int64_t last_ms_ = 0;
 };
 
-std::multiset<std::string> ids_of(const std::vector<Record>& events) {
-  std::multiset<std::string> ids;
-  for (const Record& event : events) ids.insert(event.header_text("event_id"));
-  return ids;
-}
-
 std::int64_t summary_count(const std::string& stdout_text, const char* pointer) {
   const auto summary = parse_json(stdout_text);
   const rapidjson::Value* value = rapidjson::Pointer(pointer).Get(summary);
@@ -177,7 +171,7 @@ TEST_F(ReplayCommand, ARangeReproducesTheLiveEventsTriggeredInsideIt) {
     if (t >= from && t < to) expected.push_back(event);
   }
   ASSERT_GT(expected.size(), 20u);
-  EXPECT_EQ(ids_of(read_all("range")), ids_of(expected));
+  EXPECT_EQ(event_ids_of(read_all("range")), event_ids_of(expected));
   // The default warm-up (state.retention_ms, 1 h) covered everything before the range.
   EXPECT_GT(summary_count(result.stdout_text, "/warmup_records"), 0) << result.stdout_text;
   EXPECT_GT(summary_count(result.stdout_text, "/skipped/outside_range"), 0);

@@ -39,21 +39,25 @@ TEST_F(Reset, RefusedWhileRunningThenTheNextRunStartsOverWithNoState) {
 
   KafkaInspector inspector(brokers());
   const auto end = inspector.high_watermarks("raw-beacons");
-  const std::vector<std::string> reset = {"reset", "--brokers", brokers(), "--group-id",
-                                          "resettable", "--state-dir",
+  const std::vector<std::string> reset = {"reset",
+                                          "--brokers",
+                                          brokers(),
+                                          "--group-id",
+                                          "resettable",
+                                          "--state-dir",
                                           options.state_dir.string()};
   // Running: the state dir is open (RocksDB's lock says by whom) ...
   const RunResult locked = run_tastesync(dir(), "reset-locked", reset);
   EXPECT_TRUE(locked.status.exited_with(2)) << locked.status.describe();
-  EXPECT_NE(locked.stdout_text.find("refusing: process " +
-                                    std::to_string(first->process().pid()) + " has the state dir"),
+  EXPECT_NE(locked.stdout_text.find("refusing: process " + std::to_string(first->process().pid()) +
+                                    " has the state dir"),
             std::string::npos)
       << locked.stdout_text << locked.stderr_text;
   // ... and from another host (another state dir) the group has a member.
-  const RunResult member = run_tastesync(
-      dir(), "reset-member",
-      {"reset", "--brokers", brokers(), "--group-id", "resettable", "--state-dir",
-       (dir() / "elsewhere").string()});
+  const RunResult member =
+      run_tastesync(dir(), "reset-member",
+                    {"reset", "--brokers", brokers(), "--group-id", "resettable", "--state-dir",
+                     (dir() / "elsewhere").string()});
   EXPECT_TRUE(member.status.exited_with(2)) << member.status.describe();
   EXPECT_NE(member.stdout_text.find("refusing: group resettable has active members"),
             std::string::npos)

@@ -16,16 +16,6 @@
 namespace tastesync::testing {
 namespace {
 
-std::multiset<std::string> event_ids(const std::vector<Record>& events) {
-  std::multiset<std::string> ids;
-  for (const Record& event : events) ids.insert(event.header_text("event_id"));
-  return ids;
-}
-
-std::set<std::string> distinct(const std::multiset<std::string>& ids) {
-  return {ids.begin(), ids.end()};
-}
-
 // Whether `instance` has been given partitions of the input (its log says so).
 bool has_partitions(PipelineProcess& instance) {
   return std::regex_search(instance.process().stderr_text(),
@@ -77,20 +67,14 @@ class ScaleOut : public BrokerTest {
 
   // The group's events against one fresh instance's over the same input.
   void expect_the_events_of_a_single_instance(const std::string& what) {
-    PipelineOptions reference = pipeline_options("reference", "reference");
-    reference.group_id = "reference";
-    reference.output_topic = "events-reference";
-    reference.dlq_topic = "dlq-reference";
-    auto single = start_pipeline(reference);
-    wait_caught_up(reference.group_id, "raw-beacons", *single);
+    run_reference();
     ASSERT_FALSE(HasFatalFailure());
-    EXPECT_TRUE(single->stop().exited_with(0));
-    const auto group_ids = event_ids(read_all("customer-events"));
-    const auto single_ids = event_ids(read_all("events-reference"));
+    const auto group_ids = event_ids_of(read_all("customer-events"));
+    const auto single_ids = event_ids_of(read_all("events-reference"));
     ASSERT_GT(single_ids.size(), 200u) << "too few events for the comparison to mean anything";
-    EXPECT_EQ(distinct(group_ids), distinct(single_ids));
-    std::cout << "[ " << what << " ] " << distinct(group_ids).size() << " distinct events, "
-              << group_ids.size() - distinct(group_ids).size()
+    EXPECT_EQ(distinct_ids(group_ids), distinct_ids(single_ids));
+    std::cout << "[ " << what << " ] " << distinct_ids(group_ids).size() << " distinct events, "
+              << group_ids.size() - distinct_ids(group_ids).size()
               << " delivered again with the same event_id\n";
   }
 };

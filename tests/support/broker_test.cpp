@@ -36,6 +36,28 @@ std::unique_ptr<Subprocess> BrokerTest::start_gen(const std::string& name,
       dir_.path(), name);
 }
 
+void BrokerTest::run_reference() {
+  PipelineOptions reference = pipeline_options("pipeline-reference", "reference");
+  reference.group_id = "reference";
+  reference.output_topic = "events-reference";
+  reference.dlq_topic = "dlq-reference";
+  auto single = start_pipeline(reference);
+  wait_caught_up(reference.group_id, "raw-beacons", *single);
+  if (::testing::Test::HasFatalFailure()) return;
+  const ExitStatus stopped = single->stop();
+  EXPECT_TRUE(stopped.exited_with(0)) << stopped.describe();
+}
+
+std::multiset<std::string> event_ids_of(const std::vector<Record>& events) {
+  std::multiset<std::string> ids;
+  for (const Record& event : events) ids.insert(event.header_text("event_id"));
+  return ids;
+}
+
+std::set<std::string> distinct_ids(const std::multiset<std::string>& ids) {
+  return {ids.begin(), ids.end()};
+}
+
 void BrokerTest::wait_caught_up(const std::string& group_id, const std::string& topic,
                                 PipelineProcess& pipeline) {
   KafkaInspector inspector(brokers());

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,10 @@ class BrokerTest : public ::testing::Test {
   // once if `pipeline` (the one committing) exits meanwhile.
   void wait_caught_up(const std::string& group_id, const std::string& topic,
                       PipelineProcess& pipeline);
+  // A fresh pipeline over raw-beacons (assign mode, group and state "reference") into
+  // events-reference and dlq-reference (topics the test created), until it has committed all of
+  // raw-beacons; then stopped. What a run under test is compared with.
+  void run_reference();
   // Everything written to `topic` so far, in partition then offset order.
   std::vector<Record> read_all(const std::string& topic) const;
 
@@ -76,6 +81,10 @@ class BrokerTest : public ::testing::Test {
 // processed in order per partition, so the sentinel's event proves every earlier record there was
 // processed.
 std::string sentinel_in_partition_of(const std::string& customer, int partitions = 6);
+
+// The event_id header of each event, duplicates kept; and the same without them.
+std::multiset<std::string> event_ids_of(const std::vector<Record>& events);
+std::set<std::string> distinct_ids(const std::multiset<std::string>& ids);
 
 // The event whose data.sighting_id is `sighting_id`, or null.
 const Record* event_of_sighting(const std::vector<Record>& events, std::string_view sighting_id);
