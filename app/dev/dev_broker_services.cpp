@@ -203,11 +203,13 @@ void ControlFifo::execute(std::string_view line) {
   const char* what = command.kind == ControlCommand::Kind::down ? "down"
                      : command.kind == ControlCommand::Kind::up ? "up"
                                                                 : "rtt";
-  spdlog::info("dev broker control: {} {}{}", what,
-               command.broker == 0 ? std::string("all") : std::to_string(command.broker),
-               command.kind == ControlCommand::Kind::rtt
-                   ? " " + std::to_string(command.rtt_ms) + " ms"
-                   : std::string());
+  const std::string broker =
+      command.broker == 0 ? std::string("all") : std::to_string(command.broker);
+  if (command.kind == ControlCommand::Kind::rtt) {
+    spdlog::info("dev broker control: {} {} {} ms", what, broker, command.rtt_ms);
+  } else {
+    spdlog::info("dev broker control: {} {}", what, broker);
+  }
 }
 
 }  // namespace tastesync
