@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -265,7 +266,27 @@ bool changelog_enabled(const Config& config) {
     case ChangelogMode::automatic:
       break;
   }
-  return config.kafka.consumer_mode == ConsumerMode::group;
+  // exactly_once needs it in assign mode too: it is the state that matches the committed
+  // offsets (docs/contract.md#exactly-once).
+  return config.kafka.consumer_mode == ConsumerMode::group ||
+         config.processing.guarantee == Guarantee::exactly_once;
+}
+
+std::string transactional_id(const Config& config) {
+  if (!config.processing.transactional_id.empty()) return config.processing.transactional_id;
+  char host[256] = {};
+  if (::gethostname(host, sizeof(host) - 1) != 0) host[0] = '\0';
+  // FNV-1a of the absolute state directory: one RocksDB lock per directory makes it unique among
+  // the instances running on this host, and it stays the same across this instance's restarts.
+  std::error_code error;
+  const std::string dir = std::filesystem::absolute(config.state.dir, error).lexically_normal();
+  std::uint64_t hash = 14695981039346656037ULL;
+  for (const char c : dir) hash = (hash ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(hash));
+  std::string id = config.kafka.group_id;
+  id.append("-").append(host[0] != '\0' ? host : "host").append("-").append(hex, 8);
+  return id;
 }
 
 std::string changelog_topic(const Config& config) {
@@ -295,6 +316,15 @@ void validate_config(const Config& config) {
         "registry.source is postgres but postgres.dsn is empty; set postgres.dsn "
         "(--postgres, TASTESYNC_POSTGRES__DSN, or postgres.dsn_file) to the database holding the "
         "registry");
+  }
+  if (config.processing.guarantee == Guarantee::exactly_once &&
+      config.state.changelog == ChangelogMode::off) {
+    // The changelog is what a restart restores when RocksDB missed the last committed
+    // transaction (docs/contract.md#exactly-once).
+    throw ConfigError(
+        "processing.guarantee is exactly_once but state.changelog is off; exactly_once keeps the "
+        "state in the changelog, in the same transaction as the outputs and offsets: set "
+        "state.changelog to auto or on");
   }
   if (config.sink.backoff_max_ms < config.sink.backoff_initial_ms) {
     throw ConfigError("sink.backoff_max_ms (" + std::to_string(config.sink.backoff_max_ms) +

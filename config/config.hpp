@@ -26,6 +26,9 @@ enum class ConsumerMode { group, assign };
 // Whether state changes are also written to a changelog topic, so a partition's state follows it
 // to another instance. `automatic`: on in group mode (partitions move), off in assign mode.
 enum class ChangelogMode { automatic, on, off };
+// docs/contract.md#exactly-once: outputs, changelog records and input offsets in one Kafka
+// transaction per commit interval, or the at-least-once path of docs/contract.md#delivery.
+enum class Guarantee { at_least_once, exactly_once };
 
 struct KafkaConfig {
   std::string brokers;                               // kafka.brokers ("" = none configured)
@@ -120,6 +123,15 @@ struct TopicsConfig {
   std::int64_t changelog_retention_ms = 86400000;  // topics.changelog_retention_ms (1 d)
 };
 
+struct ProcessingConfig {
+  Guarantee guarantee = Guarantee::at_least_once;  // processing.guarantee
+  // How long one transaction stays open (exactly_once): Kafka Streams' default under EOS.
+  int commit_interval_ms = 100;  // processing.commit_interval_ms
+  // "" = <group_id>-<host name>-<hash of state.dir>: the same after a restart of this instance
+  // (so it aborts what its predecessor left open), different for each instance at once.
+  std::string transactional_id;  // processing.transactional_id
+};
+
 struct ShutdownConfig {
   int timeout_ms = 20000;  // shutdown.timeout_ms
 };
@@ -139,6 +151,7 @@ struct Config {
   OutputConfig output;
   ShutdownConfig shutdown;
   TopicsConfig topics;
+  ProcessingConfig processing;
   // Secret key -> the file its value was read from (<key>_file, kafka.secret_files.<property>;
   // docs/design.md "Secrets"). load_config reads them; kept for the effective-config log.
   std::map<std::string, std::string> secret_files;
@@ -147,6 +160,8 @@ struct Config {
 // The effective changelog settings of a loaded Config.
 bool changelog_enabled(const Config& config);
 std::string changelog_topic(const Config& config);
+// processing.transactional_id, or the default built from the group, the host and state.dir.
+std::string transactional_id(const Config& config);
 
 // Everything that can feed a Config, lowest precedence first (docs/contract.md#config):
 // defaults < YAML file < environment < overrides (command-line flags). A secret's file

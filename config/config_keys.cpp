@@ -46,6 +46,8 @@ constexpr std::pair<std::string_view, std::string_view> kOwnedProperties[] = {
     {"enable.auto.commit", "tastesync decides how offsets are committed (after delivery)"},
     {"enable.auto.offset.store", "tastesync stores offsets itself, after delivery"},
     {"enable.idempotence", "tastesync always produces idempotently"},
+    {"transactional.id", "set processing.guarantee and processing.transactional_id instead"},
+    {"isolation.level", "tastesync's own consumers always read committed data"},
 };
 
 std::string lower(std::string_view text) {
@@ -440,6 +442,12 @@ const std::vector<KeySpec>& all_keys() {
       boolean("output.print_events", &Config::output, &OutputConfig::print_events),
       boolean("output.quiet", &Config::output, &OutputConfig::quiet),
       integer("shutdown.timeout_ms", &Config::shutdown, &ShutdownConfig::timeout_ms, 1, kMaxInt),
+      choice<ProcessingConfig, Guarantee>(
+          "processing.guarantee", &Config::processing, &ProcessingConfig::guarantee,
+          {{"at_least_once", Guarantee::at_least_once}, {"exactly_once", Guarantee::exactly_once}}),
+      integer("processing.commit_interval_ms", &Config::processing,
+              &ProcessingConfig::commit_interval_ms, 1, 600000),
+      text("processing.transactional_id", &Config::processing, &ProcessingConfig::transactional_id),
       integer("topics.partitions", &Config::topics, &TopicsConfig::partitions, 1, 10000),
       replication_factor("topics.replication_factor", &Config::topics,
                          &TopicsConfig::replication_factor),

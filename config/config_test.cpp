@@ -339,6 +339,37 @@ TEST(Config, RetentionShorterThanTheDedupeIntervalFails) {
             std::string::npos);
 }
 
+TEST(Config, ExactlyOnceKeepsTheChangelogOnInEveryMode) {
+  const Config assign = load_config(
+      {.overrides = {{"kafka.consumer_mode", "assign"}, {"processing.guarantee", "exactly_once"}}});
+  EXPECT_EQ(assign.processing.guarantee, Guarantee::exactly_once);
+  EXPECT_TRUE(changelog_enabled(assign));
+  EXPECT_FALSE(changelog_enabled(load_config({.overrides = {{"kafka.consumer_mode", "assign"}}})));
+  EXPECT_NE(load_error({.overrides = {{"processing.guarantee", "exactly_once"},
+                                      {"state.changelog", "off"}}})
+                .find("exactly_once but state.changelog is off"),
+            std::string::npos);
+  EXPECT_NE(override_error("processing.guarantee", "twice").find("at_least_once, exactly_once"),
+            std::string::npos);
+}
+
+TEST(Config, TheTransactionalIdIsStablePerStateDirAndDiffersBetweenThem) {
+  Config a;
+  a.kafka.group_id = "app";
+  a.state.dir = "/var/lib/tastesync/a";
+  Config b = a;
+  b.state.dir = "/var/lib/tastesync/b";
+  EXPECT_EQ(transactional_id(a), transactional_id(a));
+  EXPECT_NE(transactional_id(a), transactional_id(b));
+  EXPECT_EQ(transactional_id(a).rfind("app-", 0), 0u) << transactional_id(a);
+  a.processing.transactional_id = "store-7";
+  EXPECT_EQ(transactional_id(a), "store-7");
+  // Set only through processing.*: a kafka.properties spelling would bypass the guarantee.
+  EXPECT_NE(override_error("kafka.properties.transactional.id", "x").find("processing.guarantee"),
+            std::string::npos);
+  EXPECT_NE(override_error("kafka.properties.isolation.level", "read_uncommitted"), "");
+}
+
 TEST(Config, ValidateCatchesOutOfRangeValuesSetInCode) {
   Config config;
   config.metrics.port = -1;

@@ -59,6 +59,18 @@ struct KafkaMetadataDeleter {
 };
 using KafkaMetadata = std::unique_ptr<const rd_kafka_metadata_t, KafkaMetadataDeleter>;
 
+struct KafkaErrorDeleter {
+  void operator()(rd_kafka_error_t* error) const { rd_kafka_error_destroy(error); }
+};
+using KafkaError = std::unique_ptr<rd_kafka_error_t, KafkaErrorDeleter>;
+
+struct GroupMetadataDeleter {
+  void operator()(rd_kafka_consumer_group_metadata_t* metadata) const {
+    rd_kafka_consumer_group_metadata_destroy(metadata);
+  }
+};
+using GroupMetadata = std::unique_ptr<rd_kafka_consumer_group_metadata_t, GroupMetadataDeleter>;
+
 // A librdkafka configuration from property pairs; a rejected property throws ConfigError naming
 // it and librdkafka's reason. `source` says where the property came from (for the message).
 KafkaConf make_kafka_conf(const std::map<std::string, std::string>& properties,
