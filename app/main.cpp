@@ -60,6 +60,8 @@ CLI::App* add_run_subcommand(CLI::App& app, RunArguments& run) {
   key_flag(*run_app, run, "--metrics-port", "metrics.port",
            "HTTP port for /metrics, /healthz, /readyz (0: any free)");
   key_flag(*run_app, run, "--consumer-mode", "kafka.consumer_mode", "group or assign");
+  key_flag(*run_app, run, "--processing-guarantee", "processing.guarantee",
+           "at_least_once, or exactly_once (Kafka transactions)");
   key_flag(*run_app, run, "--log-level", "log.level", "trace, debug, info, warn, error");
   run_app->add_flag_callback(
       "--print-events", [&run] { run.overrides.emplace_back("output.print_events", "true"); },
@@ -108,7 +110,8 @@ CLI::App* add_dev_broker_subcommand(CLI::App& app, tastesync::DevBrokerArguments
       ->capture_default_str();
   broker_app->add_option_function<std::string>(
       "--control", [&broker](const std::string& path) { broker.control_path = path; },
-      "Named pipe (created 0600) taking 'down N', 'up N', 'rtt N MS' lines; N a broker id or all");
+      "Named pipe (created 0600) taking 'down N', 'up N', 'rtt N MS' lines (N a broker id or "
+      "all) and 'fail REQUEST ERROR [COUNT]' (e.g. fail EndTxn PRODUCER_FENCED)");
 
   return broker_app;
 }
@@ -132,6 +135,8 @@ CLI::App* add_topics_subcommand(CLI::App& app, RunArguments& topics) {
   key_flag(*create, topics, "--changelog-topic", "state.changelog_topic", "State changelog topic");
   key_flag(*create, topics, "--consumer-mode", "kafka.consumer_mode",
            "group or assign (assign has no changelog unless state.changelog is on)");
+  key_flag(*create, topics, "--processing-guarantee", "processing.guarantee",
+           "at_least_once or exactly_once (exactly_once has a changelog in assign mode too)");
   key_flag(*create, topics, "--partitions", "topics.partitions", "Partitions of new topics");
   key_flag(*create, topics, "--replication-factor", "topics.replication_factor",
            "Replicas of new topics (-1: the broker's default)");

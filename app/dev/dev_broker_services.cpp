@@ -10,6 +10,8 @@
 #include <charconv>
 #include <cstring>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 #include "kafka/kafka.hpp"
 #include "kafka/topic_admin.hpp"
@@ -22,6 +24,40 @@ constexpr int kMaxRequestedTopics = 1000;
 // A control line is a few words; anything longer is not one.
 constexpr std::size_t kMaxControlLine = 256;
 constexpr int kMaxRttMs = 60000;
+constexpr int kMaxInjectedErrors = 1000;
+
+// The requests whose answers `fail` can replace, by their Kafka protocol names.
+constexpr std::pair<std::string_view, std::int16_t> kRequests[] = {
+    {"Produce", 0},          {"Fetch", 1},           {"ListOffsets", 2},
+    {"Metadata", 3},         {"OffsetCommit", 8},    {"OffsetFetch", 9},
+    {"FindCoordinator", 10}, {"JoinGroup", 11},      {"Heartbeat", 12},
+    {"SyncGroup", 14},       {"InitProducerId", 22}, {"AddPartitionsToTxn", 24},
+    {"AddOffsetsToTxn", 25}, {"EndTxn", 26},         {"TxnOffsetCommit", 28},
+};
+
+std::optional<std::int16_t> request_key(std::string_view name) {
+  for (const auto& [request, key] : kRequests) {
+    if (request == name) return key;
+  }
+  return std::nullopt;
+}
+
+// A broker error (librdkafka's own, negative ones never travel on the wire) by its name, with or
+// without RD_KAFKA_RESP_ERR_.
+std::optional<rd_kafka_resp_err_t> broker_error(std::string_view name) {
+  constexpr std::string_view kPrefix = "RD_KAFKA_RESP_ERR_";
+  if (name.substr(0, kPrefix.size()) == kPrefix) name.remove_prefix(kPrefix.size());
+  const rd_kafka_err_desc* descriptions = nullptr;
+  std::size_t count = 0;
+  rd_kafka_get_err_descs(&descriptions, &count);
+  for (std::size_t i = 0; i < count; ++i) {
+    if (descriptions[i].code > 0 && descriptions[i].name != nullptr &&
+        name == descriptions[i].name) {
+      return descriptions[i].code;
+    }
+  }
+  return std::nullopt;
+}
 
 std::optional<int> parse_int(std::string_view text) {
   int value = 0;
@@ -98,6 +134,30 @@ ParsedControl parse_control_line(std::string_view line, int broker_count) {
   const std::vector<std::string_view> w = words(line);
   if (w.empty()) return {std::nullopt, "an empty line"};
   ControlCommand command;
+  if (w[0] == "fail") {
+    if (w.size() != 3 && w.size() != 4)
+      return {std::nullopt, "expected: fail REQUEST ERROR [COUNT]"};
+    command.kind = ControlCommand::Kind::fail;
+    const auto key = request_key(w[1]);
+    if (!key) {
+      std::string names;
+      for (const auto& [request, _] : kRequests)
+        names.append(names.empty() ? "" : ", ").append(request);
+      return {std::nullopt, "no request " + std::string(w[1]) + " (one of " + names + ")"};
+    }
+    command.api_key = *key;
+    const auto error = broker_error(w[2]);
+    if (!error) return {std::nullopt, "no Kafka error " + std::string(w[2])};
+    command.error = *error;
+    if (w.size() == 4) {
+      const auto count = parse_int(w[3]);
+      if (!count || *count < 1 || *count > kMaxInjectedErrors) {
+        return {std::nullopt, "count must be 1 to " + std::to_string(kMaxInjectedErrors)};
+      }
+      command.count = *count;
+    }
+    return {command, ""};
+  }
   std::size_t expected = 2;
   if (w[0] == "down") {
     command.kind = ControlCommand::Kind::down;
@@ -107,7 +167,9 @@ ParsedControl parse_control_line(std::string_view line, int broker_count) {
     command.kind = ControlCommand::Kind::rtt;
     expected = 3;
   } else {
-    return {std::nullopt, "unknown command (down N, up N, rtt N MS; N a broker id or all)"};
+    return {std::nullopt,
+            "unknown command (down N, up N, rtt N MS, N a broker id or all; fail REQUEST ERROR "
+            "[COUNT])"};
   }
   if (w.size() != expected) {
     return {std::nullopt, expected == 2 ? "expected: down|up N" : "expected: rtt N MS"};
@@ -185,6 +247,14 @@ void ControlFifo::execute(std::string_view line) {
     return;
   }
   const ControlCommand& command = *parsed.command;
+  if (command.kind == ControlCommand::Kind::fail) {
+    cluster_.push_request_errors(
+        command.api_key,
+        std::vector<rd_kafka_resp_err_t>(static_cast<std::size_t>(command.count), command.error));
+    spdlog::info("dev broker control: the next {} requests of API key {} answer {}", command.count,
+                 command.api_key, rd_kafka_err2name(command.error));
+    return;
+  }
   const int first = command.broker == 0 ? 1 : command.broker;
   const int last = command.broker == 0 ? broker_count_ : command.broker;
   for (int broker = first; broker <= last; ++broker) {
@@ -197,6 +267,8 @@ void ControlFifo::execute(std::string_view line) {
         break;
       case ControlCommand::Kind::rtt:
         cluster_.set_broker_rtt(broker, command.rtt_ms);
+        break;
+      case ControlCommand::Kind::fail:
         break;
     }
   }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -27,14 +28,19 @@ class TopicRequestServer {
   std::jthread thread_;
 };
 
-// One line of `--control`: a broker down or up, or its round-trip time.
+// One line of `--control`: a broker down or up, its round-trip time, or the next requests of one
+// kind answered with an error.
 struct ControlCommand {
-  enum class Kind { down, up, rtt } kind = Kind::down;
+  enum class Kind { down, up, rtt, fail } kind = Kind::down;
   int broker = 0;  // 0: every broker
   int rtt_ms = 0;
+  std::int16_t api_key = 0;  // fail: the request kind (Kafka protocol API key)
+  rd_kafka_resp_err_t error = RD_KAFKA_RESP_ERR_NO_ERROR;  // fail: the answer
+  int count = 1;                                           // fail: how many requests
 };
 
-// "down N", "up N", "rtt N MS" (N a broker id, or "all"), or an error saying what is wrong.
+// "down N", "up N", "rtt N MS" (N a broker id, or "all"), "fail REQUEST ERROR [COUNT]" (REQUEST
+// e.g. EndTxn, ERROR a Kafka error name e.g. PRODUCER_FENCED), or an error saying what is wrong.
 struct ParsedControl {
   std::optional<ControlCommand> command;
   std::string error;

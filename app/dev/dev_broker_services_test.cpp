@@ -33,10 +33,44 @@ TEST(ControlLine, DownUpAndRttNameABrokerOrAll) {
   EXPECT_EQ(rtt.command->rtt_ms, 250);
 }
 
+TEST(ControlLine, FailNamesARequestAnErrorAndHowMany) {
+  const auto fenced = parse_control_line("fail EndTxn PRODUCER_FENCED", 3);
+  ASSERT_TRUE(fenced.command) << fenced.error;
+  EXPECT_EQ(fenced.command->kind, Kind::fail);
+  EXPECT_EQ(fenced.command->api_key, 26);
+  EXPECT_EQ(fenced.command->error, RD_KAFKA_RESP_ERR_PRODUCER_FENCED);
+  EXPECT_EQ(fenced.command->count, 1);
+  const auto refused = parse_control_line(
+      "fail AddPartitionsToTxn RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED 3", 3);
+  ASSERT_TRUE(refused.command) << refused.error;
+  EXPECT_EQ(refused.command->api_key, 24);
+  EXPECT_EQ(refused.command->error, RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED);
+  EXPECT_EQ(refused.command->count, 3);
+}
+
 TEST(ControlLine, AnythingElseSaysWhatIsWrong) {
-  for (const char* line :
-       {"", "   ", "down", "down 0", "down 4", "down -1", "down 1 2", "up x", "rtt 1", "rtt 1 -5",
-        "rtt 1 60001", "rtt all 10 10", "reboot 1", "down 99999999999999"}) {
+  for (const char* line : {"",
+                           "   ",
+                           "down",
+                           "down 0",
+                           "down 4",
+                           "down -1",
+                           "down 1 2",
+                           "up x",
+                           "rtt 1",
+                           "rtt 1 -5",
+                           "rtt 1 60001",
+                           "rtt all 10 10",
+                           "reboot 1",
+                           "down 99999999999999",
+                           "fail",
+                           "fail EndTxn",
+                           "fail Nope PRODUCER_FENCED",
+                           "fail EndTxn NOT_AN_ERROR",
+                           "fail EndTxn _TIMED_OUT",
+                           "fail EndTxn PRODUCER_FENCED 0",
+                           "fail EndTxn PRODUCER_FENCED 1001",
+                           "fail EndTxn PRODUCER_FENCED 1 2"}) {
     const auto parsed = parse_control_line(line, 3);
     EXPECT_FALSE(parsed.command) << "'" << line << "'";
     EXPECT_FALSE(parsed.error.empty()) << "'" << line << "'";
