@@ -44,6 +44,9 @@ std::map<std::string, std::string> consumer_properties(const Config& config) {
       {"auto.commit.interval.ms", "1000"},
       {"auto.offset.reset", "earliest"},
       {"enable.partition.eof", "false"},
+      // An upstream producing transactionally: what it aborted is not a sighting (librdkafka's
+      // default, written down because the changelog restore depends on it too).
+      {"isolation.level", "read_committed"},
       {"socket.nagle.disable", "true"},
       {"fetch.wait.max.ms", "50"},
       {"statistics.interval.ms", "5000"},
@@ -51,6 +54,10 @@ std::map<std::string, std::string> consumer_properties(const Config& config) {
       // back; 1 s (the Java client's) brings it back in ~0.6 s (docs/platform.md#mock-outages).
       {"reconnect.backoff.max.ms", "1000"},
   };
+  if (config.processing.guarantee == Guarantee::exactly_once) {
+    // Offsets go in the output transaction (docs/contract.md#exactly-once), never by commit.
+    properties["enable.auto.commit"] = "false";
+  }
   if (config.kafka.consumer_mode == ConsumerMode::group) {
     properties["partition.assignment.strategy"] = "cooperative-sticky";
     properties["session.timeout.ms"] = std::to_string(config.kafka.session_timeout_ms);
@@ -68,6 +75,7 @@ InputConsumer::InputConsumer(const Config& config, AssignmentListener& listener,
     : listener_(listener),
       on_statistics_(std::move(on_statistics)),
       mode_(config.kafka.consumer_mode),
+      transactional_(config.processing.guarantee == Guarantee::exactly_once),
       topic_(config.kafka.input_topic) {
   KafkaConf conf = make_kafka_conf(consumer_properties(config), "kafka.properties");
   rd_kafka_conf_set_opaque(conf.get(), this);
@@ -136,6 +144,7 @@ void InputConsumer::store_offset(std::int32_t partition, std::int64_t next_offse
 }
 
 rd_kafka_resp_err_t InputConsumer::commit_within(int timeout_ms) {
+  if (transactional_) return RD_KAFKA_RESP_ERR_NO_ERROR;
   const KafkaQueue results(rd_kafka_queue_new(handle_.get()));
   const auto err = rd_kafka_commit_queue(handle_.get(), nullptr, results.get(), nullptr, nullptr);
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {

@@ -51,11 +51,13 @@ class InputConsumer {
   // Also serves rebalances and statistics. Caller owns the returned messages.
   std::size_t consume(std::vector<KafkaMessage>& out, std::size_t max, int timeout_ms);
 
-  // Marks offsets (next to read) as processed; auto-commit sends them.
+  // Marks offsets (next to read) as processed; auto-commit sends them. With exactly_once the
+  // output transaction has committed them already and nothing sends them: they only keep
+  // librdkafka's lag statistics (tastesync_consumer_lag_records) true.
   void store_offset(std::int32_t partition, std::int64_t next_offset);
-  // Commits stored offsets now, waiting at most `timeout_ms` for the answer (a coordinator that
-  // is gone must not hold a shutdown or a rebalance). Returns librdkafka's error, or
-  // RD_KAFKA_RESP_ERR__TIMED_OUT.
+  // Commits stored offsets now (exactly_once: does nothing, the transactions commit them), waiting
+  // at most `timeout_ms` for the answer (a coordinator that is gone must not hold a shutdown or a
+  // rebalance). Returns librdkafka's error, or RD_KAFKA_RESP_ERR__TIMED_OUT.
   rd_kafka_resp_err_t commit_within(int timeout_ms);
   // Leaves the group (serving the final revoke) within `timeout_ms`. Returns whether the close
   // completed; when it did not, the client is abandoned (the group notices after its session
@@ -86,6 +88,7 @@ class InputConsumer {
   AssignmentListener& listener_;
   std::function<void(const char*, std::size_t)> on_statistics_;
   ConsumerMode mode_;
+  bool transactional_;
   std::string topic_;
   KafkaHandle handle_;
   bool closed_ = false;

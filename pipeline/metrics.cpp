@@ -57,6 +57,12 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
                   "Input records deleted (retention) before this pipeline processed them")),
       evicted_customers(counter(registry, "tastesync_state_evicted_customers_total",
                                 "Customers forgotten to keep state.max_customers_per_partition")),
+      transactions_committed(counter(registry, "tastesync_transactions_committed_total",
+                                     "Output transactions committed (processing.guarantee "
+                                     "exactly_once)")),
+      transactions_aborted(counter(registry, "tastesync_transactions_aborted_total",
+                                   "Output transactions aborted; their records are processed "
+                                   "again")),
       pipeline_latency(histogram(registry, "tastesync_pipeline_latency_seconds",
                                  "Delivery report time minus consume time, per output", {},
                                  kLatencyBuckets)),
@@ -72,6 +78,10 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
       partition_restore(histogram(registry, "tastesync_partition_restore_seconds",
                                   "Time to rebuild one partition's state from the changelog", {},
                                   kRestoreBuckets)),
+      transaction_commit(histogram(registry, "tastesync_transaction_commit_seconds",
+                                   "Time to deliver, send the offsets of and commit one output "
+                                   "transaction",
+                                   {}, kCheckpointBuckets)),
       consumer_lag(prometheus::BuildGauge()
                        .Name("tastesync_consumer_lag_records")
                        .Help("High watermark minus the stored offset, per input partition")

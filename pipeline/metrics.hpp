@@ -36,6 +36,8 @@ class PipelineMetrics {
   prometheus::Counter& changelog_replayed;
   prometheus::Counter& records_lost_to_retention;
   prometheus::Counter& evicted_customers;
+  prometheus::Counter& transactions_committed;
+  prometheus::Counter& transactions_aborted;
   prometheus::Counter* registry_reloads = nullptr;
   prometheus::Counter* registry_reload_errors = nullptr;
   prometheus::Histogram& pipeline_latency;
@@ -43,6 +45,7 @@ class PipelineMetrics {
   prometheus::Histogram& stage_latency_topology;
   prometheus::Histogram& stage_latency_checkpoint;
   prometheus::Histogram& partition_restore;
+  prometheus::Histogram& transaction_commit;
   prometheus::Family<prometheus::Gauge>& consumer_lag;
   prometheus::Gauge& state_store_bytes;
   prometheus::Gauge& changelog_lag;

@@ -88,7 +88,7 @@ void OutputProducer::handle_delivery(const rd_kafka_message_t& message) {
       });
     }
     listener_.on_delivered(origin, message);
-  } else if (origin.kind == OutputKind::dead_letter) {
+  } else if (origin.kind == OutputKind::dead_letter && !transactional_) {
     // Producing from inside a delivery report could recurse on a full queue: keep a copy.
     keep_for_retry(origin, message);
     listener_.on_dead_letter_retry(origin);
@@ -127,8 +127,20 @@ OutputProducer::OutputProducer(const Config& config, DeliveryListener& listener)
     : listener_(listener),
       retry_buffer_limit_bytes_(static_cast<std::size_t>(config.kafka.dlq_retry_buffer_bytes)),
       max_message_bytes_(max_message_bytes(producer_properties(config))),
-      input_topic_(config.kafka.input_topic) {
-  KafkaConf conf = make_kafka_conf(producer_properties(config), "kafka.properties");
+      input_topic_(config.kafka.input_topic),
+      transactional_(config.processing.guarantee == Guarantee::exactly_once) {
+  auto properties = producer_properties(config);
+  if (transactional_) {
+    // Only this producer is transactional: the topic admin's, replay's and reset's are not.
+    properties["transactional.id"] = transactional_id(config);
+    // Kafka Streams' choice under exactly-once (the broker's default is 60 s): a transaction an
+    // instance left open when it died blocks read_committed consumers of its partitions until
+    // then, unless the same instance comes back first (docs/contract.md#exactly-once).
+    if (!config.kafka.properties.contains("transaction.timeout.ms")) {
+      properties["transaction.timeout.ms"] = "10000";
+    }
+  }
+  KafkaConf conf = make_kafka_conf(properties, "kafka.properties");
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), this);
   handle_ = make_kafka_handle(RD_KAFKA_PRODUCER, std::move(conf));

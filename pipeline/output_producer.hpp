@@ -43,7 +43,7 @@ class DeliveryListener {
   virtual ~DeliveryListener() = default;
   virtual void on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& message) = 0;
   // An event or changelog record that librdkafka gave up on (after its retries): the pipeline
-  // must stop.
+  // must stop. With exactly_once, any output, dead letters included: its transaction must abort.
   virtual void on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) = 0;
   // A dead letter that failed; it is kept and produced again by retry_dead_letters().
   virtual void on_dead_letter_retry(const OutputOrigin& origin) = 0;
@@ -54,6 +54,8 @@ class DeliveryListener {
 
 // The one idempotent producer for events and dead letters (partitioner murmur2_random, like the
 // Java client). Delivery reports reach the listener from poll()/flush(), on the caller's thread.
+// With processing.guarantee exactly_once it is transactional (OutputTransactions drives it) and
+// keeps no dead letters for retry: a failed one aborts its transaction instead.
 class OutputProducer {
  public:
   OutputProducer(const Config& config, DeliveryListener& listener);
@@ -124,6 +126,7 @@ class OutputProducer {
   KafkaTopic dlq_topic_;
   KafkaTopic changelog_topic_;  // null when the changelog is off
   std::string input_topic_;
+  bool transactional_;
 };
 
 }  // namespace tastesync

@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <stdexcept>
 
@@ -21,6 +22,11 @@ namespace {
 constexpr std::size_t kMaxBatch = 1000;
 constexpr std::int64_t kHousekeepingIntervalMs = 1000;
 constexpr std::uint64_t kStageTimingSampleMask = 63;  // time one record in 64
+// How long one transactional call (init, offsets, commit, abort) may retry.
+constexpr int kTransactionTimeoutMs = 10000;
+// Transactions aborted in a row before the pipeline stops: an output the broker refuses every
+// time (e.g. larger than its message.max.bytes) would otherwise be retried forever, unseen.
+constexpr int kMaxAbortsInARow = 5;
 
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -71,6 +77,13 @@ int Pipeline::run(const std::stop_token& stop) {
 
   const int input_partitions = check_topics(config_);
   producer_ = std::make_unique<OutputProducer>(config_, static_cast<DeliveryListener&>(*this));
+  if (config_.processing.guarantee == Guarantee::exactly_once) {
+    transactions_ =
+        std::make_unique<OutputTransactions>(producer_->handle(), kTransactionTimeoutMs);
+    if (auto error = transactions_->init()) throw std::runtime_error(*error);
+    spdlog::info("exactly_once: transactional.id {}, one transaction every {} ms",
+                 transactional_id(config_), config_.processing.commit_interval_ms);
+  }
 
   // A file registry has no watcher of its own: the pipeline polls it between batches.
   if (!registry_feed_ && !config_.registry.source.empty() &&
@@ -95,22 +108,41 @@ int Pipeline::run(const std::stop_token& stop) {
   batch.reserve(kMaxBatch);
   while (!stop.stop_requested() && !fatal_) {
     batch.clear();
-    // While outputs are in flight, come back quickly to serve their delivery reports.
-    const int wait_ms = producer_->outstanding() > 0 ? 1 : 100;
+    // While outputs are in flight, come back quickly to serve their delivery reports; an open
+    // transaction is committed on time.
+    int wait_ms = producer_->outstanding() > 0 ? 1 : 100;
+    if (transactions_ && transactions_->open()) {
+      wait_ms = static_cast<int>(
+          std::clamp<std::int64_t>(transaction_due_ms_ - wall_clock_ms(), 0, wait_ms));
+    }
     consumer_->consume(batch, kMaxBatch, wait_ms);
     // One clock reading per batch: every record of it was consumed at that moment, and the
     // events' `timestamp` is accurate to the batch (about a millisecond).
     const BatchClock clock{steady_ns(), wall_clock_ms()};
     metrics_.consumed.Increment(static_cast<double>(batch.size()));
+    if (transactions_ && !batch.empty() && !transactions_->open()) {
+      if (auto error = transactions_->begin()) {
+        fail(std::move(*error));
+        break;
+      }
+      transaction_due_ms_ = clock.wall_ms + config_.processing.commit_interval_ms;
+    }
     for (const KafkaMessage& message : batch) {
       handle(*message, clock, stop);
-      if (fatal_) break;
+      // A doomed transaction: the rest of the batch is fetched again after the rewind.
+      if (fatal_ || doomed_) break;
     }
     producer_->poll(0);
-    if (producer_->dead_letters_to_retry() > 0) {
-      check_produced(producer_->retry_dead_letters(stop), "a dead letter");
+    if (transactions_) {
+      if (transactions_->open() && (doomed_ || wall_clock_ms() >= transaction_due_ms_)) {
+        commit_transaction();
+      }
+    } else {
+      if (producer_->dead_letters_to_retry() > 0) {
+        check_produced(producer_->retry_dead_letters(stop), "a dead letter");
+      }
+      checkpoint();
     }
-    checkpoint();
     apply_backpressure();
     const std::int64_t now_ms = wall_clock_ms();
     if (now_ms >= next_housekeeping_ms_) housekeeping(now_ms);
@@ -139,6 +171,7 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
     return;
   }
   slot->next_offset = message.offset + 1;
+  if (slot->committed_offset < 0) slot->committed_offset = message.offset;
 
   rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
   const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &timestamp_type);
@@ -209,7 +242,7 @@ void Pipeline::publish_learned_levels() {
   learned_.clear();
 }
 
-void Pipeline::checkpoint() {
+void Pipeline::collect_checkpoints() {
   advanced_.clear();
   for (std::size_t p = 0; p < slots_.size(); ++p) {
     PartitionSlot* slot = slots_[p].get();
@@ -222,6 +255,14 @@ void Pipeline::checkpoint() {
                           PartitionCheckpoint{position->next_offset, position->progress});
     advanced_.emplace_back(partition, position->next_offset);
   }
+}
+
+void Pipeline::checkpoint() {
+  if (transactions_) {
+    commit_transaction();
+    return;
+  }
+  collect_checkpoints();
   if (advanced_.empty()) return;
   const std::int64_t started_ns = steady_ns();
   if (changelog_enabled(config_)) {
@@ -249,11 +290,136 @@ void Pipeline::checkpoint() {
   }
 }
 
+void Pipeline::commit_transaction() {
+  if (!transactions_ || !transactions_->open()) return;
+  const std::int64_t started_ns = steady_ns();
+  // A pipeline that failed commits nothing more.
+  if (fatal_ && !doomed_) doomed_ = *fatal_;
+  // Every delivery report first: the offsets sent must be of records whose outputs are all in
+  // the log (a failed one dooms the transaction).
+  if (!doomed_ && !producer_->flush(kTransactionTimeoutMs)) {
+    doomed_ = "outputs not delivered within " + std::to_string(kTransactionTimeoutMs) + " ms";
+  }
+  TransactionResult result;
+  if (!doomed_) {
+    collect_checkpoints();
+    if (learned_level_feed_) learned_ = batch_.room_levels();
+    const std::stop_token never;
+    batch_.for_each_put([&](std::string_view key, std::string_view value) {
+      check_produced(producer_->produce_changelog(*partition_of_key(key), key, value, never),
+                     "a changelog record");
+      ++changelog_produced_;
+    });
+  }
+  if (fatal_ && !doomed_) doomed_ = *fatal_;
+  if (!doomed_) {
+    const TopicPartitionList offsets(
+        rd_kafka_topic_partition_list_new(static_cast<int>(advanced_.size())));
+    for (const auto& [partition, next_offset] : advanced_) {
+      rd_kafka_topic_partition_list_add(offsets.get(), config_.kafka.input_topic.c_str(), partition)
+          ->offset = next_offset;
+    }
+    result = transactions_->commit(consumer_->handle(), *offsets);
+  } else {
+    result = transactions_->abort(*doomed_);
+  }
+  doomed_.reset();
+  switch (result.outcome) {
+    case TransactionOutcome::committed:
+      aborts_in_a_row_ = 0;
+      metrics_.transactions_committed.Increment();
+      metrics_.transaction_commit.Observe(static_cast<double>(steady_ns() - started_ns) * 1e-9);
+      // RocksDB follows the committed transaction. A crash before this write leaves RocksDB
+      // behind the committed offsets; the next assignment restores from the changelog, which
+      // the same transaction wrote (PartitionRestorer).
+      if (auto written = store_->write(batch_); !written) {
+        fail("state write failed: " + written.error().message);
+        return;
+      }
+      publish_learned_levels();
+      for (const auto& [partition, next_offset] : advanced_) {
+        if (PartitionSlot* slot = slot_for(partition)) slot->committed_offset = next_offset;
+        consumer_->store_offset(partition, next_offset);
+      }
+      for (const std::string& value : tapped_) tap_(value);
+      tapped_.clear();
+      break;
+    case TransactionOutcome::aborted:
+      metrics_.transactions_aborted.Increment();
+      batch_.clear();
+      learned_.clear();
+      tapped_.clear();
+      if (++aborts_in_a_row_ >= kMaxAbortsInARow) {
+        fail(std::to_string(aborts_in_a_row_) +
+             " transactions aborted in a row; the last: " + result.reason);
+        return;
+      }
+      if (!shutting_down_) rewind_to_last_commit();
+      break;
+    case TransactionOutcome::fatal:
+      fail("exactly_once: " + result.reason);
+      break;
+  }
+}
+
+void Pipeline::rewind_to_last_commit() {
+  // The aborted transaction's records are processed again from the state of the last commit,
+  // which RocksDB holds, exactly as a restart would.
+  const TopicPartitionList seek(rd_kafka_topic_partition_list_new(1));
+  for (std::size_t p = 0; p < slots_.size(); ++p) {
+    if (!slots_[p]) continue;
+    const auto partition = static_cast<std::int32_t>(p);
+    auto fresh = std::make_unique<PartitionSlot>();
+    auto checkpoint = store_->restore(partition, fresh->state);
+    if (!checkpoint) {
+      fail("rewinding partition " + std::to_string(partition) + ": " + checkpoint.error().message);
+      return;
+    }
+    topology_.normalize_restored(fresh->state);
+    const std::int64_t offset =
+        *checkpoint ? (*checkpoint)->next_offset : slots_[p]->committed_offset;
+    fresh->committed_offset = offset;
+    fresh->next_offset = offset;
+    fresh->paused = slots_[p]->paused;
+    slots_[p] = std::move(fresh);
+    if (offset >= 0) {
+      rd_kafka_topic_partition_list_add(seek.get(), config_.kafka.input_topic.c_str(), partition)
+          ->offset = offset;
+    }
+  }
+  if (seek->cnt == 0) return;
+  KafkaError error(
+      rd_kafka_seek_partitions(consumer_->handle(), seek.get(), kTransactionTimeoutMs));
+  if (error) {
+    fail(std::string("seeking back after an aborted transaction: ") +
+         rd_kafka_error_string(error.get()));
+    return;
+  }
+  for (int i = 0; i < seek->cnt; ++i) {
+    if (seek->elems[i].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      fail("seeking partition " + std::to_string(seek->elems[i].partition) +
+           " back after an aborted transaction: " + rd_kafka_err2str(seek->elems[i].err));
+      return;
+    }
+  }
+  spdlog::info("rewound {} partitions to their last committed offsets", seek->cnt);
+}
+
+void Pipeline::fail_or_abort(std::string reason) {
+  // With exactly_once, a failed output only dooms its transaction: the records are processed
+  // again after the abort. A fatal producer error (fenced) still stops the pipeline.
+  if (transactions_ && transactions_->open() && !producer_->fatal_error()) {
+    if (!doomed_) doomed_ = std::move(reason);
+    return;
+  }
+  fail(std::move(reason));
+}
+
 void Pipeline::check_produced(const ProduceResult& result, const char* what) {
   if (result.status == ProduceStatus::stopped) {
     undelivered_at_stop_ = true;  // consumed again after a restart: its offset is never stored
   } else if (result.status == ProduceStatus::failed) {
-    fail(std::string("producing ") + what + ": " + rd_kafka_err2str(result.error));
+    fail_or_abort(std::string("producing ") + what + ": " + rd_kafka_err2str(result.error));
   }
 }
 
@@ -342,7 +508,7 @@ int Pipeline::shutdown() {
     drained = producer_->flush(std::min(drain_ms(), 100));
   }
   drained = drained && producer_->dead_letters_to_retry() == 0 && !undelivered_at_stop_;
-  checkpoint();  // only what was delivered
+  checkpoint();  // only what was delivered (exactly_once: the open transaction is committed)
   bool bounded = drained;
   if (const auto err = consumer_->commit_within(remaining_ms());
       err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -411,17 +577,25 @@ void Pipeline::on_delivered(const OutputOrigin& origin, const rd_kafka_message_t
   if (origin.kind == OutputKind::event) {
     metrics_.produced_events.Increment();
     if (tap_ && message.payload != nullptr) {
-      tap_({static_cast<const char*>(message.payload), message.len});
+      const std::string_view value(static_cast<const char*>(message.payload), message.len);
+      // exactly_once: shown once its transaction commits, never if it aborts.
+      if (transactions_) {
+        tapped_.emplace_back(value);
+      } else {
+        tap_(value);
+      }
     }
   }
 }
 
 void Pipeline::on_failed(const OutputOrigin& origin, const rd_kafka_message_t& message) {
   metrics_.delivery_errors.Increment();
-  const char* what = origin.kind == OutputKind::changelog ? "a changelog record" : "the event";
-  fail(std::string("delivering ") + what + " of " + config_.kafka.input_topic + "[" +
-       std::to_string(origin.partition) + "]@" + std::to_string(origin.offset) +
-       " failed: " + rd_kafka_err2str(message.err));
+  const char* what = origin.kind == OutputKind::changelog ? "a changelog record"
+                     : origin.kind == OutputKind::event   ? "the event"
+                                                          : "the dead letter";
+  fail_or_abort(std::string("delivering ") + what + " of " + config_.kafka.input_topic + "[" +
+                std::to_string(origin.partition) + "]@" + std::to_string(origin.offset) +
+                " failed: " + rd_kafka_err2str(message.err));
 }
 
 void Pipeline::on_dead_letter_retry(const OutputOrigin& origin) {
@@ -449,6 +623,7 @@ void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
     // RocksDB's offset wins: it is written with the state, the Kafka commit trails it.
     tp.offset = *checkpoint ? (*checkpoint)->next_offset : RD_KAFKA_OFFSET_INVALID;
     slot->next_offset = *checkpoint ? (*checkpoint)->next_offset : -1;
+    slot->committed_offset = slot->next_offset;
     restored_customers += slot->state.size();
     const auto index = static_cast<std::size_t>(tp.partition);
     if (index >= slots_.size()) slots_.resize(index + 1);
@@ -464,6 +639,9 @@ void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
 void Pipeline::on_revoked(const rd_kafka_topic_partition_list_t& partitions, bool lost) {
   // Drain first either way: a late delivery report must never meet a re-assigned partition.
   producer_->flush(config_.shutdown.timeout_ms);
+  // Revoked: their work is committed while this member still owns them. Lost: another member
+  // may own them already, so the open transaction aborts (after they are dropped, so that only
+  // the kept partitions rewind).
   if (!lost) checkpoint();
   for (int i = 0; i < partitions.cnt; ++i) {
     const std::int32_t partition = partitions.elems[i].partition;
@@ -471,6 +649,10 @@ void Pipeline::on_revoked(const rd_kafka_topic_partition_list_t& partitions, boo
     if (index < slots_.size()) slots_[index].reset();
     producer_->forget_dead_letters_of(partition);
     consumer_lag_.forget(partition);
+  }
+  if (lost && transactions_ && transactions_->open()) {
+    doomed_ = "partitions lost";
+    commit_transaction();
   }
   spdlog::info("{} partitions {} of {}", lost ? "lost" : "revoked", partition_names(partitions),
                config_.kafka.input_topic);

@@ -18,6 +18,7 @@
 #include "pipeline/metrics.hpp"
 #include "pipeline/offset_tracker.hpp"
 #include "pipeline/output_producer.hpp"
+#include "pipeline/output_transactions.hpp"
 #include "pipeline/partition_restorer.hpp"
 #include "registry/learned_levels.hpp"
 #include "registry/registry_feed.hpp"
@@ -71,6 +72,9 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
     // The offset the next record must have at least (-1: not known yet). Offsets only go back
     // when the log was truncated or recreated under this instance's state.
     std::int64_t next_offset = -1;
+    // exactly_once: where an aborted transaction sends the partition back (its last committed
+    // next offset, else the first offset it processed; -1: nothing processed yet).
+    std::int64_t committed_offset = -1;
   };
 
   struct BatchClock {
@@ -81,6 +85,14 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void handle(const rd_kafka_message_t& message, const BatchClock& clock,
               const std::stop_token& stop);
   void checkpoint();
+  // The slots' completed positions into batch_ (pending state and checkpoints) and advanced_.
+  void collect_checkpoints();
+  // exactly_once (docs/contract.md#exactly-once): the open transaction gets the changelog
+  // records and the offsets of everything processed since it began, and is committed; RocksDB
+  // follows a committed one. An aborted one rewinds every partition to its last commit.
+  void commit_transaction();
+  void rewind_to_last_commit();
+  void fail_or_abort(std::string reason);
   // Hands the room levels of the checkpoint just written to the learned level feed.
   void publish_learned_levels();
   // A failed produce stops the pipeline; a stopped one marks the shutdown as not drained.
@@ -111,6 +123,12 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<PartitionRestorer> restorer_;  // on each assignment, before the state loads
   std::unique_ptr<OutputProducer> producer_;
+  std::unique_ptr<OutputTransactions> transactions_;  // exactly_once only
+  std::optional<std::string> doomed_;                 // why the open transaction must abort
+  std::int64_t transaction_due_ms_ = 0;
+  int aborts_in_a_row_ = 0;
+  // exactly_once with a tap: values delivered in the open transaction, shown once it commits.
+  std::vector<std::string> tapped_;
   std::unique_ptr<InputConsumer> consumer_;
   std::vector<std::unique_ptr<PartitionSlot>> slots_;  // indexed by partition
   StateStore::Batch batch_;

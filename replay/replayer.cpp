@@ -77,6 +77,10 @@ Replayer::Replayer(Config config, std::shared_ptr<const Registry> registry, Repl
       live_output_topic_(config_.kafka.output_topic),
       live_dlq_topic_(config_.kafka.dlq_topic),
       topology_(std::move(registry), topology_options(config_)) {
+  // A replay's outputs go to a topic of its own, idempotently, and it ends with a flush: a
+  // second run gives the same records, which is what a transaction would buy
+  // (docs/operations.md#replay). The live pipeline's exactly_once setting does not apply here.
+  config_.processing.guarantee = Guarantee::at_least_once;
   if (options_.dlq_topic.empty()) options_.dlq_topic = options_.output_topic + "-dlq";
   for (const auto& [flag, topic] :
        {std::pair<std::string, std::string>{"--output-topic", options_.output_topic},

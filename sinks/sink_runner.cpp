@@ -103,6 +103,9 @@ class SinkRunner::Impl {
         // A new sink group stores everything customer-events still holds.
         {"auto.offset.reset", "earliest"},
         {"enable.partition.eof", "false"},
+        // Events of an aborted transaction (processing.guarantee exactly_once) never reach the
+        // databases (docs/contract.md#exactly-once).
+        {"isolation.level", "read_committed"},
         {"session.timeout.ms", std::to_string(options_.session_timeout_ms)},
         {"heartbeat.interval.ms", std::to_string(options_.heartbeat_interval_ms)},
         // A database outage keeps the sink from polling; it must not cost it the group while
