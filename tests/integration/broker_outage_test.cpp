@@ -22,16 +22,6 @@ int status(int port, const std::string& path) {
   return response ? response->status : 0;
 }
 
-// The input records the dead letters came from, as "partition/offset".
-std::set<std::string> dead_letter_sources(const std::vector<Record>& letters) {
-  std::set<std::string> sources;
-  for (const Record& letter : letters) {
-    sources.insert(letter.header_text("dlq.source.partition") + "/" +
-                   letter.header_text("dlq.source.offset"));
-  }
-  return sources;
-}
-
 class BrokerOutage : public BrokerTest {};
 
 TEST_F(BrokerOutage, TwentySecondsWithoutAnyBrokerLoseNothingAndChangeNoEvent) {

@@ -58,6 +58,15 @@ std::set<std::string> distinct_ids(const std::multiset<std::string>& ids) {
   return {ids.begin(), ids.end()};
 }
 
+std::set<std::string> dead_letter_sources(const std::vector<Record>& letters) {
+  std::set<std::string> sources;
+  for (const Record& letter : letters) {
+    sources.insert(letter.header_text("dlq.source.partition") + "/" +
+                   letter.header_text("dlq.source.offset"));
+  }
+  return sources;
+}
+
 void BrokerTest::wait_caught_up(const std::string& group_id, const std::string& topic,
                                 PipelineProcess& pipeline) {
   KafkaInspector inspector(brokers());

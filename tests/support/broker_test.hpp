@@ -85,6 +85,8 @@ std::string sentinel_in_partition_of(const std::string& customer, int partitions
 // The event_id header of each event, duplicates kept; and the same without them.
 std::multiset<std::string> event_ids_of(const std::vector<Record>& events);
 std::set<std::string> distinct_ids(const std::multiset<std::string>& ids);
+// The input records the dead letters came from, as "partition/offset".
+std::set<std::string> dead_letter_sources(const std::vector<Record>& letters);
 
 // The event whose data.sighting_id is `sighting_id`, or null.
 const Record* event_of_sighting(const std::vector<Record>& events, std::string_view sighting_id);
