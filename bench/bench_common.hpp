@@ -50,10 +50,14 @@ struct E2eFigures {
   double pipeline_startup_s = 0;
   double latency_p50_ms = 0;
   double latency_p99_ms = 0;
+  // The same pipeline with processing.guarantee exactly_once (when asked for), same records.
+  double pipeline_eos_s = 0;
+  double pipeline_eos_startup_s = 0;
+  double eos_latency_p99_ms = 0;
 };
 
 E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, std::int64_t records,
-                             int customers, int partitions);
+                             int customers, int partitions, bool with_exactly_once);
 
 struct LatencyFigures {
   std::int64_t records = 0;

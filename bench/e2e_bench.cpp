@@ -23,6 +23,7 @@ namespace {
 constexpr char kInput[] = "bench-in";
 constexpr char kPassthroughOut[] = "bench-out-passthrough";
 constexpr char kPipelineOut[] = "bench-out-pipeline";
+constexpr char kPipelineEosOut[] = "bench-out-pipeline-eos";
 constexpr char kDlq[] = "bench-dlq";
 
 Config bench_config(const std::string& brokers, const std::string& group,
@@ -214,9 +215,23 @@ double histogram_quantile(prometheus::Registry& registry, const std::string& nam
   return 0;
 }
 
-void run_pipeline(const Config& config, const std::shared_ptr<const Registry>& registry,
-                  const std::vector<std::int64_t>& ends, CommitObserver& observer,
-                  E2eFigures& figures) {
+struct PipelineRun {
+  double seconds = 0;
+  double startup_s = 0;
+  double latency_p50_ms = 0;
+  double latency_p99_ms = 0;
+};
+
+// Timed from the first record consumed to the end: at-least-once, when an outside observer sees
+// every partition's committed offset at the end offset; exactly_once (whose offsets the mock
+// drops: docs/platform.md#mock-transactions), when the first transaction that began after the
+// last record was consumed has committed, so the last record's transaction has.
+PipelineRun run_pipeline(const Config& config, const std::shared_ptr<const Registry>& registry,
+                         const std::vector<std::int64_t>& ends, CommitObserver& observer) {
+  const bool transactional = config.processing.guarantee == Guarantee::exactly_once;
+  std::int64_t records = 0;
+  for (const std::int64_t end : ends) records += end;
+  PipelineRun figures;
   auto metrics = std::make_shared<prometheus::Registry>();
   Pipeline pipeline(config, registry, metrics, std::make_shared<Health>(), nullptr);
   const auto started = std::chrono::steady_clock::now();
@@ -226,17 +241,31 @@ void run_pipeline(const Config& config, const std::shared_ptr<const Registry>& r
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
   const auto first = std::chrono::steady_clock::now();
-  figures.pipeline_startup_s = std::chrono::duration<double>(first - started).count();
-  while (!observer.caught_up(ends)) {
-    check_deadline(started, observer, "the pipeline");
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  figures.startup_s = std::chrono::duration<double>(first - started).count();
+  if (transactional) {
+    while (counter_value(*metrics, "tastesync_records_consumed_total") <
+           static_cast<double>(records)) {
+      check_deadline(started, observer, "the pipeline");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    const double committed = counter_value(*metrics, "tastesync_transactions_committed_total");
+    while (counter_value(*metrics, "tastesync_transactions_committed_total") < committed + 1) {
+      check_deadline(started, observer, "the pipeline");
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  } else {
+    while (!observer.caught_up(ends)) {
+      check_deadline(started, observer, "the pipeline");
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
   }
-  figures.pipeline_s = seconds_since(first);
+  figures.seconds = seconds_since(first);
   figures.latency_p50_ms =
       1000 * histogram_quantile(*metrics, "tastesync_pipeline_latency_seconds", 0.5);
   figures.latency_p99_ms =
       1000 * histogram_quantile(*metrics, "tastesync_pipeline_latency_seconds", 0.99);
   worker.request_stop();
+  return figures;
 }
 
 }  // namespace
@@ -281,10 +310,12 @@ LatencyFigures run_latency_benchmark(const std::shared_ptr<const Registry>& regi
 }
 
 E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, std::int64_t records,
-                             int customers, int partitions) {
+                             int customers, int partitions, bool with_exactly_once) {
   MockCluster mock(1);
   mock.create_topic(kInput, partitions);
-  for (const char* topic : {kPassthroughOut, kPipelineOut, kDlq}) mock.create_topic(topic, 6);
+  for (const char* topic : {kPassthroughOut, kPipelineOut, kPipelineEosOut, kDlq}) {
+    mock.create_topic(topic, 6);
+  }
   const std::string brokers = mock.bootstrap_servers();
 
   GeneratorOptions options;
@@ -306,7 +337,26 @@ E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, st
     Config config = bench_config(brokers, "bench-pipeline", kPipelineOut);
     config.state.dir = state_dir;
     CommitObserver observer(brokers, "bench-pipeline");
-    run_pipeline(config, registry, ends, observer, figures);
+    const PipelineRun run = run_pipeline(config, registry, ends, observer);
+    figures.pipeline_s = run.seconds;
+    figures.pipeline_startup_s = run.startup_s;
+    figures.latency_p50_ms = run.latency_p50_ms;
+    figures.latency_p99_ms = run.latency_p99_ms;
+    std::filesystem::remove_all(state_dir);
+  }
+  if (with_exactly_once) {
+    const std::string state_dir = "/tmp/tastesync-bench-e2e-eos-" + std::to_string(::getpid());
+    Config config = bench_config(brokers, "bench-pipeline-eos", kPipelineEosOut);
+    config.state.dir = state_dir;
+    config.processing.guarantee = Guarantee::exactly_once;
+    // The changelog exactly_once needs (docs/contract.md#exactly-once); the mock has no
+    // CreateTopics.
+    mock.create_topic(changelog_topic(config), partitions);
+    CommitObserver observer(brokers, "bench-pipeline-eos");
+    const PipelineRun run = run_pipeline(config, registry, ends, observer);
+    figures.pipeline_eos_s = run.seconds;
+    figures.pipeline_eos_startup_s = run.startup_s;
+    figures.eos_latency_p99_ms = run.latency_p99_ms;
     std::filesystem::remove_all(state_dir);
   }
   {
