@@ -257,6 +257,17 @@ void Pipeline::collect_checkpoints() {
   }
 }
 
+void Pipeline::produce_changelog() {
+  if (!changelog_enabled(config_)) return;
+  // The changelog carries exactly what RocksDB gets, each partition's checkpoint record last.
+  const std::stop_token never;
+  batch_.for_each_put([&](std::string_view key, std::string_view value) {
+    check_produced(producer_->produce_changelog(*partition_of_key(key), key, value, never),
+                   "a changelog record");
+    ++changelog_produced_;
+  });
+}
+
 void Pipeline::checkpoint() {
   if (transactions_) {
     commit_transaction();
@@ -265,18 +276,10 @@ void Pipeline::checkpoint() {
   collect_checkpoints();
   if (advanced_.empty()) return;
   const std::int64_t started_ns = steady_ns();
-  if (changelog_enabled(config_)) {
-    // The changelog carries exactly what RocksDB gets, each partition's checkpoint record last.
-    // The Kafka commit does not wait for it: a restore resumes from the changelog's own
-    // checkpoint, which re-processes (with the same event ids) whatever it lacks.
-    const std::stop_token never;
-    batch_.for_each_put([&](std::string_view key, std::string_view value) {
-      check_produced(producer_->produce_changelog(*partition_of_key(key), key, value, never),
-                     "a changelog record");
-      ++changelog_produced_;
-    });
-    if (fatal_) return;
-  }
+  // The Kafka commit does not wait for the changelog: a restore resumes from the changelog's
+  // own checkpoint, which re-processes (with the same event ids) whatever it lacks.
+  produce_changelog();
+  if (fatal_) return;
   if (learned_level_feed_) learned_ = batch_.room_levels();  // write() clears the batch
   if (auto written = store_->write(batch_); !written) {
     fail("state write failed: " + written.error().message);
@@ -304,12 +307,7 @@ void Pipeline::commit_transaction() {
   if (!doomed_) {
     collect_checkpoints();
     if (learned_level_feed_) learned_ = batch_.room_levels();
-    const std::stop_token never;
-    batch_.for_each_put([&](std::string_view key, std::string_view value) {
-      check_produced(producer_->produce_changelog(*partition_of_key(key), key, value, never),
-                     "a changelog record");
-      ++changelog_produced_;
-    });
+    produce_changelog();
   }
   if (fatal_ && !doomed_) doomed_ = *fatal_;
   if (!doomed_) {

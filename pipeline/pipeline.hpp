@@ -87,6 +87,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void checkpoint();
   // The slots' completed positions into batch_ (pending state and checkpoints) and advanced_.
   void collect_checkpoints();
+  // batch_ to the changelog (when on), record for record.
+  void produce_changelog();
   // exactly_once (docs/contract.md#exactly-once): the open transaction gets the changelog
   // records and the offsets of everything processed since it began, and is committed; RocksDB
   // follows a committed one. An aborted one rewinds every partition to its last commit.
