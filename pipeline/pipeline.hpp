@@ -34,6 +34,10 @@ namespace tastesync {
 // prints them).
 using EventTap = std::function<void(std::string_view value)>;
 
+// How long one transactional call (init, offsets, commit, abort) may retry, and the delivery
+// of a transaction's outputs may take (processing.guarantee exactly_once).
+inline constexpr int kTransactionTimeoutMs = 10000;
+
 // Exit codes of Pipeline::run. After kExitShutdownTimedOut the caller should exit without
 // destroying the pipeline: a Kafka client whose close is still in progress would hold it.
 inline constexpr int kExitClean = 0;

@@ -9,7 +9,7 @@ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTASTESYNC_BUILD
 # The generated default registry must exist for its includes to resolve.
 cmake --build "$build" --target tastesync_registry -j 2 >/dev/null
 cd "$root"
-find app common config db http kafka pipeline registry sinks stages state tools -name '*.cpp' ! -name '*_test.cpp' -print0 |
+find app common config db http kafka pipeline registry replay sinks stages state tools -name '*.cpp' ! -name '*_test.cpp' -print0 |
   xargs -0 -n 1 -P "${JOBS:-2}" clang-tidy-14 -p "$build" --quiet 2>/dev/null |
   tee "$build/clang-tidy.log" | grep -E "^/.*(warning|error):" || true
 if grep -q "error:" "$build/clang-tidy.log"; then
