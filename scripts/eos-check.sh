@@ -67,7 +67,7 @@ wait_caught_up() {
   return 1
 }
 topics() { # GROUP OUTPUT DLQ MODE GUARANTEE
-  "$bin" topics create --brokers "$brokers" --group-id "$1" --input-topic "$run-raw-beacons" \
+  TASTESYNC_SINK__DLQ_TOPIC="$1-sink-dlq" "$bin" topics create --brokers "$brokers" --group-id "$1" --input-topic "$run-raw-beacons" \
     --output-topic "$2" --dlq-topic "$3" --consumer-mode "$4" --processing-guarantee "$5" \
     --partitions "$partitions" --replication-factor "$replicas"
 }
