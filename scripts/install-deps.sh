@@ -10,7 +10,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libpqxx-dev libhiredis-dev postgresql-15 postgresql-client-15 redis-server redis-tools
   clang-14 libclang-rt-14-dev
-  python3 python3-jsonschema kcat
+  python3 python3-jsonschema python3-yaml kcat
+  docker-compose
 )
 
 missing=()
