@@ -174,11 +174,26 @@ int run_loaded(Config config, const SignalGate& gate) {
   for (const auto& [key, value] : describe_config(config)) spdlog::info("  {} = {}", key, value);
 
   if (!server) server.emplace(config.metrics, metrics_registry, health);
-  spdlog::info("metrics on http://{}:{}/metrics (/healthz, /readyz){}", config.metrics.bind_address,
-               server->port(),
+  spdlog::info("metrics on http://{}:{}/metrics (/healthz, /readyz, /floor){}",
+               config.metrics.bind_address, server->port(),
                config.metrics.token.empty() ? "" : "; /metrics needs the bearer token");
 
-  Pipeline pipeline(config, registry, metrics_registry, health, printing_tap(config.output));
+  // The live floor view (docs/contract.md#floor): the registry's locations, then every delivered
+  // event.
+  std::vector<FloorLocation> floor_locations;
+  for (const Location& location : registry->locations()) {
+    floor_locations.push_back(FloorLocation{location.store_id, location.name,
+                                            std::string(location_type_name(location.type))});
+  }
+  auto floor = std::make_shared<FloorState>(
+      std::move(floor_locations), std::chrono::milliseconds(config.floor.presence_timeout_ms),
+      config.floor.mask_ids);
+  server->serve_floor(floor);
+  EventTap tap = [floor, print = printing_tap(config.output)](std::string_view value) {
+    floor->apply(value, wall_clock_ms());
+    if (print) print(value);
+  };
+  Pipeline pipeline(config, registry, metrics_registry, health, std::move(tap));
   pipeline.set_embedded_mode(embedded);
   std::optional<PostgresRegistryWatcher> registry_watcher;
   if (registry_from_postgres) {

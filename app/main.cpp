@@ -60,6 +60,9 @@ CLI::App* add_run_subcommand(CLI::App& app, RunArguments& run) {
   key_flag(*run_app, run, "--metrics-port", "metrics.port",
            "HTTP port for /metrics, /healthz, /readyz (0: any free)");
   key_flag(*run_app, run, "--consumer-mode", "kafka.consumer_mode", "group or assign");
+  run_app->add_flag_callback(
+      "--floor-mask-ids", [&run] { run.overrides.emplace_back("floor.mask_ids", "true"); },
+      "Show customer ids on /floor as their first and last two characters only");
   key_flag(*run_app, run, "--processing-guarantee", "processing.guarantee",
            "at_least_once, or exactly_once (Kafka transactions)");
   key_flag(*run_app, run, "--log-level", "log.level", "trace, debug, info, warn, error");

@@ -123,6 +123,13 @@ struct TopicsConfig {
   std::int64_t changelog_retention_ms = 86400000;  // topics.changelog_retention_ms (1 d)
 };
 
+// The live floor view at /floor (docs/contract.md#floor).
+struct FloorConfig {
+  // As long as the Redis sink keeps a customer in store:<id>:present (docs/storage.md).
+  int presence_timeout_ms = 180000;  // floor.presence_timeout_ms
+  bool mask_ids = false;             // floor.mask_ids (--floor-mask-ids)
+};
+
 struct ProcessingConfig {
   Guarantee guarantee = Guarantee::at_least_once;  // processing.guarantee
   // How long one transaction stays open (exactly_once): Kafka Streams' default under EOS.
@@ -152,6 +159,7 @@ struct Config {
   ShutdownConfig shutdown;
   TopicsConfig topics;
   ProcessingConfig processing;
+  FloorConfig floor;
   // Secret key -> the file its value was read from (<key>_file, kafka.secret_files.<property>;
   // docs/design.md "Secrets"). load_config reads them; kept for the effective-config log.
   std::map<std::string, std::string> secret_files;

@@ -5,13 +5,17 @@
 #include <prometheus/text_serializer.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <string_view>
+#include <thread>
 
 #include "common/clock.hpp"
 #include "config/config.hpp"
+#include "http/floor_page.hpp"
 
 namespace tastesync {
 namespace {
@@ -26,6 +30,13 @@ constexpr int kRequestTimeoutMs = 2000;
 // block is refused (civetweb 1.15 answers 400) and the connection closed unread, so no request
 // costs more memory than this.
 constexpr int kMaxRequestBytes = 16384;
+// Each open /floor/events stream holds a worker thread: at most this many, so /healthz, /readyz
+// and /metrics always find one (docs/design.md, "The HTTP server").
+constexpr int kMaxFloorStreams = 8;
+// A stream sends at most this often, however fast the floor changes, and says something at least
+// this often (a comment line) so that proxies and the browser keep it open.
+constexpr auto kFloorMinInterval = std::chrono::milliseconds(250);
+constexpr auto kFloorKeepAlive = std::chrono::seconds(15);
 
 bool is_head_request(const mg_connection* connection) {
   const mg_request_info* request = mg_get_request_info(connection);
@@ -78,6 +89,36 @@ bool is_the_token(std::string_view candidate, const std::string& token) {
   const char* compared = same_length ? candidate.data() : token.data();
   const bool same_bytes = CRYPTO_memcmp(compared, token.data(), token.size()) == 0;
   return same_length && same_bytes;
+}
+
+// The value of query parameter `name`, at most `limit` bytes, or nullopt.
+std::optional<std::string> query_value(const mg_connection* connection, const char* name,
+                                       std::size_t limit) {
+  const mg_request_info* request = mg_get_request_info(connection);
+  if (request == nullptr || request->query_string == nullptr) return std::nullopt;
+  std::string value(limit + 1, '\0');
+  const int length = mg_get_var(request->query_string, std::strlen(request->query_string), name,
+                                value.data(), value.size());
+  if (length < 0) return std::nullopt;
+  value.resize(static_cast<std::size_t>(length));
+  return value;
+}
+
+// Answers 401 itself when a token is set and the request bears it neither as a bearer header
+// nor as ?token= (a browser's EventSource cannot send headers). Nothing sent is echoed or logged.
+bool floor_authorized(mg_connection* connection, const std::string& token) {
+  if (token.empty()) return true;
+  if (const auto credentials = bearer_credentials(mg_get_header(connection, "Authorization"));
+      credentials && is_the_token(*credentials, token)) {
+    return true;
+  }
+  if (const auto query = query_value(connection, "token", 4096);
+      query && is_the_token(*query, token)) {
+    return true;
+  }
+  respond(connection, 401, "text/plain", "unauthorized\n",
+          "WWW-Authenticate: Bearer realm=\"tastesync\"\r\n");
+  return false;
 }
 
 }  // namespace
@@ -146,13 +187,74 @@ struct MetricsServer::Handlers {
     std::shared_ptr<Health> health_;
   };
 
+  class Floor : public CivetHandler {
+   public:
+    explicit Floor(std::string token) : token_(std::move(token)) {}
+    bool handleGet(CivetServer* /*server*/, mg_connection* connection) override {
+      if (!floor_authorized(connection, token_)) return true;
+      respond(connection, 200, "text/html; charset=utf-8", std::string(kFloorPage),
+              "Cache-Control: no-store\r\nContent-Security-Policy: default-src 'self'; "
+              "script-src 'unsafe-inline'; style-src 'unsafe-inline'\r\n");
+      return true;
+    }
+
+   private:
+    std::string token_;
+  };
+
+  // Server-Sent Events: the store's snapshot (or every store's) on connecting and after each
+  // change, a comment line when nothing changed for a while.
+  class FloorEvents : public CivetHandler {
+   public:
+    FloorEvents(std::shared_ptr<FloorState> floor, std::string token)
+        : floor_(std::move(floor)), token_(std::move(token)) {}
+    bool handleGet(CivetServer* /*server*/, mg_connection* connection) override {
+      if (!floor_authorized(connection, token_)) return true;
+      const std::string store = query_value(connection, "store", 64).value_or("");
+      if (streams_.fetch_add(1) >= kMaxFloorStreams) {
+        streams_.fetch_sub(1);
+        respond(connection, 503, "text/plain", "too many floor views open\n", "Retry-After: 5\r\n");
+        return true;
+      }
+      mg_printf(connection,
+                "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
+                "Connection: close\r\n\r\n");
+      std::uint64_t sent = 0;
+      while (!floor_->stopped()) {
+        const std::uint64_t version =
+            floor_->wait_for_change(sent, kFloorKeepAlive, [] { return wall_clock_ms(); });
+        if (floor_->stopped()) break;
+        std::string message = ": still here\n\n";
+        if (version > sent) {
+          message = "data: " + floor_->snapshot_json(store) + "\n\n";
+          sent = version;
+        }
+        if (mg_write(connection, message.data(), message.size()) <= 0) break;  // it went away
+        std::this_thread::sleep_for(kFloorMinInterval);
+      }
+      streams_.fetch_sub(1);
+      return true;
+    }
+
+   private:
+    std::shared_ptr<FloorState> floor_;
+    std::string token_;
+    std::atomic<int> streams_{0};
+  };
+
   Handlers(std::shared_ptr<prometheus::Registry> registry, std::string token,
            const std::shared_ptr<Health>& health)
-      : metrics(std::move(registry), std::move(token)), healthz(health), readyz(health) {}
+      : metrics(std::move(registry), token),
+        healthz(health),
+        readyz(health),
+        token(std::move(token)) {}
 
   Metrics metrics;
   Healthz healthz;
   Readyz readyz;
+  std::string token;
+  std::unique_ptr<Floor> floor;
+  std::unique_ptr<FloorEvents> floor_events;
 };
 
 MetricsServer::MetricsServer(const MetricsConfig& config,
@@ -183,7 +285,19 @@ MetricsServer::MetricsServer(const MetricsConfig& config,
   port_ = count > 0 ? ports[0].port : config.port;
 }
 
+void MetricsServer::serve_floor(std::shared_ptr<FloorState> floor) {
+  floor_ = floor;
+  handlers_->floor = std::make_unique<Handlers::Floor>(handlers_->token);
+  handlers_->floor_events =
+      std::make_unique<Handlers::FloorEvents>(std::move(floor), handlers_->token);
+  // "$": exactly /floor (civetweb matches prefixes otherwise).
+  server_->addHandler("/floor$", *handlers_->floor);
+  server_->addHandler("/floor/events$", *handlers_->floor_events);
+}
+
 MetricsServer::~MetricsServer() {
+  // Open event streams end first: close() waits for every worker thread.
+  if (floor_) floor_->stop();
   if (server_) server_->close();
 }
 

@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "common/health.hpp"
+#include "http/floor_state.hpp"
 
 class CivetServer;
 
@@ -12,8 +13,9 @@ namespace tastesync {
 
 struct MetricsConfig;
 
-// /metrics, /healthz and /readyz on one civetweb listener. With a token configured, /metrics
-// answers only requests bearing it; the probes stay open (docs/design.md, "The HTTP server").
+// /metrics, /healthz and /readyz on one civetweb listener, and /floor once served. With a token
+// configured, /metrics and /floor answer only requests bearing it; the probes stay open
+// (docs/design.md, "The HTTP server").
 class MetricsServer {
  public:
   // Throws ConfigError naming metrics.port when the port cannot be bound.
@@ -24,10 +26,14 @@ class MetricsServer {
   MetricsServer& operator=(const MetricsServer&) = delete;
 
   int port() const { return port_; }
+  // Adds /floor (the page) and /floor/events (its Server-Sent Events) over `floor`, behind the
+  // metrics token when one is set (docs/contract.md#floor).
+  void serve_floor(std::shared_ptr<FloorState> floor);
 
  private:
   struct Handlers;
   std::unique_ptr<Handlers> handlers_;
+  std::shared_ptr<FloorState> floor_;
   std::unique_ptr<CivetServer> server_;
   int port_ = 0;
 };

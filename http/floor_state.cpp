@@ -1,0 +1,165 @@
+#include "http/floor_state.hpp"
+
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <simdjson.h>
+
+#include <algorithm>
+
+namespace tastesync {
+namespace {
+
+using Writer = rapidjson::Writer<rapidjson::StringBuffer>;
+
+void string(Writer& writer, std::string_view value) {
+  writer.String(value.data(), static_cast<rapidjson::SizeType>(value.size()));
+}
+
+}  // namespace
+
+FloorState::FloorState(std::vector<FloorLocation> locations,
+                       std::chrono::milliseconds presence_timeout, bool mask_ids)
+    : locations_(std::move(locations)), presence_timeout_(presence_timeout), mask_ids_(mask_ids) {}
+
+void FloorState::apply(std::string_view event_json, std::int64_t now_ms) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element event;
+  if (parser.parse(event_json.data(), event_json.size()).get(event) != simdjson::SUCCESS) return;
+  std::string_view customer;
+  std::string_view store;
+  std::string_view location;
+  std::string_view type;
+  std::string_view detected_at;
+  const auto data = event["data"];
+  if (data["customer_id"].get_string().get(customer) != simdjson::SUCCESS ||
+      data["store_id"].get_string().get(store) != simdjson::SUCCESS ||
+      data["location"].get_string().get(location) != simdjson::SUCCESS ||
+      data["location_type"].get_string().get(type) != simdjson::SUCCESS ||
+      data["detected_at"].get_string().get(detected_at) != simdjson::SUCCESS) {
+    return;
+  }
+  const std::lock_guard lock(mutex_);
+  auto [it, inserted] = customers_.try_emplace(std::string(customer));
+  Presence& presence = it->second;
+  presence.last_event_ms = now_ms;
+  // `still_here` (or an arrival where they already are) keeps them there since when they came.
+  if (!inserted && presence.store_id == store && presence.location == location) return;
+  presence.store_id = store;
+  presence.location = location;
+  presence.location_type = type;
+  presence.since = detected_at;
+  ++version_;
+  changed_.notify_all();
+}
+
+void FloorState::expire(std::int64_t now_ms) {
+  const std::lock_guard lock(mutex_);
+  expire_locked(now_ms);
+}
+
+void FloorState::expire_locked(std::int64_t now_ms) {
+  const std::size_t removed = std::erase_if(customers_, [&](const auto& entry) {
+    return now_ms - entry.second.last_event_ms > presence_timeout_.count();
+  });
+  if (removed > 0) {
+    ++version_;
+    changed_.notify_all();
+  }
+}
+
+std::string FloorState::snapshot_json(std::string_view store) const {
+  const std::lock_guard lock(mutex_);
+  // Stores and locations: the registry's, then any an event named that it does not list.
+  std::map<std::string, std::map<std::string, std::string>, std::less<>> floor;
+  for (const FloorLocation& location : locations_) {
+    if (store.empty() || location.store_id == store) {
+      floor[location.store_id].emplace(location.name, location.type);
+    }
+  }
+  for (const auto& [id, presence] : customers_) {
+    if (store.empty() || presence.store_id == store) {
+      floor[presence.store_id].emplace(presence.location, presence.location_type);
+    }
+  }
+  rapidjson::StringBuffer buffer;
+  Writer writer(buffer);
+  writer.StartObject();
+  writer.Key("version");
+  writer.Uint64(version_);
+  writer.Key("stores");
+  writer.StartArray();
+  for (const auto& [store_id, locations] : floor) {
+    writer.StartObject();
+    writer.Key("store_id");
+    string(writer, store_id);
+    writer.Key("locations");
+    writer.StartArray();
+    for (const auto& [name, type] : locations) {
+      writer.StartObject();
+      writer.Key("name");
+      string(writer, name);
+      writer.Key("type");
+      string(writer, type);
+      writer.Key("customers");
+      writer.StartArray();
+      for (const auto& [id, presence] : customers_) {
+        if (presence.store_id != store_id || presence.location != name) continue;
+        writer.StartObject();
+        writer.Key("id");
+        string(writer, mask_ids_ ? mask(id) : id);
+        writer.Key("since");
+        string(writer, presence.since);
+        writer.EndObject();
+      }
+      writer.EndArray();
+      writer.EndObject();
+    }
+    writer.EndArray();
+    writer.EndObject();
+  }
+  writer.EndArray();
+  writer.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::uint64_t FloorState::version() const {
+  const std::lock_guard lock(mutex_);
+  return version_;
+}
+
+std::uint64_t FloorState::wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout,
+                                          const std::function<std::int64_t()>& now_ms) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(mutex_);
+  while (version_ <= seen && !stopped_) {
+    expire_locked(now_ms());
+    if (version_ > seen) break;
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) break;
+    // Wakes at least once a second to expire the silent.
+    changed_.wait_for(lock, std::min<std::chrono::steady_clock::duration>(deadline - now,
+                                                                          std::chrono::seconds(1)));
+  }
+  return version_;
+}
+
+void FloorState::stop() {
+  const std::lock_guard lock(mutex_);
+  stopped_ = true;
+  changed_.notify_all();
+}
+
+bool FloorState::stopped() const {
+  const std::lock_guard lock(mutex_);
+  return stopped_;
+}
+
+std::string FloorState::mask(std::string_view customer_id) {
+  if (customer_id.size() <= 4) return "\xE2\x80\xA2\xE2\x80\xA2\xE2\x80\xA2";
+  std::string masked(customer_id.substr(0, 2));
+  masked.append("\xE2\x80\xA2\xE2\x80\xA2\xE2\x80\xA2")
+      .append(customer_id.substr(customer_id.size() - 2));
+  return masked;
+}
+
+}  // namespace tastesync

@@ -1,0 +1,74 @@
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tastesync {
+
+// One place of a store's floor as the registry lists it (shown even when nobody is there).
+struct FloorLocation {
+  std::string store_id;
+  std::string name;
+  std::string type;  // entrance, table or counter
+};
+
+// Who is where now, per store, from the CustomerIdentified events the pipeline delivers
+// (docs/contract.md#floor): a customer is at the location of their latest event since the event
+// that put them there, and leaves the floor `presence_timeout` after their last event arrived.
+// Thread-safe: the pipeline applies events, the HTTP workers read snapshots and wait for
+// changes.
+class FloorState {
+ public:
+  FloorState(std::vector<FloorLocation> locations, std::chrono::milliseconds presence_timeout,
+             bool mask_ids);
+
+  // A CustomerIdentified value; anything else is ignored. `now_ms`: the wall clock.
+  void apply(std::string_view event_json, std::int64_t now_ms);
+  // Drops customers silent for longer than the presence timeout.
+  void expire(std::int64_t now_ms);
+
+  // {"version":N,"stores":[{"store_id":..,"locations":[{"name":..,"type":..,"customers":
+  // [{"id":..,"since":"<RFC 3339>"}]}]}]} for one store, or every store (`store` empty); ids
+  // masked when asked.
+  std::string snapshot_json(std::string_view store) const;
+  std::uint64_t version() const;
+  // Waits until the version passes `seen`, `timeout` passes, or stop() is called; expires
+  // silent customers meanwhile. Returns the version then.
+  std::uint64_t wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout,
+                                const std::function<std::int64_t()>& now_ms);
+  // Wakes every waiter for good (the HTTP server is closing).
+  void stop();
+  bool stopped() const;
+
+  // "cu•••23": the first two and last two characters (docs/contract.md#floor).
+  static std::string mask(std::string_view customer_id);
+
+ private:
+  struct Presence {
+    std::string store_id;
+    std::string location;
+    std::string location_type;
+    std::string since;  // detected_at of the event that put them there
+    std::int64_t last_event_ms = 0;
+  };
+  void expire_locked(std::int64_t now_ms);
+
+  std::vector<FloorLocation> locations_;
+  std::chrono::milliseconds presence_timeout_;
+  bool mask_ids_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::string, Presence, std::less<>> customers_;  // by customer id
+  std::uint64_t version_ = 1;
+  bool stopped_ = false;
+};
+
+}  // namespace tastesync

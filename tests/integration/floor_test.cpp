@@ -1,0 +1,154 @@
+// Issue 16, item 2: the live floor view (docs/contract.md#floor) of a running `tastesync run`,
+// over plain HTTP: the page, and its Server-Sent Events following a customer to a table, to
+// another, and off the floor after the presence timeout.
+#include <gtest/gtest.h>
+
+#include <regex>
+
+#include "tests/support/broker_test.hpp"
+#include "tests/support/free_port.hpp"
+#include "tests/support/http_client.hpp"
+
+namespace tastesync::testing {
+namespace {
+
+constexpr std::int64_t kT0 = 1740916800000;
+
+// /floor/events as a browser's EventSource reads it.
+class EventStream {
+ public:
+  EventStream(int port, const std::string& path) : connection_(port) {
+    connection_.send("GET " + path +
+                     " HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n");
+  }
+  // Reads until the latest snapshot satisfies `done`; false after `timeout` or a closed stream.
+  bool read_until(const std::function<bool(const std::string&)>& done,
+                  std::chrono::milliseconds timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < deadline) {
+      const auto received = connection_.receive_until_closed(std::chrono::milliseconds(200));
+      text_ += received.bytes;
+      if (done(latest())) return true;
+      if (received.closed) return false;
+    }
+    return false;
+  }
+  // The last complete `data:` line's JSON.
+  std::string latest() const {
+    const std::size_t end = text_.rfind("\n\n");
+    if (end == std::string::npos) return "";
+    const std::size_t start = text_.rfind("data: ", end);
+    return start == std::string::npos ? "" : text_.substr(start + 6, end - start - 6);
+  }
+  const std::string& text() const { return text_; }
+
+ private:
+  LoopbackConnection connection_;
+  std::string text_;
+};
+
+// Whether the snapshot has `customer` at `location`.
+bool at(const std::string& snapshot, const std::string& customer, const std::string& location) {
+  return std::regex_search(
+      snapshot, std::regex(R"(\{"name":")" + location +
+                           R"(","type":"[a-z]+","customers":\[[^\]]*"id":")" + customer + "\""));
+}
+
+class Floor : public BrokerTest {};
+
+TEST_F(Floor, FollowsACustomerToATableToAnotherAndOffTheFloor) {
+  start_broker();
+  const int port = free_loopback_port();
+  PipelineOptions options = pipeline_options("pipeline", "floor");
+  options.extra_arguments = {"--metrics-port", std::to_string(port)};
+  options.environment = {{"TASTESYNC_FLOOR__PRESENCE_TIMEOUT_MS", "3000"}};
+  auto pipeline = start_pipeline(options);
+  ASSERT_TRUE(
+      wait_until([&] { return http_request(port, "/readyz").has_value(); }, kOutputTimeout));
+
+  const auto page = http_request(port, "/floor");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->status, 200);
+  EXPECT_EQ(page->header("Content-Type").value_or(""), "text/html; charset=utf-8");
+  EXPECT_NE(page->body.find("new EventSource(\"/floor/events\""), std::string::npos);
+  EXPECT_EQ(page->body.find("http"), std::string::npos) << "the page loads nothing from outside";
+
+  EventStream stream(port, "/floor/events?store=store100");
+  // Every location of the store from the registry, nobody there yet.
+  ASSERT_TRUE(stream.read_until(
+      [](const std::string& s) { return s.find(R"("name":"Table 3")") != std::string::npos; },
+      kOutputTimeout))
+      << stream.text();
+  EXPECT_EQ(stream.latest().find("store200"), std::string::npos) << "only the store asked for";
+
+  TopicReader events(brokers(), "customer-events");
+  const auto seated = produce_until_identified(
+      events,
+      [](int i) {
+        return beacon_sighting("t3-" + std::to_string(i), "floor-guest", 13, kT0 + i * 1000);
+      },
+      kOutputTimeout);
+  ASSERT_TRUE(seated);
+  ASSERT_TRUE(
+      stream.read_until([](const std::string& s) { return at(s, "floor-guest", "Table 3"); },
+                        std::chrono::seconds(5)))
+      << stream.latest();
+
+  const auto moved = produce_until_identified(
+      events,
+      [](int i) {
+        return beacon_sighting("t4-" + std::to_string(i), "floor-guest", 14,
+                               kT0 + 60000 + i * 1000);
+      },
+      kOutputTimeout);
+  ASSERT_TRUE(moved);
+  ASSERT_TRUE(stream.read_until(
+      [](const std::string& s) {
+        return at(s, "floor-guest", "Table 4") && !at(s, "floor-guest", "Table 3");
+      },
+      std::chrono::seconds(5)))
+      << stream.latest();
+
+  // Nothing more from them: gone after the presence timeout (3 s here).
+  ASSERT_TRUE(stream.read_until(
+      [](const std::string& s) { return !s.empty() && s.find("floor-guest") == std::string::npos; },
+      std::chrono::seconds(10)))
+      << stream.latest();
+  EXPECT_TRUE(pipeline->stop().exited_with(0));
+}
+
+TEST_F(Floor, TheTokenGuardsThePageAndItsEventsAndIdsCanBeMasked) {
+  start_broker();
+  const int port = free_loopback_port();
+  PipelineOptions options = pipeline_options("pipeline", "floor-token");
+  options.extra_arguments = {"--metrics-port", std::to_string(port), "--floor-mask-ids"};
+  options.environment = {{"TASTESYNC_METRICS__TOKEN", "floor-secret-token"}};
+  auto pipeline = start_pipeline(options);
+  ASSERT_TRUE(
+      wait_until([&] { return http_request(port, "/readyz").has_value(); }, kOutputTimeout));
+
+  EXPECT_EQ(http_request(port, "/floor")->status, 401);
+  EXPECT_EQ(http_request(port, "/floor/events")->status, 401);
+  EXPECT_EQ(http_request(port, "/floor?token=wrong")->status, 401);
+  EXPECT_EQ(http_request(port, "/floor?token=floor-secret-token")->status, 200);
+  EXPECT_EQ(http_request(port, "/floor", {"Authorization: Bearer floor-secret-token"})->status,
+            200);
+
+  TopicReader events(brokers(), "customer-events");
+  ASSERT_TRUE(produce_until_identified(
+      events,
+      [](int i) {
+        return beacon_sighting("m-" + std::to_string(i), "masked-guest", 13, kT0 + i * 1000);
+      },
+      kOutputTimeout));
+  EventStream stream(port, "/floor/events?token=floor-secret-token");
+  ASSERT_TRUE(stream.read_until(
+      [](const std::string& s) { return s.find("ma\u2022\u2022\u2022st") != std::string::npos; },
+      std::chrono::seconds(10)))
+      << stream.text();
+  EXPECT_EQ(stream.text().find("masked-guest"), std::string::npos);
+  EXPECT_TRUE(pipeline->stop().exited_with(0));
+}
+
+}  // namespace
+}  // namespace tastesync::testing
