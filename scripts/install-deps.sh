@@ -11,7 +11,7 @@ packages=(
   libpqxx-dev libhiredis-dev postgresql-15 postgresql-client-15 redis-server redis-tools
   clang-14 libclang-rt-14-dev
   python3 python3-jsonschema python3-yaml kcat
-  docker-compose
+  docker-compose chromium
 )
 
 missing=()
@@ -21,13 +21,20 @@ for p in "${packages[@]}"; do
   fi
 done
 
-if [ ${#missing[@]} -eq 0 ]; then
-  exit 0
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo_cmd=()
+  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
+  export DEBIAN_FRONTEND=noninteractive
+  "${sudo_cmd[@]}" apt-get update -q
+  "${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-sudo_cmd=()
-if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-export DEBIAN_FRONTEND=noninteractive
-"${sudo_cmd[@]}" apt-get update -q
-"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"
+# puppeteer-core for the floor view's test in a real Chromium (tests/browser), exactly as locked;
+# again only when the lock changed since the last install.
+browser=$(cd "$(dirname "$0")/../tests/browser" && pwd)
+if ! cmp -s "$browser/package-lock.json" "$browser/node_modules/.installed-lock" 2>/dev/null; then
+  command -v npm >/dev/null || { echo "install-deps: npm is missing (Node.js 18 or later)" >&2; exit 1; }
+  (cd "$browser" && npm ci --no-audit --no-fund --loglevel=error)
+  cp "$browser/package-lock.json" "$browser/node_modules/.installed-lock"
+fi
