@@ -69,16 +69,25 @@ void FloorState::expire_locked(std::int64_t now_ms) {
 
 std::string FloorState::snapshot_json(std::string_view store) const {
   const std::lock_guard lock(mutex_);
-  // Stores and locations: the registry's, then any an event named that it does not list.
-  std::map<std::string, std::map<std::string, std::string>, std::less<>> floor;
+  // Stores by id; in each, the registry's locations in its order (entrance, tables, counter as
+  // the installer listed them), then any an event named that it does not list.
+  std::map<std::string, std::vector<std::pair<std::string, std::string>>, std::less<>> floor;
+  const auto add = [&](const std::string& store_id, const std::string& name,
+                       const std::string& type) {
+    auto& locations = floor[store_id];
+    if (std::none_of(locations.begin(), locations.end(),
+                     [&](const auto& known) { return known.first == name; })) {
+      locations.emplace_back(name, type);
+    }
+  };
   for (const FloorLocation& location : locations_) {
     if (store.empty() || location.store_id == store) {
-      floor[location.store_id].emplace(location.name, location.type);
+      add(location.store_id, location.name, location.type);
     }
   }
   for (const auto& [id, presence] : customers_) {
     if (store.empty() || presence.store_id == store) {
-      floor[presence.store_id].emplace(presence.location, presence.location_type);
+      add(presence.store_id, presence.location, presence.location_type);
     }
   }
   rapidjson::StringBuffer buffer;
