@@ -187,11 +187,24 @@ struct MetricsServer::Handlers {
     std::shared_ptr<Health> health_;
   };
 
+  // The floor state once serve_floor() attached it (the registry loads after the listener
+  // starts: until then /floor answers 503).
+  using AttachedFloor = std::atomic<std::shared_ptr<FloorState>>;
+
+  static bool floor_starting(mg_connection* connection, const std::shared_ptr<FloorState>& floor) {
+    if (floor) return false;
+    respond(connection, 503, "text/plain",
+            "starting: the floor view follows once the registry is loaded\n", "Retry-After: 2\r\n");
+    return true;
+  }
+
   class Floor : public CivetHandler {
    public:
-    explicit Floor(std::string token) : token_(std::move(token)) {}
+    Floor(const AttachedFloor& floor, std::string token)
+        : floor_(floor), token_(std::move(token)) {}
     bool handleGet(CivetServer* /*server*/, mg_connection* connection) override {
       if (!floor_authorized(connection, token_)) return true;
+      if (floor_starting(connection, floor_.load())) return true;
       respond(connection, 200, "text/html; charset=utf-8", std::string(kFloorPage),
               "Cache-Control: no-store\r\nContent-Security-Policy: default-src 'self'; "
               "script-src 'unsafe-inline'; style-src 'unsafe-inline'\r\n");
@@ -199,6 +212,7 @@ struct MetricsServer::Handlers {
     }
 
    private:
+    const AttachedFloor& floor_;
     std::string token_;
   };
 
@@ -206,10 +220,12 @@ struct MetricsServer::Handlers {
   // change, a comment line when nothing changed for a while.
   class FloorEvents : public CivetHandler {
    public:
-    FloorEvents(std::shared_ptr<FloorState> floor, std::string token)
-        : floor_(std::move(floor)), token_(std::move(token)) {}
+    FloorEvents(const AttachedFloor& floor, std::string token)
+        : attached_(floor), token_(std::move(token)) {}
     bool handleGet(CivetServer* /*server*/, mg_connection* connection) override {
       if (!floor_authorized(connection, token_)) return true;
+      const std::shared_ptr<FloorState> floor = attached_.load();
+      if (floor_starting(connection, floor)) return true;
       const std::string store = query_value(connection, "store", 64).value_or("");
       if (streams_.fetch_add(1) >= kMaxFloorStreams) {
         streams_.fetch_sub(1);
@@ -220,13 +236,13 @@ struct MetricsServer::Handlers {
                 "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-store\r\n"
                 "Connection: close\r\n\r\n");
       std::uint64_t sent = 0;
-      while (!floor_->stopped()) {
+      while (!floor->stopped()) {
         const std::uint64_t version =
-            floor_->wait_for_change(sent, kFloorKeepAlive, [] { return wall_clock_ms(); });
-        if (floor_->stopped()) break;
+            floor->wait_for_change(sent, kFloorKeepAlive, [] { return wall_clock_ms(); });
+        if (floor->stopped()) break;
         std::string message = ": still here\n\n";
         if (version > sent) {
-          message = "data: " + floor_->snapshot_json(store) + "\n\n";
+          message = "data: " + floor->snapshot_json(store) + "\n\n";
           sent = version;
         }
         if (mg_write(connection, message.data(), message.size()) <= 0) break;  // it went away
@@ -237,7 +253,7 @@ struct MetricsServer::Handlers {
     }
 
    private:
-    std::shared_ptr<FloorState> floor_;
+    const AttachedFloor& attached_;
     std::string token_;
     std::atomic<int> streams_{0};
   };
@@ -247,14 +263,15 @@ struct MetricsServer::Handlers {
       : metrics(std::move(registry), token),
         healthz(health),
         readyz(health),
-        token(std::move(token)) {}
+        floor(attached_floor, token),
+        floor_events(attached_floor, std::move(token)) {}
 
+  AttachedFloor attached_floor;  // declared before the handlers that keep a reference to it
   Metrics metrics;
   Healthz healthz;
   Readyz readyz;
-  std::string token;
-  std::unique_ptr<Floor> floor;
-  std::unique_ptr<FloorEvents> floor_events;
+  Floor floor;
+  FloorEvents floor_events;
 };
 
 MetricsServer::MetricsServer(const MetricsConfig& config,
@@ -280,24 +297,21 @@ MetricsServer::MetricsServer(const MetricsConfig& config,
   server_->addHandler("/metrics", handlers_->metrics);
   server_->addHandler("/healthz", handlers_->healthz);
   server_->addHandler("/readyz", handlers_->readyz);
+  // "$": exactly these paths (civetweb matches prefixes otherwise).
+  server_->addHandler("/floor$", handlers_->floor);
+  server_->addHandler("/floor/events$", handlers_->floor_events);
   mg_server_port ports[4];
   const int count = mg_get_server_ports(server_->getContext(), 4, ports);
   port_ = count > 0 ? ports[0].port : config.port;
 }
 
 void MetricsServer::serve_floor(std::shared_ptr<FloorState> floor) {
-  floor_ = floor;
-  handlers_->floor = std::make_unique<Handlers::Floor>(handlers_->token);
-  handlers_->floor_events =
-      std::make_unique<Handlers::FloorEvents>(std::move(floor), handlers_->token);
-  // "$": exactly /floor (civetweb matches prefixes otherwise).
-  server_->addHandler("/floor$", *handlers_->floor);
-  server_->addHandler("/floor/events$", *handlers_->floor_events);
+  handlers_->attached_floor.store(std::move(floor));
 }
 
 MetricsServer::~MetricsServer() {
   // Open event streams end first: close() waits for every worker thread.
-  if (floor_) floor_->stop();
+  if (const auto floor = handlers_->attached_floor.load()) floor->stop();
   if (server_) server_->close();
 }
 

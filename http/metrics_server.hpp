@@ -26,14 +26,13 @@ class MetricsServer {
   MetricsServer& operator=(const MetricsServer&) = delete;
 
   int port() const { return port_; }
-  // Adds /floor (the page) and /floor/events (its Server-Sent Events) over `floor`, behind the
-  // metrics token when one is set (docs/contract.md#floor).
+  // /floor (the page) and /floor/events (its Server-Sent Events) show `floor` from now on, behind
+  // the metrics token when one is set; until called they answer 503 (docs/contract.md#floor).
   void serve_floor(std::shared_ptr<FloorState> floor);
 
  private:
   struct Handlers;
   std::unique_ptr<Handlers> handlers_;
-  std::shared_ptr<FloorState> floor_;
   std::unique_ptr<CivetServer> server_;
   int port_ = 0;
 };

@@ -99,8 +99,12 @@ TEST_F(Floor, FollowsACustomerToATableToAnotherAndOffTheFloor) {
   options.extra_arguments = {"--metrics-port", std::to_string(port)};
   options.environment = {{"TASTESYNC_FLOOR__PRESENCE_TIMEOUT_MS", "3000"}};
   auto pipeline = start_pipeline(options);
-  ASSERT_TRUE(
-      wait_until([&] { return http_request(port, "/readyz").has_value(); }, kOutputTimeout));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto ready = http_request(port, "/readyz");
+        return ready && ready->status == 200;
+      },
+      kOutputTimeout));
 
   const auto page = http_request(port, "/floor");
   ASSERT_TRUE(page);
@@ -160,8 +164,12 @@ TEST_F(Floor, TheTokenGuardsThePageAndItsEventsAndIdsCanBeMasked) {
   options.extra_arguments = {"--metrics-port", std::to_string(port), "--floor-mask-ids"};
   options.environment = {{"TASTESYNC_METRICS__TOKEN", "floor-secret-token"}};
   auto pipeline = start_pipeline(options);
-  ASSERT_TRUE(
-      wait_until([&] { return http_request(port, "/readyz").has_value(); }, kOutputTimeout));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto ready = http_request(port, "/readyz");
+        return ready && ready->status == 200;
+      },
+      kOutputTimeout));
 
   EXPECT_EQ(http_request(port, "/floor")->status, 401);
   EXPECT_EQ(http_request(port, "/floor/events")->status, 401);
@@ -199,8 +207,12 @@ TEST_F(Floor, InAHeadlessChromiumTheCustomerAppearsMovesAndLeavesWithoutAReload)
   options.extra_arguments = {"--metrics-port", std::to_string(port)};
   options.environment = {{"TASTESYNC_FLOOR__PRESENCE_TIMEOUT_MS", "3000"}};
   auto pipeline = start_pipeline(options);
-  ASSERT_TRUE(
-      wait_until([&] { return http_request(port, "/readyz").has_value(); }, kOutputTimeout));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto ready = http_request(port, "/readyz");
+        return ready && ready->status == 200;
+      },
+      kOutputTimeout));
 
   const std::filesystem::path screenshot = dir() / "floor.png";
   Subprocess browser(

@@ -257,6 +257,31 @@ TEST_F(MetricsServerTest, MetricsWithTheTokenGet200) {
   }
 }
 
+TEST_F(MetricsServerTest, TheFloorAnswers503UntilItsStateIsAttachedThenTheStreamsEndWithTheServer) {
+  start();
+  const auto early = get("/floor");
+  ASSERT_TRUE(early);
+  EXPECT_EQ(early->status, 503);
+  EXPECT_EQ(early->header("Retry-After").value_or(""), "2");
+  EXPECT_EQ(get("/floor/events")->status, 503);
+  EXPECT_EQ(get("/floorplan")->status, 404) << "exactly /floor, not a prefix";
+
+  server_->serve_floor(
+      std::make_shared<FloorState>(std::vector<FloorLocation>{{"store100", "Table 3", "table"}},
+                                   std::chrono::seconds(180), false));
+  EXPECT_EQ(get("/floor")->status, 200);
+  // An open stream gets the snapshot at once, and ends when the server goes.
+  const LoopbackConnection stream(port());
+  stream.send("GET /floor/events HTTP/1.1\r\nHost: x\r\n\r\n");
+  const auto first = stream.receive_until_closed(std::chrono::milliseconds(500));
+  EXPECT_NE(first.bytes.find("Content-Type: text/event-stream"), std::string::npos) << first.bytes;
+  EXPECT_NE(first.bytes.find(R"(data: {"version":1,"stores":[{"store_id":"store100")"),
+            std::string::npos)
+      << first.bytes;
+  server_.reset();  // would hang here if the stream's worker never ended
+  EXPECT_TRUE(stream.receive_until_closed(std::chrono::seconds(5)).closed);
+}
+
 TEST_F(MetricsServerTest, NearlyTheTokenIsNotTheToken) {
   start(kToken);
   const std::string token = kToken;
