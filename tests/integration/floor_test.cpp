@@ -90,21 +90,39 @@ std::int64_t now_ms() {
       .count();
 }
 
-class Floor : public BrokerTest {};
+class Floor : public BrokerTest {
+ protected:
+  // A broker and `tastesync run` on it with its HTTP port at `port_`, ready (the floor is
+  // attached by then).
+  std::unique_ptr<PipelineProcess> start_ready(const std::string& state,
+                                               std::vector<std::string> arguments,
+                                               const Environment& environment) {
+    start_broker();
+    port_ = free_loopback_port();
+    PipelineOptions options = pipeline_options("pipeline", state);
+    arguments.insert(arguments.begin(), {"--metrics-port", std::to_string(port_)});
+    options.extra_arguments = std::move(arguments);
+    options.environment = environment;
+    auto pipeline = start_pipeline(options);
+    const bool ready = wait_until(
+        [&] {
+          const auto answer = http_request(port_, "/readyz");
+          return answer && answer->status == 200;
+        },
+        kOutputTimeout);
+    EXPECT_TRUE(ready) << pipeline->process().stderr_text();
+    return pipeline;
+  }
+
+  int port_ = 0;
+};
+
+const Environment kShortPresence = {{"TASTESYNC_FLOOR__PRESENCE_TIMEOUT_MS", "3000"}};
 
 TEST_F(Floor, FollowsACustomerToATableToAnotherAndOffTheFloor) {
-  start_broker();
-  const int port = free_loopback_port();
-  PipelineOptions options = pipeline_options("pipeline", "floor");
-  options.extra_arguments = {"--metrics-port", std::to_string(port)};
-  options.environment = {{"TASTESYNC_FLOOR__PRESENCE_TIMEOUT_MS", "3000"}};
-  auto pipeline = start_pipeline(options);
-  ASSERT_TRUE(wait_until(
-      [&] {
-        const auto ready = http_request(port, "/readyz");
-        return ready && ready->status == 200;
-      },
-      kOutputTimeout));
+  auto pipeline = start_ready("floor", {}, kShortPresence);
+  ASSERT_FALSE(HasFailure());
+  const int port = port_;
 
   const auto page = http_request(port, "/floor");
   ASSERT_TRUE(page);
@@ -158,18 +176,10 @@ TEST_F(Floor, FollowsACustomerToATableToAnotherAndOffTheFloor) {
 }
 
 TEST_F(Floor, TheTokenGuardsThePageAndItsEventsAndIdsCanBeMasked) {
-  start_broker();
-  const int port = free_loopback_port();
-  PipelineOptions options = pipeline_options("pipeline", "floor-token");
-  options.extra_arguments = {"--metrics-port", std::to_string(port), "--floor-mask-ids"};
-  options.environment = {{"TASTESYNC_METRICS__TOKEN", "floor-secret-token"}};
-  auto pipeline = start_pipeline(options);
-  ASSERT_TRUE(wait_until(
-      [&] {
-        const auto ready = http_request(port, "/readyz");
-        return ready && ready->status == 200;
-      },
-      kOutputTimeout));
+  auto pipeline = start_ready("floor-token", {"--floor-mask-ids"},
+                              {{"TASTESYNC_METRICS__TOKEN", "floor-secret-token"}});
+  ASSERT_FALSE(HasFailure());
+  const int port = port_;
 
   EXPECT_EQ(http_request(port, "/floor")->status, 401);
   EXPECT_EQ(http_request(port, "/floor/events")->status, 401);
@@ -201,18 +211,9 @@ TEST_F(Floor, InAHeadlessChromiumTheCustomerAppearsMovesAndLeavesWithoutAReload)
   ASSERT_TRUE(
       std::filesystem::exists(std::string(TASTESYNC_BROWSER_DIR) + "/node_modules/puppeteer-core"))
       << "puppeteer-core is missing: scripts/install-deps.sh runs npm ci in tests/browser";
-  start_broker();
-  const int port = free_loopback_port();
-  PipelineOptions options = pipeline_options("pipeline", "floor-browser");
-  options.extra_arguments = {"--metrics-port", std::to_string(port)};
-  options.environment = {{"TASTESYNC_FLOOR__PRESENCE_TIMEOUT_MS", "3000"}};
-  auto pipeline = start_pipeline(options);
-  ASSERT_TRUE(wait_until(
-      [&] {
-        const auto ready = http_request(port, "/readyz");
-        return ready && ready->status == 200;
-      },
-      kOutputTimeout));
+  auto pipeline = start_ready("floor-browser", {}, kShortPresence);
+  ASSERT_FALSE(HasFailure());
+  const int port = port_;
 
   const std::filesystem::path screenshot = dir() / "floor.png";
   Subprocess browser(
