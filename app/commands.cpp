@@ -30,6 +30,7 @@
 #include "registry/learned_levels.hpp"
 #include "registry/registry_source.hpp"
 #include "registry/registry_watcher.hpp"
+#include "rpc/grpc_front_door.hpp"
 #include "sinks/sinks.hpp"
 
 namespace tastesync {
@@ -189,8 +190,11 @@ int run_loaded(Config config, const SignalGate& gate) {
       std::move(floor_locations), std::chrono::milliseconds(config.floor.presence_timeout_ms),
       config.floor.mask_ids);
   server->serve_floor(floor);
-  EventTap tap = [floor, print = printing_tap(config.output)](std::string_view value) {
-    floor->apply(value, wall_clock_ms());
+  // With gRPC on, its follower reads every instance's events into the floor (docs/grpc.md#replies);
+  // without it, the floor shows what this instance delivers.
+  const bool grpc_on = config.grpc.port != 0;
+  EventTap tap = [floor, grpc_on, print = printing_tap(config.output)](std::string_view value) {
+    if (!grpc_on) floor->apply(value, wall_clock_ms());
     if (print) print(value);
   };
   Pipeline pipeline(config, registry, metrics_registry, health, std::move(tap));
@@ -227,6 +231,9 @@ int run_loaded(Config config, const SignalGate& gate) {
     });
   }
 
+  std::optional<GrpcFrontDoor> grpc;
+  if (grpc_on) grpc.emplace(config, registry, floor, *metrics_registry, health);
+
   int exit_code = kExitFailed;
   std::jthread worker([&](const std::stop_token& stop) {
     try {
@@ -246,6 +253,8 @@ int run_loaded(Config config, const SignalGate& gate) {
   if (embedded) generator = start_generator(config, registry);
   supervise(gate, worker, {&generator});
   // Woken by a failed sink, the worker is still running: it stops as on a signal.
+  // Calls waiting for events are answered (PENDING) before the pipeline stops making them.
+  grpc.reset();
   worker.request_stop();
   worker.join();
   if (generator.joinable()) generator.join();

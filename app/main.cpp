@@ -60,6 +60,8 @@ CLI::App* add_run_subcommand(CLI::App& app, RunArguments& run) {
   key_flag(*run_app, run, "--metrics-port", "metrics.port",
            "HTTP port for /metrics, /healthz, /readyz (0: any free)");
   key_flag(*run_app, run, "--consumer-mode", "kafka.consumer_mode", "group or assign");
+  key_flag(*run_app, run, "--grpc-port", "grpc.port",
+           "gRPC port of IdentifyCustomer and the floor queries (0: off; docs/grpc.md)");
   run_app->add_flag_callback(
       "--floor-mask-ids", [&run] { run.overrides.emplace_back("floor.mask_ids", "true"); },
       "Show customer ids on /floor as their first and last two characters only");

@@ -317,6 +317,15 @@ void validate_config(const Config& config) {
         "(--postgres, TASTESYNC_POSTGRES__DSN, or postgres.dsn_file) to the database holding the "
         "registry");
   }
+  if (config.grpc.tls_cert_file.empty() != config.grpc.tls_key_file.empty()) {
+    throw ConfigError(
+        "grpc.tls_cert_file and grpc.tls_key_file go together: set both (TLS) or neither");
+  }
+  if (!config.grpc.tls_client_ca_file.empty() && config.grpc.tls_cert_file.empty()) {
+    throw ConfigError(
+        "grpc.tls_client_ca_file is set but grpc.tls_cert_file is not; mutual TLS needs the "
+        "server's own certificate and key too");
+  }
   if (config.processing.guarantee == Guarantee::exactly_once &&
       config.state.changelog == ChangelogMode::off) {
     // The changelog is what a restart restores when RocksDB missed the last committed

@@ -130,6 +130,26 @@ struct FloorConfig {
   bool mask_ids = false;             // floor.mask_ids (--floor-mask-ids)
 };
 
+// The gRPC front door (docs/grpc.md). Off unless grpc.port is set; every call needs an RS256
+// JWT unless grpc.auth is none.
+enum class GrpcAuth { jwt, none };
+struct GrpcConfig {
+  int port = 0;                            // grpc.port (0 = off)
+  std::string bind_address = "127.0.0.1";  // grpc.bind_address (0.0.0.0: every interface)
+  GrpcAuth auth = GrpcAuth::jwt;           // grpc.auth: jwt | none
+  std::string jwt_public_key_file;         // grpc.jwt_public_key_file (PEM public keys)
+  std::string jwks_file;                   // grpc.jwks_file (a JWK Set)
+  std::string jwt_issuer;                  // grpc.jwt_issuer (iss)
+  std::string jwt_audience;                // grpc.jwt_audience (aud)
+  int jwt_clock_skew_s = 30;               // grpc.jwt_clock_skew_s (at most 300)
+  std::string tls_cert_file;               // grpc.tls_cert_file (PEM chain)
+  std::string tls_key_file;                // grpc.tls_key_file (PEM private key)
+  std::string tls_client_ca_file;          // grpc.tls_client_ca_file (set: mTLS required)
+  // How long IdentifyCustomer waits for its event when the caller set no deadline.
+  int default_deadline_ms = 1000;  // grpc.default_deadline_ms
+  int max_pending_calls = 10000;   // grpc.max_pending_calls (then RESOURCE_EXHAUSTED)
+};
+
 struct ProcessingConfig {
   Guarantee guarantee = Guarantee::at_least_once;  // processing.guarantee
   // How long one transaction stays open (exactly_once): Kafka Streams' default under EOS.
@@ -160,6 +180,7 @@ struct Config {
   TopicsConfig topics;
   ProcessingConfig processing;
   FloorConfig floor;
+  GrpcConfig grpc;
   // Secret key -> the file its value was read from (<key>_file, kafka.secret_files.<property>;
   // docs/design.md "Secrets"). load_config reads them; kept for the effective-config log.
   std::map<std::string, std::string> secret_files;

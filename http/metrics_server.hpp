@@ -5,7 +5,7 @@
 #include <memory>
 
 #include "common/health.hpp"
-#include "http/floor_state.hpp"
+#include "floor/floor_state.hpp"
 
 class CivetServer;
 

@@ -8,6 +8,7 @@ packages=(
   librdkafka-dev libsimdjson-dev librocksdb-dev libspdlog-dev libfmt-dev
   prometheus-cpp-dev libcivetweb-dev libyaml-cpp-dev libcli11-dev rapidjson-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libjwt-dev
   libpqxx-dev libhiredis-dev postgresql-15 postgresql-client-15 redis-server redis-tools
   clang-14 libclang-rt-14-dev
   python3 python3-jsonschema python3-yaml kcat

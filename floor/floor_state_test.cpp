@@ -1,6 +1,6 @@
 // The floor view's state (docs/contract.md#floor): who is where from the delivered events, the
 // presence timeout, masking, and the snapshot the page draws.
-#include "http/floor_state.hpp"
+#include "floor/floor_state.hpp"
 
 #include <gtest/gtest.h>
 

@@ -20,6 +20,16 @@ struct FloorLocation {
   std::string type;  // entrance, table or counter
 };
 
+// One customer on the floor, as the gRPC queries return it (docs/grpc.md#queries).
+struct FloorPresence {
+  std::string customer_id;
+  std::string store_id;
+  std::string location;
+  std::string location_type;
+  std::string since;      // detected_at of the event that put them there
+  std::string last_seen;  // detected_at of their latest event
+};
+
 // Who is where now, per store, from the CustomerIdentified events the pipeline delivers
 // (docs/contract.md#floor): a customer is at the location of their latest event since the event
 // that put them there, and leaves the floor `presence_timeout` after their last event arrived.
@@ -40,6 +50,11 @@ class FloorState {
   // masked when asked.
   std::string snapshot_json(std::string_view store) const;
   std::uint64_t version() const;
+  // Where one customer is now (unmasked: the caller applies the masking), or nullopt.
+  std::optional<FloorPresence> locate(std::string_view customer_id, std::int64_t now_ms);
+  // Everyone in one store now, by location then customer id (unmasked).
+  std::vector<FloorPresence> present(std::string_view store_id, std::int64_t now_ms);
+  bool masks_ids() const { return mask_ids_; }
   // Waits until the version passes `seen`, `timeout` passes, or stop() is called; expires
   // silent customers meanwhile. Returns the version then.
   std::uint64_t wait_for_change(std::uint64_t seen, std::chrono::milliseconds timeout,
@@ -57,6 +72,7 @@ class FloorState {
     std::string location;
     std::string location_type;
     std::string since;  // detected_at of the event that put them there
+    std::string last_seen;
     std::int64_t last_event_ms = 0;
   };
   void expire_locked(std::int64_t now_ms);

@@ -1,4 +1,4 @@
-#include "http/floor_state.hpp"
+#include "floor/floor_state.hpp"
 
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -42,6 +42,7 @@ void FloorState::apply(std::string_view event_json, std::int64_t now_ms) {
   auto [it, inserted] = customers_.try_emplace(std::string(customer));
   Presence& presence = it->second;
   presence.last_event_ms = now_ms;
+  presence.last_seen = detected_at;
   // `still_here` (or an arrival where they already are) keeps them there since when they came.
   if (!inserted && presence.store_id == store && presence.location == location) return;
   presence.store_id = store;
@@ -129,6 +130,30 @@ std::string FloorState::snapshot_json(std::string_view store) const {
   writer.EndArray();
   writer.EndObject();
   return {buffer.GetString(), buffer.GetSize()};
+}
+
+std::optional<FloorPresence> FloorState::locate(std::string_view customer_id, std::int64_t now_ms) {
+  const std::lock_guard lock(mutex_);
+  expire_locked(now_ms);
+  const auto found = customers_.find(customer_id);
+  if (found == customers_.end()) return std::nullopt;
+  const Presence& presence = found->second;
+  return FloorPresence{found->first,           presence.store_id, presence.location,
+                       presence.location_type, presence.since,    presence.last_seen};
+}
+
+std::vector<FloorPresence> FloorState::present(std::string_view store_id, std::int64_t now_ms) {
+  const std::lock_guard lock(mutex_);
+  expire_locked(now_ms);
+  std::vector<FloorPresence> found;
+  for (const auto& [id, presence] : customers_) {
+    if (presence.store_id != store_id) continue;
+    found.push_back(FloorPresence{id, presence.store_id, presence.location, presence.location_type,
+                                  presence.since, presence.last_seen});
+  }
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto& a, const auto& b) { return a.location < b.location; });
+  return found;
 }
 
 std::uint64_t FloorState::version() const {
