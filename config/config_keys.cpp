@@ -464,7 +464,7 @@ const std::vector<KeySpec>& all_keys() {
       text("grpc.tls_key_file", &Config::grpc, &GrpcConfig::tls_key_file),
       text("grpc.tls_client_ca_file", &Config::grpc, &GrpcConfig::tls_client_ca_file),
       integer("grpc.default_deadline_ms", &Config::grpc, &GrpcConfig::default_deadline_ms, 1,
-              60000),
+              30000),
       integer("grpc.max_pending_calls", &Config::grpc, &GrpcConfig::max_pending_calls, 1, 1000000),
       integer("topics.partitions", &Config::topics, &TopicsConfig::partitions, 1, 10000),
       replication_factor("topics.replication_factor", &Config::topics,

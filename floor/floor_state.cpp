@@ -134,9 +134,15 @@ std::string FloorState::snapshot_json(std::string_view store) const {
 
 std::optional<FloorPresence> FloorState::locate(std::string_view customer_id, std::int64_t now_ms) {
   const std::lock_guard lock(mutex_);
-  expire_locked(now_ms);
+  // Only this customer's entry: a lookup stays O(log n) however many are on the floor.
   const auto found = customers_.find(customer_id);
   if (found == customers_.end()) return std::nullopt;
+  if (now_ms - found->second.last_event_ms > presence_timeout_.count()) {
+    customers_.erase(found);
+    ++version_;
+    changed_.notify_all();
+    return std::nullopt;
+  }
   const Presence& presence = found->second;
   return FloorPresence{found->first,           presence.store_id, presence.location,
                        presence.location_type, presence.since,    presence.last_seen};

@@ -251,19 +251,28 @@ grpc::ServerUnaryReactor* CustomerService::IdentifyCustomer(grpc::CallbackServer
     const auto left =
         std::chrono::duration_cast<std::chrono::milliseconds>(context->deadline() - wall_now);
     wait =
-        left - std::clamp(left / 10, std::chrono::milliseconds(5), std::chrono::milliseconds(50));
+        left - std::clamp(left / 10, std::chrono::milliseconds(20), std::chrono::milliseconds(100));
   }
   wait = std::clamp(wait, std::chrono::milliseconds(0), options_.max_wait);
-  const std::optional<std::uint64_t> id =
-      calls_.add(sighting.customer_id, sighting.sighting_id, PendingCalls::Clock::now() + wait,
-                 [this, call](const std::string* event_json) { answer(*call, event_json); });
-  if (!id) {
-    finish(reactor, kIdentify,
-           {grpc::StatusCode::RESOURCE_EXHAUSTED, "too many IdentifyCustomer calls waiting"});
-    return reactor;
+  std::uint64_t id = 0;
+  switch (calls_.add(
+      sighting.customer_id, sighting.sighting_id, PendingCalls::Clock::now() + wait,
+      [this, call](const std::string* event_json) { answer(*call, event_json); }, &id)) {
+    case PendingCalls::Added::waiting:
+      break;
+    case PendingCalls::Added::answered:
+      // A retry whose first attempt Kafka took after all: its event was already here.
+      return reactor;
+    case PendingCalls::Added::full:
+      finish(reactor, kIdentify,
+             {grpc::StatusCode::RESOURCE_EXHAUSTED, "too many IdentifyCustomer calls waiting"});
+      return reactor;
+    case PendingCalls::Added::closed:
+      finish(reactor, kIdentify, {grpc::StatusCode::UNAVAILABLE, "the server is stopping"});
+      return reactor;
   }
   const rd_kafka_resp_err_t queued =
-      producer_.produce(sighting.customer_id, value, now, [this, call, id = *id](auto result) {
+      producer_.produce(sighting.customer_id, value, now, [this, call, id](auto result) {
         if (result == RD_KAFKA_RESP_ERR_NO_ERROR) {
           call->delivered = true;
         } else if (calls_.take(id)) {
@@ -273,10 +282,12 @@ grpc::ServerUnaryReactor* CustomerService::IdentifyCustomer(grpc::CallbackServer
                   "Kafka did not take the sighting; retry with the same sighting_id"});
         }
       });
-  if (queued != RD_KAFKA_RESP_ERR_NO_ERROR && calls_.take(*id)) {
+  if (queued != RD_KAFKA_RESP_ERR_NO_ERROR && calls_.take(id)) {
     finish(reactor, kIdentify,
            {grpc::StatusCode::UNAVAILABLE,
-            "the producer's queue is full; retry with the same sighting_id"});
+            queued == RD_KAFKA_RESP_ERR__FATAL
+                ? "the sighting producer has failed; this instance needs a restart"
+                : "the producer's queue is full; retry with the same sighting_id"});
   }
   return reactor;
 }
@@ -284,7 +295,10 @@ grpc::ServerUnaryReactor* CustomerService::IdentifyCustomer(grpc::CallbackServer
 void CustomerService::answer(IdentifyCall& call, const std::string* event_json) {
   v1::Identification& response = *call.response;
   const auto elapsed = [&] { return static_cast<double>(steady_ns() - call.started_ns) / 1e9; };
-  if (event_json != nullptr && fill_event(*event_json, *response.mutable_event())) {
+  // The sighting's store was checked against the token; the event's is too (a registry change
+  // between the two could move it).
+  if (event_json != nullptr && fill_event(*event_json, *response.mutable_event()) &&
+      call.claims.may_use(response.event().store_id())) {
     response.set_status(v1::Identification::IDENTIFIED);
     identified_seconds_.Observe(elapsed());
     finish(call.reactor, kIdentify, grpc::Status::OK);

@@ -35,6 +35,8 @@ EventFollower::EventFollower(const Config& config, OnEvent on_event, OnTick on_t
     : on_event_(std::move(on_event)), on_tick_(std::move(on_tick)) {
   handle_ = make_kafka_handle(RD_KAFKA_CONSUMER,
                               make_kafka_conf(follower_properties(config), "kafka.properties"));
+  // Errors and logs come through the same poll as the events.
+  rd_kafka_poll_set_consumer(handle_.get());
   const std::string& topic = config.kafka.output_topic;
   const int timeout_ms = config.kafka.topic_check_timeout_ms;
   const std::optional<int> count =

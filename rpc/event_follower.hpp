@@ -15,7 +15,7 @@ namespace tastesync {
 class EventFollower {
  public:
   // Called on the follower's thread for each event's value, and after every poll (at least
-  // every 10 ms) with nothing.
+  // every 10 ms).
   using OnEvent = std::function<void(std::string_view value)>;
   using OnTick = std::function<void()>;
 

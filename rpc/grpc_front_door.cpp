@@ -50,7 +50,15 @@ GrpcFrontDoor::GrpcFrontDoor(const Config& config, std::shared_ptr<const Registr
         floor_->apply(value, wall_clock_ms());
         service_->on_event(value);
       },
-      [this] { calls_.expire(PendingCalls::Clock::now()); });
+      [this, next_floor_expiry = std::int64_t{0}]() mutable {
+        // Customers who left are dropped even when nobody looks at the floor.
+        const std::int64_t now = wall_clock_ms();
+        if (now >= next_floor_expiry) {
+          floor_->expire(now);
+          next_floor_expiry = now + 1000;
+        }
+      });
+  expirer_ = std::jthread([this](const std::stop_token& stop) { calls_.expire_until(stop); });
   server_ = std::make_unique<GrpcServer>(config.grpc, *service_, std::move(health));
   if (!server_->tls() && !loopback(config.grpc.bind_address)) {
     spdlog::warn(
@@ -67,6 +75,8 @@ GrpcFrontDoor::GrpcFrontDoor(const Config& config, std::shared_ptr<const Registr
 
 GrpcFrontDoor::~GrpcFrontDoor() {
   calls_.close();
+  expirer_.request_stop();
+  if (expirer_.joinable()) expirer_.join();
   server_.reset();
   follower_.reset();
   producer_.reset();

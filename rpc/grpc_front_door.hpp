@@ -4,6 +4,7 @@
 
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "common/health.hpp"
 #include "config/config.hpp"
@@ -39,6 +40,7 @@ class GrpcFrontDoor {
   // After the service: its delivery reports, served until it is destroyed, call into it.
   std::unique_ptr<SightingProducer> producer_;
   std::unique_ptr<EventFollower> follower_;
+  std::jthread expirer_;  // answers PENDING as each call's time comes
   std::unique_ptr<GrpcServer> server_;
 };
 

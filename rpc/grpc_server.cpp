@@ -16,6 +16,15 @@ namespace {
 
 // A sighting is at most parse.max_record_bytes of JSON; 64 KiB leaves room for any field order.
 constexpr int kMaxMessageBytes = 64 * 1024;
+// What gRPC may hold for all connections' buffers together, whatever clients send
+// (docs/grpc.md#limits).
+constexpr std::size_t kMemoryQuotaBytes = 64 << 20;
+constexpr int kMaxStreamsPerConnection = 100;
+// An idle connection is closed after 5 min; every connection after 30 min (with 30 s to finish
+// its calls), so that clients spread again over instances added behind a load balancer.
+constexpr int kMaxIdleMs = 5 * 60 * 1000;
+constexpr int kMaxAgeMs = 30 * 60 * 1000;
+constexpr int kMaxAgeGraceMs = 30 * 1000;
 
 std::string read_pem(const std::string& path, const char* key) {
   std::ifstream file(path, std::ios::binary);
@@ -49,10 +58,21 @@ GrpcServer::GrpcServer(const GrpcConfig& config, grpc::Service& service,
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  const std::string address = config.bind_address + ":" + std::to_string(config.port);
+  // An IPv6 address goes in brackets before its port.
+  const bool ipv6 =
+      config.bind_address.find(':') != std::string::npos && !config.bind_address.starts_with('[');
+  const std::string address = (ipv6 ? "[" + config.bind_address + "]" : config.bind_address) + ":" +
+                              std::to_string(config.port);
   builder.AddListeningPort(address, credentials(config), &port_);
   builder.RegisterService(&service);
   builder.SetMaxReceiveMessageSize(kMaxMessageBytes);
+  grpc::ResourceQuota quota("tastesync-grpc");
+  quota.Resize(kMemoryQuotaBytes);
+  builder.SetResourceQuota(quota);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, kMaxStreamsPerConnection);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS, kMaxIdleMs);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_MS, kMaxAgeMs);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS, kMaxAgeGraceMs);
   server_ = builder.BuildAndStart();
   if (!server_ || port_ == 0) {
     throw ConfigError("grpc.port: cannot listen on " + address);

@@ -197,15 +197,20 @@ Failure<TokenRefusal> refused(std::string reason) {
   return Failure{TokenRefusal{std::move(reason)}};
 }
 
-// A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly with a fraction.
+// A NumericDate (RFC 7519 §2): a JSON number of seconds, possibly with a fraction; held to
+// +-2^52 s (far beyond any real date), so that adding the skew can never overflow.
 std::optional<std::int64_t> numeric_date(simdjson::dom::object claims, std::string_view name) {
+  constexpr std::int64_t kLimit = std::int64_t{1} << 52;
   simdjson::dom::element value;
   if (claims[name].get(value) != simdjson::SUCCESS) return std::nullopt;
   std::int64_t whole = 0;
-  if (value.get_int64().get(whole) == simdjson::SUCCESS) return whole;
+  if (value.get_int64().get(whole) == simdjson::SUCCESS) {
+    return std::clamp(whole, -kLimit, kLimit);
+  }
   double real = 0;
-  if (value.get_double().get(real) == simdjson::SUCCESS && real > -9e15 && real < 9e15) {
-    return static_cast<std::int64_t>(real);
+  if (value.get_double().get(real) == simdjson::SUCCESS && real == real) {
+    return static_cast<std::int64_t>(
+        std::clamp(real, -static_cast<double>(kLimit), static_cast<double>(kLimit)));
   }
   return std::nullopt;
 }

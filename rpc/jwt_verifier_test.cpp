@@ -136,6 +136,22 @@ TEST_F(JwtVerifierTest, ExpAndNbfAreCheckedWithTheConfiguredSkewOnly) {
   EXPECT_EQ(no_exp.error().reason, "no exp");
 }
 
+TEST_F(JwtVerifierTest, ExtremeDatesNeitherOverflowNorPass) {
+  const JwtVerifier verifier = pem_verifier(300);
+  // UndefinedBehaviorSanitizer fails the test on a signed overflow in the skew arithmetic.
+  EXPECT_TRUE(verifier.verify(
+      sign(claims(R"("nbf":-9223372036854775808)", 9223372036854775807), signer_->private_pem),
+      kNow));
+  EXPECT_FALSE(verifier.verify(sign(claims("", -9223372036854775807), signer_->private_pem), kNow));
+  EXPECT_FALSE(verifier.verify(
+      sign(claims(R"("nbf":9223372036854775807)", 9223372036854775807), signer_->private_pem),
+      kNow));
+  const std::string prefix =
+      std::string(R"({"iss":")") + kIssuer + R"(","aud":")" + kAudience + R"(","exp":)";
+  EXPECT_TRUE(verifier.verify(sign(prefix + "1e308}", signer_->private_pem), kNow));
+  EXPECT_FALSE(verifier.verify(sign(prefix + "-1e308}", signer_->private_pem), kNow));
+}
+
 TEST_F(JwtVerifierTest, IssuerAndAudienceMustMatch) {
   const JwtVerifier verifier = pem_verifier();
   const std::string exp = R"(,"exp":)" + std::to_string(kNow + 60) + "}";

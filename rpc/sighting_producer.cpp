@@ -2,14 +2,21 @@
 
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cstdint>
 
+#include "common/config_error.hpp"
 #include "pipeline/output_producer.hpp"
 
 namespace tastesync {
 
-SightingProducer::SightingProducer(const Config& config)
-    : topic_(config.kafka.input_topic), flush_timeout_ms_(config.shutdown.timeout_ms) {
+namespace {
+
+constexpr int kFlushTimeoutMs = 2000;
+
+}  // namespace
+
+SightingProducer::SightingProducer(const Config& config) : topic_(config.kafka.input_topic) {
   auto properties = producer_properties(config);
   properties["client.id"] = "tastesync-grpc-" + config.kafka.group_id;
   // A sighting Kafka has not taken within 30 s is not worth keeping: the caller was answered
@@ -22,6 +29,13 @@ SightingProducer::SightingProducer(const Config& config)
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &on_delivery);
   rd_kafka_conf_set_opaque(conf.get(), this);
   handle_ = make_kafka_handle(RD_KAFKA_PRODUCER, std::move(conf));
+  // The topic's metadata now, not on the first call (whose answer it would delay), and a start
+  // error when the topic is missing.
+  if (!topic_partition_counts(handle_.get(), {topic_}, config.kafka.topic_check_timeout_ms)
+           .front()) {
+    throw ConfigError("kafka.input_topic: " + topic_ +
+                      " does not exist (the gRPC service produces its sightings there)");
+  }
   poller_ = std::jthread([this](const std::stop_token& stop) {
     while (!stop.stop_requested()) rd_kafka_poll(handle_.get(), 50);
   });
@@ -30,8 +44,9 @@ SightingProducer::SightingProducer(const Config& config)
 SightingProducer::~SightingProducer() {
   poller_.request_stop();
   poller_.join();
-  // Delivered, failed or purged: every waiting callback runs.
-  if (rd_kafka_flush(handle_.get(), flush_timeout_ms_) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+  // Delivered, failed or purged: every waiting callback runs. Every caller has been answered by
+  // now, so the flush is short: the pipeline's own shutdown must not wait behind it.
+  if (rd_kafka_flush(handle_.get(), kFlushTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_purge(handle_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     rd_kafka_poll(handle_.get(), 0);
   }
@@ -39,6 +54,16 @@ SightingProducer::~SightingProducer() {
 
 rd_kafka_resp_err_t SightingProducer::produce(std::string_view key, std::string_view value,
                                               std::int64_t timestamp_ms, Delivered delivered) {
+  // A fatal idempotence error leaves the producer unusable (librdkafka's rule): say so per call
+  // rather than queue records that will never go out.
+  std::array<char, 256> reason{};
+  if (rd_kafka_fatal_error(handle_.get(), reason.data(), reason.size()) !=
+      RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (!fatal_logged_.exchange(true)) {
+      spdlog::error("grpc: the sighting producer failed for good: {}", reason.data());
+    }
+    return RD_KAFKA_RESP_ERR__FATAL;
+  }
   std::uint64_t id = 0;
   {
     const std::lock_guard lock(mutex_);

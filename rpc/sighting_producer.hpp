@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -36,7 +37,7 @@ class SightingProducer {
   static void on_delivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
 
   std::string topic_;
-  int flush_timeout_ms_;
+  std::atomic<bool> fatal_logged_{false};
   std::mutex mutex_;
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, Delivered> waiting_;  // by the id each record carries as its opaque
