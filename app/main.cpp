@@ -10,6 +10,7 @@
 #include "app/db_commands.hpp"
 #include "app/logging.hpp"
 #include "app/replay_command.hpp"
+#include "app/status_command.hpp"
 #include "config/config.hpp"
 #include "tools/sim/sim_command.hpp"
 
@@ -200,6 +201,9 @@ int main(int argc, char** argv) try {
   tastesync::SimArguments sim;
   CLI::App* sim_app = tastesync::add_sim_subcommand(app, sim);
 
+  tastesync::StatusArguments status;
+  CLI::App* status_app = tastesync::add_status_subcommand(app, status);
+
   tastesync::DbArguments db;
   const tastesync::DbCommands db_commands = tastesync::add_db_subcommands(app, db);
 
@@ -213,6 +217,7 @@ int main(int argc, char** argv) try {
     if (replay_app->parsed()) return tastesync::replay_command(replay);
     if (reset_app->parsed()) return tastesync::reset_command(reset);
     if (gen_app->parsed()) return tastesync::gen_command(gen);
+    if (status_app->parsed()) return tastesync::status_command(status);
     if (sim_app->parsed()) return tastesync::sim_command(sim);
     if (const int code = tastesync::run_db_command(db_commands, db); code >= 0) return code;
   } catch (const tastesync::ConfigError& e) {

@@ -92,10 +92,17 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
                           "Changelog records produced and not yet acknowledged by Kafka")),
       state_customers(gauge(registry, "tastesync_state_customers",
                             "Customers held in the in-memory state layer")),
+      last_event(gauge(registry, "tastesync_last_event_timestamp_seconds",
+                       "Wall-clock time Kafka acknowledged the latest event (0: none yet)")),
       in_flight(gauge(registry, "tastesync_records_in_flight",
                       "Records consumed whose outputs are not delivered yet")),
       assigned_partitions(gauge(registry, "tastesync_assigned_partitions",
                                 "Input partitions this instance processes")),
+      partition_customers(prometheus::BuildGauge()
+                              .Name("tastesync_partition_customers")
+                              .Help("Customers in the state of each input partition this instance "
+                                    "owns (one series per owned partition)")
+                              .Register(registry)),
       embedded_mode(gauge(registry, "tastesync_embedded_mode",
                           "1 when running the embedded default (mock cluster + generator)")),
       ready(gauge(registry, "tastesync_ready", "1 when /readyz answers 200")) {

@@ -50,8 +50,10 @@ class PipelineMetrics {
   prometheus::Gauge& state_store_bytes;
   prometheus::Gauge& changelog_lag;
   prometheus::Gauge& state_customers;
+  prometheus::Gauge& last_event;
   prometheus::Gauge& in_flight;
   prometheus::Gauge& assigned_partitions;
+  prometheus::Family<prometheus::Gauge>& partition_customers;
   prometheus::Gauge& embedded_mode;
   prometheus::Gauge& ready;
 };

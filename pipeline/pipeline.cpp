@@ -315,11 +315,18 @@ void Pipeline::housekeeping(std::int64_t now_ms) {
   next_housekeeping_ms_ = now_ms + kHousekeepingIntervalMs;
   std::size_t customers = 0;
   std::size_t partitions = 0;
-  for (auto& slot : slots_) {
+  for (std::size_t index = 0; index < slots_.size(); ++index) {
+    auto& slot = slots_[index];
     if (!slot) continue;
     ++partitions;
     slot->state.evict_older_than(topology_.expiry_horizon(slot->state.watermark_ms()));
     customers += slot->state.size();
+    // One series per owned partition: `tastesync status` reads ownership from it.
+    if (slot->customers_gauge == nullptr) {
+      slot->customers_gauge =
+          &metrics_.partition_customers.Add({{"partition", std::to_string(index)}});
+    }
+    slot->customers_gauge->Set(static_cast<double>(slot->state.size()));
   }
   metrics_.state_customers.Set(static_cast<double>(customers));
   metrics_.assigned_partitions.Set(static_cast<double>(partitions));
@@ -443,6 +450,7 @@ void Pipeline::on_delivered(const OutputOrigin& origin, const rd_kafka_message_t
   }
   if (origin.kind == OutputKind::event) {
     metrics_.produced_events.Increment();
+    metrics_.last_event.Set(static_cast<double>(wall_clock_ms()) * 1e-3);
     if (tap_ && message.payload != nullptr) {
       const std::string_view value(static_cast<const char*>(message.payload), message.len);
       // exactly_once: shown once its transaction commits, never if it aborts.
@@ -513,7 +521,12 @@ void Pipeline::on_revoked(const rd_kafka_topic_partition_list_t& partitions, boo
   for (int i = 0; i < partitions.cnt; ++i) {
     const std::int32_t partition = partitions.elems[i].partition;
     const auto index = static_cast<std::size_t>(partition);
-    if (index < slots_.size()) slots_[index].reset();
+    if (index < slots_.size() && slots_[index]) {
+      if (slots_[index]->customers_gauge != nullptr) {
+        metrics_.partition_customers.Remove(slots_[index]->customers_gauge);
+      }
+      slots_[index].reset();
+    }
     producer_->forget_dead_letters_of(partition);
     consumer_lag_.forget(partition);
   }

@@ -79,6 +79,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
     // exactly_once: where an aborted transaction sends the partition back (its last committed
     // next offset, else the first offset it processed; -1: nothing processed yet).
     std::int64_t committed_offset = -1;
+    prometheus::Gauge* customers_gauge = nullptr;  // its tastesync_partition_customers series
   };
 
   struct BatchClock {
