@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <ctime>
 #include <map>
 #include <regex>
 #include <sstream>
@@ -14,6 +13,7 @@
 #include "app/cli_flags.hpp"
 #include "app/logging.hpp"
 #include "common/clock.hpp"
+#include "common/event_time.hpp"
 #include "http/http_fetch.hpp"
 #include "kafka/kafka.hpp"
 
@@ -145,15 +145,7 @@ InstanceStatus instance_status(const std::string& url, const std::string& token)
 
 std::string rfc3339(double seconds) {
   if (seconds <= 0) return "";
-  const auto ms = static_cast<std::int64_t>(seconds * 1000);
-  const std::time_t whole = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&whole, &utc);
-  char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(ms % 1000));
-  return text;
+  return format_canonical_string(static_cast<EpochMs>(seconds * 1000));
 }
 
 void print_text(const GroupLag& input, const std::vector<GroupLag>& sinks,

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/event_time.hpp"
 #include "tastesync/v1/customer_id.grpc.pb.h"
 #include "tests/support/test_credentials.hpp"
 
@@ -24,17 +25,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 std::string canonical_now() {
-  const auto now = std::chrono::system_clock::now();
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[64];
-  std::snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(ms % 1000));
-  return text;
+  return tastesync::format_canonical_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
 }
 
 struct Latencies {

@@ -19,6 +19,16 @@ std::optional<RestoreFailure> PartitionRestorer::prepare(
   return drop_state_beyond_log_end(consumer, partitions);
 }
 
+std::int64_t PartitionRestorer::group_offset(std::int32_t partition) const {
+  if (!committed_) return -1;
+  for (int i = 0; i < committed_->cnt; ++i) {
+    if (committed_->elems[i].partition == partition) {
+      return committed_->elems[i].offset >= 0 ? committed_->elems[i].offset : -1;
+    }
+  }
+  return -1;
+}
+
 std::optional<RestoreFailure> PartitionRestorer::reconcile_with_group(
     rd_kafka_t* consumer, const rd_kafka_topic_partition_list_t& partitions) {
   // Reads follow: make RocksDB's vector memtable sorted once, not per lookup.

@@ -35,6 +35,9 @@ class PartitionRestorer {
   // are counted and logged, where librdkafka would jump past them without a word.
   void report_lost_records(rd_kafka_t* consumer, const rd_kafka_topic_partition_list_t& partitions);
 
+  // The group's committed offset for `partition` as read at the last assignment; -1 for none.
+  std::int64_t group_offset(std::int32_t partition) const;
+
  private:
   std::optional<RestoreFailure> reconcile_with_group(
       rd_kafka_t* consumer, const rd_kafka_topic_partition_list_t& partitions);

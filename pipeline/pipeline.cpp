@@ -279,6 +279,7 @@ void Pipeline::checkpoint() {
   // The Kafka commit trails RocksDB: only now may these offsets be committed.
   for (const auto& [partition, next_offset] : advanced_) {
     consumer_->store_offset(partition, next_offset);
+    if (PartitionSlot* slot = slot_for(partition)) slot->store_restored_offset = -1;
   }
 }
 
@@ -327,6 +328,11 @@ void Pipeline::housekeeping(std::int64_t now_ms) {
           &metrics_.partition_customers.Add({{"partition", std::to_string(index)}});
     }
     slot->customers_gauge->Set(static_cast<double>(slot->state.size()));
+    // Assigned by now (the rebalance callback has returned): the restored offset can be stored.
+    if (slot->store_restored_offset >= 0) {
+      consumer_->store_offset(static_cast<std::int32_t>(index), slot->store_restored_offset);
+      slot->store_restored_offset = -1;
+    }
   }
   metrics_.state_customers.Set(static_cast<double>(customers));
   metrics_.assigned_partitions.Set(static_cast<double>(partitions));
@@ -499,6 +505,13 @@ void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
     tp.offset = *checkpoint ? (*checkpoint)->next_offset : RD_KAFKA_OFFSET_INVALID;
     slot->next_offset = *checkpoint ? (*checkpoint)->next_offset : -1;
     slot->committed_offset = slot->next_offset;
+    // Another instance processed up to here and wrote the changelog, but its last commit failed
+    // (a rebalance in progress): the group's offset would stay behind, showing lag for records
+    // already done, until the next record in this partition (none, when the stream has ended).
+    // exactly_once commits offsets only in its transactions.
+    if (!transactions_ && slot->next_offset > restorer_->group_offset(tp.partition)) {
+      slot->store_restored_offset = slot->next_offset;
+    }
     restored_customers += slot->state.size();
     const auto index = static_cast<std::size_t>(tp.partition);
     if (index >= slots_.size()) slots_.resize(index + 1);

@@ -80,6 +80,10 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
     // next offset, else the first offset it processed; -1: nothing processed yet).
     std::int64_t committed_offset = -1;
     prometheus::Gauge* customers_gauge = nullptr;  // its tastesync_partition_customers series
+    // A restored state ahead of the group's committed offset (its previous owner's last commit
+    // failed): that offset, to be stored once the partition is assigned, unless a checkpoint
+    // stores a later one first; -1 otherwise.
+    std::int64_t store_restored_offset = -1;
   };
 
   struct BatchClock {
