@@ -15,15 +15,15 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # clang-tidy needs no test binary, and the tests leave ~45 % of two cores idle (they wait on
 # brokers, servers and timeouts): lint runs beside them at the lowest priority, so the tests
-# keep the CPU whenever they want it, and three tests run at once on the two cores (their
-# timeouts are generous: they wait for outcomes, never time them). Its output is shown once
-# both are done.
+# keep the CPU whenever they want it. Two tests at once: three shortened the run by ~2 min but
+# the extra contention made two existing tests fail in two of three clean-clone runs (timing in
+# librdkafka's group protocol on the mock). Its output is shown once both are done.
 lint_log="$root/build/lint.log"
 mkdir -p "$root/build"
 nice -n 19 "$root/scripts/lint.sh" >"$lint_log" 2>&1 &
 lint_pid=$!
 tests_status=0
-(cd "$root/build/test" && ctest --output-on-failure --timeout 600 -j "${TEST_JOBS:-3}") || tests_status=$?
+(cd "$root/build/test" && ctest --output-on-failure --timeout 600 -j "${TEST_JOBS:-2}") || tests_status=$?
 lint_status=0
 wait "$lint_pid" || lint_status=$?
 cat "$lint_log"
