@@ -127,7 +127,8 @@ EmbeddedKafka start_embedded_kafka(Config& config) {
 // Events printed on stdout as Kafka acknowledges them (output.print_events), or none.
 EventTap printing_tap(const OutputConfig& output) {
   if (!output.print_events || output.quiet) return {};
-  return [](std::string_view value) {
+  return [](std::string_view /*customer_id*/, std::string_view value) {
+    if (value.empty()) return;  // an erasure's tombstone: stdout carries events only
     std::fwrite(value.data(), 1, value.size(), stdout);
     std::fputc('\n', stdout);
     std::fflush(stdout);
@@ -193,9 +194,16 @@ int run_loaded(Config config, const SignalGate& gate) {
   // With gRPC on, its follower reads every instance's events into the floor (docs/grpc.md#replies);
   // without it, the floor shows what this instance delivers.
   const bool grpc_on = config.grpc.port != 0;
-  EventTap tap = [floor, grpc_on, print = printing_tap(config.output)](std::string_view value) {
-    if (!grpc_on) floor->apply(value, wall_clock_ms());
-    if (print) print(value);
+  EventTap tap = [floor, grpc_on, print = printing_tap(config.output)](std::string_view customer_id,
+                                                                       std::string_view value) {
+    if (!grpc_on) {
+      if (value.empty()) {
+        floor->forget(customer_id);
+      } else {
+        floor->apply(value, wall_clock_ms());
+      }
+    }
+    if (print) print(customer_id, value);
   };
   Pipeline pipeline(config, registry, metrics_registry, health, std::move(tap));
   pipeline.set_embedded_mode(embedded);

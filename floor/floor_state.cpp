@@ -53,6 +53,15 @@ void FloorState::apply(std::string_view event_json, std::int64_t now_ms) {
   changed_.notify_all();
 }
 
+void FloorState::forget(std::string_view customer_id) {
+  const std::lock_guard lock(mutex_);
+  const auto it = customers_.find(customer_id);
+  if (it == customers_.end()) return;
+  customers_.erase(it);
+  ++version_;
+  changed_.notify_all();
+}
+
 void FloorState::expire(std::int64_t now_ms) {
   const std::lock_guard lock(mutex_);
   expire_locked(now_ms);

@@ -42,6 +42,8 @@ class FloorState {
 
   // A CustomerIdentified value; anything else is ignored. `now_ms`: the wall clock.
   void apply(std::string_view event_json, std::int64_t now_ms);
+  // An erasure's tombstone (docs/operations.md#forget): the customer leaves the floor now.
+  void forget(std::string_view customer_id);
   // Drops customers silent for longer than the presence timeout.
   void expire(std::int64_t now_ms);
 

@@ -87,6 +87,25 @@ RecordBytes record_bytes(const rd_kafka_message_t& message) {
   return bytes;
 }
 
+std::optional<std::string_view> header_value(const rd_kafka_message_t& message, const char* name) {
+  rd_kafka_headers_t* headers = nullptr;
+  if (rd_kafka_message_headers(&message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  const void* value = nullptr;
+  std::size_t size = 0;
+  if (rd_kafka_header_get_last(headers, name, &value, &size) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+      value == nullptr) {
+    return std::nullopt;
+  }
+  return std::string_view(static_cast<const char*>(value), size);
+}
+
+std::optional<std::string_view> forget_request_of(const rd_kafka_message_t& message) {
+  if (message.payload != nullptr) return std::nullopt;
+  return header_value(message, kForgetHeader);
+}
+
 KafkaHandle make_kafka_handle(rd_kafka_type_t type, KafkaConf conf) {
   char error[512];
   // rd_kafka_new takes the conf only when it succeeds.

@@ -55,9 +55,13 @@ Result<ChangelogReplay, std::string> replay_changelog(const Config& config, std:
     }
     next_offset = message->offset + 1;
     ++replay.records_read;
-    if (message->key == nullptr || message->payload == nullptr) continue;  // not ours
-    auto added = restore.add({static_cast<const char*>(message->key), message->key_len},
-                             {static_cast<const char*>(message->payload), message->len});
+    if (message->key == nullptr) continue;  // not ours
+    // No value: a tombstone, an erased key (docs/operations.md#forget).
+    std::optional<std::string_view> value;
+    if (message->payload != nullptr) {
+      value.emplace(static_cast<const char*>(message->payload), message->len);
+    }
+    auto added = restore.add({static_cast<const char*>(message->key), message->key_len}, value);
     if (!added) return Failure{added.error().message};
   }
   rd_kafka_consumer_close(consumer.get());

@@ -57,6 +57,8 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
                   "Input records deleted (retention) before this pipeline processed them")),
       evicted_customers(counter(registry, "tastesync_state_evicted_customers_total",
                                 "Customers forgotten to keep state.max_customers_per_partition")),
+      forgotten_customers(counter(registry, "tastesync_erasures_total",
+                                  "Erasure requests processed (tastesync forget)")),
       transactions_committed(counter(registry, "tastesync_transactions_committed_total",
                                      "Output transactions committed (processing.guarantee "
                                      "exactly_once)")),

@@ -36,6 +36,7 @@ class PipelineMetrics {
   prometheus::Counter& changelog_replayed;
   prometheus::Counter& records_lost_to_retention;
   prometheus::Counter& evicted_customers;
+  prometheus::Counter& forgotten_customers;
   prometheus::Counter& transactions_committed;
   prometheus::Counter& transactions_aborted;
   prometheus::Counter* registry_reloads = nullptr;

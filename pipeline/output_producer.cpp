@@ -196,6 +196,20 @@ ProduceResult OutputProducer::produce_event(std::string_view customer_id, std::s
                  value.data(), value.size(), std::move(headers), origin, stop);
 }
 
+ProduceResult OutputProducer::produce_forget(std::string_view customer_id,
+                                             std::string_view request_id,
+                                             std::int64_t requested_at_ms,
+                                             const OutputOrigin& origin,
+                                             const std::stop_token& stop) {
+  KafkaHeaders headers(rd_kafka_headers_new(4));
+  add_header(headers.get(), "event_type", "CustomerForgotten");
+  add_header(headers.get(), "version", "v1");
+  add_header(headers.get(), kForgetHeader, request_id);
+  add_header(headers.get(), kForgetAtHeader, std::to_string(requested_at_ms));
+  return produce(events_topic_.get(), RD_KAFKA_PARTITION_UA, customer_id.data(), customer_id.size(),
+                 nullptr, 0, std::move(headers), origin, stop);
+}
+
 ProduceResult OutputProducer::produce_dead_letter(const rd_kafka_message_t& original,
                                                   const ParseError& error,
                                                   const OutputOrigin& origin,
@@ -229,10 +243,12 @@ ProduceResult OutputProducer::produce_letter(const DeadLetter& letter, const Out
 }
 
 ProduceResult OutputProducer::produce_changelog(std::int32_t partition, std::string_view key,
-                                                std::string_view value,
+                                                std::optional<std::string_view> value,
                                                 const std::stop_token& stop) {
-  return produce(changelog_topic_.get(), partition, key.data(), key.size(), value.data(),
-                 value.size(), nullptr, OutputOrigin{partition, 0, OutputKind::changelog}, stop);
+  // No value: a tombstone, which compaction keeps until it has removed the key's earlier values.
+  return produce(changelog_topic_.get(), partition, key.data(), key.size(),
+                 value ? value->data() : nullptr, value ? value->size() : 0, nullptr,
+                 OutputOrigin{partition, 0, OutputKind::changelog}, stop);
 }
 
 ProduceResult OutputProducer::retry_dead_letters(const std::stop_token& stop) {

@@ -65,13 +65,20 @@ class OutputProducer {
   ProduceResult produce_event(std::string_view customer_id, std::string_view value,
                               std::string_view event_id, const OutputOrigin& origin,
                               const std::stop_token& stop);
+  // The tombstone of an erasure (docs/operations.md#forget): no value, keyed by the customer, with
+  // the request's id and time in its headers.
+  ProduceResult produce_forget(std::string_view customer_id, std::string_view request_id,
+                               std::int64_t requested_at_ms, const OutputOrigin& origin,
+                               const std::stop_token& stop);
   // Cut to fit message.max.bytes (dead_letter.hpp); one the producer still refuses as too large
   // goes out with its dlq.* headers only.
   ProduceResult produce_dead_letter(const rd_kafka_message_t& original, const ParseError& error,
                                     const OutputOrigin& origin, const std::stop_token& stop);
   // One state record to the changelog's partition of the same number as its input partition.
+  // No value: a tombstone (an erased key).
   ProduceResult produce_changelog(std::int32_t partition, std::string_view key,
-                                  std::string_view value, const std::stop_token& stop);
+                                  std::optional<std::string_view> value,
+                                  const std::stop_token& stop);
 
   // Produces failed dead letters again once their backoff (1 s doubling to 60 s) has passed:
   // a dead letter is never dropped, it holds its partition's checkpoint until delivered. One the

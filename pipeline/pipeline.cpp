@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "common/clock.hpp"
+#include "common/customer_hash.hpp"
 #include "config/topology_options.hpp"
 #include "pipeline/backpressure.hpp"
 #include "pipeline/topic_check.hpp"
@@ -175,12 +176,18 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
     record.timestamp_ms = timestamp;
   }
   record.offset = message.offset;
+  // Only a record with no value can be an erasure request: the header is never looked up on a
+  // sighting's hot path.
+  const auto forget_request =
+      message.payload == nullptr ? forget_request_of(message) : std::nullopt;
 
   // The stage latency is sampled: two clock readings a record would cost more than the stages'
   // slowest part.
   const bool timed = (++records_seen_ & kStageTimingSampleMask) == 0;
   const std::int64_t started_ns = timed ? steady_ns() : 0;
-  const Outcome outcome = topology_.process(record, slot->state, clock.wall_ms, &slot->pending);
+  const Outcome outcome =
+      forget_request ? topology_.forget(record, slot->state, &slot->pending)
+                     : topology_.process(record, slot->state, clock.wall_ms, &slot->pending);
   if (timed) {
     metrics_.stage_latency_topology.Observe(static_cast<double>(steady_ns() - started_ns) * 1e-9);
   }
@@ -189,7 +196,9 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
   if (outcome.evicted_customers > 0) {
     metrics_.evicted_customers.Increment(static_cast<double>(outcome.evicted_customers));
   }
-  if (outcome.touched != nullptr) {
+  if (outcome.kind == Outcome::Kind::forgotten) {
+    slot->pending.erased(message.offset, outcome.customer_id, outcome.touched, outcome.erased_seen);
+  } else if (outcome.touched != nullptr) {
     slot->pending.changed(message.offset, outcome.customer_id, *outcome.touched, outcome.remembered,
                           outcome.learned_levels, &slot->state.room());
   }
@@ -213,11 +222,36 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
       check_produced(producer_->produce_dead_letter(message, *outcome.error, origin, stop),
                      "a dead letter");
       break;
+    case Outcome::Kind::forgotten:
+      forget(message, *forget_request, record, outcome, origin, clock.wall_ms, stop);
+      break;
     case Outcome::Kind::dropped:
       metrics_.drops[static_cast<std::size_t>(outcome.drop_reason)]->Increment();
       (void)slot->tracker.complete(message.offset);
       break;
   }
+}
+
+// The erasure's audit line names the customer by hash only (docs/operations.md#forget); the
+// tombstone holds its partition's checkpoint like an event, so the state's deletion reaches
+// RocksDB only once every consumer of customer-events can see it.
+void Pipeline::forget(const rd_kafka_message_t& message, std::string_view request_id,
+                      const RecordView& record, const Outcome& outcome, const OutputOrigin& origin,
+                      EpochMs wall_ms, const std::stop_token& stop) {
+  // Never later than now: a request stamped in the future must not hide the customer's next
+  // visits from the sinks.
+  const EpochMs requested_at_ms = std::min(record.timestamp_ms.value_or(wall_ms), wall_ms);
+  metrics_.forgotten_customers.Increment();
+  spdlog::info("erasure {}: customer sha256:{} at {}[{}]@{}: {}", request_id,
+               customer_hash_short(outcome.customer_id), config_.kafka.input_topic,
+               message.partition, message.offset,
+               outcome.erased_state
+                   ? "state erased (" + std::to_string(outcome.erased_seen.size()) +
+                         " remembered sighting ids); tombstone to " + config_.kafka.output_topic
+                   : "no state held here; tombstone to " + config_.kafka.output_topic);
+  check_produced(
+      producer_->produce_forget(outcome.customer_id, request_id, requested_at_ms, origin, stop),
+      "an erasure tombstone");
 }
 
 void Pipeline::publish_learned_levels() {
@@ -250,7 +284,7 @@ void Pipeline::produce_changelog() {
   if (!changelog_enabled(config_)) return;
   // The changelog carries exactly what RocksDB gets, each partition's checkpoint record last.
   const std::stop_token never;
-  batch_.for_each_put([&](std::string_view key, std::string_view value) {
+  batch_.for_each_change([&](std::string_view key, std::optional<std::string_view> value) {
     check_produced(producer_->produce_changelog(*partition_of_key(key), key, value, never),
                    "a changelog record");
     ++changelog_produced_;
@@ -457,13 +491,18 @@ void Pipeline::on_delivered(const OutputOrigin& origin, const rd_kafka_message_t
   if (origin.kind == OutputKind::event) {
     metrics_.produced_events.Increment();
     metrics_.last_event.Set(static_cast<double>(wall_clock_ms()) * 1e-3);
-    if (tap_ && message.payload != nullptr) {
-      const std::string_view value(static_cast<const char*>(message.payload), message.len);
+    if (tap_ && message.key != nullptr) {
+      const std::string_view customer_id(static_cast<const char*>(message.key), message.key_len);
+      // No value: an erasure's tombstone.
+      const std::string_view value =
+          message.payload == nullptr
+              ? std::string_view()
+              : std::string_view(static_cast<const char*>(message.payload), message.len);
       // exactly_once: shown once its transaction commits, never if it aborts.
       if (transactions_) {
-        tapped_.emplace_back(value);
+        tapped_.emplace_back(customer_id, value);
       } else {
-        tap_(value);
+        tap_(customer_id, value);
       }
     }
   }

@@ -10,6 +10,7 @@
 #include <stop_token>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "config/config.hpp"
@@ -30,9 +31,9 @@
 
 namespace tastesync {
 
-// Called with each CustomerIdentified value once Kafka acknowledged it (the embedded default
-// prints them).
-using EventTap = std::function<void(std::string_view value)>;
+// Called with each CustomerIdentified's key and value once Kafka acknowledged it (the embedded
+// default prints them); an empty value is an erasure's tombstone (docs/operations.md#forget).
+using EventTap = std::function<void(std::string_view customer_id, std::string_view value)>;
 
 // How long one transactional call (init, offsets, commit, abort) may retry, and the delivery
 // of a transaction's outputs may take (processing.guarantee exactly_once).
@@ -104,6 +105,10 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void commit_transaction();
   void rewind_to_last_commit();
   void fail_or_abort(std::string reason);
+  // An erasure request's audit line and tombstone (docs/operations.md#forget).
+  void forget(const rd_kafka_message_t& message, std::string_view request_id,
+              const RecordView& record, const Outcome& outcome, const OutputOrigin& origin,
+              EpochMs wall_ms, const std::stop_token& stop);
   // Hands the room levels of the checkpoint just written to the learned level feed.
   void publish_learned_levels();
   // A failed produce stops the pipeline; a stopped one marks the shutdown as not drained.
@@ -139,7 +144,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::int64_t transaction_due_ms_ = 0;
   int aborts_in_a_row_ = 0;
   // exactly_once with a tap: values delivered in the open transaction, shown once it commits.
-  std::vector<std::string> tapped_;
+  std::vector<std::pair<std::string, std::string>> tapped_;
   std::unique_ptr<InputConsumer> consumer_;
   std::vector<std::unique_ptr<PartitionSlot>> slots_;  // indexed by partition
   StateStore::Batch batch_;

@@ -65,7 +65,7 @@ void Pipeline::commit_transaction() {
         if (PartitionSlot* slot = slot_for(partition)) slot->committed_offset = next_offset;
         consumer_->store_offset(partition, next_offset);
       }
-      for (const std::string& value : tapped_) tap_(value);
+      for (const auto& [customer_id, value] : tapped_) tap_(customer_id, value);
       tapped_.clear();
       break;
     case TransactionOutcome::aborted:

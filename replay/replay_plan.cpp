@@ -62,6 +62,7 @@ std::string ReplaySummary::to_json() const {
   std::string json = "{\"records_read\":" + std::to_string(records_read);
   json += ",\"events\":" + std::to_string(events);
   json += ",\"dlq\":" + std::to_string(dlq);
+  json += ",\"erasures\":" + std::to_string(erasures);
   json += ",\"dropped\":{";
   for (std::size_t i = 0; i < kDropReasonCount; ++i) {
     if (i > 0) json += ",";

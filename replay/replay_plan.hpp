@@ -37,6 +37,7 @@ struct ReplaySummary {
   std::int64_t warmup_records = 0;
   std::int64_t events = 0;
   std::int64_t dlq = 0;
+  std::int64_t erasures = 0;  // erasure requests met: each emitted its tombstone again
   std::array<std::int64_t, kDropReasonCount> dropped{};
   std::int64_t outside_range = 0;    // read, but outside the range and its warm-up
   std::int64_t other_customers = 0;  // events and dead letters of customers not asked for

@@ -298,7 +298,11 @@ void Replayer::handle(const rd_kafka_message_t& message, const std::stop_token& 
   }
   if (has_timestamp) record.timestamp_ms = timestamp;
   record.offset = message.offset;
-  const Outcome outcome = topology_.process(record, partition->state, wall_clock_ms());
+  const auto forget_request =
+      message.payload == nullptr ? forget_request_of(message) : std::nullopt;
+  const Outcome outcome = forget_request
+                              ? topology_.forget(record, partition->state)
+                              : topology_.process(record, partition->state, wall_clock_ms());
   if (summary_.records_read % kEvictEvery == 0) {
     partition->state.evict_older_than(topology_.expiry_horizon(partition->state.watermark_ms()));
   }
@@ -330,6 +334,15 @@ void Replayer::handle(const rd_kafka_message_t& message, const std::stop_token& 
     case Outcome::Kind::dead_letter:
       ++summary_.dlq;
       if (producer_) result = producer_->produce_dead_letter(message, *outcome.error, origin, stop);
+      break;
+    case Outcome::Kind::forgotten:
+      // The request is history too: the replay's readers delete what it deleted, at the same
+      // point (the sinks' list of erased customers does the rest: docs/operations.md#forget).
+      ++summary_.erasures;
+      if (producer_) {
+        result = producer_->produce_forget(outcome.customer_id, *forget_request,
+                                           record.timestamp_ms.value_or(0), origin, stop);
+      }
       break;
     case Outcome::Kind::dropped:
       ++summary_.dropped[static_cast<std::size_t>(outcome.drop_reason)];

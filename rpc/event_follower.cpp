@@ -79,8 +79,14 @@ void EventFollower::follow(const std::stop_token& stop) {
   while (!stop.stop_requested()) {
     const KafkaMessage message(rd_kafka_consumer_poll(handle_.get(), kPollMs));
     try {
-      if (message && message->err == RD_KAFKA_RESP_ERR_NO_ERROR && message->payload != nullptr) {
-        on_event_(std::string_view(static_cast<const char*>(message->payload), message->len));
+      if (message && message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        if (message->key != nullptr) {
+          on_event_(
+              std::string_view(static_cast<const char*>(message->key), message->key_len),
+              message->payload == nullptr
+                  ? std::string_view()
+                  : std::string_view(static_cast<const char*>(message->payload), message->len));
+        }
       } else if (message && errors_logged < 100) {
         // The broker's outages are librdkafka's to ride out; the first ones are worth a line.
         ++errors_logged;

@@ -14,9 +14,9 @@ namespace tastesync {
 // owns the customer's partition. read_committed, so under exactly_once only committed events.
 class EventFollower {
  public:
-  // Called on the follower's thread for each event's value, and after every poll (at least
-  // every 10 ms).
-  using OnEvent = std::function<void(std::string_view value)>;
+  // Called on the follower's thread for each event's key and value (an empty value: an
+  // erasure's tombstone, docs/operations.md#forget), and after every poll (at least every 10 ms).
+  using OnEvent = std::function<void(std::string_view customer_id, std::string_view value)>;
   using OnTick = std::function<void()>;
 
   // Throws ConfigError when customer-events does not exist or Kafka does not answer within

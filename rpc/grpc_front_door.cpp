@@ -46,7 +46,11 @@ GrpcFrontDoor::GrpcFrontDoor(const Config& config, std::shared_ptr<const Registr
       options, verifier_for(config.grpc), std::move(registry), floor_, *producer_, calls_, metrics);
   follower_ = std::make_unique<EventFollower>(
       config,
-      [this](std::string_view value) {
+      [this](std::string_view customer_id, std::string_view value) {
+        if (value.empty()) {
+          floor_->forget(customer_id);
+          return;
+        }
         floor_->apply(value, wall_clock_ms());
         service_->on_event(value);
       },

@@ -492,6 +492,20 @@ SightingParser::Impl::Error SightingParser::Impl::read_detected_at(const RecordV
   return std::nullopt;
 }
 
+std::optional<ParseError> check_forget_key(const std::optional<std::string_view>& key) {
+  if (!key) return ParseError{ParseErrorCode::key_mismatch, "erasure request has no key"};
+  if (!simdjson::validate_utf8(key->data(), key->size())) {
+    return ParseError{ParseErrorCode::invalid_utf8, "erasure request key is not valid UTF-8"};
+  }
+  const std::size_t length = count_code_points(*key);
+  if (length < 1 || length > kMaxIdCodePoints || has_control_character(*key)) {
+    return ParseError{ParseErrorCode::out_of_range,
+                      "erasure request key " + quoted(*key) + " is not a customer id (1.." +
+                          std::to_string(kMaxIdCodePoints) + " characters, no control character)"};
+  }
+  return std::nullopt;
+}
+
 std::optional<ParseError> timestamp_ahead_of_wall_clock(const RecordView& record, EpochMs now_ms,
                                                         const ParseOptions& options) {
   if (!record.timestamp_ms ||

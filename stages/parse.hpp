@@ -54,6 +54,11 @@ std::optional<ParseError> timestamp_ahead_of_wall_clock(const RecordView& record
 std::optional<ParseError> detected_at_ahead_of_wall_clock(const Sighting& sighting, EpochMs now_ms,
                                                           const ParseOptions& options);
 
+// The key of an erasure request (docs/operations.md#forget): the customer id exactly as a
+// sighting's key must be (1..64 code points of valid UTF-8, no control character), or the
+// reason it is not.
+std::optional<ParseError> check_forget_key(const std::optional<std::string_view>& key);
+
 // Kafka record -> validated Sighting. One instance per thread: it owns simdjson's parser and a
 // padded copy buffer that are reused for every record, so the hot path does not allocate.
 class SightingParser {

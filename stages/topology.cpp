@@ -16,6 +16,36 @@ void Topology::normalize_restored(PartitionState& partition) const {
   partition.for_each_mutable([&](CustomerState& state) { dedupe_.normalize(state); });
 }
 
+// An erasure request is a record of the customer's own partition, so it is ordered with their
+// sightings: everything before it is erased, a sighting after it starts a new life. The reset
+// (not a removal from memory) keeps the durable layer's bookkeeping of earlier, undelivered
+// changes; with no activity left the entry is expired from memory at the next housekeeping, and
+// the durable layer deletes it from RocksDB and the changelog (docs/operations.md#forget).
+Outcome Topology::forget(const RecordView& record, PartitionState& partition,
+                         StateChangeObserver* observer) {
+  Outcome outcome;
+  if (auto error = check_forget_key(record.key)) {
+    last_error_ = std::move(*error);
+    outcome.kind = Outcome::Kind::dead_letter;
+    outcome.error = &last_error_;
+    return outcome;
+  }
+  outcome.kind = Outcome::Kind::forgotten;
+  outcome.customer_id = *record.key;
+  erased_seen_.clear();
+  CustomerState* state = partition.find(*record.key);
+  if (state == nullptr) return outcome;
+  if (observer != nullptr) observer->before_change(*state);
+  erased_seen_ = state->seen;
+  outcome.erased_state = true;
+  outcome.erased_seen = erased_seen_;
+  state->reset();
+  state->since_offset = record.offset;
+  state->last_offset = record.offset;
+  outcome.touched = state;
+  return outcome;
+}
+
 Outcome Topology::process(const RecordView& record, PartitionState& partition, EpochMs now_ms,
                           StateChangeObserver* observer) {
   Outcome outcome;

@@ -42,7 +42,9 @@ struct TopologyOptions {
 // What one record came to. Views point into the topology's buffers and the record; they are
 // valid until the next process() call.
 struct Outcome {
-  enum class Kind : std::uint8_t { event, dead_letter, dropped };
+  // forgotten: an erasure request (docs/operations.md#forget); the customer's state, if any, is
+  // reset and `erased_seen` holds the sighting ids it remembered.
+  enum class Kind : std::uint8_t { event, dead_letter, dropped, forgotten };
 
   Kind kind = Kind::dropped;
   DropReason drop_reason = DropReason::suppressed;                  // when dropped
@@ -65,6 +67,10 @@ struct Outcome {
     double probability = 0.0;
   };
   std::optional<Belief> most_likely;
+  // When forgotten: whether the partition held state of the customer, and the remembered
+  // sighting ids that state had (their stored keys go too).
+  bool erased_state = false;
+  std::span<const SeenSighting> erased_seen;
 };
 
 // Told before the topology changes a customer's existing state, so the durable layer can keep
@@ -88,6 +94,13 @@ class Topology {
   // watermark past it.
   Outcome process(const RecordView& record, PartitionState& partition, EpochMs now_ms,
                   StateChangeObserver* observer = nullptr);
+
+  // An erasure request (a record with no value and a `tastesync-forget` header:
+  // docs/operations.md#forget) in place of process(): resets the customer's state, if the
+  // partition holds any, and says which remembered sighting ids it had. A key that is no
+  // customer id is a dead letter.
+  Outcome forget(const RecordView& record, PartitionState& partition,
+                 StateChangeObserver* observer = nullptr);
 
   // Customers whose state can no longer influence anything (the event-time expiry of
   // docs/contract.md#state; its rules are in docs/contract.md#time).
@@ -123,6 +136,7 @@ class Topology {
   LocationFilter filter_;
   EventWriter writer_;
   ParseError last_error_{ParseErrorCode::invalid_json, {}};
+  std::vector<SeenSighting> erased_seen_;  // reused by forget()
   std::uint64_t registry_generation_ = 1;  // 0 marks a track that never looked its entry up
 };
 

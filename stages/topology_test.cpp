@@ -94,6 +94,56 @@ TEST_F(TopologyTest, RedeliveredSightingIsADuplicate) {
   EXPECT_EQ(again.reason, DropReason::duplicate);
 }
 
+// docs/operations.md#forget: after an erasure request nothing of the customer's past is read
+// again; the same sighting is not a duplicate and is an arrival of a new life.
+TEST_F(TopologyTest, AnErasureRequestResetsTheCustomerAndTheNextSightingStartsAfresh) {
+  const Record first = beacon_record("c", "s1", 13, -50, kT0);
+  EXPECT_EQ(feed(first).kind, Outcome::Kind::event);
+  EXPECT_EQ(feed(beacon_record("other", "o1", 13, -50, kT0)).kind, Outcome::Kind::event);
+
+  const RecordView request{std::string_view("c"), {}, kT0 + 1000, next_offset_++};
+  const Outcome forgotten = topology_.forget(request, partition_);
+  ASSERT_EQ(forgotten.kind, Outcome::Kind::forgotten);
+  EXPECT_EQ(forgotten.customer_id, "c");
+  EXPECT_TRUE(forgotten.erased_state);
+  ASSERT_EQ(forgotten.erased_seen.size(), 1u) << "the id of s1, whose key goes too";
+  const CustomerState* state = partition_.find("c");
+  ASSERT_NE(state, nullptr);
+  EXPECT_TRUE(state->seen.empty());
+  EXPECT_FALSE(state->last_emitted.has_value());
+  EXPECT_EQ(state->last_activity_ms, 0);
+  ASSERT_NE(partition_.find("other"), nullptr);
+  EXPECT_TRUE(partition_.find("other")->last_emitted.has_value()) << "nobody else is touched";
+
+  const Result again = feed(first);
+  ASSERT_EQ(again.kind, Outcome::Kind::event) << drop_reason_name(again.reason);
+  EXPECT_NE(again.value.find(R"("identification":"arrival")"), std::string::npos);
+
+  // Idempotent: a second request finds an entry again (the new life), a third after the
+  // entry left memory finds nothing and still answers forgotten.
+  EXPECT_TRUE(topology_.forget(request, partition_).erased_state);
+  partition_.evict_older_than(kT0);
+  EXPECT_EQ(partition_.find("c"), nullptr);
+  const Outcome nothing = topology_.forget(request, partition_);
+  EXPECT_EQ(nothing.kind, Outcome::Kind::forgotten);
+  EXPECT_FALSE(nothing.erased_state);
+}
+
+TEST_F(TopologyTest, AnErasureRequestWhoseKeyIsNoCustomerIdIsADeadLetter) {
+  const Outcome no_key = topology_.forget(RecordView{std::nullopt, {}, kT0, 0}, partition_);
+  ASSERT_EQ(no_key.kind, Outcome::Kind::dead_letter);
+  EXPECT_EQ(no_key.error->code, ParseErrorCode::key_mismatch);
+  const std::string too_long(65, 'x');
+  EXPECT_EQ(topology_.forget(RecordView{too_long, {}, kT0, 1}, partition_).error->code,
+            ParseErrorCode::out_of_range);
+  EXPECT_EQ(
+      topology_.forget(RecordView{std::string_view("a\x01"), {}, kT0, 2}, partition_).error->code,
+      ParseErrorCode::out_of_range);
+  EXPECT_EQ(
+      topology_.forget(RecordView{std::string_view("\xff"), {}, kT0, 3}, partition_).error->code,
+      ParseErrorCode::invalid_utf8);
+}
+
 TEST_F(TopologyRadiusTest, StayingIsReportedOnceAMinuteAndAMoveOnceItHolds) {
   EXPECT_EQ(feed(beacon_record("c", "s1", 13, -50, kT0)).kind, Outcome::Kind::event);
   EXPECT_EQ(feed(beacon_record("c", "s2", 13, -50, kT0 + 30000)).reason, DropReason::suppressed);

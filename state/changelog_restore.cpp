@@ -2,7 +2,8 @@
 
 namespace tastesync {
 
-Status<StateError> ChangelogRestore::add(std::string_view key, std::string_view value) {
+Status<StateError> ChangelogRestore::add(std::string_view key,
+                                         std::optional<std::string_view> value) {
   if (partition_of_key(key) != partition_) {
     return Failure{malformed_error("changelog partition " + std::to_string(partition_) +
                                    " holds a record of another partition")};
@@ -22,7 +23,8 @@ Status<StateError> ChangelogRestore::add(std::string_view key, std::string_view 
   pending_.emplace_back(key, value);
   if (key != checkpoint_key(partition_)) return Done{};
 
-  const auto checkpoint = decode_checkpoint_value(value);
+  if (!value) return Failure{malformed_error("a changelog checkpoint record has no value")};
+  const auto checkpoint = decode_checkpoint_value(*value);
   if (!checkpoint) return Failure{malformed_error("a changelog checkpoint record is malformed")};
   if (!checkpoint_) {
     if (auto deleted = store_->delete_partition(partition_); !deleted) {

@@ -26,7 +26,7 @@ class ChangelogRestore {
       : store_(&store), partition_(partition) {}
 
   // One changelog record, in log order.
-  Status<StateError> add(std::string_view key, std::string_view value);
+  Status<StateError> add(std::string_view key, std::optional<std::string_view> value);
 
   // The last complete checkpoint applied (nullopt: the changelog held none).
   const std::optional<PartitionCheckpoint>& checkpoint() const { return checkpoint_; }
@@ -38,7 +38,8 @@ class ChangelogRestore {
  private:
   StateStore* store_;
   std::int32_t partition_;
-  std::vector<std::pair<std::string, std::string>> pending_;  // since the last checkpoint
+  std::vector<std::pair<std::string, std::optional<std::string>>>
+      pending_;  // since the last checkpoint
   std::optional<PartitionCheckpoint> checkpoint_;
   std::size_t records_applied_ = 0;
   std::size_t resets_ = 0;

@@ -40,13 +40,14 @@ std::string encoded(EpochMs last_activity_ms, const std::string& location) {
   return bytes;
 }
 
-using Records = std::vector<std::pair<std::string, std::string>>;
+using Records = std::vector<std::pair<std::string, std::optional<std::string>>>;
 
 // Writes the batch to `store` and returns what a changelog would carry for it.
 Records checkpoint(StateStore& store, StateStore::Batch& batch) {
   Records records;
-  batch.for_each_put(
-      [&](std::string_view key, std::string_view value) { records.emplace_back(key, value); });
+  batch.for_each_change([&](std::string_view key, std::optional<std::string_view> value) {
+    records.emplace_back(key, value);
+  });
   EXPECT_TRUE(store.write(batch).ok());
   return records;
 }
@@ -89,6 +90,33 @@ TEST_F(ChangelogRestoreTest, RebuildsTheStateOfTheLastCompleteCheckpoint) {
   ASSERT_NE(restored.find("b"), nullptr);
 }
 
+// docs/operations.md#forget: an erased customer does not come back on another instance.
+TEST_F(ChangelogRestoreTest, AnErasuresTombstonesDeleteTheCustomerWhereverTheChangelogIsRestored) {
+  Records changelog;
+  StateStore::Batch first;
+  first.put_customer(2, "a", encoded(kT0, "Table 1"));
+  first.put_seen(2, "a", 42, kT0, 9);
+  first.put_customer(2, "b", encoded(kT0, "Table 2"));
+  first.set_checkpoint(2, PartitionCheckpoint{10, {kT0}});
+  for (auto& record : checkpoint(*writer_.store, first)) changelog.push_back(record);
+  StateStore::Batch second;
+  const std::uint64_t ids[] = {42};
+  second.erase_customer(2, "a", ids);
+  second.set_checkpoint(2, PartitionCheckpoint{11, {kT0}});
+  for (auto& record : checkpoint(*writer_.store, second)) changelog.push_back(record);
+  EXPECT_FALSE(writer_.store->contains_customer(2, "a"));
+
+  ChangelogRestore restore(*reader_.store, 2);
+  for (const auto& [key, value] : changelog) ASSERT_TRUE(restore.add(key, value).ok());
+  PartitionState restored;
+  ASSERT_TRUE(reader_.store->restore(2, restored).ok());
+  EXPECT_EQ(restored.find("a"), nullptr);
+  EXPECT_FALSE(reader_.store->contains_customer(2, "a"));
+  EXPECT_NE(restored.find("b"), nullptr);
+  EXPECT_FALSE(restore.add(checkpoint_key(2), std::nullopt).ok())
+      << "a checkpoint tombstone is malformed";
+}
+
 TEST_F(ChangelogRestoreTest, ReplacesWhateverTheStoreHeldForThePartitionAtItsFirstCheckpoint) {
   StateStore::Batch stale;
   stale.put_customer(2, "stale", encoded(kT0, "Table 1"));
@@ -102,7 +130,8 @@ TEST_F(ChangelogRestoreTest, ReplacesWhateverTheStoreHeldForThePartitionAtItsFir
   StateStore::Batch marker;
   marker.set_checkpoint(2, PartitionCheckpoint{30, {kT0}});
   Records records;
-  marker.for_each_put([&](std::string_view k, std::string_view v) { records.emplace_back(k, v); });
+  marker.for_each_change(
+      [&](std::string_view k, std::optional<std::string_view> v) { records.emplace_back(k, v); });
   ASSERT_TRUE(restore.add(records[0].first, records[0].second).ok());
 
   EXPECT_FALSE(reader_.store->contains_customer(2, "stale"));

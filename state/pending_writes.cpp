@@ -36,6 +36,27 @@ void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, C
   state.durability.pending_sequence = first_sequence_ + entries_.size() - 1;
 }
 
+void PendingWrites::erased(std::int64_t offset, std::string_view customer_id, CustomerState* state,
+                           std::span<const SeenSighting> erased_seen) {
+  Entry entry{
+      offset,       arena_.size(), static_cast<std::uint32_t>(customer_id.size()), false, 0, 0,
+      std::nullopt, levels_.size()};
+  arena_.append(customer_id);
+  entry.erase = true;
+  entry.erased_begin = arena_.size();
+  entry.erased_count = static_cast<std::uint32_t>(erased_seen.size());
+  for (const SeenSighting& seen : erased_seen) {
+    for (int shift = 56; shift >= 0; shift -= 8) {
+      arena_.push_back(static_cast<char>(seen.id_hash >> shift));
+    }
+  }
+  entries_.push_back(entry);
+  if (state != nullptr) {
+    state->durability.pending_offset = offset;
+    state->durability.pending_sequence = first_sequence_ + entries_.size() - 1;
+  }
+}
+
 void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partition,
                                  PartitionState& states, StateStore::Batch& batch) {
   std::size_t drained = 0;
@@ -54,6 +75,19 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
     const bool latest_change = state != nullptr && state->durability.pending_offset >= 0 &&
                                state->durability.pending_sequence == first_sequence_ + drained;
     if (latest_change) state->durability.pending_offset = -1;
+    if (entry.erase) {
+      std::vector<std::uint64_t>& hashes = erased_hashes_;
+      hashes.clear();
+      for (std::uint32_t i = 0; i < entry.erased_count; ++i) {
+        std::uint64_t hash = 0;
+        for (std::size_t byte = 0; byte < 8; ++byte) {
+          hash = hash << 8 | static_cast<std::uint8_t>(arena_[entry.erased_begin + i * 8 + byte]);
+        }
+        hashes.push_back(hash);
+      }
+      batch.erase_customer(partition, customer_id, hashes);
+      continue;
+    }
     if (entry.has_snapshot) {
       batch.put_customer(
           partition, customer_id,
@@ -86,6 +120,7 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
   for (Entry& entry : entries_) {
     entry.levels_end -= level;
     entry.key_begin -= shift;
+    if (entry.erase) entry.erased_begin -= shift;
     if (entry.has_snapshot) entry.snapshot_begin -= shift;
   }
 }

@@ -31,6 +31,11 @@ class PendingWrites final : public StateChangeObserver {
   void changed(std::int64_t offset, std::string_view customer_id, CustomerState& state,
                const std::optional<SeenSighting>& remembered, std::span<const Uuid> learnt = {},
                const RoomLevels* room = nullptr);
+  // After the erasure request at `offset` reset `state` (nullptr: memory held nothing of the
+  // customer): the checkpoint deletes the customer's stored state and the `erased_seen`
+  // sighting ids instead of writing it (docs/operations.md#forget).
+  void erased(std::int64_t offset, std::string_view customer_id, CustomerState* state,
+              std::span<const SeenSighting> erased_seen);
   // Puts into `batch` every change of a record before `next_offset`, in order.
   void drain_before(std::int64_t next_offset, std::int32_t partition, PartitionState& states,
                     StateStore::Batch& batch);
@@ -47,6 +52,10 @@ class PendingWrites final : public StateChangeObserver {
     std::uint32_t snapshot_size;
     std::optional<SeenSighting> remembered;
     std::size_t levels_end;  // this entry's room levels end here in levels_ (start: the last's)
+    // An erasure: the sighting id hashes to delete follow the key in the arena (8 bytes each).
+    bool erase = false;
+    std::size_t erased_begin = 0;
+    std::uint32_t erased_count = 0;
   };
   struct Level {
     Uuid beacon_id;
@@ -57,7 +66,8 @@ class PendingWrites final : public StateChangeObserver {
   std::vector<Level> levels_;         // room levels as the records left them, in the entries' order
   std::uint64_t first_sequence_ = 0;  // the sequence number of entries_[0]
   std::string arena_;
-  std::string encoded_;  // reused
+  std::string encoded_;                       // reused
+  std::vector<std::uint64_t> erased_hashes_;  // reused
 };
 
 }  // namespace tastesync

@@ -392,6 +392,29 @@ void StateStore::Batch::put_seen(std::int32_t partition, std::string_view custom
   (void)batch_->Put(key_, value_);
 }
 
+void StateStore::Batch::erase_customer(std::int32_t partition, std::string_view customer_id,
+                                       std::span<const std::uint64_t> seen_id_hashes) {
+  (void)batch_->Delete(customer_key(partition, customer_id));
+  key_.clear();
+  append_partition_prefix(key_, partition);
+  key_.push_back('s');
+  key_.append(customer_id);
+  key_.push_back('\0');
+  const std::size_t prefix = key_.size();
+  for (const std::uint64_t id_hash : seen_id_hashes) {
+    key_.resize(prefix);
+    for (int shift = 56; shift >= 0; shift -= 8)
+      key_.push_back(static_cast<char>(id_hash >> shift));
+    (void)batch_->Delete(key_);
+  }
+  // Every id key of the customer is the prefix and 8 more bytes; '\1' after the prefix's '\0'
+  // ends the range before the next customer id.
+  key_.resize(prefix);
+  std::string end = key_;
+  end.back() = '\1';
+  (void)batch_->DeleteRange(key_, end);
+}
+
 void StateStore::Batch::put_room_level(std::int32_t partition, const Uuid& beacon_id,
                                        const LearnedLevel& level) {
   key_.clear();
@@ -409,7 +432,7 @@ void StateStore::Batch::set_checkpoint(std::int32_t partition,
 }
 
 Status<StateError> StateStore::Batch::put_raw(std::int32_t partition, std::string_view key,
-                                              std::string_view value) {
+                                              std::optional<std::string_view> value) {
   const auto owner = partition_of(key);
   const bool state_key = key.size() > kPartitionPrefixLength && key[0] == 'p' &&
                          (key[kPartitionPrefixLength] == 'c' ||
@@ -419,30 +442,45 @@ Status<StateError> StateStore::Batch::put_raw(std::int32_t partition, std::strin
     return Failure{malformed_error("a changelog record of partition " + std::to_string(partition) +
                                    " has a key that is not that partition's state")};
   }
+  if (!value) {
+    if (checkpoint) return Failure{malformed_error("a changelog checkpoint record has no value")};
+    (void)batch_->Delete(rocksdb::Slice(key.data(), key.size()));
+    return Done{};
+  }
   if (checkpoint) {
-    const auto decoded = decode_checkpoint(value);
+    const auto decoded = decode_checkpoint(*value);
     if (!decoded) return Failure{malformed_error("a changelog checkpoint record is malformed")};
     progress_[partition] = decoded->progress;
   }
   (void)batch_->Put(rocksdb::Slice(key.data(), key.size()),
-                    rocksdb::Slice(value.data(), value.size()));
+                    rocksdb::Slice(value->data(), value->size()));
   return Done{};
 }
 
-void StateStore::Batch::for_each_put(
-    const std::function<void(std::string_view key, std::string_view value)>& fn) const {
-  class Puts : public rocksdb::WriteBatch::Handler {
+void StateStore::Batch::for_each_change(
+    const std::function<void(std::string_view key, std::optional<std::string_view> value)>& fn)
+    const {
+  using Fn = std::function<void(std::string_view, std::optional<std::string_view>)>;
+  class Changes : public rocksdb::WriteBatch::Handler {
    public:
-    explicit Puts(const std::function<void(std::string_view, std::string_view)>& fn) : fn_(fn) {}
+    explicit Changes(const Fn& fn) : fn_(fn) {}
     void Put(const rocksdb::Slice& key, const rocksdb::Slice& value) override {
-      fn_({key.data(), key.size()}, {value.data(), value.size()});
+      fn_({key.data(), key.size()}, std::string_view(value.data(), value.size()));
+    }
+    void Delete(const rocksdb::Slice& key) override { fn_({key.data(), key.size()}, std::nullopt); }
+    // erase_customer's sweep of ids no checkpoint listed: local only (they expire by event time
+    // wherever the changelog restores them).
+    rocksdb::Status DeleteRangeCF(std::uint32_t /*column_family_id*/,
+                                  const rocksdb::Slice& /*begin_key*/,
+                                  const rocksdb::Slice& /*end_key*/) override {
+      return rocksdb::Status::OK();
     }
 
    private:
-    const std::function<void(std::string_view, std::string_view)>& fn_;
+    const Fn& fn_;
   };
-  Puts puts(fn);
-  (void)batch_->Iterate(&puts);
+  Changes changes(fn);
+  (void)batch_->Iterate(&changes);
 }
 
 std::size_t StateStore::Batch::count() const {

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <shared_mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -85,6 +86,11 @@ class StateStore {
     // life that began at or before it).
     void put_seen(std::int32_t partition, std::string_view customer_id, std::uint64_t id_hash,
                   EpochMs t_ms, std::int64_t offset);
+    // An erasure (docs/operations.md#forget): deletes the customer's entry, the listed sighting
+    // ids' keys, and (in RocksDB only: a changelog carries no ranges) any other remembered id of
+    // theirs still stored.
+    void erase_customer(std::int32_t partition, std::string_view customer_id,
+                        std::span<const std::uint64_t> seen_id_hashes);
     // A beacon's learnt room level (score.model filter), as of the batch's checkpoint.
     void put_room_level(std::int32_t partition, const Uuid& beacon_id, const LearnedLevel& level);
     struct RoomLevelPut {
@@ -95,15 +101,18 @@ class StateStore {
     // The room levels put so far (what an export of them after the write may say).
     const std::vector<RoomLevelPut>& room_levels() const { return room_levels_; }
     void set_checkpoint(std::int32_t partition, const PartitionCheckpoint& checkpoint);
-    // A key and value as another store wrote them (a changelog replay). The key must belong to
-    // `partition`; a checkpoint key also moves the partition's watermark.
+    // A key and value as another store wrote them (a changelog replay); no value deletes the
+    // key (a changelog tombstone). The key must belong to `partition`; a checkpoint key also
+    // moves the partition's watermark.
     Status<StateError> put_raw(std::int32_t partition, std::string_view key,
-                               std::string_view value);
+                               std::optional<std::string_view> value);
     std::size_t count() const;
     void clear();
-    // Every key and value put so far, in order (what a changelog must carry).
-    void for_each_put(
-        const std::function<void(std::string_view key, std::string_view value)>& fn) const;
+    // Every key put (with its value) or deleted (nullopt) so far, in order: what a changelog
+    // must carry.
+    void for_each_change(
+        const std::function<void(std::string_view key, std::optional<std::string_view> value)>& fn)
+        const;
 
    private:
     friend class StateStore;

@@ -338,6 +338,63 @@ TEST_F(PendingWritesTest, ARecordThatTurnsOutNotToChangeTheCustomerLeavesNoStale
   EXPECT_EQ(pending_.size(), 0u);
 }
 
+// docs/operations.md#forget: the checkpoint after an erasure deletes the customer and their
+// sighting ids (in RocksDB and, as tombstones, on the changelog), after writing the earlier,
+// undelivered changes; a sighting after the request starts a new life with nothing of the old.
+TEST_F(PendingWritesTest, AnErasureDeletesTheCustomerAndTheirSightingIdsAfterEarlierChanges) {
+  auto store = open();
+  record(1, "a", kT0 + 1);
+  record(2, "b", kT0 + 2);
+  record(3, "a", kT0 + 3);
+  CustomerState& a = *states_.find("a");
+  pending_.before_change(a);
+  const std::vector<SeenSighting> seen = {{1, 0}, {3, 0}};
+  a.reset();
+  pending_.erased(4, "a", &a, seen);
+  record(5, "a", kT0 + 5);  // a new life, not delivered yet
+
+  StateStore::Batch batch;
+  pending_.drain_before(5, 0, states_, batch);
+  std::vector<std::string> deleted;
+  batch.for_each_change([&](std::string_view key, std::optional<std::string_view> value) {
+    if (!value) deleted.emplace_back(key);
+  });
+  EXPECT_EQ(deleted.size(), 3u) << "the customer and both sighting ids, as tombstones";
+  batch.set_checkpoint(0, PartitionCheckpoint{5, {kT0 + 3}});
+  ASSERT_TRUE(store->write(batch).ok());
+  EXPECT_FALSE(store->contains_customer(0, "a"));
+  EXPECT_EQ(checkpointed_activity(*store, "b"), kT0 + 2);
+
+  pending_.drain_before(6, 0, states_, batch);
+  batch.set_checkpoint(0, PartitionCheckpoint{6, {kT0 + 5}});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState restored;
+  ASSERT_TRUE(store->restore(0, restored).ok());
+  ASSERT_NE(restored.find("a"), nullptr);
+  EXPECT_EQ(restored.find("a")->last_activity_ms, kT0 + 5);
+  ASSERT_EQ(restored.find("a")->seen.size(), 1u) << "only the new life's id";
+  EXPECT_EQ(restored.find("a")->seen.front().id_hash, 5u);
+}
+
+TEST_F(PendingWritesTest, AnErasureOfACustomerMemoryNoLongerHoldsStillDeletesTheStoredEntry) {
+  auto store = open();
+  record(1, "gone", kT0);
+  StateStore::Batch batch;
+  pending_.drain_before(2, 0, states_, batch);
+  batch.set_checkpoint(0, PartitionCheckpoint{2, {kT0}});
+  ASSERT_TRUE(store->write(batch).ok());
+  ASSERT_TRUE(store->contains_customer(0, "gone"));
+
+  pending_.erased(2, "gone", nullptr, {});
+  pending_.drain_before(3, 0, states_, batch);
+  batch.set_checkpoint(0, PartitionCheckpoint{3, {kT0}});
+  ASSERT_TRUE(store->write(batch).ok());
+  EXPECT_FALSE(store->contains_customer(0, "gone"));
+  PartitionState restored;
+  ASSERT_TRUE(store->restore(0, restored).ok());
+  EXPECT_EQ(restored.find("gone"), nullptr);
+}
+
 TEST_F(PendingWritesTest, NothingIsWrittenBeforeItsOffset) {
   record(5, "a", kT0);
   StateStore::Batch batch;

@@ -318,6 +318,8 @@ struct Simulator::Impl {
         ++result.counts.events_by_kind[static_cast<std::size_t>(outcome.identification)];
         result.events.push_back(read_event(record.customer, outcome));
         break;
+      case Outcome::Kind::forgotten:  // the simulator sends no erasure requests
+        break;
     }
     if (record.timestamp_ms >= next_housekeeping_ms) {
       partition.evict_older_than(topology.expiry_horizon(partition.watermark_ms()));
