@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <charconv>
 #include <thread>
 #include <vector>
 
@@ -169,6 +170,17 @@ class SinkRunner::Impl {
     origins_.clear();
     dead_letters_.clear();
     for (std::size_t i = 0; i < messages_.size(); ++i) {
+      if (const auto request = forget_request_of(*messages_[i])) {
+        auto erasure = read_erasure(*messages_[i], *request);
+        if (erasure) {
+          events_.push_back(std::move(erasure.value()));
+          origins_.push_back(i);
+        } else {
+          dead_letters_.push_back({i, "unreadable erasure tombstone: " + erasure.error()});
+          errors_.Increment();
+        }
+        continue;
+      }
       auto event = parser_.parse(payload(*messages_[i]));
       if (event) {
         events_.push_back(std::move(event.value()));
@@ -211,6 +223,27 @@ class SinkRunner::Impl {
       update_lag();
       sleep_unless_stopped(wait, stop);
     }
+  }
+
+  // The pipeline's tombstone of an erasure (docs/operations.md#forget): the customer is the key,
+  // the request's time the tastesync-forget-at header.
+  static Result<SinkEvent, std::string> read_erasure(const rd_kafka_message_t& message,
+                                                     std::string_view request) {
+    constexpr std::size_t kMaxIdBytes = 256;  // 64 code points of UTF-8
+    if (message.key == nullptr || message.key_len == 0 || message.key_len > kMaxIdBytes) {
+      return Failure{std::string("no customer id in its key")};
+    }
+    const auto at = header_value(message, kForgetAtHeader);
+    EpochMs at_ms = 0;
+    if (!at || std::from_chars(at->data(), at->data() + at->size(), at_ms).ptr !=
+                   at->data() + at->size()) {
+      return Failure{std::string("no request time in its ") + kForgetAtHeader + " header"};
+    }
+    SinkEvent erasure;
+    erasure.customer_id.assign(static_cast<const char*>(message.key), message.key_len);
+    erasure.detected_at_ms = at_ms;
+    erasure.forget_request = std::string(request.substr(0, 64));
+    return erasure;
   }
 
   // Dead letters must be in Kafka before the batch is committed, or they would be lost.

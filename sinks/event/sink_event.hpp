@@ -36,6 +36,9 @@ struct SinkEvent {
   std::optional<int> beacon_minor;
   // QR events only.
   std::optional<std::string> qr_code;
+  // An erasure's tombstone instead of an event (docs/operations.md#forget): its request id. Only
+  // customer_id and detected_at_ms (the request's time) are set beside it.
+  std::optional<std::string> forget_request;
 };
 
 // Parses and checks records of customer-events. The error is the reason a sink's dead-letter

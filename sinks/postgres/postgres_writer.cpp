@@ -1,5 +1,7 @@
 #include "sinks/postgres/postgres_writer.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <array>
 #include <chrono>
 #include <map>
@@ -7,6 +9,7 @@
 #include <tuple>
 #include <utility>
 
+#include "common/customer_hash.hpp"
 #include "db/migrations.hpp"
 
 namespace tastesync {
@@ -43,6 +46,26 @@ constexpr const char* kUpsertCustomers =
     " GROUP BY customer_id ORDER BY customer_id"
     " ON CONFLICT (customer_id) DO UPDATE"
     " SET last_seen = GREATEST(customers.last_seen, EXCLUDED.last_seen)";
+
+// An erasure (docs/operations.md#forget), in the batch's transaction: recorded by hash first, so
+// that kSuppressForgotten below also drops this batch's own earlier events of the customer; then
+// the rows of before the request go. A row detected after it is a later visit and stays.
+constexpr const char* kRecordForgotten =
+    "INSERT INTO forgotten_customers (customer_hash, forgotten_at, request_id)"
+    " VALUES (encode(sha256(convert_to($1, 'UTF8')), 'hex'), $2, $3)"
+    " ON CONFLICT (customer_hash) DO UPDATE"
+    " SET forgotten_at = GREATEST(forgotten_customers.forgotten_at, EXCLUDED.forgotten_at),"
+    " request_id = EXCLUDED.request_id";
+constexpr const char* kDeleteForgottenIdentities =
+    "DELETE FROM customer_identities WHERE customer_id = $1 AND detected_at <= $2";
+constexpr const char* kDeleteForgottenCustomer =
+    "DELETE FROM customers WHERE customer_id = $1 AND (last_seen IS NULL OR last_seen <= $2)";
+// No event of an erased customer detected at or before their erasure is stored again, whatever
+// offset the sink reads from. A hash join: with no erasure on record it reads nothing.
+constexpr const char* kSuppressForgotten =
+    "DELETE FROM customer_identities_batch b USING forgotten_customers f"
+    " WHERE f.customer_hash = encode(sha256(convert_to(b.customer_id, 'UTF8')), 'hex')"
+    " AND b.detected_at <= f.forgotten_at";
 
 // References, not copies: stream_to escapes each field into the COPY line itself, and an empty
 // optional becomes NULL.
@@ -117,7 +140,7 @@ Result<SinkWriteResult, SinkError> PostgresWriter::write(std::span<const SinkEve
   Batch batch{events, {}, {}, false};
   const EpochMs oldest_kept_ms = retention_start(now_ms, kRetentionYears);
   for (std::size_t index = 0; index < events.size(); ++index) {
-    if (events[index].detected_at_ms < oldest_kept_ms) {
+    if (!events[index].forget_request && events[index].detected_at_ms < oldest_kept_ms) {
       ++batch.result.skipped;
     } else {
       batch.kept.push_back(index);
@@ -174,7 +197,7 @@ std::optional<std::string> PostgresWriter::keep_partitions_ahead(EpochMs now_ms)
 std::optional<std::string> PostgresWriter::store(Batch& batch,
                                                  std::span<const std::size_t> indices) {
   for (;;) {
-    auto error = store_in_one_transaction(batch.events, indices);
+    auto error = store_in_one_transaction(batch, indices);
     if (!error) return std::nullopt;
     switch (error->kind) {
       case DbErrorKind::transient:
@@ -202,17 +225,47 @@ std::optional<std::string> PostgresWriter::store(Batch& batch,
 }
 
 std::optional<PostgresWriter::TransactionError> PostgresWriter::store_in_one_transaction(
-    std::span<const SinkEvent> events, std::span<const std::size_t> indices) {
+    Batch& batch, std::span<const std::size_t> indices) {
+  const std::span<const SinkEvent> events = batch.events;
+  struct Erased {
+    std::size_t index;
+    pqxx::result::size_type identities;
+    pqxx::result::size_type customers;
+  };
+  std::vector<Erased> erased;
   try {
     pqxx::work transaction(*connection_, "store identities");
     {
       pqxx::stream_to staging(transaction, kStagingTable, kColumns);
-      for (const std::size_t index : indices) staging << identity_row(events[index]);
+      for (const std::size_t index : indices) {
+        if (!events[index].forget_request) staging << identity_row(events[index]);
+      }
       staging.complete();
     }
+    for (const std::size_t index : indices) {
+      const SinkEvent& erasure = events[index];
+      if (!erasure.forget_request) continue;
+      const std::string at = format_canonical_string(erasure.detected_at_ms);
+      transaction.exec_params0(kRecordForgotten, erasure.customer_id, at, *erasure.forget_request);
+      erased.push_back(
+          {index,
+           transaction.exec_params0(kDeleteForgottenIdentities, erasure.customer_id, at)
+               .affected_rows(),
+           transaction.exec_params0(kDeleteForgottenCustomer, erasure.customer_id, at)
+               .affected_rows()});
+    }
+    const auto suppressed = transaction.exec0(kSuppressForgotten, "suppress erased").affected_rows();
     transaction.exec0(kInsertIdentities, "insert identities");
     transaction.exec0(kUpsertCustomers, "upsert customers");
     transaction.commit();
+    batch.result.skipped += suppressed;
+    for (const Erased& done : erased) {
+      spdlog::info(
+          "sink postgres: erasure {}: customer sha256:{}: {} identities and {} customer rows "
+          "deleted; later replays of them are refused",
+          *events[done.index].forget_request, customer_hash_short(events[done.index].customer_id),
+          done.identities, done.customers);
+    }
     return std::nullopt;
   } catch (const pqxx::broken_connection& error) {
     return TransactionError{DbErrorKind::transient, "connection lost: " + one_line(error.what())};

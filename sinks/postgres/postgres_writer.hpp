@@ -44,7 +44,7 @@ class PostgresWriter final : public SinkWriter {
   std::optional<std::string> connect();
   std::optional<std::string> keep_partitions_ahead(EpochMs now_ms);
   std::optional<std::string> store(Batch& batch, std::span<const std::size_t> indices);
-  std::optional<TransactionError> store_in_one_transaction(std::span<const SinkEvent> events,
+  std::optional<TransactionError> store_in_one_transaction(Batch& batch,
                                                            std::span<const std::size_t> indices);
   std::optional<std::string> create_partitions(const Batch& batch);
 

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "common/customer_hash.hpp"
 #include "tests/support/postgres_test_support.hpp"
 #include "tests/support/sink_events.hpp"
 
@@ -57,6 +58,55 @@ TEST_F(PostgresWriterTest, StoresBeaconAndQrEventsWithEveryColumn) {
   EXPECT_EQ(qr.confidence, "0.950");
   EXPECT_EQ(qr.detected_at, "2026-11-15T11:59:59.007Z");
   EXPECT_EQ(qr.detected_at_ms, events[1].detected_at_ms);
+}
+
+// docs/operations.md#forget: the tombstone deletes the customer's rows of before the request,
+// and no replay of those events, in a later batch or the same one, stores them again; a visit
+// after the request is stored, and the hash is all that is kept of the id.
+TEST_F(PostgresWriterTest, AnErasureDeletesTheCustomersRowsAndNoReplayBringsThemBack) {
+  PostgresWriter writer(dsn());
+  const std::vector<SinkEvent> before = {
+      beacon_event("gone", "store100", "Table 3", at("2026-11-15T10:00:00.000Z")),
+      qr_event("gone", "store100", "Counter", at("2026-11-15T10:05:00.000Z")),
+      beacon_event("kept", "store100", "Table 4", at("2026-11-15T10:06:00.000Z")),
+  };
+  ASSERT_TRUE(writer.write(before, at(kNow)).ok());
+  ASSERT_EQ(count("SELECT count(*) FROM customers WHERE customer_id = 'gone'"), 1);
+
+  const std::vector<SinkEvent> request = {erasure("gone", at("2026-11-15T11:00:00.000Z"))};
+  const auto erased = writer.write(request, at(kNow));
+  ASSERT_TRUE(erased.ok()) << erased.error().message;
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'gone'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM customers WHERE customer_id = 'gone'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'kept'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM forgotten_customers WHERE customer_hash = "
+                  "'" + customer_hash("gone") + "' AND request_id = 'req-1'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM forgotten_customers WHERE customer_hash LIKE '%gone%'"),
+            0);
+
+  // A replay of the old events, and the same request again: nothing comes back.
+  const auto replayed = writer.write(before, at(kNow));
+  ASSERT_TRUE(replayed.ok()) << replayed.error().message;
+  EXPECT_EQ(replayed->skipped, 2U);
+  ASSERT_TRUE(writer.write(request, at(kNow)).ok());
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'gone'"), 0);
+  EXPECT_EQ(count("SELECT count(*) FROM customers WHERE customer_id = 'gone'"), 0);
+
+  // Old events, the request and a later visit in one batch: only the visit is stored.
+  std::vector<SinkEvent> mixed = before;
+  mixed.push_back(erasure("gone", at("2026-11-15T11:00:00.000Z"), "req-2"));
+  mixed.push_back(beacon_event("gone", "store100", "Table 1", at("2026-11-15T11:30:00.000Z")));
+  ASSERT_TRUE(writer.write(mixed, at(kNow)).ok());
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'gone'"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'gone' AND "
+                  "detected_at = '2026-11-15T11:30:00Z'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM customers WHERE customer_id = 'gone'"), 1);
+
+  // The tombstone delivered again after the visit leaves the visit alone.
+  ASSERT_TRUE(writer.write(request, at(kNow)).ok());
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'gone'"), 1);
 }
 
 TEST_F(PostgresWriterTest, SameBatchAgainInsertsNothing) {

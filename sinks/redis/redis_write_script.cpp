@@ -24,6 +24,10 @@ namespace tastesync {
 //   fields), and expires at detected_at + 24 h (absolute, like the customer hash): each newer
 //   event refreshes it, while a replay of old events neither overwrites newer data nor extends
 //   the key's life.
+// - An erased customer (docs/operations.md#forget) is in the hash tastesync:forgotten, by the
+//   SHA-256 of their id, with the erasure's time: an event of theirs detected at or before it
+//   writes nothing, so no replay brings them back. Only an erasure adds to it: a few bytes per
+//   erased customer, kept for good.
 // - Every key is read before anything is written, so a key of the wrong type (WRONGTYPE) fails the
 //   script before it changed anything and a rejected event leaves no trace.
 const std::string_view kRedisWriteScript = R"lua(
@@ -33,6 +37,9 @@ local detected_at_ms, event_id, now_ms = tonumber(ARGV[7]), ARGV[8], tonumber(AR
 local customer_ttl_ms, present_window_ms, beacon_ttl_ms = 3600000, 180000, 86400000
 
 local function decimal(number) return string.format('%d', number) end
+
+local forgotten_ms = redis.call('HGET', 'tastesync:forgotten', ARGV[14])
+if forgotten_ms and detected_at_ms <= tonumber(forgotten_ms) then return {0, 0, 0} end
 
 local customer = redis.call('HMGET', customer_key, 'detected_at_ms', 'event_id', 'store_id')
 redis.call('ZSCORE', present_key, customer_id)
@@ -80,6 +87,22 @@ if write_beacon then
 end
 
 return {write_customer and 1 or 0, write_present and 1 or 0, write_beacon and 1 or 0}
+)lua";
+
+const std::string_view kRedisForgetScript = R"lua(
+local customer_key = KEYS[1]
+local customer_id, customer_hash, forgotten_at_ms = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local stored = redis.call('HMGET', customer_key, 'detected_at_ms', 'store_id')
+local previous = redis.call('HGET', 'tastesync:forgotten', customer_hash)
+if not previous or tonumber(previous) < forgotten_at_ms then
+  redis.call('HSET', 'tastesync:forgotten', customer_hash, string.format('%d', forgotten_at_ms))
+end
+if stored[1] and tonumber(stored[1]) <= forgotten_at_ms then
+  redis.call('DEL', customer_key)
+  if stored[2] then redis.call('ZREM', 'store:' .. stored[2] .. ':present', customer_id) end
+  return {1}
+end
+return {0}
 )lua";
 
 }  // namespace tastesync

@@ -27,7 +27,16 @@ enum RedisScriptArgument : int {
   kArgBeaconUuid,
   kArgBeaconMajor,
   kArgBeaconMinor,
+  kArgCustomerHash,  // customer_hash(customer_id): its key in tastesync:forgotten
   kRedisScriptArgumentCount,
 };
+
+// Applies an erasure's tombstone (docs/operations.md#forget): records the customer's hash and
+// the request's time in the hash tastesync:forgotten (kRedisWriteScript stores no event of
+// theirs detected at or before it), and deletes customer:<id> and their entry in the present set
+// when what they hold was detected at or before it.
+// KEYS: 1 customer:<customer_id>. ARGV: 1 customer id, 2 customer hash, 3 the request's time (ms).
+// Returns {customer deleted} as 0/1.
+extern const std::string_view kRedisForgetScript;
 
 }  // namespace tastesync

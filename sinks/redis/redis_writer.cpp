@@ -1,10 +1,13 @@
 #include "sinks/redis/redis_writer.hpp"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <array>
 #include <numeric>
 #include <utility>
 
+#include "common/customer_hash.hpp"
 #include "sinks/redis/redis_write_script.hpp"
 
 namespace tastesync {
@@ -89,15 +92,18 @@ std::optional<RedisBatchFailure> RedisWriter::ready() {
 }
 
 std::optional<RedisBatchFailure> RedisWriter::load_script() {
-  auto reply = connection_.command({"SCRIPT", "LOAD", kRedisWriteScript});
-  if (!reply) return RedisBatchFailure{reply.error().message, reply.error().kind};
-  if ((*reply)->type != REDIS_REPLY_STRING) {
-    const std::string_view text = reply_text(**reply);
-    return RedisBatchFailure{"redis SCRIPT LOAD: " + std::string(text),
-                             is_credentials_error(text) ? RedisErrorKind::credentials_rejected
-                                                        : RedisErrorKind::unavailable};
+  for (auto [script, sha] : {std::pair{kRedisWriteScript, &script_sha_},
+                             std::pair{kRedisForgetScript, &forget_sha_}}) {
+    auto reply = connection_.command({"SCRIPT", "LOAD", script});
+    if (!reply) return RedisBatchFailure{reply.error().message, reply.error().kind};
+    if ((*reply)->type != REDIS_REPLY_STRING) {
+      const std::string_view text = reply_text(**reply);
+      return RedisBatchFailure{"redis SCRIPT LOAD: " + std::string(text),
+                               is_credentials_error(text) ? RedisErrorKind::credentials_rejected
+                                                          : RedisErrorKind::unavailable};
+    }
+    *sha = reply_text(**reply);
   }
-  script_sha_ = reply_text(**reply);
   return std::nullopt;
 }
 
@@ -111,6 +117,14 @@ Result<RedisWriter::Pass, RedisBatchFailure> RedisWriter::run(std::span<const Si
     auto reply = connection_.get_reply();
     if (!reply) return Failure{RedisBatchFailure{reply.error().message, reply.error().kind}};
     const redisReply& result = **reply;
+    if (!is_error_reply(result) && events[index].forget_request) {
+      spdlog::info("sink redis: erasure {}: customer sha256:{}: {}; later replays of them are "
+                   "refused",
+                   *events[index].forget_request, customer_hash_short(events[index].customer_id),
+                   script_wrote(result, 0) ? "customer hash and presence deleted"
+                                           : "nothing of theirs held");
+      continue;
+    }
     if (!is_error_reply(result)) {
       pass.written.customers_written += script_wrote(result, 0) ? 1 : 0;
       pass.written.present_written += script_wrote(result, 1) ? 1 : 0;
@@ -140,6 +154,15 @@ Result<RedisWriter::Pass, RedisBatchFailure> RedisWriter::run(std::span<const Si
 
 void RedisWriter::append_event(const SinkEvent& event, EpochMs now_ms) {
   customer_key_.assign("customer:").append(event.customer_id);
+  customer_hash_ = customer_hash(event.customer_id);
+  if (event.forget_request) {
+    detected_at_ms_ = std::to_string(event.detected_at_ms);
+    const std::array<std::string_view, 7> command = {
+        "EVALSHA", forget_sha_, "1", customer_key_, event.customer_id, customer_hash_,
+        detected_at_ms_};
+    connection_.append(command);
+    return;
+  }
   present_key_.assign("store:").append(event.store_id).append(":present");
   detected_at_ms_ = std::to_string(event.detected_at_ms);
   now_ms_ = std::to_string(now_ms);
@@ -162,6 +185,7 @@ void RedisWriter::append_event(const SinkEvent& event, EpochMs now_ms) {
   argv[kArgBeaconUuid] = event.beacon_uuid ? std::string_view(*event.beacon_uuid) : "";
   argv[kArgBeaconMajor] = beacon_major_;
   argv[kArgBeaconMinor] = beacon_minor_;
+  argv[kArgCustomerHash] = customer_hash_;
 
   constexpr std::size_t kHeader = 3;  // EVALSHA sha numkeys
   std::array<std::string_view, kHeader + 3 + kRedisScriptArgumentCount> command{};

@@ -60,6 +60,7 @@ class RedisWriter {
 
   RedisConnection connection_;
   std::string script_sha_;
+  std::string forget_sha_;  // kRedisForgetScript
   // Reused for every event: hiredis copies the arguments when a command is appended.
   std::string customer_key_;
   std::string present_key_;
@@ -68,6 +69,7 @@ class RedisWriter {
   std::string now_ms_;
   std::string beacon_major_;
   std::string beacon_minor_;
+  std::string customer_hash_;
 };
 
 }  // namespace tastesync

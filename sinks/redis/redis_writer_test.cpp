@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/customer_hash.hpp"
 #include "tests/support/redis_test_server.hpp"
 #include "tests/support/redis_test_support.hpp"
 #include "tests/support/sink_events.hpp"
@@ -14,6 +15,7 @@ namespace tastesync {
 namespace {
 
 using testing::beacon_event;
+using testing::erasure;
 using testing::hash;
 using testing::integer;
 using testing::qr_event;
@@ -221,6 +223,33 @@ TEST_F(RedisWriterTest, ReplayingABatchChangesNothing) {
   EXPECT_EQ(replayed.present_written, 0u);
   EXPECT_EQ(replayed.beacons_written, 0u);
   EXPECT_EQ(testing::dump(redis_), before);
+}
+
+// docs/operations.md#forget: the tombstone deletes the customer's hash and presence, keeps only
+// the hash of their id, and no replay of their earlier events writes them again; a visit after
+// the request does.
+TEST_F(RedisWriterTest, AnErasureDeletesTheCustomerAndNoReplayBringsThemBack) {
+  const SinkEvent old_event = beacon_event("gone", "store100", "Table 3", now_ms_ - 2 * kMinute);
+  write(old_event);
+  write(beacon_event("kept", "store100", "Table 4", now_ms_ - 2 * kMinute));
+  ASSERT_EQ(sorted_set(redis_, "store:store100:present").size(), 2u);
+
+  write(erasure("gone", now_ms_ - kMinute));
+  EXPECT_EQ(integer(redis_, {"EXISTS", "customer:gone"}), 0);
+  EXPECT_EQ(sorted_set(redis_, "store:store100:present").count("gone"), 0u);
+  EXPECT_EQ(sorted_set(redis_, "store:store100:present").count("kept"), 1u);
+  EXPECT_EQ(hash(redis_, "tastesync:forgotten"),
+            (std::map<std::string, std::string>{
+                {tastesync::customer_hash("gone"), std::to_string(now_ms_ - kMinute)}}));
+
+  EXPECT_EQ(write(old_event).customers_written, 0u) << "a replay of the old event";
+  EXPECT_EQ(integer(redis_, {"EXISTS", "customer:gone"}), 0);
+  EXPECT_EQ(sorted_set(redis_, "store:store100:present").count("gone"), 0u);
+
+  const SinkEvent visit = beacon_event("gone", "store100", "Table 1", now_ms_ - kSecond);
+  EXPECT_EQ(write(visit).customers_written, 1u);
+  write(erasure("gone", now_ms_ - kMinute));  // the tombstone again: the visit stays
+  EXPECT_EQ(hash(redis_, "customer:gone").at("location"), "Table 1");
 }
 
 }  // namespace

@@ -52,4 +52,12 @@ SinkEvent qr_event(std::string customer_id, std::string store_id, std::string lo
   return event;
 }
 
+SinkEvent erasure(std::string customer_id, EpochMs requested_at_ms, std::string request_id) {
+  SinkEvent event;
+  event.customer_id = std::move(customer_id);
+  event.detected_at_ms = requested_at_ms;
+  event.forget_request = std::move(request_id);
+  return event;
+}
+
 }  // namespace tastesync::testing

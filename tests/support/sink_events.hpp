@@ -16,5 +16,8 @@ SinkEvent beacon_event(std::string customer_id, std::string store_id, std::strin
 // A QR scan at the counter: no beacon, a qr_code.
 SinkEvent qr_event(std::string customer_id, std::string store_id, std::string location,
                    EpochMs detected_at_ms);
+// An erasure's tombstone as the sink runner reads it (docs/operations.md#forget).
+SinkEvent erasure(std::string customer_id, EpochMs requested_at_ms,
+                  std::string request_id = "req-1");
 
 }  // namespace tastesync::testing
