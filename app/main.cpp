@@ -8,6 +8,7 @@
 #include "app/cli_flags.hpp"
 #include "app/commands.hpp"
 #include "app/db_commands.hpp"
+#include "app/forget_command.hpp"
 #include "app/logging.hpp"
 #include "app/replay_command.hpp"
 #include "app/status_command.hpp"
@@ -203,6 +204,8 @@ int main(int argc, char** argv) try {
 
   tastesync::StatusArguments status;
   CLI::App* status_app = tastesync::add_status_subcommand(app, status);
+  tastesync::ForgetArguments forget;
+  CLI::App* forget_app = tastesync::add_forget_subcommand(app, forget);
 
   tastesync::DbArguments db;
   const tastesync::DbCommands db_commands = tastesync::add_db_subcommands(app, db);
@@ -218,6 +221,7 @@ int main(int argc, char** argv) try {
     if (reset_app->parsed()) return tastesync::reset_command(reset);
     if (gen_app->parsed()) return tastesync::gen_command(gen);
     if (status_app->parsed()) return tastesync::status_command(status);
+    if (forget_app->parsed()) return tastesync::forget_command(forget);
     if (sim_app->parsed()) return tastesync::sim_command(sim);
     if (const int code = tastesync::run_db_command(db_commands, db); code >= 0) return code;
   } catch (const tastesync::ConfigError& e) {
