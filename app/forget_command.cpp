@@ -12,7 +12,7 @@
 #include "app/cli_flags.hpp"
 #include "app/logging.hpp"
 #include "common/clock.hpp"
-#include "common/customer_hash.hpp"
+#include "common/erasure.hpp"
 #include "common/uuid.hpp"
 #include "kafka/kafka.hpp"
 #include "stages/parse.hpp"
@@ -151,11 +151,11 @@ bool wait_for_sink(const Config& config, const std::string& group, const Deliver
 }
 
 int forget_loaded(const Config& config, const ForgetArguments& arguments) {
-  if (const auto error = check_forget_key(arguments.customer_id)) {
-    throw ConfigError("CUSTOMER_ID is not a customer id: " + error->message);
-  }
   const std::string request_id =
       arguments.request_id.empty() ? new_request_id() : arguments.request_id;
+  if (const auto error = check_forget_request(arguments.customer_id, request_id)) {
+    throw ConfigError("CUSTOMER_ID is not a customer id: " + error->message);
+  }
   const std::string customer = "sha256:" + customer_hash_short(arguments.customer_id);
   const auto deadline = Clock::now() + std::chrono::seconds(arguments.timeout_s);
 
@@ -243,11 +243,7 @@ CLI::App* add_forget_subcommand(CLI::App& app, ForgetArguments& arguments) {
                    "UUID)")
       ->check(CLI::Validator(
           [](const std::string& id) -> std::string {
-            if (id.empty() || id.size() > 64) return "1 to 64 characters";
-            for (const char c : id) {
-              if (c < 0x21 || c > 0x7e) return "printable ASCII without spaces";
-            }
-            return {};
+            return valid_erasure_request_id(id) ? "" : "1 to 64 printable ASCII characters";
           },
           "ID"));
   forget

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/erasure.hpp"
 #include "kafka/dead_letter.hpp"
 
 namespace tastesync {
@@ -85,11 +86,6 @@ RecordBytes record_bytes(const rd_kafka_message_t& message);
 
 // The value of the record's last header named `name` (nullopt: no such header, or a null value).
 std::optional<std::string_view> header_value(const rd_kafka_message_t& message, const char* name);
-
-// An erasure request and its tombstone (docs/operations.md#forget): a record with no value, keyed
-// by the customer, carrying the request id and the request's time (epoch ms, decimal).
-inline constexpr const char* kForgetHeader = "tastesync-forget";
-inline constexpr const char* kForgetAtHeader = "tastesync-forget-at";
 
 // The request id of an erasure request or tombstone, or nullopt for any other record (one with
 // a value is never one).

@@ -12,7 +12,7 @@
 #include <stdexcept>
 
 #include "common/clock.hpp"
-#include "common/customer_hash.hpp"
+#include "common/erasure.hpp"
 #include "config/topology_options.hpp"
 #include "pipeline/backpressure.hpp"
 #include "pipeline/topic_check.hpp"
@@ -186,7 +186,7 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
   const bool timed = (++records_seen_ & kStageTimingSampleMask) == 0;
   const std::int64_t started_ns = timed ? steady_ns() : 0;
   const Outcome outcome =
-      forget_request ? topology_.forget(record, slot->state, &slot->pending)
+      forget_request ? topology_.forget(record, *forget_request, slot->state, &slot->pending)
                      : topology_.process(record, slot->state, clock.wall_ms, &slot->pending);
   if (timed) {
     metrics_.stage_latency_topology.Observe(static_cast<double>(steady_ns() - started_ns) * 1e-9);

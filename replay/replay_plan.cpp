@@ -62,7 +62,6 @@ std::string ReplaySummary::to_json() const {
   std::string json = "{\"records_read\":" + std::to_string(records_read);
   json += ",\"events\":" + std::to_string(events);
   json += ",\"dlq\":" + std::to_string(dlq);
-  json += ",\"erasures\":" + std::to_string(erasures);
   json += ",\"dropped\":{";
   for (std::size_t i = 0; i < kDropReasonCount; ++i) {
     if (i > 0) json += ",";
@@ -71,6 +70,7 @@ std::string ReplaySummary::to_json() const {
     json += "\":" + std::to_string(dropped[i]);
   }
   json += "},\"warmup_records\":" + std::to_string(warmup_records);
+  json += ",\"erasures\":" + std::to_string(erasures);
   json += ",\"skipped\":{\"outside_range\":" + std::to_string(outside_range) +
           ",\"other_customers\":" + std::to_string(other_customers) + "}";
   json += ",\"output_topic\":\"" + output_topic + "\",\"dlq_topic\":\"" + dlq_topic + "\"";

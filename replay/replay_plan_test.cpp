@@ -52,6 +52,7 @@ TEST(ReplaySummary, OneJsonLineWithTheCountsTheIssueNames) {
   summary.events = 40;
   summary.dlq = 3;
   summary.dropped[static_cast<std::size_t>(DropReason::duplicate)] = 7;
+  summary.erasures = 2;
   summary.seconds = 2.0;
   summary.output_topic = "replayed";
   summary.dlq_topic = "replayed-dlq";
@@ -60,6 +61,7 @@ TEST(ReplaySummary, OneJsonLineWithTheCountsTheIssueNames) {
   EXPECT_EQ(json.rfind("{\"records_read\":1200,\"events\":40,\"dlq\":3,\"dropped\":{", 0), 0u)
       << json;
   EXPECT_NE(json.find("\"duplicate\":7"), std::string::npos) << json;
+  EXPECT_NE(json.find("\"erasures\":2"), std::string::npos) << json;
   EXPECT_NE(json.find("\"records_per_s\":600"), std::string::npos) << json;
   EXPECT_NE(json.find("\"dry_run\":false"), std::string::npos) << json;
 }

@@ -301,7 +301,7 @@ void Replayer::handle(const rd_kafka_message_t& message, const std::stop_token& 
   const auto forget_request =
       message.payload == nullptr ? forget_request_of(message) : std::nullopt;
   const Outcome outcome = forget_request
-                              ? topology_.forget(record, partition->state)
+                              ? topology_.forget(record, *forget_request, partition->state)
                               : topology_.process(record, partition->state, wall_clock_ms());
   if (summary_.records_read % kEvictEvery == 0) {
     partition->state.evict_older_than(topology_.expiry_horizon(partition->state.watermark_ms()));

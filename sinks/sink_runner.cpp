@@ -239,10 +239,13 @@ class SinkRunner::Impl {
                    at->data() + at->size()) {
       return Failure{std::string("no request time in its ") + kForgetAtHeader + " header"};
     }
+    if (!valid_erasure_request_id(request)) {
+      return Failure{std::string("its ") + kForgetHeader + " header is not a request id"};
+    }
     SinkEvent erasure;
     erasure.customer_id.assign(static_cast<const char*>(message.key), message.key_len);
     erasure.detected_at_ms = at_ms;
-    erasure.forget_request = std::string(request.substr(0, 64));
+    erasure.forget_request = std::string(request);
     return erasure;
   }
 

@@ -16,6 +16,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/erasure.hpp"
 #include "stages/parse_text.hpp"
 
 namespace tastesync {
@@ -492,7 +493,13 @@ SightingParser::Impl::Error SightingParser::Impl::read_detected_at(const RecordV
   return std::nullopt;
 }
 
-std::optional<ParseError> check_forget_key(const std::optional<std::string_view>& key) {
+std::optional<ParseError> check_forget_request(const std::optional<std::string_view>& key,
+                                               std::string_view request_id) {
+  if (!valid_erasure_request_id(request_id)) {
+    return ParseError{ParseErrorCode::out_of_range,
+                      std::string(kForgetHeader) + " " + quoted(request_id) +
+                          " is not a request id (1..64 printable ASCII characters)"};
+  }
   if (!key) return ParseError{ParseErrorCode::key_mismatch, "erasure request has no key"};
   if (!simdjson::validate_utf8(key->data(), key->size())) {
     return ParseError{ParseErrorCode::invalid_utf8, "erasure request key is not valid UTF-8"};

@@ -54,10 +54,11 @@ std::optional<ParseError> timestamp_ahead_of_wall_clock(const RecordView& record
 std::optional<ParseError> detected_at_ahead_of_wall_clock(const Sighting& sighting, EpochMs now_ms,
                                                           const ParseOptions& options);
 
-// The key of an erasure request (docs/operations.md#forget): the customer id exactly as a
-// sighting's key must be (1..64 code points of valid UTF-8, no control character), or the
-// reason it is not.
-std::optional<ParseError> check_forget_key(const std::optional<std::string_view>& key);
+// An erasure request (docs/operations.md#forget): its key must be a customer id exactly as a
+// sighting's must (1..64 code points of valid UTF-8, no control character) and its request id
+// valid (valid_erasure_request_id); otherwise the reason.
+std::optional<ParseError> check_forget_request(const std::optional<std::string_view>& key,
+                                               std::string_view request_id);
 
 // Kafka record -> validated Sighting. One instance per thread: it owns simdjson's parser and a
 // padded copy buffer that are reused for every record, so the hot path does not allocate.

@@ -21,10 +21,10 @@ void Topology::normalize_restored(PartitionState& partition) const {
 // (not a removal from memory) keeps the durable layer's bookkeeping of earlier, undelivered
 // changes; with no activity left the entry is expired from memory at the next housekeeping, and
 // the durable layer deletes it from RocksDB and the changelog (docs/operations.md#forget).
-Outcome Topology::forget(const RecordView& record, PartitionState& partition,
-                         StateChangeObserver* observer) {
+Outcome Topology::forget(const RecordView& record, std::string_view request_id,
+                         PartitionState& partition, StateChangeObserver* observer) {
   Outcome outcome;
-  if (auto error = check_forget_key(record.key)) {
+  if (auto error = check_forget_request(record.key, request_id)) {
     last_error_ = std::move(*error);
     outcome.kind = Outcome::Kind::dead_letter;
     outcome.error = &last_error_;

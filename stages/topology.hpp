@@ -99,7 +99,7 @@ class Topology {
   // docs/operations.md#forget) in place of process(): resets the customer's state, if the
   // partition holds any, and says which remembered sighting ids it had. A key that is no
   // customer id is a dead letter.
-  Outcome forget(const RecordView& record, PartitionState& partition,
+  Outcome forget(const RecordView& record, std::string_view request_id, PartitionState& partition,
                  StateChangeObserver* observer = nullptr);
 
   // Customers whose state can no longer influence anything (the event-time expiry of

@@ -102,7 +102,7 @@ TEST_F(TopologyTest, AnErasureRequestResetsTheCustomerAndTheNextSightingStartsAf
   EXPECT_EQ(feed(beacon_record("other", "o1", 13, -50, kT0)).kind, Outcome::Kind::event);
 
   const RecordView request{std::string_view("c"), {}, kT0 + 1000, next_offset_++};
-  const Outcome forgotten = topology_.forget(request, partition_);
+  const Outcome forgotten = topology_.forget(request, "r-1", partition_);
   ASSERT_EQ(forgotten.kind, Outcome::Kind::forgotten);
   EXPECT_EQ(forgotten.customer_id, "c");
   EXPECT_TRUE(forgotten.erased_state);
@@ -121,27 +121,36 @@ TEST_F(TopologyTest, AnErasureRequestResetsTheCustomerAndTheNextSightingStartsAf
 
   // Idempotent: a second request finds an entry again (the new life), a third after the
   // entry left memory finds nothing and still answers forgotten.
-  EXPECT_TRUE(topology_.forget(request, partition_).erased_state);
+  EXPECT_TRUE(topology_.forget(request, "r-1", partition_).erased_state);
   partition_.evict_older_than(kT0);
   EXPECT_EQ(partition_.find("c"), nullptr);
-  const Outcome nothing = topology_.forget(request, partition_);
+  const Outcome nothing = topology_.forget(request, "r-1", partition_);
   EXPECT_EQ(nothing.kind, Outcome::Kind::forgotten);
   EXPECT_FALSE(nothing.erased_state);
 }
 
 TEST_F(TopologyTest, AnErasureRequestWhoseKeyIsNoCustomerIdIsADeadLetter) {
-  const Outcome no_key = topology_.forget(RecordView{std::nullopt, {}, kT0, 0}, partition_);
+  const Outcome no_key = topology_.forget(RecordView{std::nullopt, {}, kT0, 0}, "r-1", partition_);
   ASSERT_EQ(no_key.kind, Outcome::Kind::dead_letter);
   EXPECT_EQ(no_key.error->code, ParseErrorCode::key_mismatch);
   const std::string too_long(65, 'x');
-  EXPECT_EQ(topology_.forget(RecordView{too_long, {}, kT0, 1}, partition_).error->code,
+  EXPECT_EQ(topology_.forget(RecordView{too_long, {}, kT0, 1}, "r-1", partition_).error->code,
+            ParseErrorCode::out_of_range);
+  EXPECT_EQ(topology_.forget(RecordView{std::string_view("a\x01"), {}, kT0, 2}, "r-1", partition_)
+                .error->code,
+            ParseErrorCode::out_of_range);
+  EXPECT_EQ(topology_.forget(RecordView{std::string_view("\xff"), {}, kT0, 3}, "r-1", partition_)
+                .error->code,
+            ParseErrorCode::invalid_utf8);
+  // A request id that could not go into a log line or a varchar(64) as it is.
+  EXPECT_EQ(topology_.forget(RecordView{std::string_view("c"), {}, kT0, 4}, "two words", partition_)
+                .error->code,
             ParseErrorCode::out_of_range);
   EXPECT_EQ(
-      topology_.forget(RecordView{std::string_view("a\x01"), {}, kT0, 2}, partition_).error->code,
+      topology_
+          .forget(RecordView{std::string_view("c"), {}, kT0, 5}, std::string(65, 'r'), partition_)
+          .error->code,
       ParseErrorCode::out_of_range);
-  EXPECT_EQ(
-      topology_.forget(RecordView{std::string_view("\xff"), {}, kT0, 3}, partition_).error->code,
-      ParseErrorCode::invalid_utf8);
 }
 
 TEST_F(TopologyRadiusTest, StayingIsReportedOnceAMinuteAndAMoveOnceItHolds) {

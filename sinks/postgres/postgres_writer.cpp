@@ -9,7 +9,7 @@
 #include <tuple>
 #include <utility>
 
-#include "common/customer_hash.hpp"
+#include "common/erasure.hpp"
 #include "db/migrations.hpp"
 
 namespace tastesync {
@@ -254,7 +254,8 @@ std::optional<PostgresWriter::TransactionError> PostgresWriter::store_in_one_tra
            transaction.exec_params0(kDeleteForgottenCustomer, erasure.customer_id, at)
                .affected_rows()});
     }
-    const auto suppressed = transaction.exec0(kSuppressForgotten, "suppress erased").affected_rows();
+    const auto suppressed =
+        transaction.exec0(kSuppressForgotten, "suppress erased").affected_rows();
     transaction.exec0(kInsertIdentities, "insert identities");
     transaction.exec0(kUpsertCustomers, "upsert customers");
     transaction.commit();

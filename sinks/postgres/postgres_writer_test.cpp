@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "common/customer_hash.hpp"
+#include "common/erasure.hpp"
 #include "tests/support/postgres_test_support.hpp"
 #include "tests/support/sink_events.hpp"
 
@@ -80,10 +80,10 @@ TEST_F(PostgresWriterTest, AnErasureDeletesTheCustomersRowsAndNoReplayBringsThem
   EXPECT_EQ(count("SELECT count(*) FROM customers WHERE customer_id = 'gone'"), 0);
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'kept'"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM forgotten_customers WHERE customer_hash = "
-                  "'" + customer_hash("gone") + "' AND request_id = 'req-1'"),
+                  "'" +
+                  customer_hash("gone") + "' AND request_id = 'req-1'"),
             1);
-  EXPECT_EQ(count("SELECT count(*) FROM forgotten_customers WHERE customer_hash LIKE '%gone%'"),
-            0);
+  EXPECT_EQ(count("SELECT count(*) FROM forgotten_customers WHERE customer_hash LIKE '%gone%'"), 0);
 
   // A replay of the old events, and the same request again: nothing comes back.
   const auto replayed = writer.write(before, at(kNow));

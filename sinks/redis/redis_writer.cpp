@@ -7,7 +7,7 @@
 #include <numeric>
 #include <utility>
 
-#include "common/customer_hash.hpp"
+#include "common/erasure.hpp"
 #include "sinks/redis/redis_write_script.hpp"
 
 namespace tastesync {
@@ -92,8 +92,8 @@ std::optional<RedisBatchFailure> RedisWriter::ready() {
 }
 
 std::optional<RedisBatchFailure> RedisWriter::load_script() {
-  for (auto [script, sha] : {std::pair{kRedisWriteScript, &script_sha_},
-                             std::pair{kRedisForgetScript, &forget_sha_}}) {
+  for (auto [script, sha] :
+       {std::pair{kRedisWriteScript, &script_sha_}, std::pair{kRedisForgetScript, &forget_sha_}}) {
     auto reply = connection_.command({"SCRIPT", "LOAD", script});
     if (!reply) return RedisBatchFailure{reply.error().message, reply.error().kind};
     if ((*reply)->type != REDIS_REPLY_STRING) {
@@ -118,11 +118,12 @@ Result<RedisWriter::Pass, RedisBatchFailure> RedisWriter::run(std::span<const Si
     if (!reply) return Failure{RedisBatchFailure{reply.error().message, reply.error().kind}};
     const redisReply& result = **reply;
     if (!is_error_reply(result) && events[index].forget_request) {
-      spdlog::info("sink redis: erasure {}: customer sha256:{}: {}; later replays of them are "
-                   "refused",
-                   *events[index].forget_request, customer_hash_short(events[index].customer_id),
-                   script_wrote(result, 0) ? "customer hash and presence deleted"
-                                           : "nothing of theirs held");
+      spdlog::info(
+          "sink redis: erasure {}: customer sha256:{}: {}; later replays of them are "
+          "refused",
+          *events[index].forget_request, customer_hash_short(events[index].customer_id),
+          script_wrote(result, 0) ? "customer hash and presence deleted"
+                                  : "nothing of theirs held");
       continue;
     }
     if (!is_error_reply(result)) {
@@ -158,8 +159,8 @@ void RedisWriter::append_event(const SinkEvent& event, EpochMs now_ms) {
   if (event.forget_request) {
     detected_at_ms_ = std::to_string(event.detected_at_ms);
     const std::array<std::string_view, 7> command = {
-        "EVALSHA", forget_sha_, "1", customer_key_, event.customer_id, customer_hash_,
-        detected_at_ms_};
+        "EVALSHA",      forget_sha_,    "1", customer_key_, event.customer_id,
+        customer_hash_, detected_at_ms_};
     connection_.append(command);
     return;
   }

@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
-#include "common/customer_hash.hpp"
+#include "common/erasure.hpp"
 #include "tests/support/redis_test_server.hpp"
 #include "tests/support/redis_test_support.hpp"
 #include "tests/support/sink_events.hpp"

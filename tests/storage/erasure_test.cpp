@@ -3,9 +3,10 @@
 // PostgreSQL and Redis, a tombstone keyed by them is on customer-events, the audit lines name
 // them by hash only, a replay of their history into the live topic brings nothing back, a visit
 // after the request is a new customer, and the request is idempotent.
+#include "common/erasure.hpp"
+
 #include <gtest/gtest.h>
 
-#include "common/customer_hash.hpp"
 #include "db/migrations.hpp"
 #include "db/postgres.hpp"
 #include "state/state_store.hpp"

@@ -1,10 +1,18 @@
-#include "common/customer_hash.hpp"
+#include "common/erasure.hpp"
 
 #include <openssl/sha.h>
 
 #include <array>
 
 namespace tastesync {
+
+bool valid_erasure_request_id(std::string_view request_id) {
+  if (request_id.empty() || request_id.size() > 64) return false;
+  for (const char c : request_id) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
 
 std::string customer_hash(std::string_view customer_id) {
   std::array<unsigned char, SHA256_DIGEST_LENGTH> digest{};
