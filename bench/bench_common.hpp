@@ -51,6 +51,11 @@ struct E2eFigures {
   double latency_p50_ms = 0;
   double latency_p99_ms = 0;
   // The same pipeline with processing.guarantee exactly_once (when asked for), same records.
+  // CPU seconds of the whole passthrough process (every thread) from its first record to its
+  // end, and its context switches meanwhile (getrusage).
+  double passthrough_cpu_s = 0;
+  long passthrough_voluntary_switches = 0;
+  long passthrough_involuntary_switches = 0;
   double pipeline_eos_s = 0;
   double pipeline_eos_startup_s = 0;
   double eos_latency_p99_ms = 0;
@@ -58,6 +63,19 @@ struct E2eFigures {
 
 E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, std::int64_t records,
                              int customers, int partitions, bool with_exactly_once);
+
+// The C passthrough alone against a broker in another process (bench/headline.py): all of
+// `input_topic` as it is now into `output_topic`, group `group`, until an outside observer sees
+// every partition committed at its end.
+E2eFigures run_external_passthrough(const std::string& brokers, const std::string& input_topic,
+                                    const std::string& output_topic, const std::string& group,
+                                    int partitions);
+
+// Waits until `group` has committed every partition of `input_topic` at its end offset as of the
+// call, watching every 20 ms from outside like the passthrough's observer; returns the moment on
+// the monotonic clock (CLOCK_MONOTONIC: comparable with another process's), in seconds.
+double wait_until_committed(const std::string& brokers, const std::string& input_topic,
+                            const std::string& group, int partitions);
 
 struct LatencyFigures {
   std::int64_t records = 0;

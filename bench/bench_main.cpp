@@ -44,9 +44,42 @@ int main(int argc, char** argv) {
                  "The stages' location model: filter (the default) or radius")
       ->check(CLI::IsMember({"radius", "filter"}))
       ->capture_default_str();
+  std::string passthrough_brokers;
+  std::string input_topic = "raw-beacons";
+  std::string output_topic = "passthrough-out";
+  std::string group = "passthrough";
+  app.add_option("--passthrough-only", passthrough_brokers,
+                 "Only the C passthrough, against these brokers (bench/headline.py)");
+  app.add_option("--input-topic", input_topic, "With --passthrough-only")->capture_default_str();
+  app.add_option("--output-topic", output_topic, "With --passthrough-only")->capture_default_str();
+  app.add_option("--group", group, "With --passthrough-only or --observe-commits")
+      ->capture_default_str();
+  std::string observe_brokers;
+  app.add_option("--observe-commits", observe_brokers,
+                 "Only wait until --group has committed all of --input-topic on these brokers; "
+                 "print when, on the monotonic clock (bench/headline.py)");
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::warn);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // figures appear as they are measured
+
+  if (!observe_brokers.empty()) {
+    const double at =
+        tastesync::bench::wait_until_committed(observe_brokers, input_topic, group, partitions);
+    std::printf("{\"caught_up_monotonic_s\":%.6f}\n", at);
+    return 0;
+  }
+  if (!passthrough_brokers.empty()) {
+    // One JSON line: what bench/headline.py reads.
+    const auto figures = tastesync::bench::run_external_passthrough(
+        passthrough_brokers, input_topic, output_topic, group, partitions);
+    std::printf(
+        "{\"records\":%lld,\"seconds\":%.6f,\"startup_s\":%.6f,\"cpu_s\":%.6f,"
+        "\"voluntary_switches\":%ld,\"involuntary_switches\":%ld}\n",
+        static_cast<long long>(figures.records), figures.passthrough_s,
+        figures.passthrough_startup_s, figures.passthrough_cpu_s,
+        figures.passthrough_voluntary_switches, figures.passthrough_involuntary_switches);
+    return 0;
+  }
 
   const auto registry = tastesync::builtin_registry();
   std::printf("stages (one core, in-memory state, %lld records, %d customers)\n",

@@ -1,4 +1,5 @@
 #include <prometheus/registry.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -41,14 +42,15 @@ Config bench_config(const std::string& brokers, const std::string& group,
   return config;
 }
 
-std::vector<std::int64_t> end_offsets(rd_kafka_t* rk, int partitions) {
+std::vector<std::int64_t> end_offsets(rd_kafka_t* rk, int partitions,
+                                      const std::string& topic = kInput) {
   std::vector<std::int64_t> ends;
   for (int p = 0; p < partitions; ++p) {
     std::int64_t low = 0;
     std::int64_t high = 0;
-    if (rd_kafka_query_watermark_offsets(rk, kInput, p, &low, &high, 10000) !=
+    if (rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high, 10000) !=
         RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw std::runtime_error("watermarks of " + std::string(kInput));
+      throw std::runtime_error("watermarks of " + topic);
     }
     ends.push_back(high);
   }
@@ -58,8 +60,9 @@ std::vector<std::int64_t> end_offsets(rd_kafka_t* rk, int partitions) {
 // Watches a group's committed offsets from outside (OffsetFetch), the same way for both runs.
 class CommitObserver {
  public:
-  CommitObserver(const std::string& brokers, const std::string& group)
-      : handle_(make_kafka_handle(
+  CommitObserver(const std::string& brokers, const std::string& group, std::string topic = kInput)
+      : topic_(std::move(topic)),
+        handle_(make_kafka_handle(
             RD_KAFKA_CONSUMER,
             make_kafka_conf({{"bootstrap.servers", brokers}, {"group.id", group}}, "observer"))) {}
 
@@ -69,7 +72,7 @@ class CommitObserver {
   bool caught_up(const std::vector<std::int64_t>& ends) {
     const TopicPartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(ends.size())));
     for (std::size_t p = 0; p < ends.size(); ++p) {
-      rd_kafka_topic_partition_list_add(list.get(), kInput, static_cast<std::int32_t>(p));
+      rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), static_cast<std::int32_t>(p));
     }
     if (rd_kafka_committed(handle_.get(), list.get(), 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
       return false;
@@ -86,6 +89,7 @@ class CommitObserver {
   }
 
  private:
+  std::string topic_;
   KafkaHandle handle_;
   std::int64_t committed_total_ = 0;
 };
@@ -115,8 +119,8 @@ class Passthrough : public DeliveryListener {
     trackers_.resize(static_cast<std::size_t>(partitions));
     const TopicPartitionList assignment(rd_kafka_topic_partition_list_new(partitions));
     for (int p = 0; p < partitions; ++p) {
-      rd_kafka_topic_partition_list_add(assignment.get(), kInput, p)->offset =
-          RD_KAFKA_OFFSET_INVALID;
+      rd_kafka_topic_partition_list_add(assignment.get(), config_.kafka.input_topic.c_str(), p)
+          ->offset = RD_KAFKA_OFFSET_INVALID;
     }
     const auto started = std::chrono::steady_clock::now();
     rd_kafka_assign(consumer_.get(), assignment.get());
@@ -132,6 +136,7 @@ class Passthrough : public DeliveryListener {
           if (!first) {
             first = std::chrono::steady_clock::now();
             figures.passthrough_startup_s = std::chrono::duration<double>(*first - started).count();
+            (void)getrusage(RUSAGE_SELF, &usage_at_first_);
           }
           trackers_[static_cast<std::size_t>(message->partition)].offer(message->offset, 0, {});
           producer_->produce_event(
@@ -151,6 +156,15 @@ class Passthrough : public DeliveryListener {
       }
     }
     figures.passthrough_s = seconds_since(*first);
+    rusage usage{};
+    (void)getrusage(RUSAGE_SELF, &usage);
+    const auto cpu_s = [](const rusage& u) {
+      return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+             static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+    };
+    figures.passthrough_cpu_s = cpu_s(usage) - cpu_s(usage_at_first_);
+    figures.passthrough_voluntary_switches = usage.ru_nvcsw - usage_at_first_.ru_nvcsw;
+    figures.passthrough_involuntary_switches = usage.ru_nivcsw - usage_at_first_.ru_nivcsw;
     rd_kafka_consumer_close(consumer_.get());
   }
 
@@ -173,7 +187,8 @@ class Passthrough : public DeliveryListener {
     for (std::size_t p = 0; p < trackers_.size(); ++p) {
       if (const auto position = trackers_[p].advance()) {
         const TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
-        rd_kafka_topic_partition_list_add(list.get(), kInput, static_cast<std::int32_t>(p))
+        rd_kafka_topic_partition_list_add(list.get(), config_.kafka.input_topic.c_str(),
+                                          static_cast<std::int32_t>(p))
             ->offset = position->next_offset;
         rd_kafka_offsets_store(consumer_.get(), list.get());
       }
@@ -184,6 +199,7 @@ class Passthrough : public DeliveryListener {
   KafkaHandle consumer_;
   std::unique_ptr<OutputProducer> producer_;
   std::vector<OffsetTracker> trackers_;
+  rusage usage_at_first_{};
 };
 
 double counter_value(prometheus::Registry& registry, const std::string& name) {
@@ -365,6 +381,36 @@ E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, st
     passthrough.run(partitions, ends, observer, figures);
   }
   return figures;
+}
+
+E2eFigures run_external_passthrough(const std::string& brokers, const std::string& input_topic,
+                                    const std::string& output_topic, const std::string& group,
+                                    int partitions) {
+  const KafkaHandle probe = make_kafka_handle(
+      RD_KAFKA_PRODUCER, make_kafka_conf({{"bootstrap.servers", brokers}}, "probe"));
+  const auto ends = end_offsets(probe.get(), partitions, input_topic);
+  E2eFigures figures;
+  for (const std::int64_t end : ends) figures.records += end;
+  Config config = bench_config(brokers, group, output_topic);
+  config.kafka.input_topic = input_topic;
+  CommitObserver observer(brokers, group, input_topic);
+  Passthrough passthrough(config);
+  passthrough.run(partitions, ends, observer, figures);
+  return figures;
+}
+
+double wait_until_committed(const std::string& brokers, const std::string& input_topic,
+                            const std::string& group, int partitions) {
+  const KafkaHandle probe = make_kafka_handle(
+      RD_KAFKA_PRODUCER, make_kafka_conf({{"bootstrap.servers", brokers}}, "probe"));
+  const auto ends = end_offsets(probe.get(), partitions, input_topic);
+  CommitObserver observer(brokers, group, input_topic);
+  const auto started = std::chrono::steady_clock::now();
+  while (!observer.caught_up(ends)) {
+    check_deadline(started, observer, group.c_str());
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace tastesync::bench

@@ -76,16 +76,16 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
                                state->durability.pending_sequence == first_sequence_ + drained;
     if (latest_change) state->durability.pending_offset = -1;
     if (entry.erase) {
-      std::vector<std::uint64_t>& hashes = erased_hashes_;
-      hashes.clear();
+      erased_hashes_.clear();
+      std::size_t at = entry.erased_begin;
       for (std::uint32_t i = 0; i < entry.erased_count; ++i) {
         std::uint64_t hash = 0;
-        for (std::size_t byte = 0; byte < 8; ++byte) {
-          hash = hash << 8 | static_cast<std::uint8_t>(arena_[entry.erased_begin + i * 8 + byte]);
+        for (std::size_t byte = 0; byte < 8; ++byte, ++at) {
+          hash = hash << 8 | static_cast<std::uint8_t>(arena_[at]);
         }
-        hashes.push_back(hash);
+        erased_hashes_.push_back(hash);
       }
-      batch.erase_customer(partition, customer_id, hashes);
+      batch.erase_customer(partition, customer_id, erased_hashes_);
       continue;
     }
     if (entry.has_snapshot) {

@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Issue 17's headline figure, made the way it is checked from outside, in one command:
+
+    bench/headline.py [--build build/release] [--sightings 400000] [--partitions 24]
+                      [--passthrough-runs 3] [--pipeline-runs 3]
+
+A `tastesync dev-broker` in its own process with PARTITIONS partitions; `tastesync gen` pre-loads
+SIGHTINGS sightings; then, on those same records and that same broker process:
+
+- the C passthrough (tastesync_bench --passthrough-only: consume -> produce the same bytes with
+  the pipeline's own librdkafka properties, idempotent producer, offsets stored only after
+  delivery), PASSTHROUGH_RUNS times, each with its own group and output topic, timed from its
+  first record to the moment an outside observer sees every partition committed at its end;
+- `tastesync run` (assign mode, at_least_once, a fresh state dir, its own group and output
+  topic, the passthrough's auto.commit.interval.ms of 100), PIPELINE_RUNS times, timed the same way: from its first record consumed
+  (tastesync_records_consumed_total, read every 20 ms) to the moment an outside observer
+  (tastesync_bench --observe-commits, the passthrough's own observer) sees every partition
+  committed at its end; plus its start-up: process start to its first event acknowledged
+  (tastesync_events_delivered_total > 0).
+
+For each run it also reads the CPU seconds (user + system, every thread) the process and the
+broker process used over the timed interval, and the context switches: the CPU-per-record
+breakdown issue 17 asks for. Prints one line per run and the median steady-state ratio
+pipeline / passthrough. No assertions: docs/bench.md says what the figures mean.
+"""
+import argparse
+import json
+import os
+import pathlib
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid):
+    """User + system CPU seconds of every thread of `pid` (/proc/PID/stat, fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def context_switches(pid):
+    """(voluntary, involuntary) summed over the threads of `pid`."""
+    voluntary = involuntary = 0
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    voluntary += int(line.split()[1])
+                elif line.startswith("nonvoluntary_ctxt_switches:"):
+                    involuntary += int(line.split()[1])
+        except FileNotFoundError:
+            pass  # a thread that ended meanwhile
+    return voluntary, involuntary
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def counter(port, name):
+    try:
+        page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).read()
+    except OSError:
+        return None
+    for line in page.decode().splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[1])
+    return None
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    root = pathlib.Path(__file__).resolve().parent.parent
+    parser.add_argument("--build", default=str(root / "build" / "release"))
+    parser.add_argument("--sightings", type=int, default=400000)
+    parser.add_argument("--customers", type=int, default=5000)
+    parser.add_argument("--partitions", type=int, default=24)
+    parser.add_argument("--passthrough-runs", type=int, default=3)
+    parser.add_argument("--pipeline-runs", type=int, default=3)
+    args = parser.parse_args()
+    binary = pathlib.Path(args.build) / "app" / "tastesync"
+    bench = pathlib.Path(args.build) / "bench" / "tastesync_bench"
+    work = pathlib.Path(tempfile.mkdtemp(prefix="tastesync-headline-"))
+    children = []
+
+    def start(arguments, log):
+        process = subprocess.Popen(arguments, stdout=subprocess.DEVNULL,
+                                   stderr=open(work / log, "w"))
+        children.append(process)
+        return process
+
+    try:
+        broker = start([binary, "dev-broker", "--partitions", str(args.partitions),
+                        "--bootstrap-file", work / "bootstrap"], "broker.log")
+        for _ in range(100):
+            if (work / "bootstrap").exists() and (work / "bootstrap").stat().st_size:
+                break
+            time.sleep(0.1)
+        brokers = (work / "bootstrap").read_text().strip().split("=", 1)[1]
+        subprocess.run([binary, "gen", "--brokers", brokers, "--count", str(args.sightings),
+                        "--rate", "0", "--customers", str(args.customers), "--seed", "7",
+                        "--start-time", "2025-03-02T12:00:00Z"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=open(work / "gen.log", "w"))
+        # What the broker still holds (the mock keeps 5 MiB per partition:
+        # docs/platform.md#mock-retention): the count every run must move.
+        summary = subprocess.run([binary, "replay", "--brokers", brokers, "--group-id", "held",
+                                  "--from-beginning", "--output-topic", "held", "--dry-run"],
+                                 check=True, capture_output=True, text=True).stdout
+        held = json.loads(summary)["records_read"]
+        print(f"{args.sightings} sightings generated into {args.partitions} partitions; "
+              f"{held} held by the broker process", flush=True)
+
+        # The passthrough's commit interval (bench_config: 100 ms) for the pipeline too, so neither
+        # end waits on a longer auto-commit than the other.
+        (work / "same-properties.yaml").write_text(
+            'kafka:\n  properties:\n    auto.commit.interval.ms: "100"\n'
+            '    statistics.interval.ms: "0"\n')
+        passthrough_rates = []
+        for run in range(1, args.passthrough_runs + 1):
+            group = f"passthrough-{run}"
+            subprocess.run([binary, "topics", "create", "--brokers", brokers, "--group-id", group,
+                            "--output-topic", f"out-{group}", "--dlq-topic", f"dlq-{group}",
+                            "--consumer-mode", "assign"], check=True, capture_output=True)
+            broker_cpu = cpu_seconds(broker.pid)
+            result = subprocess.run([bench, "--passthrough-only", brokers, "--partitions",
+                                     str(args.partitions), "--input-topic", "raw-beacons",
+                                     "--output-topic", f"out-{group}", "--group", group],
+                                    check=True, capture_output=True, text=True)
+            figures = json.loads(result.stdout.strip().splitlines()[-1])
+            broker_cpu = cpu_seconds(broker.pid) - broker_cpu
+            rate = figures["records"] / figures["seconds"]
+            passthrough_rates.append(rate)
+            per_record = 1e6 / figures["records"]
+            print(f"  passthrough run {run}: {rate:9.0f} records/s ({figures['seconds']:.2f} s, "
+                  f"start-up {figures['startup_s']:.2f} s); CPU {figures['cpu_s'] * per_record:.2f}"
+                  f" us/record (broker process {broker_cpu * per_record:.2f} us/record over the "
+                  f"whole run); context switches {figures['voluntary_switches']} voluntary, "
+                  f"{figures['involuntary_switches']} involuntary", flush=True)
+        passthrough = statistics.median(passthrough_rates)
+
+        ratios = []
+        startups = []
+        for run in range(1, args.pipeline_runs + 1):
+            group = f"pipeline-{run}"
+            port = free_port()
+            subprocess.run([binary, "topics", "create", "--brokers", brokers, "--group-id", group,
+                            "--output-topic", f"out-{group}", "--dlq-topic", f"dlq-{group}",
+                            "--consumer-mode", "assign"], check=True, capture_output=True)
+            observer = subprocess.Popen([bench, "--observe-commits", brokers, "--partitions",
+                                         str(args.partitions), "--input-topic", "raw-beacons",
+                                         "--group", group], stdout=subprocess.PIPE, text=True)
+            launched = time.monotonic()
+            pipeline = start([binary, "run", "--config", work / "same-properties.yaml",
+                              "--brokers", brokers, "--group-id", group,
+                              "--consumer-mode", "assign", "--output-topic", f"out-{group}",
+                              "--dlq-topic", f"dlq-{group}", "--state-dir", work / f"state-{group}",
+                              "--metrics-port", str(port)], f"{group}.log")
+            first = last = first_output = None
+            while time.monotonic() - launched < 300:
+                consumed = counter(port, "tastesync_records_consumed_total")
+                now = time.monotonic()
+                if first_output is None and (counter(port, "tastesync_events_delivered_total")
+                                             or 0) > 0:
+                    first_output = now
+                if consumed and first is None:
+                    first = now
+                    cpu_first = cpu_seconds(pipeline.pid)
+                    broker_first = cpu_seconds(broker.pid)
+                    switches_first = context_switches(pipeline.pid)
+                if first is not None and observer.poll() is not None:
+                    last = json.loads(observer.stdout.read())["caught_up_monotonic_s"]
+                    cpu = cpu_seconds(pipeline.pid) - cpu_first
+                    broker_cpu = cpu_seconds(broker.pid) - broker_first
+                    switches = context_switches(pipeline.pid)
+                    break
+                time.sleep(0.02)
+            if observer.poll() is None:
+                observer.kill()
+            pipeline.send_signal(signal.SIGTERM)
+            pipeline.wait(timeout=60)
+            if last is None:
+                print(f"  pipeline run {run}: did not consume every record in 300 s")
+                continue
+            rate = held / (last - first)
+            ratios.append(rate / passthrough)
+            per_record = 1e6 / held
+            startup = (first_output or last) - launched
+            startups.append(startup)
+            print(f"  pipeline run {run}: {rate:9.0f} records/s ({last - first:.2f} s), "
+                  f"{rate / passthrough:.2f} of the passthrough median; first output "
+                  f"{startup:.2f} s after start; CPU {cpu * per_record:.2f} us/record (broker "
+                  f"process {broker_cpu * per_record:.2f} us/record); context switches "
+                  f"{switches[0] - switches_first[0]} voluntary, "
+                  f"{switches[1] - switches_first[1]} involuntary", flush=True)
+        print(f"passthrough median {passthrough:.0f} records/s of {len(passthrough_rates)} runs; "
+              f"pipeline / passthrough median {statistics.median(ratios):.2f} "
+              f"({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} runs); first output "
+              f"{min(startups):.2f}-{max(startups):.2f} s after start" if ratios else
+              "no pipeline run finished")
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
