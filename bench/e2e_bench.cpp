@@ -202,6 +202,127 @@ class Passthrough : public DeliveryListener {
   rusage usage_at_first_{};
 };
 
+// The passthrough as plain librdkafka (bench/headline.py's baseline, like the one issue 17 was
+// measured against): consume -> produce the same key and value, no headers, the pipeline's own
+// consumer and producer properties (idempotent producer, offsets stored only after delivery,
+// auto-commit), each input offset stored once every output before it in its partition is
+// delivered.
+class LeanPassthrough {
+ public:
+  explicit LeanPassthrough(const Config& config) : config_(config) {}
+
+  void run(int partitions, const std::vector<std::int64_t>& ends, CommitObserver& observer,
+           E2eFigures& figures) {
+    consumer_ = make_kafka_handle(RD_KAFKA_CONSUMER,
+                                  make_kafka_conf(consumer_properties(config_), "passthrough"));
+    rd_kafka_poll_set_consumer(consumer_.get());
+    KafkaConf producer_conf = make_kafka_conf(producer_properties(config_), "passthrough");
+    rd_kafka_conf_set_dr_msg_cb(producer_conf.get(), &LeanPassthrough::on_delivery);
+    rd_kafka_conf_set_opaque(producer_conf.get(), this);
+    producer_ = make_kafka_handle(RD_KAFKA_PRODUCER, std::move(producer_conf));
+    output_ = rd_kafka_topic_new(producer_.get(), config_.kafka.output_topic.c_str(), nullptr);
+    trackers_.resize(static_cast<std::size_t>(partitions));
+    const std::string& input = config_.kafka.input_topic;
+    const TopicPartitionList assignment(rd_kafka_topic_partition_list_new(partitions));
+    for (int p = 0; p < partitions; ++p) {
+      rd_kafka_topic_partition_list_add(assignment.get(), input.c_str(), p)->offset =
+          RD_KAFKA_OFFSET_INVALID;
+    }
+    const auto started = std::chrono::steady_clock::now();
+    rd_kafka_assign(consumer_.get(), assignment.get());
+    std::optional<std::chrono::steady_clock::time_point> first;
+    rusage at_first{};
+    auto next_check = started;
+    while (true) {
+      rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer_.get(), in_flight_ > 0 ? 1 : 50);
+      for (int n = 0; raw != nullptr && n < 1000; ++n) {
+        const KafkaMessage message(raw);
+        if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+          if (!first) {
+            first = std::chrono::steady_clock::now();
+            figures.passthrough_startup_s = std::chrono::duration<double>(*first - started).count();
+            (void)getrusage(RUSAGE_SELF, &at_first);
+          }
+          forward(*message);
+        }
+        raw = rd_kafka_consumer_poll(consumer_.get(), 0);
+      }
+      if (raw != nullptr) rd_kafka_message_destroy(raw);
+      rd_kafka_poll(producer_.get(), 0);
+      store_offsets();
+      if (std::chrono::steady_clock::now() >= next_check) {
+        next_check = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
+        if (first && observer.caught_up(ends)) break;
+        check_deadline(started, observer, "the passthrough");
+      }
+    }
+    figures.passthrough_s = seconds_since(*first);
+    rusage usage{};
+    (void)getrusage(RUSAGE_SELF, &usage);
+    const auto cpu_s = [](const rusage& u) {
+      return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+             static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
+    };
+    figures.passthrough_cpu_s = cpu_s(usage) - cpu_s(at_first);
+    figures.passthrough_voluntary_switches = usage.ru_nvcsw - at_first.ru_nvcsw;
+    figures.passthrough_involuntary_switches = usage.ru_nivcsw - at_first.ru_nivcsw;
+    rd_kafka_consumer_close(consumer_.get());
+    rd_kafka_topic_destroy(output_);
+  }
+
+ private:
+  // The input partition and offset travel as the message's opaque: 16 bits and 48 bits.
+  static void* pack(std::int32_t partition, std::int64_t offset) {
+    return reinterpret_cast<void*>(static_cast<std::uintptr_t>(partition) << 48 |
+                                   static_cast<std::uintptr_t>(offset));
+  }
+
+  void forward(const rd_kafka_message_t& message) {
+    trackers_[static_cast<std::size_t>(message.partition)].offer(message.offset, 0, {});
+    while (rd_kafka_produce(output_, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, message.payload,
+                            message.len, message.key, message.key_len,
+                            pack(message.partition, message.offset)) != 0) {
+      if (rd_kafka_last_error() != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+        throw std::runtime_error(std::string("passthrough produce: ") +
+                                 rd_kafka_err2str(rd_kafka_last_error()));
+      }
+      rd_kafka_poll(producer_.get(), 10);
+    }
+    ++in_flight_;
+  }
+
+  static void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* opaque) {
+    auto* self = static_cast<LeanPassthrough*>(opaque);
+    --self->in_flight_;
+    if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      std::fprintf(stderr, "passthrough delivery failed: %s\n", rd_kafka_err2str(message->err));
+      std::_Exit(1);
+    }
+    const auto packed = reinterpret_cast<std::uintptr_t>(message->_private);
+    (void)self->trackers_[packed >> 48].complete(
+        static_cast<std::int64_t>(packed & ((std::uintptr_t{1} << 48) - 1)));
+  }
+
+  void store_offsets() {
+    for (std::size_t p = 0; p < trackers_.size(); ++p) {
+      if (const auto position = trackers_[p].advance()) {
+        const TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
+        rd_kafka_topic_partition_list_add(list.get(), config_.kafka.input_topic.c_str(),
+                                          static_cast<std::int32_t>(p))
+            ->offset = position->next_offset;
+        rd_kafka_offsets_store(consumer_.get(), list.get());
+      }
+    }
+  }
+
+  Config config_;
+  KafkaHandle consumer_;
+  KafkaHandle producer_;
+  rd_kafka_topic_t* output_ = nullptr;
+  std::vector<OffsetTracker> trackers_;
+  std::int64_t in_flight_ = 0;
+};
+
 double counter_value(prometheus::Registry& registry, const std::string& name) {
   for (const auto& family : registry.Collect()) {
     if (family.name == name && !family.metric.empty()) return family.metric[0].counter.value;
@@ -394,7 +515,7 @@ E2eFigures run_external_passthrough(const std::string& brokers, const std::strin
   Config config = bench_config(brokers, group, output_topic);
   config.kafka.input_topic = input_topic;
   CommitObserver observer(brokers, group, input_topic);
-  Passthrough passthrough(config);
+  LeanPassthrough passthrough(config);
   passthrough.run(partitions, ends, observer, figures);
   return figures;
 }
