@@ -22,9 +22,11 @@ FloorState::FloorState(std::vector<FloorLocation> locations,
     : locations_(std::move(locations)), presence_timeout_(presence_timeout), mask_ids_(mask_ids) {}
 
 void FloorState::apply(std::string_view event_json, std::int64_t now_ms) {
-  simdjson::dom::parser parser;
+  // One parser kept (its buffers reused): a parser made per event cost the pipeline thread an
+  // allocation per event (docs/bench.md, issue 17). Only one thread applies events at a time.
+  const std::lock_guard parsing(parse_mutex_);
   simdjson::dom::element event;
-  if (parser.parse(event_json.data(), event_json.size()).get(event) != simdjson::SUCCESS) return;
+  if (parser_.parse(event_json.data(), event_json.size()).get(event) != simdjson::SUCCESS) return;
   std::string_view customer;
   std::string_view store;
   std::string_view location;

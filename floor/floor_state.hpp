@@ -1,5 +1,7 @@
 #pragma once
 
+#include <simdjson.h>
+
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -82,6 +84,8 @@ class FloorState {
   std::vector<FloorLocation> locations_;
   std::chrono::milliseconds presence_timeout_;
   bool mask_ids_;
+  std::mutex parse_mutex_;  // taken before mutex_, never inside it
+  simdjson::dom::parser parser_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::string, Presence, std::less<>> customers_;  // by customer id
