@@ -238,9 +238,7 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
 void Pipeline::forget(const rd_kafka_message_t& message, std::string_view request_id,
                       const RecordView& record, const Outcome& outcome, const OutputOrigin& origin,
                       EpochMs wall_ms, const std::stop_token& stop) {
-  // Never later than now: a request stamped in the future must not hide the customer's next
-  // visits from the sinks.
-  const EpochMs requested_at_ms = std::min(record.timestamp_ms.value_or(wall_ms), wall_ms);
+  const EpochMs requested_at_ms = erasure_time(record, outcome, wall_ms);
   metrics_.forgotten_customers.Increment();
   spdlog::info("erasure {}: customer sha256:{} at {}[{}]@{}: {}", request_id,
                customer_hash_short(outcome.customer_id), config_.kafka.input_topic,

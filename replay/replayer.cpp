@@ -340,8 +340,9 @@ void Replayer::handle(const rd_kafka_message_t& message, const std::stop_token& 
       // point (the sinks' list of erased customers does the rest: docs/operations.md#forget).
       ++summary_.erasures;
       if (producer_) {
-        result = producer_->produce_forget(outcome.customer_id, *forget_request,
-                                           record.timestamp_ms.value_or(0), origin, stop);
+        result =
+            producer_->produce_forget(outcome.customer_id, *forget_request,
+                                      erasure_time(record, outcome, wall_clock_ms()), origin, stop);
       }
       break;
     case Outcome::Kind::dropped:

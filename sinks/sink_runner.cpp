@@ -1,9 +1,11 @@
 #include "sinks/sink_runner.hpp"
 
+#include <simdjson.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <charconv>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -230,20 +232,33 @@ class SinkRunner::Impl {
   static Result<SinkEvent, std::string> read_erasure(const rd_kafka_message_t& message,
                                                      std::string_view request) {
     constexpr std::size_t kMaxIdBytes = 256;  // 64 code points of UTF-8
-    if (message.key == nullptr || message.key_len == 0 || message.key_len > kMaxIdBytes) {
+    const std::string_view key =
+        message.key == nullptr
+            ? std::string_view()
+            : std::string_view(static_cast<const char*>(message.key), message.key_len);
+    // As the pipeline checks a request's key (a customer id): what the databases hash and
+    // compare must be the same text in both.
+    if (key.empty() || key.size() > kMaxIdBytes || !simdjson::validate_utf8(key) ||
+        std::ranges::any_of(
+            key, [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; })) {
       return Failure{std::string("no customer id in its key")};
     }
     const auto at = header_value(message, kForgetAtHeader);
     EpochMs at_ms = 0;
-    if (!at || std::from_chars(at->data(), at->data() + at->size(), at_ms).ptr !=
-                   at->data() + at->size()) {
+    constexpr EpochMs kDay = 24LL * 3600 * 1000;
+    if (!at || at->empty()) {
       return Failure{std::string("no request time in its ") + kForgetAtHeader + " header"};
+    }
+    const auto [end, error] = std::from_chars(at->data(), at->data() + at->size(), at_ms);
+    if (error != std::errc{} || end != at->data() + at->size() || at_ms <= 0 ||
+        at_ms > wall_clock_ms() + kDay) {
+      return Failure{std::string("its ") + kForgetAtHeader + " header is not a time"};
     }
     if (!valid_erasure_request_id(request)) {
       return Failure{std::string("its ") + kForgetHeader + " header is not a request id"};
     }
     SinkEvent erasure;
-    erasure.customer_id.assign(static_cast<const char*>(message.key), message.key_len);
+    erasure.customer_id.assign(key);
     erasure.detected_at_ms = at_ms;
     erasure.forget_request = std::string(request);
     return erasure;

@@ -38,6 +38,7 @@ Outcome Topology::forget(const RecordView& record, std::string_view request_id,
   if (observer != nullptr) observer->before_change(*state);
   erased_seen_ = state->seen;
   outcome.erased_state = true;
+  outcome.detected_at_ms = state->last_activity_ms;
   outcome.erased_seen = erased_seen_;
   state->reset();
   state->since_offset = record.offset;

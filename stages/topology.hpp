@@ -1,5 +1,6 @@
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -68,10 +69,22 @@ struct Outcome {
   };
   std::optional<Belief> most_likely;
   // When forgotten: whether the partition held state of the customer, and the remembered
-  // sighting ids that state had (their stored keys go too).
+  // sighting ids that state had (their stored keys go too); detected_at_ms is then the newest
+  // detected_at that state had seen (0: none).
   bool erased_state = false;
   std::span<const SeenSighting> erased_seen;
 };
+
+// The time an erasure's tombstone carries (docs/operations.md#forget): the sinks delete, and never
+// store again, the customer's events detected at or before it. The request's record timestamp,
+// never later than the wall clock (a request stamped ahead must not hide the customer's next
+// visits), and never earlier than the newest detected_at the erased state had seen (a phone
+// whose clock runs ahead, within parse.max_future_skew_ms, left events detected after the
+// request: they are erased too).
+inline EpochMs erasure_time(const RecordView& request, const Outcome& forgotten, EpochMs now_ms) {
+  return std::max(std::min(request.timestamp_ms.value_or(now_ms), now_ms),
+                  forgotten.detected_at_ms);
+}
 
 // Told before the topology changes a customer's existing state, so the durable layer can keep
 // what an earlier, undelivered record left (state/PendingWrites).

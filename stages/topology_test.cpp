@@ -129,6 +129,25 @@ TEST_F(TopologyTest, AnErasureRequestResetsTheCustomerAndTheNextSightingStartsAf
   EXPECT_FALSE(nothing.erased_state);
 }
 
+// docs/operations.md#forget: the tombstone's time covers every event the erased state produced,
+// even one a phone running ahead stamped after the request, and never runs past the clock.
+TEST_F(TopologyTest, TheErasuresTimeIsTheRequestsCappedByTheClockAndNotBeforeTheErasedActivity) {
+  EXPECT_EQ(feed(beacon_record("c", "s1", 13, -50, kT0 + 60000)).kind, Outcome::Kind::event);
+  const RecordView early{std::string_view("c"), {}, kT0, next_offset_++};
+  const Outcome forgotten = topology_.forget(early, "r-1", partition_);
+  EXPECT_EQ(forgotten.detected_at_ms, kT0 + 60000);
+  EXPECT_EQ(erasure_time(early, forgotten, kNow), kT0 + 60000) << "the phone ran ahead";
+
+  Outcome nothing_held;
+  nothing_held.detected_at_ms = 0;
+  const RecordView ahead{std::string_view("c"), {}, kNow + 3600000, 0};
+  EXPECT_EQ(erasure_time(ahead, nothing_held, kNow), kNow) << "never past the clock";
+  const RecordView stamped{std::string_view("c"), {}, kT0 + 5, 0};
+  EXPECT_EQ(erasure_time(stamped, nothing_held, kNow), kT0 + 5);
+  const RecordView unstamped{std::string_view("c"), {}, std::nullopt, 0};
+  EXPECT_EQ(erasure_time(unstamped, nothing_held, kNow), kNow);
+}
+
 TEST_F(TopologyTest, AnErasureRequestWhoseKeyIsNoCustomerIdIsADeadLetter) {
   const Outcome no_key = topology_.forget(RecordView{std::nullopt, {}, kT0, 0}, "r-1", partition_);
   ASSERT_EQ(no_key.kind, Outcome::Kind::dead_letter);

@@ -55,7 +55,8 @@ constexpr const char* kRecordForgotten =
     " VALUES (encode(sha256(convert_to($1, 'UTF8')), 'hex'), $2, $3)"
     " ON CONFLICT (customer_hash) DO UPDATE"
     " SET forgotten_at = GREATEST(forgotten_customers.forgotten_at, EXCLUDED.forgotten_at),"
-    " request_id = EXCLUDED.request_id";
+    " request_id = CASE WHEN EXCLUDED.forgotten_at >= forgotten_customers.forgotten_at"
+    " THEN EXCLUDED.request_id ELSE forgotten_customers.request_id END";
 constexpr const char* kDeleteForgottenIdentities =
     "DELETE FROM customer_identities WHERE customer_id = $1 AND detected_at <= $2";
 constexpr const char* kDeleteForgottenCustomer =
