@@ -104,112 +104,14 @@ void check_deadline(std::chrono::steady_clock::time_point started, const CommitO
   }
 }
 
-// consume -> produce the same bytes, offsets stored after delivery: the ceiling the pipeline is
-// compared with. Same client properties as the pipeline's consumer and producer.
-class Passthrough : public DeliveryListener {
+// The passthrough, the ceiling the pipeline is compared with, as plain librdkafka (like the one
+// issue 17 was measured against): consume -> produce the same key and value, no headers, the
+// pipeline's own consumer and producer properties (idempotent producer, offsets stored only after
+// delivery, auto-commit), each input offset stored once every output before it in its partition is
+// delivered.
+class Passthrough {
  public:
   explicit Passthrough(const Config& config) : config_(config) {}
-
-  void run(int partitions, const std::vector<std::int64_t>& ends, CommitObserver& observer,
-           E2eFigures& figures) {
-    KafkaConf consumer_conf = make_kafka_conf(consumer_properties(config_), "passthrough");
-    consumer_ = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(consumer_conf));
-    rd_kafka_poll_set_consumer(consumer_.get());
-    producer_ = std::make_unique<OutputProducer>(config_, *this);
-    trackers_.resize(static_cast<std::size_t>(partitions));
-    const TopicPartitionList assignment(rd_kafka_topic_partition_list_new(partitions));
-    for (int p = 0; p < partitions; ++p) {
-      rd_kafka_topic_partition_list_add(assignment.get(), config_.kafka.input_topic.c_str(), p)
-          ->offset = RD_KAFKA_OFFSET_INVALID;
-    }
-    const auto started = std::chrono::steady_clock::now();
-    rd_kafka_assign(consumer_.get(), assignment.get());
-    std::optional<std::chrono::steady_clock::time_point> first;
-    const std::stop_token never;
-    auto next_check = std::chrono::steady_clock::now();
-    while (true) {
-      rd_kafka_message_t* raw =
-          rd_kafka_consumer_poll(consumer_.get(), producer_->outstanding() ? 1 : 50);
-      for (int n = 0; raw != nullptr && n < 1000; ++n) {
-        const KafkaMessage message(raw);
-        if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          if (!first) {
-            first = std::chrono::steady_clock::now();
-            figures.passthrough_startup_s = std::chrono::duration<double>(*first - started).count();
-            (void)getrusage(RUSAGE_SELF, &usage_at_first_);
-          }
-          trackers_[static_cast<std::size_t>(message->partition)].offer(message->offset, 0, {});
-          producer_->produce_event(
-              {static_cast<const char*>(message->key), message->key_len},
-              {static_cast<const char*>(message->payload), message->len}, "bench",
-              OutputOrigin{message->partition, message->offset, OutputKind::event}, never);
-        }
-        raw = rd_kafka_consumer_poll(consumer_.get(), 0);
-      }
-      if (raw != nullptr) rd_kafka_message_destroy(raw);
-      producer_->poll(0);
-      store_offsets();
-      if (std::chrono::steady_clock::now() >= next_check) {
-        next_check = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
-        if (first && observer.caught_up(ends)) break;
-        check_deadline(started, observer, "the passthrough");
-      }
-    }
-    figures.passthrough_s = seconds_since(*first);
-    rusage usage{};
-    (void)getrusage(RUSAGE_SELF, &usage);
-    const auto cpu_s = [](const rusage& u) {
-      return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
-             static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec) * 1e-6;
-    };
-    figures.passthrough_cpu_s = cpu_s(usage) - cpu_s(usage_at_first_);
-    figures.passthrough_voluntary_switches = usage.ru_nvcsw - usage_at_first_.ru_nvcsw;
-    figures.passthrough_involuntary_switches = usage.ru_nivcsw - usage_at_first_.ru_nivcsw;
-    rd_kafka_consumer_close(consumer_.get());
-  }
-
-  void on_delivered(const OutputOrigin& origin, const rd_kafka_message_t& /*message*/) override {
-    (void)trackers_[static_cast<std::size_t>(origin.partition)].complete(origin.offset);
-  }
-  void on_failed(const OutputOrigin& /*origin*/, const rd_kafka_message_t& message) override {
-    throw std::runtime_error(std::string("passthrough delivery failed: ") +
-                             rd_kafka_err2str(message.err));
-  }
-  void on_dead_letter_retry(const OutputOrigin& /*origin*/) override {}
-  // on_failed's exception lands here (it must not unwind into librdkafka): the run is void.
-  void on_callback_failed(const std::string& reason) override {
-    std::fprintf(stderr, "passthrough: %s\n", reason.c_str());
-    std::_Exit(1);
-  }
-
- private:
-  void store_offsets() {
-    for (std::size_t p = 0; p < trackers_.size(); ++p) {
-      if (const auto position = trackers_[p].advance()) {
-        const TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
-        rd_kafka_topic_partition_list_add(list.get(), config_.kafka.input_topic.c_str(),
-                                          static_cast<std::int32_t>(p))
-            ->offset = position->next_offset;
-        rd_kafka_offsets_store(consumer_.get(), list.get());
-      }
-    }
-  }
-
-  Config config_;
-  KafkaHandle consumer_;
-  std::unique_ptr<OutputProducer> producer_;
-  std::vector<OffsetTracker> trackers_;
-  rusage usage_at_first_{};
-};
-
-// The passthrough as plain librdkafka (bench/headline.py's baseline, like the one issue 17 was
-// measured against): consume -> produce the same key and value, no headers, the pipeline's own
-// consumer and producer properties (idempotent producer, offsets stored only after delivery,
-// auto-commit), each input offset stored once every output before it in its partition is
-// delivered.
-class LeanPassthrough {
- public:
-  explicit LeanPassthrough(const Config& config) : config_(config) {}
 
   void run(int partitions, const std::vector<std::int64_t>& ends, CommitObserver& observer,
            E2eFigures& figures) {
@@ -217,7 +119,7 @@ class LeanPassthrough {
                                   make_kafka_conf(consumer_properties(config_), "passthrough"));
     rd_kafka_poll_set_consumer(consumer_.get());
     KafkaConf producer_conf = make_kafka_conf(producer_properties(config_), "passthrough");
-    rd_kafka_conf_set_dr_msg_cb(producer_conf.get(), &LeanPassthrough::on_delivery);
+    rd_kafka_conf_set_dr_msg_cb(producer_conf.get(), &Passthrough::on_delivery);
     rd_kafka_conf_set_opaque(producer_conf.get(), this);
     producer_ = make_kafka_handle(RD_KAFKA_PRODUCER, std::move(producer_conf));
     output_ = rd_kafka_topic_new(producer_.get(), config_.kafka.output_topic.c_str(), nullptr);
@@ -292,7 +194,7 @@ class LeanPassthrough {
   }
 
   static void on_delivery(rd_kafka_t* /*rk*/, const rd_kafka_message_t* message, void* opaque) {
-    auto* self = static_cast<LeanPassthrough*>(opaque);
+    auto* self = static_cast<Passthrough*>(opaque);
     --self->in_flight_;
     if (message->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       std::fprintf(stderr, "passthrough delivery failed: %s\n", rd_kafka_err2str(message->err));
@@ -515,7 +417,7 @@ E2eFigures run_external_passthrough(const std::string& brokers, const std::strin
   Config config = bench_config(brokers, group, output_topic);
   config.kafka.input_topic = input_topic;
   CommitObserver observer(brokers, group, input_topic);
-  LeanPassthrough passthrough(config);
+  Passthrough passthrough(config);
   passthrough.run(partitions, ends, observer, figures);
   return figures;
 }
