@@ -21,6 +21,13 @@ void PendingWrites::before_change(const CustomerState& state) {
   arena_.append(encoded_);
 }
 
+void PendingWrites::supersede_pending(const CustomerState& state) {
+  if (state.durability.pending_offset < 0) return;
+  const std::uint64_t sequence = state.durability.pending_sequence;
+  if (sequence < first_sequence_ || sequence - first_sequence_ >= entries_.size()) return;
+  entries_[sequence - first_sequence_].superseded_by = first_sequence_ + entries_.size();
+}
+
 void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, CustomerState& state,
                             const std::optional<SeenSighting>& remembered,
                             std::span<const Uuid> learnt, const RoomLevels* room) {
@@ -29,6 +36,7 @@ void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, C
       if (const LearnedLevel* level = room->find(beacon_id)) levels_.push_back({beacon_id, *level});
     }
   }
+  supersede_pending(state);
   entries_.push_back(Entry{offset, arena_.size(), static_cast<std::uint32_t>(customer_id.size()),
                            false, 0, 0, remembered, levels_.size()});
   arena_.append(customer_id);
@@ -50,6 +58,7 @@ void PendingWrites::erased(std::int64_t offset, std::string_view customer_id, Cu
       arena_.push_back(static_cast<char>(seen.id_hash >> shift));
     }
   }
+  if (state != nullptr) supersede_pending(*state);
   entries_.push_back(entry);
   if (state != nullptr) {
     state->durability.pending_offset = offset;
@@ -59,9 +68,15 @@ void PendingWrites::erased(std::int64_t offset, std::string_view customer_id, Cu
 
 void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partition,
                                  PartitionState& states, StateStore::Batch& batch) {
+  std::size_t end = 0;
+  while (end < entries_.size() && entries_[end].offset < next_offset) ++end;
+  // The sequence numbers this drain covers: a customer changed more than once among them is
+  // written once, as the last change left it; the earlier puts would be overwritten in the same
+  // atomic batch (docs/contract.md#state), so they are not made.
+  const std::uint64_t end_sequence = first_sequence_ + end;
   std::size_t drained = 0;
   std::size_t level = 0;
-  for (; drained < entries_.size() && entries_[drained].offset < next_offset; ++drained) {
+  for (; drained < end; ++drained) {
     const Entry& entry = entries_[drained];
     for (; level < entry.levels_end; ++level) {
       batch.put_room_level(partition, levels_[level].beacon_id, levels_[level].level);
@@ -88,6 +103,7 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
       batch.erase_customer(partition, customer_id, erased_hashes_);
       continue;
     }
+    if (entry.superseded_by < end_sequence) continue;
     if (entry.has_snapshot) {
       batch.put_customer(
           partition, customer_id,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <span>
 #include <string>
@@ -56,7 +57,12 @@ class PendingWrites final : public StateChangeObserver {
     bool erase = false;
     std::size_t erased_begin = 0;
     std::uint32_t erased_count = 0;
+    // The sequence number of the customer's next change (none yet: the maximum). A drain that
+    // also covers that change skips this entry's put: the batch would overwrite it anyway.
+    std::uint64_t superseded_by = std::numeric_limits<std::uint64_t>::max();
   };
+  // The customer's pending change, if any, is followed by the one about to be appended.
+  void supersede_pending(const CustomerState& state);
   struct Level {
     Uuid beacon_id;
     LearnedLevel level;

@@ -411,6 +411,35 @@ TEST_F(PendingWritesTest, EachRecordWritesItsSightingIdAndTheCustomer) {
   EXPECT_EQ(batch.count(), 4u);
 }
 
+// A customer changed again before their checkpoint is written once in it, as the later change
+// left it: the earlier put would be overwritten in the same atomic batch anyway.
+TEST_F(PendingWritesTest,
+       ACustomerChangedTwiceBeforeOneCheckpointIsWrittenOnceAsTheLastChangeLeftIt) {
+  auto store = open();
+  record(1, "a", kT0 + 1);
+  record(2, "b", kT0 + 2);
+  record(3, "a", kT0 + 3);
+  record(4, "a", kT0 + 4);  // not delivered yet: the put of offset 3 is this checkpoint's
+  StateStore::Batch batch;
+  pending_.drain_before(4, 0, states_, batch);
+  std::vector<std::string> customer_puts;
+  batch.for_each_change([&](std::string_view key, std::optional<std::string_view> value) {
+    if (value && key == customer_key(0, "a")) customer_puts.emplace_back(*value);
+  });
+  EXPECT_EQ(customer_puts.size(), 1u);
+  EXPECT_EQ(batch.count(), 5u) << "three sighting ids, a once, b once";
+  batch.set_checkpoint(0, PartitionCheckpoint{4, {kT0 + 3}});
+  ASSERT_TRUE(store->write(batch).ok());
+  EXPECT_EQ(checkpointed_activity(*store, "a"), kT0 + 3);
+  EXPECT_EQ(checkpointed_activity(*store, "b"), kT0 + 2);
+
+  pending_.drain_before(5, 0, states_, batch);
+  batch.set_checkpoint(0, PartitionCheckpoint{5, {kT0 + 4}});
+  ASSERT_TRUE(store->write(batch).ok());
+  EXPECT_EQ(checkpointed_activity(*store, "a"), kT0 + 4);
+  EXPECT_EQ(states_.find("a")->durability.pending_offset, -1);
+}
+
 TEST_F(PendingWritesTest, InterleavedCustomersKeepTheirOwnSnapshotsAcrossPartialDrains) {
   auto store = open();
   for (std::int64_t offset = 0; offset < 100; ++offset) {
