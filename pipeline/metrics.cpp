@@ -42,6 +42,10 @@ const Buckets kRestoreBuckets = {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300};
 PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
     : consumed(counter(registry, "tastesync_records_consumed_total",
                        "Records read from the input topic")),
+      consume_seconds(counter(
+          registry, "tastesync_consume_seconds_total",
+          "Time the pipeline thread spent in the consumer poll: waiting for records and taking "
+          "them from librdkafka's prefetched queue")),
       produced_events(counter(registry, "tastesync_events_delivered_total",
                               "CustomerIdentified events acknowledged by Kafka")),
       delivery_errors(counter(registry, "tastesync_delivery_errors_total",

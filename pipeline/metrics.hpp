@@ -25,6 +25,7 @@ class PipelineMetrics {
   explicit PipelineMetrics(prometheus::Registry& registry);
 
   prometheus::Counter& consumed;
+  prometheus::Counter& consume_seconds;
   prometheus::Counter& produced_events;
   std::array<prometheus::Counter*, kIdentificationKindCount> events{};
   std::array<prometheus::Counter*, kDropReasonCount> drops{};

@@ -168,6 +168,25 @@ ProduceResult OutputProducer::produce(rd_kafka_topic_t* topic, std::int32_t part
                                       const void* key, std::size_t key_size, const void* value,
                                       std::size_t value_size, KafkaHeaders headers,
                                       const OutputOrigin& origin, const std::stop_token& stop) {
+  // Only events and tombstones are held: a dead letter the producer refuses as too large is
+  // produced again smaller at once (produce_dead_letter), which needs the answer now.
+  if (holding_ && topic == events_topic_.get()) {
+    Held held{.topic = topic,
+              .partition = partition,
+              .has_key = key != nullptr,
+              .key_begin = held_bytes_.size(),
+              .key_size = key_size,
+              .has_value = value != nullptr,
+              .value_begin = 0,
+              .value_size = value_size,
+              .headers = std::move(headers),
+              .origin = origin};
+    if (key != nullptr) held_bytes_.append(static_cast<const char*>(key), key_size);
+    held.value_begin = held_bytes_.size();
+    if (value != nullptr) held_bytes_.append(static_cast<const char*>(value), value_size);
+    held_.push_back(std::move(held));
+    return {};
+  }
   while (true) {
     const auto err = rd_kafka_producev(
         handle_.get(), RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition),
@@ -183,6 +202,21 @@ ProduceResult OutputProducer::produce(rd_kafka_topic_t* topic, std::int32_t part
     if (stop.stop_requested()) return {ProduceStatus::stopped, err};
     rd_kafka_poll(handle_.get(), 10);
   }
+}
+
+ProduceResult OutputProducer::release_held(const std::stop_token& stop) {
+  holding_ = false;
+  ProduceResult result;
+  for (Held& held : held_) {
+    if (result.status != ProduceStatus::queued) break;
+    const char* bytes = held_bytes_.data();
+    result = produce(held.topic, held.partition, held.has_key ? bytes + held.key_begin : nullptr,
+                     held.key_size, held.has_value ? bytes + held.value_begin : nullptr,
+                     held.value_size, std::move(held.headers), held.origin, stop);
+  }
+  held_.clear();
+  held_bytes_.clear();
+  return result;
 }
 
 ProduceResult OutputProducer::produce_event(std::string_view customer_id, std::string_view value,

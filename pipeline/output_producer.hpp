@@ -92,6 +92,18 @@ class OutputProducer {
   // A revoked partition's dead letters are its new owner's: it consumes their records again.
   void forget_dead_letters_of(std::int32_t partition);
 
+  // From hold() until release_held(), events and tombstones are kept here, in order, instead of
+  // going to librdkafka one by one (docs/contract.md#delivery): the events of one consumed batch
+  // then reach it together, and its broker thread is woken about once per output partition and
+  // batch instead of once per event (bench.md#issue-17). Dead letters are not held. Delivery
+  // and its guarantees are unchanged.
+  void hold() { holding_ = true; }
+  // Produces what is held, in order, and stops holding. The first result that is not `queued`
+  // is returned and the rest are dropped: their records never complete, so no checkpoint passes
+  // them and they are consumed again after a restart (or an abort).
+  ProduceResult release_held(const std::stop_token& stop);
+  std::size_t held() const { return held_.size(); }
+
   void poll(int timeout_ms) { rd_kafka_poll(handle_.get(), timeout_ms); }
   // True when every message was delivered (or failed) within the timeout.
   bool flush(int timeout_ms);
@@ -123,7 +135,24 @@ class OutputProducer {
                         KafkaHeaders headers, const OutputOrigin& origin,
                         const std::stop_token& stop);
 
+  // A produce call kept by hold(): its key and value bytes are in held_bytes_.
+  struct Held {
+    rd_kafka_topic_t* topic;
+    std::int32_t partition;
+    bool has_key;
+    std::size_t key_begin;
+    std::size_t key_size;
+    bool has_value;  // no value: a tombstone
+    std::size_t value_begin;
+    std::size_t value_size;
+    KafkaHeaders headers;
+    OutputOrigin origin;
+  };
+
   DeliveryListener& listener_;
+  bool holding_ = false;
+  std::vector<Held> held_;
+  std::string held_bytes_;
   std::vector<Retry> retries_;
   std::size_t retry_bytes_ = 0;
   std::size_t retry_buffer_limit_bytes_;

@@ -23,6 +23,9 @@ namespace {
 constexpr std::size_t kMaxBatch = 1000;
 constexpr std::int64_t kHousekeepingIntervalMs = 1000;
 constexpr std::uint64_t kStageTimingSampleMask = 63;  // time one record in 64
+// While records keep coming, a checkpoint every this often (docs/contract.md#state): one
+// WriteBatch for ~this many ms of records writes a customer changed again meanwhile once.
+constexpr std::int64_t kCheckpointIntervalNs = 20'000'000;
 
 std::string partition_names(const rd_kafka_topic_partition_list_t& list) {
   std::string names;
@@ -105,10 +108,13 @@ int Pipeline::run(const std::stop_token& stop) {
       wait_ms = static_cast<int>(
           std::clamp<std::int64_t>(transaction_due_ms_ - wall_clock_ms(), 0, wait_ms));
     }
+    const std::int64_t poll_started_ns = steady_ns();
     consumer_->consume(batch, kMaxBatch, wait_ms);
     // One clock reading per batch: every record of it was consumed at that moment, and the
     // events' `timestamp` is accurate to the batch (about a millisecond).
     const BatchClock clock{steady_ns(), wall_clock_ms()};
+    metrics_.consume_seconds.Increment(static_cast<double>(clock.steady_ns - poll_started_ns) *
+                                       1e-9);
     metrics_.consumed.Increment(static_cast<double>(batch.size()));
     if (transactions_ && !batch.empty() && !transactions_->open()) {
       if (auto error = transactions_->begin()) {
@@ -117,11 +123,13 @@ int Pipeline::run(const std::stop_token& stop) {
       }
       transaction_due_ms_ = clock.wall_ms + config_.processing.commit_interval_ms;
     }
+    producer_->hold();
     for (const KafkaMessage& message : batch) {
       handle(*message, clock, stop);
       // A doomed transaction: the rest of the batch is fetched again after the rewind.
       if (fatal_ || doomed_) break;
     }
+    check_produced(producer_->release_held(stop), "an output");
     producer_->poll(0);
     if (transactions_) {
       if (transactions_->open() && (doomed_ || wall_clock_ms() >= transaction_due_ms_)) {
@@ -131,7 +139,11 @@ int Pipeline::run(const std::stop_token& stop) {
       if (producer_->dead_letters_to_retry() > 0) {
         check_produced(producer_->retry_dead_letters(stop), "a dead letter");
       }
-      checkpoint();
+      // An idle input checkpoints at once: the offsets of the last records are never held back.
+      if (batch.empty() || clock.steady_ns >= next_checkpoint_ns_) {
+        checkpoint();
+        next_checkpoint_ns_ = clock.steady_ns + kCheckpointIntervalNs;
+      }
     }
     apply_backpressure();
     const std::int64_t now_ms = wall_clock_ms();

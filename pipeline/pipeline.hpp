@@ -162,6 +162,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   bool shutting_down_ = false;
   bool undelivered_at_stop_ = false;
   std::int64_t next_housekeeping_ms_ = 0;
+  std::int64_t next_checkpoint_ns_ = 0;  // at_least_once: the next checkpoint while busy
 };
 
 }  // namespace tastesync
