@@ -12,16 +12,21 @@
 
 namespace tastesync::bench {
 
-// Reproducible input for every benchmark: the product's own generator on a simulated clock.
-inline std::vector<GeneratedRecord> make_records(const std::shared_ptr<const Registry>& registry,
-                                                 std::int64_t count, int customers) {
+// The generator every benchmark uses; another seed for a second one (bench/sweep.py's records).
+inline GeneratorOptions generator_options(int customers, std::uint64_t seed = 42) {
   GeneratorOptions options;
   options.customers = customers;
   options.rate_per_s = 0;
-  options.seed = 42;
+  options.seed = seed;
   options.bad_ratio = 0.01;
   options.start_time_ms = 1740916800000;  // 2025-03-02T12:00:00Z
-  SightingGenerator generator(registry, options);
+  return options;
+}
+
+// Reproducible input for every benchmark: the product's own generator on a simulated clock.
+inline std::vector<GeneratedRecord> make_records(const std::shared_ptr<const Registry>& registry,
+                                                 std::int64_t count, int customers) {
+  SightingGenerator generator(registry, generator_options(customers));
   std::vector<GeneratedRecord> records;
   records.reserve(static_cast<std::size_t>(count));
   for (std::int64_t i = 0; i < count; ++i) records.push_back(generator.next(0));
@@ -38,9 +43,37 @@ struct StageFigures {
 };
 
 // `options` are the stages' (e.g. score.model); the state path's come from StateStoreOptions.
+// `partitions`: the input partitions the records are spread over by key.
 StageFigures run_stage_benchmarks(const std::shared_ptr<const Registry>& registry,
                                   std::int64_t records, int customers,
-                                  const TopologyOptions& options = {});
+                                  const TopologyOptions& options = {}, int partitions = 6);
+
+// One point of bench/sweep.py: the state path once over `records` sightings of `customers`
+// customers in `partitions` partitions, then what that state costs. Memory in KiB from
+// /proc/self/status.
+struct SweepFigures {
+  std::int64_t records = 0;
+  double generate_s = 0;
+  double state_path_s = 0;
+  std::size_t events = 0;
+  std::size_t evicted = 0;         // by the customer cap (max_customers_per_partition)
+  std::size_t customers_held = 0;  // PartitionState::size, summed, after the run
+  long rss_start_kib = 0;          // before the records were generated
+  long rss_records_kib = 0;        // the records generated, no state yet
+  long rss_after_kib = 0;          // after the run: records and state
+  long hwm_after_kib = 0;
+  long rss_state_kib = 0;  // after the run with the records freed: the state and RocksDB's memory
+  std::uint64_t rocksdb_dir_bytes = 0;   // every file in the state dir, after a flush
+  std::uint64_t rocksdb_sst_bytes = 0;   // its SST files
+  std::uint64_t rocksdb_live_bytes = 0;  // StateStore::approximate_size_bytes
+  std::uint64_t rocksdb_keys = 0;        // StateStore::estimated_keys
+  double reopen_s = 0;                   // StateStore::open of the existing dir
+  double restore_s = 0;                  // restore + normalize_restored of every partition
+  std::size_t customers_restored = 0;
+};
+
+SweepFigures run_sweep_point(const std::shared_ptr<const Registry>& registry, std::int64_t records,
+                             int customers, int partitions, const TopologyOptions& options);
 
 struct E2eFigures {
   std::int64_t records = 0;

@@ -44,6 +44,20 @@ int main(int argc, char** argv) {
                  "The stages' location model: filter (the default) or radius")
       ->check(CLI::IsMember({"radius", "filter"}))
       ->capture_default_str();
+  int stage_partitions = 6;
+  app.add_option("--stage-partitions", stage_partitions,
+                 "Partitions the in-memory benchmarks spread the records over")
+      ->check(CLI::Range(1, 100000))
+      ->capture_default_str();
+  std::size_t max_customers = tastesync::TopologyOptions{}.max_customers_per_partition;
+  app.add_option("--max-customers-per-partition", max_customers,
+                 "The in-memory benchmarks' state.max_customers_per_partition")
+      ->capture_default_str();
+  bool sweep_json = false;
+  app.add_flag("--sweep-json", sweep_json,
+               "Only the state path, once, --stage-records records of --customers customers in "
+               "--stage-partitions partitions, then its memory, RocksDB size and restore time; "
+               "one JSON line (bench/sweep.py)");
   std::string passthrough_brokers;
   std::string input_topic = "raw-beacons";
   std::string output_topic = "passthrough-out";
@@ -82,14 +96,42 @@ int main(int argc, char** argv) {
   }
 
   const auto registry = tastesync::builtin_registry();
-  std::printf("stages (one core, in-memory state, %lld records, %d customers)\n",
-              static_cast<long long>(stage_records), customers);
   tastesync::TopologyOptions stage_options;
   stage_options.score.model =
       score_model == "filter" ? tastesync::ScoreModel::filter : tastesync::ScoreModel::radius;
+  stage_options.max_customers_per_partition = max_customers;
+  if (sweep_json) {
+    const auto point = tastesync::bench::run_sweep_point(registry, stage_records, customers,
+                                                         stage_partitions, stage_options);
+    std::printf(
+        "{\"customers\":%d,\"partitions\":%d,\"records\":%lld,\"score_model\":\"%s\","
+        "\"max_customers_per_partition\":%zu,\"generate_s\":%.3f,\"state_path_s\":%.3f,"
+        "\"sightings_per_s\":%.0f,\"events\":%zu,\"evicted\":%zu,\"customers_held\":%zu,"
+        "\"rss_start_kib\":%ld,\"rss_records_kib\":%ld,\"rss_after_kib\":%ld,"
+        "\"hwm_after_kib\":%ld,\"rss_state_kib\":%ld,\"rocksdb_dir_bytes\":%llu,"
+        "\"rocksdb_sst_bytes\":%llu,\"rocksdb_live_bytes\":%llu,\"rocksdb_keys\":%llu,"
+        "\"rocksdb_bytes_per_customer\":%.1f,\"reopen_s\":%.3f,\"restore_s\":%.3f,"
+        "\"customers_restored\":%zu}\n",
+        customers, stage_partitions, static_cast<long long>(point.records), score_model.c_str(),
+        max_customers, point.generate_s, point.state_path_s,
+        static_cast<double>(point.records) / point.state_path_s, point.events, point.evicted,
+        point.customers_held, point.rss_start_kib, point.rss_records_kib, point.rss_after_kib,
+        point.hwm_after_kib, point.rss_state_kib,
+        static_cast<unsigned long long>(point.rocksdb_dir_bytes),
+        static_cast<unsigned long long>(point.rocksdb_sst_bytes),
+        static_cast<unsigned long long>(point.rocksdb_live_bytes),
+        static_cast<unsigned long long>(point.rocksdb_keys),
+        point.customers_held > 0 ? static_cast<double>(point.rocksdb_dir_bytes) /
+                                       static_cast<double>(point.customers_held)
+                                 : 0.0,
+        point.reopen_s, point.restore_s, point.customers_restored);
+    return 0;
+  }
+  std::printf("stages (one core, in-memory state, %lld records, %d customers)\n",
+              static_cast<long long>(stage_records), customers);
   std::printf("  score.model %s\n", score_model.c_str());
-  const auto stages =
-      tastesync::bench::run_stage_benchmarks(registry, stage_records, customers, stage_options);
+  const auto stages = tastesync::bench::run_stage_benchmarks(registry, stage_records, customers,
+                                                             stage_options, stage_partitions);
   std::printf("  stages alone:           %10.0f sightings/s\n", stages.stages_per_s);
   std::printf("  with RocksDB state path: %9.0f sightings/s  (%.2f of stages alone)\n",
               stages.state_path_per_s, stages.state_path_per_s / stages.stages_per_s);

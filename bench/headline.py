@@ -87,6 +87,13 @@ def main():
     parser.add_argument("--partitions", type=int, default=24)
     parser.add_argument("--passthrough-runs", type=int, default=3)
     parser.add_argument("--pipeline-runs", type=int, default=3)
+    parser.add_argument("--compare", action="append", default=[], metavar="TASTESYNC",
+                        help="another tastesync binary (e.g. a build of an earlier commit): the "
+                             "pipeline runs alternate between the build's binary and these, and "
+                             "the summary gives each one's median")
+    parser.add_argument("--pipeline-property", action="append", default=[], metavar="NAME=VALUE",
+                        help="an extra kafka.properties entry for the pipeline runs only (to try "
+                             "a setting; the headline figure is made without)")
     args = parser.parse_args()
     binary = pathlib.Path(args.build) / "app" / "tastesync"
     bench = pathlib.Path(args.build) / "bench" / "tastesync_bench"
@@ -124,7 +131,9 @@ def main():
         # end waits on a longer auto-commit than the other.
         (work / "same-properties.yaml").write_text(
             'kafka:\n  properties:\n    auto.commit.interval.ms: "100"\n'
-            '    statistics.interval.ms: "0"\n')
+            '    statistics.interval.ms: "0"\n' +
+            "".join(f'    {name}: "{value}"\n' for name, value in
+                    (entry.split("=", 1) for entry in args.pipeline_property)))
         passthrough_rates = []
         for run in range(1, args.passthrough_runs + 1):
             group = f"passthrough-{run}"
@@ -149,6 +158,8 @@ def main():
         passthrough = statistics.median(passthrough_rates)
 
         ratios = []
+        pipelines = [binary] + [pathlib.Path(path) for path in args.compare]
+        ratios_of = {str(path): [] for path in pipelines}
         startups = []
         for run in range(1, args.pipeline_runs + 1):
             group = f"pipeline-{run}"
@@ -160,12 +171,13 @@ def main():
                                          str(args.partitions), "--input-topic", "raw-beacons",
                                          "--group", group], stdout=subprocess.PIPE, text=True)
             launched = time.monotonic()
-            pipeline = start([binary, "run", "--config", work / "same-properties.yaml",
+            pipeline_binary = pipelines[(run - 1) % len(pipelines)]
+            pipeline = start([pipeline_binary, "run", "--config", work / "same-properties.yaml",
                               "--brokers", brokers, "--group-id", group,
                               "--consumer-mode", "assign", "--output-topic", f"out-{group}",
                               "--dlq-topic", f"dlq-{group}", "--state-dir", work / f"state-{group}",
                               "--metrics-port", str(port)], f"{group}.log")
-            first = last = first_output = None
+            first = last = first_output = all_consumed = polled = None
             while time.monotonic() - launched < 300:
                 consumed = counter(port, "tastesync_records_consumed_total")
                 now = time.monotonic()
@@ -174,9 +186,18 @@ def main():
                     first_output = now
                 if consumed and first is None:
                     first = now
+                    polled_first = counter(port, "tastesync_consume_seconds_total")
                     cpu_first = cpu_seconds(pipeline.pid)
                     broker_first = cpu_seconds(broker.pid)
                     switches_first = context_switches(pipeline.pid)
+                if first is not None and (consumed or 0) >= held and all_consumed is None:
+                    # Time in the consumer poll while records were there to take: issue 17
+                    # item 1 (fetching never waits for processing).
+                    all_consumed = now
+                    polled_last = counter(port, "tastesync_consume_seconds_total")
+                    # None: a binary from before the metric (--compare).
+                    polled = (None if polled_first is None or polled_last is None
+                              else polled_last - polled_first)
                 if first is not None and observer.poll() is not None:
                     last = json.loads(observer.stdout.read())["caught_up_monotonic_s"]
                     cpu = cpu_seconds(pipeline.pid) - cpu_first
@@ -193,20 +214,29 @@ def main():
                 continue
             rate = held / (last - first)
             ratios.append(rate / passthrough)
+            ratios_of[str(pipeline_binary)].append(rate / passthrough)
             per_record = 1e6 / held
             startup = (first_output or last) - launched
+            poll_note = (f"; in the consumer poll {polled:.2f} s of the {all_consumed - first:.2f}"
+                         f" s to the last record consumed" if polled is not None else "")
             startups.append(startup)
-            print(f"  pipeline run {run}: {rate:9.0f} records/s ({last - first:.2f} s), "
+            which = f" [{pipeline_binary}]" if args.compare else ""
+            print(f"  pipeline run {run}{which}: {rate:9.0f} records/s ({last - first:.2f} s), "
                   f"{rate / passthrough:.2f} of the passthrough median; first output "
                   f"{startup:.2f} s after start; CPU {cpu * per_record:.2f} us/record (broker "
                   f"process {broker_cpu * per_record:.2f} us/record); context switches "
                   f"{switches[0] - switches_first[0]} voluntary, "
-                  f"{switches[1] - switches_first[1]} involuntary", flush=True)
+                  f"{switches[1] - switches_first[1]} involuntary{poll_note}", flush=True)
         print(f"passthrough median {passthrough:.0f} records/s of {len(passthrough_rates)} runs; "
               f"pipeline / passthrough median {statistics.median(ratios):.2f} "
               f"({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} runs); first output "
               f"{min(startups):.2f}-{max(startups):.2f} s after start" if ratios else
               "no pipeline run finished")
+        if args.compare:
+            for path, values in ratios_of.items():
+                if values:
+                    print(f"  {path}: median {statistics.median(values):.2f} "
+                          f"({min(values):.2f}-{max(values):.2f}, {len(values)} runs)")
     finally:
         for child in children:
             if child.poll() is None:
