@@ -76,6 +76,8 @@ int Pipeline::run(const std::stop_token& stop) {
     if (auto error = transactions_->init()) throw std::runtime_error(*error);
     spdlog::info("exactly_once: transactional.id {}, one transaction every {} ms",
                  transactional_id(config_), config_.processing.commit_interval_ms);
+  } else {
+    writer_ = std::make_unique<CheckpointWriter>(*store_);
   }
 
   // A file registry has no watcher of its own: the pipeline polls it between batches.
@@ -103,7 +105,7 @@ int Pipeline::run(const std::stop_token& stop) {
     batch.clear();
     // While outputs are in flight, come back quickly to serve their delivery reports; an open
     // transaction is committed on time.
-    int wait_ms = producer_->outstanding() > 0 ? 1 : 100;
+    int wait_ms = producer_->outstanding() > 0 || (writer_ && writer_->busy()) ? 1 : 100;
     if (transactions_ && transactions_->open()) {
       wait_ms = static_cast<int>(
           std::clamp<std::int64_t>(transaction_due_ms_ - wall_clock_ms(), 0, wait_ms));
@@ -139,6 +141,7 @@ int Pipeline::run(const std::stop_token& stop) {
       if (producer_->dead_letters_to_retry() > 0) {
         check_produced(producer_->retry_dead_letters(stop), "a dead letter");
       }
+      take_finished_checkpoint();
       // An idle input checkpoints at once: the offsets of the last records are never held back.
       if (batch.empty() || clock.steady_ns >= next_checkpoint_ns_) {
         checkpoint();
@@ -306,24 +309,51 @@ void Pipeline::checkpoint() {
     commit_transaction();
     return;
   }
+  if (state_write_failed_) return;  // what it held is missing: nothing after it may be written
+  take_finished_checkpoint();
+  if (writer_->busy()) return;  // what is delivered meanwhile goes in the next batch
   collect_checkpoints();
   if (advanced_.empty()) return;
-  const std::int64_t started_ns = steady_ns();
   // The Kafka commit does not wait for the changelog: a restore resumes from the changelog's
   // own checkpoint, which re-processes (with the same event ids) whatever it lacks.
   produce_changelog();
   if (fatal_) return;
-  if (learned_level_feed_) learned_ = batch_.room_levels();  // write() clears the batch
-  if (auto written = store_->write(batch_); !written) {
+  writing_learned_.clear();
+  if (learned_level_feed_) writing_learned_ = batch_.room_levels();
+  writing_advanced_ = advanced_;
+  writer_->start(batch_);
+}
+
+void Pipeline::checkpoint_now() {
+  if (writer_) {
+    if (auto written = writer_->wait()) finish_checkpoint(*written);
+  }
+  checkpoint();
+  if (writer_) {
+    if (auto written = writer_->wait()) finish_checkpoint(*written);
+  }
+}
+
+void Pipeline::take_finished_checkpoint() {
+  if (!writer_ || !writer_->busy()) return;
+  if (auto written = writer_->finished()) finish_checkpoint(*written);
+}
+
+void Pipeline::finish_checkpoint(const Status<StateError>& written) {
+  if (!written) {
+    state_write_failed_ = true;
     fail("state write failed: " + written.error().message);
     return;
   }
+  learned_ = std::move(writing_learned_);
   publish_learned_levels();
-  metrics_.stage_latency_checkpoint.Observe(static_cast<double>(steady_ns() - started_ns) * 1e-9);
+  metrics_.stage_latency_checkpoint.Observe(writer_->last_write_seconds());
   // The Kafka commit trails RocksDB: only now may these offsets be committed.
-  for (const auto& [partition, next_offset] : advanced_) {
+  for (const auto& [partition, next_offset] : writing_advanced_) {
+    PartitionSlot* slot = slot_for(partition);
+    if (slot == nullptr) continue;  // lost meanwhile: its new owner commits it
     consumer_->store_offset(partition, next_offset);
-    if (PartitionSlot* slot = slot_for(partition)) slot->store_restored_offset = -1;
+    slot->store_restored_offset = -1;
   }
 }
 
@@ -432,7 +462,7 @@ int Pipeline::shutdown() {
     drained = producer_->flush(std::min(drain_ms(), 100));
   }
   drained = drained && producer_->dead_letters_to_retry() == 0 && !undelivered_at_stop_;
-  checkpoint();  // only what was delivered (exactly_once: the open transaction is committed)
+  checkpoint_now();  // what was delivered (exactly_once: the open transaction is committed)
   bool bounded = drained;
   if (const auto err = consumer_->commit_within(remaining_ms());
       err != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -579,7 +609,7 @@ void Pipeline::on_revoked(const rd_kafka_topic_partition_list_t& partitions, boo
   // Revoked: their work is committed while this member still owns them. Lost: another member
   // may own them already, so the open transaction aborts (after they are dropped, so that only
   // the kept partitions rewind).
-  if (!lost) checkpoint();
+  if (!lost) checkpoint_now();
   for (int i = 0; i < partitions.cnt; ++i) {
     const std::int32_t partition = partitions.elems[i].partition;
     const auto index = static_cast<std::size_t>(partition);
@@ -591,6 +621,10 @@ void Pipeline::on_revoked(const rd_kafka_topic_partition_list_t& partitions, boo
     }
     producer_->forget_dead_letters_of(partition);
     consumer_lag_.forget(partition);
+  }
+  // A write already handed over finishes; the lost partitions' offsets are not stored.
+  if (lost && writer_) {
+    if (auto written = writer_->wait()) finish_checkpoint(*written);
   }
   if (lost && transactions_ && transactions_->open()) {
     doomed_ = "partitions lost";

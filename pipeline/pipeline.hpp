@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "pipeline/checkpoint_writer.hpp"
 #include "pipeline/consumer_lag.hpp"
 #include "pipeline/input_consumer.hpp"
 #include "pipeline/metrics.hpp"
@@ -94,7 +95,16 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
 
   void handle(const rd_kafka_message_t& message, const BatchClock& clock,
               const std::stop_token& stop);
+  // at_least_once: hands what was delivered to the checkpoint writer, unless it is still
+  // writing the last batch (exactly_once: commits the open transaction).
   void checkpoint();
+  // Waits for the write in flight, then checkpoints and waits for that write too: before a
+  // commit that must include everything delivered (revoke, shutdown).
+  void checkpoint_now();
+  // A finished write: its offsets may now be stored for Kafka.
+  void finish_checkpoint(const Status<StateError>& written);
+  // The writer's finished write, if there is one.
+  void take_finished_checkpoint();
   // The slots' completed positions into batch_ (pending state and checkpoints) and advanced_.
   void collect_checkpoints();
   // batch_ to the changelog (when on), record for record.
@@ -149,6 +159,11 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::vector<std::unique_ptr<PartitionSlot>> slots_;  // indexed by partition
   StateStore::Batch batch_;
   std::vector<std::pair<std::int32_t, std::int64_t>> advanced_;  // reused by checkpoint()
+  // at_least_once: the checkpoint being written, and what its success releases.
+  std::unique_ptr<CheckpointWriter> writer_;
+  std::vector<std::pair<std::int32_t, std::int64_t>> writing_advanced_;
+  std::vector<StateStore::Batch::RoomLevelPut> writing_learned_;
+  bool state_write_failed_ = false;  // then no later checkpoint may be written
   std::optional<std::string> fatal_;
   bool assigned_once_ = false;
   std::uint64_t records_seen_ = 0;

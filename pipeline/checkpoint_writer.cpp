@@ -1,0 +1,63 @@
+#include "pipeline/checkpoint_writer.hpp"
+
+#include <stdexcept>
+#include <utility>
+
+namespace tastesync {
+
+CheckpointWriter::CheckpointWriter(StateStore& store)
+    : store_(store), thread_([this](const std::stop_token& stop) { run(stop); }) {}
+
+CheckpointWriter::~CheckpointWriter() {
+  // A batch handed over is still written (the thread takes it up before it sees the stop);
+  // its offsets were never stored, so at worst its records are processed again.
+  thread_.request_stop();
+  changed_.notify_all();
+}
+
+void CheckpointWriter::start(StateStore::Batch& batch) {
+  if (in_flight_) throw std::logic_error("a checkpoint was handed over while one is written");
+  {
+    const std::scoped_lock lock(mutex_);
+    std::swap(batch_, batch);
+    requested_ = true;
+    result_.reset();
+  }
+  in_flight_ = true;
+  changed_.notify_all();
+}
+
+std::optional<Status<StateError>> CheckpointWriter::finished() {
+  if (!in_flight_) return std::nullopt;
+  const std::scoped_lock lock(mutex_);
+  if (!result_) return std::nullopt;
+  in_flight_ = false;
+  return std::exchange(result_, std::nullopt);
+}
+
+std::optional<Status<StateError>> CheckpointWriter::wait() {
+  if (!in_flight_) return std::nullopt;
+  std::unique_lock lock(mutex_);
+  changed_.wait(lock, [this] { return result_.has_value(); });
+  in_flight_ = false;
+  return std::exchange(result_, std::nullopt);
+}
+
+void CheckpointWriter::run(const std::stop_token& stop) {
+  std::unique_lock lock(mutex_);
+  while (changed_.wait(lock, stop, [this] { return requested_; })) {
+    // The batch is this thread's until the result is set: the owner only swaps it in start(),
+    // which it may not call before taking the result.
+    lock.unlock();
+    const auto started = std::chrono::steady_clock::now();
+    Status<StateError> written = store_.write(batch_);
+    const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    lock.lock();
+    requested_ = false;
+    last_write_seconds_ = took.count();
+    result_ = std::move(written);
+    changed_.notify_all();
+  }
+}
+
+}  // namespace tastesync
