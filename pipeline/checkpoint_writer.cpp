@@ -43,6 +43,18 @@ std::optional<Status<StateError>> CheckpointWriter::wait() {
   return std::exchange(result_, std::nullopt);
 }
 
+Status<StateError> CheckpointWriter::write_guarded() noexcept {
+  // Nothing may leave this thread as an exception (std::terminate): a write that throws (an
+  // allocation in RocksDB) is a failed write, which stops the pipeline with exit 2.
+  try {
+    return store_.write(batch_);
+  } catch (const std::exception& e) {
+    return Failure{storage_error("writing state", e.what())};
+  } catch (...) {
+    return Failure{storage_error("writing state", "an unknown exception")};
+  }
+}
+
 void CheckpointWriter::run(const std::stop_token& stop) {
   std::unique_lock lock(mutex_);
   while (changed_.wait(lock, stop, [this] { return requested_; })) {
@@ -50,7 +62,7 @@ void CheckpointWriter::run(const std::stop_token& stop) {
     // which it may not call before taking the result.
     lock.unlock();
     const auto started = std::chrono::steady_clock::now();
-    Status<StateError> written = store_.write(batch_);
+    Status<StateError> written = write_guarded();
     const std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
     lock.lock();
     requested_ = false;

@@ -38,6 +38,7 @@ class CheckpointWriter {
 
  private:
   void run(const std::stop_token& stop);
+  Status<StateError> write_guarded() noexcept;
 
   StateStore& store_;
   bool in_flight_ = false;

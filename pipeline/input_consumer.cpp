@@ -51,10 +51,11 @@ std::map<std::string, std::string> consumer_properties(const Config& config) {
       {"fetch.wait.max.ms", "50"},
       // librdkafka 2.0.2 holds this against the whole forwarded consumer queue, not per
       // partition: at its default (100 000) every partition stopped fetching once 100 000
-      // records waited, and resumed only ~0.4 s after the queue had drained to nothing, so a
-      // backlog was processed in bursts with idle gaps (docs/bench.md#issue-17). The memory
-      // bound stays queued.max.messages.kbytes (64 MiB).
-      {"queued.min.messages", "1000000"},
+      // records waited, and resumed only ~0.4 s later, with the queue drained to nothing, so a
+      // backlog was processed in bursts with idle gaps (docs/bench.md#issue-17-2). For sightings
+      // (~270 bytes) queued.max.messages.kbytes (64 MiB, ~240 000 of them) now binds first; this
+      // count bounds the prefetch of tiny hostile records (docs/design.md#bounded-memory).
+      {"queued.min.messages", "300000"},
       {"statistics.interval.ms", "5000"},
       // librdkafka's 10 s backoff ceiling kept a client away up to 8.5 s after a broker came
       // back; 1 s (the Java client's) brings it back in ~0.6 s (docs/platform.md#mock-outages).

@@ -49,7 +49,13 @@ Pipeline::Pipeline(Config config, std::shared_ptr<const Registry> registry,
       topology_(std::move(registry), topology_options(config_)),
       consumer_lag_(metrics_.consumer_lag, config_.kafka.input_topic) {}
 
-Pipeline::~Pipeline() = default;
+Pipeline::~Pipeline() {
+  // run() returned without its shutdown (an exception escaped it): closing the consumer now
+  // would serve a final revoke into members already half torn down, so it leaves without
+  // closing; the group notices after its session timeout and the next owner resumes from
+  // RocksDB and the last commit, which only ever trail delivered work.
+  if (consumer_) consumer_->abandon();
+}
 
 int Pipeline::run(const std::stop_token& stop) {
   StateStoreOptions store_options;
