@@ -13,18 +13,30 @@ if [ ${#targets[@]} -eq 0 ]; then
   echo "fuzz.sh: no fuzz targets built (run scripts/build.sh fuzz)" >&2
   exit 1
 fi
-for target in "${targets[@]}"; do
+# One target's run; its log is printed when it ends.
+fuzz_one() {
+  local target=$1 name corpus status=0
   name=$(basename "$target" _fuzz)
   corpus=$(mktemp -d)
   if [ -d "$root/tests/fuzz/corpus/$name" ]; then cp -r "$root/tests/fuzz/corpus/$name/." "$corpus/"; fi
-  echo "fuzz.sh: $name for ${seconds}s"
-  status=0
   (cd "$findings" && "$target" -max_total_time="$seconds" -print_final_stats=1 "$corpus" \
     >"$findings/$name.log" 2>&1) || status=$?
+  echo "fuzz.sh: $name for ${seconds}s"
   tail -n 12 "$findings/$name.log"
   rm -rf "$corpus"
   if [ "$status" -ne 0 ]; then
     echo "fuzz.sh: $name found a failure; see $findings" >&2
-    exit 1
+    return 1
   fi
+}
+# Two at a time, one per core: each target is single-threaded.
+failed=0
+for ((i = 0; i < ${#targets[@]}; i += 2)); do
+  pids=()
+  for target in "${targets[@]:i:2}"; do
+    fuzz_one "$target" &
+    pids+=($!)
+  done
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 done
+exit "$failed"
