@@ -6,6 +6,14 @@ namespace tastesync {
 // a retried batch never moves anything backwards in time and applying the same event twice
 // changes nothing:
 //
+// - One call applies a chunk of events, in their order, with the same outcome as one call per
+//   event (RedisWriterTest.AChunkLeavesWhatOneCallPerEventLeaves). What a chunk shares is done
+//   once: the erasure lookup (one HMGET), each key's type check, each present set's trim and
+//   expiry (after the chunk's last ZADD to it: the newest score only grows, so one trim removes
+//   what the trims after each ZADD would have), and each beacon's write (the chunk's newest event
+//   for it: the one that would have written last). Keys are built here from the ids, not passed
+//   in KEYS (fine without Redis Cluster, which hiredis 0.14 lacks anyway).
+//
 // - "now" is an argument (the caller's clock, one value per batch), not Redis TIME: every event of
 //   a batch is judged against the same instant, and tests are deterministic.
 // - customer:<id> keeps a numeric `detected_at_ms` field beside the contract's fields, so "newer"
@@ -16,8 +24,7 @@ namespace tastesync {
 // - The present set is written only for an event that updated the customer hash (an older event
 //   must not put a customer back into a store they have left) and only when detected_at is within
 //   180 s of now: replayed history does not make a customer "present now". When the hash named
-//   another store, the customer leaves that store's set. That key is derived from the hash, so it
-//   cannot be passed in KEYS (fine without Redis Cluster, which hiredis 0.14 lacks anyway).
+//   another store, the customer leaves that store's set.
 // - beacon:<id> gets status "active": the event does not carry the status, but only an active
 //   beacon identifies (docs/contract.md#registry), so it was active at detected_at. It also keeps
 //   `detected_at_ms`, is rewritten only by a newer event (an equal one would write the same
@@ -28,65 +35,131 @@ namespace tastesync {
 //   SHA-256 of their id, with the erasure's time: an event of theirs detected at or before it
 //   writes nothing, so no replay brings them back. Only an erasure adds to it: a few bytes per
 //   erased customer, kept for good.
-// - Every key is read before anything is written, so a key of the wrong type (WRONGTYPE) fails the
-//   script before it changed anything and a rejected event leaves no trace.
+// - Every key an event writes is read before that event writes anything, so a key of the wrong
+//   type (WRONGTYPE) rejects that event before it changed anything: a rejected event leaves no
+//   trace, and the chunk's other events are applied. Its place in the reply is the error.
 const std::string_view kRedisWriteScript = R"lua(
-local customer_key, present_key, beacon_key = KEYS[1], KEYS[2], KEYS[3]
-local customer_id, store_id, location, location_type = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local detected_at_ms, event_id, now_ms = tonumber(ARGV[7]), ARGV[8], tonumber(ARGV[10])
+local stride, now_ms = 14, tonumber(ARGV[1])
+local count = (#ARGV - 1) / stride
 local customer_ttl_ms, present_window_ms, beacon_ttl_ms = 3600000, 180000, 86400000
 
+local function field(event, number) return ARGV[1 + (event - 1) * stride + number] end
 local function decimal(number) return string.format('%d', number) end
+local function failure_of(reply)
+  if type(reply) == 'table' and reply.err then return reply.err end
+  return nil
+end
 
-local forgotten_ms = redis.call('HGET', 'tastesync:forgotten', ARGV[14])
-if forgotten_ms and detected_at_ms <= tonumber(forgotten_ms) then return {0, 0, 0} end
+local hashes = {}
+for event = 1, count do hashes[event] = field(event, 14) end
+local forgotten = redis.pcall('HMGET', 'tastesync:forgotten', unpack(hashes))
+if failure_of(forgotten) then
+  local failed = {}
+  for event = 1, count do failed[event] = forgotten end
+  return failed
+end
 
-local customer = redis.call('HMGET', customer_key, 'detected_at_ms', 'event_id', 'store_id')
-redis.call('ZSCORE', present_key, customer_id)
-local beacon_seen_ms = false
-if beacon_key then beacon_seen_ms = redis.call('HGET', beacon_key, 'detected_at_ms') end
+local type_failures = {}
+local function type_failure(key, member)
+  local known = type_failures[key]
+  if known == nil then
+    known = failure_of(redis.pcall('ZSCORE', key, member)) or false
+    type_failures[key] = known
+  end
+  return known
+end
 
-local function newer_than_customer()
+local function newer_than(customer, detected_at_ms, event_id)
   if not customer[1] then return true end
   local stored_ms = tonumber(customer[1])
   if detected_at_ms ~= stored_ms then return detected_at_ms > stored_ms end
   return event_id > (customer[2] or '')
 end
 
-local write_customer = detected_at_ms + customer_ttl_ms > now_ms and newer_than_customer()
-local left_store_key = false
-if write_customer and customer[3] and customer[3] ~= store_id then
-  left_store_key = 'store:' .. customer[3] .. ':present'
-  redis.call('ZSCORE', left_store_key, customer_id)
+local results, beacons, beacon_order, present_order, present_seen = {}, {}, {}, {}, {}
+for event = 1, count do
+  local customer_id, store_id = field(event, 1), field(event, 2)
+  local detected_at_ms, event_id = tonumber(field(event, 7)), field(event, 8)
+  local erased_ms = forgotten[event]
+  if erased_ms and detected_at_ms <= tonumber(erased_ms) then
+    results[event] = 0
+  else
+    local customer_key = 'customer:' .. customer_id
+    local present_key = 'store:' .. store_id .. ':present'
+    local beacon_key = field(event, 10) ~= '' and 'beacon:' .. field(event, 10)
+    local customer = redis.pcall('HMGET', customer_key, 'detected_at_ms', 'event_id', 'store_id')
+    local failure = failure_of(customer) or type_failure(present_key, customer_id)
+    local beacon = nil
+    if not failure and beacon_key then
+      beacon = beacons[beacon_key]
+      if not beacon then
+        local seen = redis.pcall('HGET', beacon_key, 'detected_at_ms')
+        beacon = {failure = failure_of(seen), seen_ms = false}
+        if not beacon.failure and seen then beacon.seen_ms = tonumber(seen) end
+        beacons[beacon_key] = beacon
+        beacon_order[#beacon_order + 1] = beacon_key
+      end
+      failure = beacon.failure
+    end
+    local write_customer, left_store_key = false, false
+    if not failure then
+      write_customer = detected_at_ms + customer_ttl_ms > now_ms and
+        newer_than(customer, detected_at_ms, event_id)
+      if write_customer and customer[3] and customer[3] ~= store_id then
+        left_store_key = 'store:' .. customer[3] .. ':present'
+        failure = type_failure(left_store_key, customer_id)
+      end
+    end
+    if failure then
+      results[event] = {err = failure}
+    else
+      local write_present = write_customer and detected_at_ms > now_ms - present_window_ms
+      local write_beacon = beacon_key and detected_at_ms + beacon_ttl_ms > now_ms and
+        (not beacon.seen_ms or detected_at_ms > beacon.seen_ms)
+      if write_customer then
+        redis.call('HSET', customer_key, 'location', field(event, 3),
+          'location_type', field(event, 4), 'store_id', store_id, 'confidence', field(event, 5),
+          'detected_at', field(event, 6), 'event_id', event_id, 'identification', field(event, 9),
+          'detected_at_ms', field(event, 7))
+        redis.call('PEXPIREAT', customer_key, decimal(detected_at_ms + customer_ttl_ms))
+        if left_store_key then redis.call('ZREM', left_store_key, customer_id) end
+      end
+      if write_present then
+        redis.call('ZADD', present_key, 'GT', field(event, 7), customer_id)
+        if not present_seen[present_key] then
+          present_seen[present_key] = true
+          present_order[#present_order + 1] = present_key
+        end
+      end
+      if write_beacon then
+        beacon.seen_ms = detected_at_ms
+        beacon.event = event
+      end
+      results[event] = (write_customer and 1 or 0) + (write_present and 2 or 0) +
+        (write_beacon and 4 or 0)
+    end
+  end
 end
-local write_present = write_customer and detected_at_ms > now_ms - present_window_ms
-local write_beacon = beacon_key and detected_at_ms + beacon_ttl_ms > now_ms and
-  (not beacon_seen_ms or detected_at_ms > tonumber(beacon_seen_ms))
 
-if write_customer then
-  redis.call('HSET', customer_key, 'location', location, 'location_type', location_type,
-    'store_id', store_id, 'confidence', ARGV[5], 'detected_at', ARGV[6], 'event_id', event_id,
-    'identification', ARGV[9], 'detected_at_ms', decimal(detected_at_ms))
-  redis.call('PEXPIREAT', customer_key, decimal(detected_at_ms + customer_ttl_ms))
-  if left_store_key then redis.call('ZREM', left_store_key, customer_id) end
-end
-
-if write_present then
-  redis.call('ZADD', present_key, 'GT', decimal(detected_at_ms), customer_id)
+for _, present_key in ipairs(present_order) do
   local newest = redis.call('ZRANGE', present_key, -1, -1, 'WITHSCORES')
   local cutoff_ms = tonumber(newest[2]) - present_window_ms
   redis.call('ZREMRANGEBYSCORE', present_key, '-inf', '(' .. decimal(cutoff_ms))
   redis.call('PEXPIRE', present_key, present_window_ms)
 end
 
-if write_beacon then
-  redis.call('HSET', beacon_key, 'store_id', store_id, 'location', location,
-    'location_type', location_type, 'uuid', ARGV[11], 'major', ARGV[12], 'minor', ARGV[13],
-    'status', 'active', 'detected_at_ms', decimal(detected_at_ms))
-  redis.call('PEXPIREAT', beacon_key, decimal(detected_at_ms + beacon_ttl_ms))
+for _, beacon_key in ipairs(beacon_order) do
+  local beacon = beacons[beacon_key]
+  if beacon.event then
+    local event = beacon.event
+    redis.call('HSET', beacon_key, 'store_id', field(event, 2), 'location', field(event, 3),
+      'location_type', field(event, 4), 'uuid', field(event, 11), 'major', field(event, 12),
+      'minor', field(event, 13), 'status', 'active', 'detected_at_ms', field(event, 7))
+    redis.call('PEXPIREAT', beacon_key, decimal(beacon.seen_ms + beacon_ttl_ms))
+  end
 end
 
-return {write_customer and 1 or 0, write_present and 1 or 0, write_beacon and 1 or 0}
+return results
 )lua";
 
 const std::string_view kRedisForgetScript = R"lua(

@@ -4,13 +4,15 @@
 
 namespace tastesync {
 
-// The Lua script that applies one CustomerIdentified event to Redis (docs/contract.md#redis); one
-// EVALSHA per event. Its semantics are documented in redis_write_script.cpp.
+// The Lua script that applies a chunk of CustomerIdentified events to Redis
+// (docs/contract.md#redis), in their order, with the outcome of one call per event; its semantics
+// are documented in redis_write_script.cpp. No KEYS: the keys are built from the ids.
 //
-// KEYS: 1 customer:<customer_id>, 2 store:<store_id>:present, 3 beacon:<beacon_id> (beacon
-// events only: a QR event passes two keys).
-// ARGV: see RedisScriptArgument; numbers in decimal, times in epoch milliseconds.
-// Returns {customer written, present set written, beacon written} as 0/1 integers.
+// ARGV: 1 now (epoch ms), then kRedisScriptArgumentCount arguments per event in the order of
+// RedisScriptArgument; numbers in decimal, times in epoch milliseconds.
+// Returns one element per event: an integer, the sum of 1 (customer hash written), 2 (present set
+// written) and 4 (beacon hash written); or the error that rejected the event (which then changed
+// nothing).
 extern const std::string_view kRedisWriteScript;
 
 enum RedisScriptArgument : int {
@@ -23,7 +25,7 @@ enum RedisScriptArgument : int {
   kArgDetectedAtMs,
   kArgEventId,
   kArgIdentification,
-  kArgNowMs,
+  kArgBeaconId,  // empty for a QR event
   kArgBeaconUuid,
   kArgBeaconMajor,
   kArgBeaconMinor,

@@ -34,11 +34,15 @@ bool is_server_state_error(std::string_view message) {
   });
 }
 
-// The script returns {customer, present, beacon} as 0/1.
-bool script_wrote(const redisReply& reply, std::size_t position) {
-  return reply.type == REDIS_REPLY_ARRAY && reply.elements > position &&
-         reply.element[position]->type == REDIS_REPLY_INTEGER &&
-         reply.element[position]->integer == 1;
+// Of one event's place in the write script's reply: 1 customer, 2 present set, 4 beacon written.
+constexpr long long kWroteCustomer = 1;
+constexpr long long kWrotePresent = 2;
+constexpr long long kWroteBeacon = 4;
+
+// The forget script returns {customer deleted} as 0/1.
+bool forget_deleted(const redisReply& reply) {
+  return reply.type == REDIS_REPLY_ARRAY && reply.elements > 0 &&
+         reply.element[0]->type == REDIS_REPLY_INTEGER && reply.element[0]->integer == 1;
 }
 
 }  // namespace
@@ -47,9 +51,21 @@ bool script_wrote(const redisReply& reply, std::size_t position) {
 struct RedisWriter::Pass {
   RedisBatchWritten written;
   std::vector<std::size_t> without_script;  // NOSCRIPT: run again once the script is loaded
+  std::vector<std::size_t> singly;          // a chunk failed as a whole: run again one per call
   std::string server_state_error;           // non-empty: retry the whole batch
   std::string credentials_error;            // non-empty: fail the batch for good
 };
+
+namespace {
+
+void add(RedisBatchWritten& into, RedisBatchWritten&& more) {
+  into.customers_written += more.customers_written;
+  into.present_written += more.present_written;
+  into.beacons_written += more.beacons_written;
+  for (auto& rejected : more.rejected) into.rejected.push_back(std::move(rejected));
+}
+
+}  // namespace
 
 RedisWriter::RedisWriter(RedisOptions options) : connection_(std::move(options)) {}
 
@@ -60,24 +76,35 @@ Result<RedisBatchWritten, RedisBatchFailure> RedisWriter::write(std::span<const 
   std::vector<std::size_t> indices(events.size());
   std::iota(indices.begin(), indices.end(), std::size_t{0});
 
-  auto first = run(events, indices, now_ms);
+  auto first = run(events, indices, now_ms, kEventsPerCall);
   if (!first) return Failure{first.error()};
   RedisBatchWritten written = std::move(first->written);
+  std::vector<std::size_t> singly = std::move(first->singly);
   if (!first->without_script.empty()) {
     // Redis lost its script cache (a restart, SCRIPT FLUSH, a failover). The script is
     // order-independent (newest wins), so re-running just those events after the others is safe.
     if (auto failure = load_script()) return Failure{std::move(*failure)};
-    auto second = run(events, first->without_script, now_ms);
+    auto second = run(events, first->without_script, now_ms, kEventsPerCall);
     if (!second) return Failure{second.error()};
     if (!second->without_script.empty()) {
       return Failure{RedisBatchFailure{"redis lost the write script again right after loading it"}};
     }
-    written.customers_written += second->written.customers_written;
-    written.present_written += second->written.present_written;
-    written.beacons_written += second->written.beacons_written;
-    for (auto& rejected : second->written.rejected) written.rejected.push_back(std::move(rejected));
-    std::ranges::sort(written.rejected, {}, &SinkRejection::index);
+    add(written, std::move(second->written));
+    singly.insert(singly.end(), second->singly.begin(), second->singly.end());
   }
+  if (!singly.empty()) {
+    // A chunk failed as a whole with an error that is not about the server's state: run its
+    // events one per call, so that the error is pinned on the event that causes it. Safe for the
+    // same reason: a retried event changes nothing it already changed.
+    std::ranges::sort(singly);
+    auto third = run(events, singly, now_ms, 1);
+    if (!third) return Failure{third.error()};
+    if (!third->without_script.empty()) {
+      return Failure{RedisBatchFailure{"redis lost the write script while retrying events"}};
+    }
+    add(written, std::move(third->written));
+  }
+  std::ranges::sort(written.rejected, {}, &SinkRejection::index);
   return written;
 }
 
@@ -109,38 +136,65 @@ std::optional<RedisBatchFailure> RedisWriter::load_script() {
 
 Result<RedisWriter::Pass, RedisBatchFailure> RedisWriter::run(std::span<const SinkEvent> events,
                                                               std::span<const std::size_t> indices,
-                                                              EpochMs now_ms) {
-  for (const std::size_t index : indices) append_event(events[index], now_ms);
+                                                              EpochMs now_ms,
+                                                              std::size_t events_per_call) {
+  // Consecutive events share a call, up to events_per_call; an erasure is a call of its own, so
+  // the order of writes and erasures stays the batch's.
+  std::vector<std::span<const std::size_t>> calls;
+  for (std::size_t at = 0; at < indices.size();) {
+    std::size_t end = at + 1;
+    if (!events[indices[at]].forget_request) {
+      while (end < indices.size() && end - at < events_per_call &&
+             !events[indices[end]].forget_request) {
+        ++end;
+      }
+    }
+    calls.push_back(indices.subspan(at, end - at));
+    append_call(events, calls.back(), now_ms);
+    at = end;
+  }
   Pass pass;
   // Every reply is read even after a bad one, so the connection stays in step for the next batch.
-  for (const std::size_t index : indices) {
+  for (const std::span<const std::size_t> call : calls) {
     auto reply = connection_.get_reply();
     if (!reply) return Failure{RedisBatchFailure{reply.error().message, reply.error().kind}};
     const redisReply& result = **reply;
-    if (!is_error_reply(result) && events[index].forget_request) {
+    if (is_error_reply(result)) {
+      const std::string_view message = reply_text(result);
+      if (starts_with_code(message, kNoScriptPrefix)) {
+        pass.without_script.insert(pass.without_script.end(), call.begin(), call.end());
+      } else if (is_credentials_error(message)) {
+        if (pass.credentials_error.empty()) pass.credentials_error = message;
+      } else if (is_server_state_error(message)) {
+        if (pass.server_state_error.empty()) pass.server_state_error = message;
+      } else if (call.size() > 1) {
+        pass.singly.insert(pass.singly.end(), call.begin(), call.end());
+      } else {
+        pass.written.rejected.push_back({call.front(), std::string(message)});
+      }
+      continue;
+    }
+    const SinkEvent& first = events[call.front()];
+    if (first.forget_request) {
       spdlog::info(
           "sink redis: erasure {}: customer sha256:{}: {}; later replays of them are "
           "refused",
-          *events[index].forget_request, customer_hash_short(events[index].customer_id),
-          script_wrote(result, 0) ? "customer hash and presence deleted"
-                                  : "nothing of theirs held");
+          *first.forget_request, customer_hash_short(first.customer_id),
+          forget_deleted(result) ? "customer hash and presence deleted" : "nothing of theirs held");
       continue;
     }
-    if (!is_error_reply(result)) {
-      pass.written.customers_written += script_wrote(result, 0) ? 1 : 0;
-      pass.written.present_written += script_wrote(result, 1) ? 1 : 0;
-      pass.written.beacons_written += script_wrote(result, 2) ? 1 : 0;
-      continue;
+    if (result.type != REDIS_REPLY_ARRAY || result.elements != call.size()) {
+      return Failure{RedisBatchFailure{"redis: the write script's reply does not match its call"}};
     }
-    const std::string_view message = reply_text(result);
-    if (starts_with_code(message, kNoScriptPrefix)) {
-      pass.without_script.push_back(index);
-    } else if (is_credentials_error(message)) {
-      if (pass.credentials_error.empty()) pass.credentials_error = message;
-    } else if (is_server_state_error(message)) {
-      if (pass.server_state_error.empty()) pass.server_state_error = message;
-    } else {
-      pass.written.rejected.push_back({index, std::string(message)});
+    for (std::size_t i = 0; i < call.size(); ++i) {
+      const redisReply& outcome = *result.element[i];
+      if (outcome.type == REDIS_REPLY_INTEGER) {
+        pass.written.customers_written += (outcome.integer & kWroteCustomer) != 0 ? 1 : 0;
+        pass.written.present_written += (outcome.integer & kWrotePresent) != 0 ? 1 : 0;
+        pass.written.beacons_written += (outcome.integer & kWroteBeacon) != 0 ? 1 : 0;
+      } else {
+        pass.written.rejected.push_back({call[i], std::string(reply_text(outcome))});
+      }
     }
   }
   if (!pass.credentials_error.empty()) {
@@ -153,52 +207,50 @@ Result<RedisWriter::Pass, RedisBatchFailure> RedisWriter::run(std::span<const Si
   return pass;
 }
 
-void RedisWriter::append_event(const SinkEvent& event, EpochMs now_ms) {
-  customer_key_.assign("customer:").append(event.customer_id);
-  customer_hash_ = customer_hash(event.customer_id);
-  if (event.forget_request) {
-    detected_at_ms_ = std::to_string(event.detected_at_ms);
+void RedisWriter::append_call(std::span<const SinkEvent> events, std::span<const std::size_t> call,
+                              EpochMs now_ms) {
+  const SinkEvent& first = events[call.front()];
+  if (first.forget_request) {
+    const std::string customer_key = "customer:" + first.customer_id;
+    const std::string hash = customer_hash(first.customer_id);
+    const std::string forgotten_at_ms = std::to_string(first.detected_at_ms);
     const std::array<std::string_view, 7> command = {
-        "EVALSHA",      forget_sha_,    "1", customer_key_, event.customer_id,
-        customer_hash_, detected_at_ms_};
+        "EVALSHA", forget_sha_, "1", customer_key, first.customer_id, hash, forgotten_at_ms};
     connection_.append(command);
     return;
   }
-  present_key_.assign("store:").append(event.store_id).append(":present");
-  detected_at_ms_ = std::to_string(event.detected_at_ms);
-  now_ms_ = std::to_string(now_ms);
-  const bool has_beacon = event.beacon_id.has_value();
-  if (has_beacon) beacon_key_.assign("beacon:").append(*event.beacon_id);
-  beacon_major_ = event.beacon_major ? std::to_string(*event.beacon_major) : std::string();
-  beacon_minor_ = event.beacon_minor ? std::to_string(*event.beacon_minor) : std::string();
-
-  std::array<std::string_view, kRedisScriptArgumentCount> argv{};
-  argv[kArgCustomerId] = event.customer_id;
-  argv[kArgStoreId] = event.store_id;
-  argv[kArgLocation] = event.location;
-  argv[kArgLocationType] = event.location_type;
-  argv[kArgConfidence] = event.confidence;
-  argv[kArgDetectedAt] = event.detected_at;
-  argv[kArgDetectedAtMs] = detected_at_ms_;
-  argv[kArgEventId] = event.event_id;
-  argv[kArgIdentification] = event.identification;
-  argv[kArgNowMs] = now_ms_;
-  argv[kArgBeaconUuid] = event.beacon_uuid ? std::string_view(*event.beacon_uuid) : "";
-  argv[kArgBeaconMajor] = beacon_major_;
-  argv[kArgBeaconMinor] = beacon_minor_;
-  argv[kArgCustomerHash] = customer_hash_;
-
-  constexpr std::size_t kHeader = 3;  // EVALSHA sha numkeys
-  std::array<std::string_view, kHeader + 3 + kRedisScriptArgumentCount> command{};
-  std::size_t size = 0;
-  command[size++] = "EVALSHA";
-  command[size++] = script_sha_;
-  command[size++] = has_beacon ? "3" : "2";
-  command[size++] = customer_key_;
-  command[size++] = present_key_;
-  if (has_beacon) command[size++] = beacon_key_;
-  for (const std::string_view argument : argv) command[size++] = argument;
-  connection_.append(std::span<const std::string_view>(command.data(), size));
+  // The numbers and hashes the events do not hold as text. Reserved up front: the command holds
+  // views into these strings until append() has copied them.
+  constexpr std::size_t kDerivedPerEvent = 4;
+  derived_.clear();
+  derived_.reserve(1 + kDerivedPerEvent * call.size());
+  derived_.push_back(std::to_string(now_ms));
+  command_.clear();
+  command_.reserve(4 + kRedisScriptArgumentCount * call.size());
+  command_.insert(command_.end(), {"EVALSHA", script_sha_, "0", derived_.back()});
+  for (const std::size_t index : call) {
+    const SinkEvent& event = events[index];
+    const auto keep = [this](std::string text) -> std::string_view {
+      return derived_.emplace_back(std::move(text));
+    };
+    std::array<std::string_view, kRedisScriptArgumentCount> argv{};
+    argv[kArgCustomerId] = event.customer_id;
+    argv[kArgStoreId] = event.store_id;
+    argv[kArgLocation] = event.location;
+    argv[kArgLocationType] = event.location_type;
+    argv[kArgConfidence] = event.confidence;
+    argv[kArgDetectedAt] = event.detected_at;
+    argv[kArgDetectedAtMs] = keep(std::to_string(event.detected_at_ms));
+    argv[kArgEventId] = event.event_id;
+    argv[kArgIdentification] = event.identification;
+    argv[kArgBeaconId] = event.beacon_id ? std::string_view(*event.beacon_id) : "";
+    argv[kArgBeaconUuid] = event.beacon_uuid ? std::string_view(*event.beacon_uuid) : "";
+    argv[kArgBeaconMajor] = event.beacon_major ? keep(std::to_string(*event.beacon_major)) : "";
+    argv[kArgBeaconMinor] = event.beacon_minor ? keep(std::to_string(*event.beacon_minor)) : "";
+    argv[kArgCustomerHash] = keep(customer_hash(event.customer_id));
+    command_.insert(command_.end(), argv.begin(), argv.end());
+  }
+  connection_.append(command_);
 }
 
 }  // namespace tastesync

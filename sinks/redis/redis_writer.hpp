@@ -4,6 +4,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/event_time.hpp"
@@ -33,9 +34,10 @@ struct RedisBatchFailure {
   RedisErrorKind kind = RedisErrorKind::unavailable;
 };
 
-// Applies batches of events to Redis as the contract describes (docs/contract.md#redis), one
-// EVALSHA of kRedisWriteScript per event, all of a batch pipelined in one round trip. After a
-// failure the next write() reconnects.
+// Applies batches of events to Redis as the contract describes (docs/contract.md#redis): one
+// EVALSHA of kRedisWriteScript per kEventsPerCall consecutive events (an erasure's tombstone is a
+// call of its own), all of a batch pipelined in one round trip. After a failure the next write()
+// reconnects.
 class RedisWriter {
  public:
   explicit RedisWriter(RedisOptions options);
@@ -53,23 +55,24 @@ class RedisWriter {
  private:
   struct Pass;
 
+  // Events per EVALSHA: what they share (the erasure lookup, type checks, each present set's
+  // trim, each beacon's write) is done once per call, and a call blocks Redis for a few ms at
+  // most (docs/bench.md#sinks-issue-17).
+  static constexpr std::size_t kEventsPerCall = 256;
+
   std::optional<RedisBatchFailure> load_script();
   Result<Pass, RedisBatchFailure> run(std::span<const SinkEvent> events,
-                                      std::span<const std::size_t> indices, EpochMs now_ms);
-  void append_event(const SinkEvent& event, EpochMs now_ms);
+                                      std::span<const std::size_t> indices, EpochMs now_ms,
+                                      std::size_t events_per_call);
+  void append_call(std::span<const SinkEvent> events, std::span<const std::size_t> call,
+                   EpochMs now_ms);
 
   RedisConnection connection_;
   std::string script_sha_;
   std::string forget_sha_;  // kRedisForgetScript
-  // Reused for every event: hiredis copies the arguments when a command is appended.
-  std::string customer_key_;
-  std::string present_key_;
-  std::string beacon_key_;
-  std::string detected_at_ms_;
-  std::string now_ms_;
-  std::string beacon_major_;
-  std::string beacon_minor_;
-  std::string customer_hash_;
+  // Reused for every call: hiredis copies the arguments when a command is appended.
+  std::vector<std::string> derived_;
+  std::vector<std::string_view> command_;
 };
 
 }  // namespace tastesync

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "common/clock.hpp"
+#include "common/erasure.hpp"
 #include "sinks/redis/redis_write_script.hpp"
 #include "sinks/redis/redis_writer.hpp"
 #include "tests/support/redis_test_server.hpp"
@@ -14,6 +15,7 @@ namespace tastesync {
 namespace {
 
 using testing::beacon_event;
+using testing::hash;
 using testing::integer;
 using testing::qr_event;
 
@@ -93,6 +95,28 @@ TEST_F(RedisWriterFailureTest, WrongTypeKeyRejectsThatEventOnlyAndLeavesNoTrace)
   ASSERT_NE(text, nullptr);
   EXPECT_EQ(reply_text(*text), "not a hash");
   EXPECT_FALSE(testing::sorted_set(redis_, "store:store100:present").contains("x"));
+}
+
+// An erasure time that is not a number (written by something other than the sinks) makes the
+// script fail as a whole, whichever event of its chunk it belongs to: the chunk is run again one
+// event per call, and only that customer's event is rejected.
+TEST_F(RedisWriterFailureTest, AChunkTheScriptFailsAsAWholeIsRetriedOneEventPerCall) {
+  ASSERT_TRUE(redis_.command({"HSET", "tastesync:forgotten", customer_hash("x"), "yesterday"}));
+  const std::vector<SinkEvent> batch = {beacon_event("a", "store100", "Table 1", now_ms_),
+                                        beacon_event("x", "store100", "Table 2", now_ms_),
+                                        beacon_event("b", "store100", "Table 3", now_ms_)};
+  const auto written = writer_.write(batch, now_ms_);
+  ASSERT_TRUE(written) << written.error().message;
+  ASSERT_EQ(written->rejected.size(), 1u);
+  EXPECT_EQ(written->rejected[0].index, 1u);
+  EXPECT_NE(written->rejected[0].reason.find("user_script"), std::string::npos)
+      << written->rejected[0].reason;
+  // "a" was written by the chunk before it failed, so its retry counts nothing: the counts are
+  // what the last call of each event changed.
+  EXPECT_EQ(written->customers_written, 1u);
+  EXPECT_EQ(hash(redis_, "customer:a").at("location"), "Table 1");
+  EXPECT_EQ(hash(redis_, "customer:b").at("location"), "Table 3");
+  EXPECT_EQ(integer(redis_, {"EXISTS", "customer:x"}), 0);
 }
 
 TEST_F(RedisWriterFailureTest, ReadOnlyServerFailsTheWholeBatchInsteadOfRejectingEvents) {

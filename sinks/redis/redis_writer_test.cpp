@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <array>
+#include <random>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -223,6 +226,66 @@ TEST_F(RedisWriterTest, ReplayingABatchChangesNothing) {
   EXPECT_EQ(replayed.present_written, 0u);
   EXPECT_EQ(replayed.beacons_written, 0u);
   EXPECT_EQ(testing::dump(redis_), before);
+}
+
+// The present sets' expiry is relative (PEXPIRE at the call), so two runs at different moments
+// differ there and only there.
+std::map<std::string, std::string> without_present_expiry(std::map<std::string, std::string> keys) {
+  static const std::regex kExpiry("^zset expires [0-9]+:");
+  for (auto& [key, description] : keys) {
+    if (key.starts_with("store:")) description = std::regex_replace(description, kExpiry, "zset:");
+  }
+  return keys;
+}
+
+// The chunked script (redis_write_script.cpp) against its definition: a batch written in one
+// write() leaves the same keys, fields, scores, expiries and counts as its events written one per
+// write(). Customers come back, move between stores, age out of the present window and the hour,
+// share beacons and are erased between chunks.
+TEST_F(RedisWriterTest, AChunkLeavesWhatOneCallPerEventLeaves) {
+  std::mt19937 random(17);
+  const auto below = [&random](std::uint32_t bound) { return random() % bound; };
+  const std::array<std::string, 3> stores = {"storeA", "storeB", "storeC"};
+  std::vector<SinkEvent> events;
+  for (int i = 0; i < 900; ++i) {
+    const std::string customer = "cust" + std::to_string(below(40));
+    const std::string& store = stores[below(3)];
+    const int table = 1 + static_cast<int>(below(6));
+    const EpochMs age = below(10) == 0 ? kHour + below(kHour) : below(5 * kMinute);
+    if (below(4) == 0) {
+      events.push_back(qr_event(customer, store, "Counter", now_ms_ - age));
+    } else {
+      SinkEvent event =
+          beacon_event(customer, store, "Table " + std::to_string(table), now_ms_ - age);
+      event.beacon_id = "bc0c82d4-d881-5fe0-a68c-3ed7c35627" + std::to_string(10 + table);
+      event.beacon_minor = table;
+      events.push_back(std::move(event));
+    }
+    if (i % 300 == 150) events.push_back(erasure(customer, now_ms_ - 2 * kMinute));
+  }
+
+  const RedisBatchWritten chunked = write(events, now_ms_);
+  const auto chunked_keys = without_present_expiry(testing::dump(redis_));
+  ASSERT_GT(chunked_keys.size(), 40u);
+  ASSERT_TRUE(redis_.command({"FLUSHALL"}));
+
+  RedisBatchWritten one_by_one;
+  for (const SinkEvent& event : events) {
+    const RedisBatchWritten written = write({event}, now_ms_);
+    one_by_one.customers_written += written.customers_written;
+    one_by_one.present_written += written.present_written;
+    one_by_one.beacons_written += written.beacons_written;
+  }
+  EXPECT_EQ(without_present_expiry(testing::dump(redis_)), chunked_keys);
+  EXPECT_EQ(chunked.customers_written, one_by_one.customers_written);
+  EXPECT_EQ(chunked.present_written, one_by_one.present_written);
+  EXPECT_EQ(chunked.beacons_written, one_by_one.beacons_written);
+  EXPECT_GT(chunked.beacons_written, 6u) << "later events refresh the beacons";
+  for (const std::string& store : stores) {
+    const auto ttl = integer(redis_, {"PTTL", "store:" + store + ":present"});
+    EXPECT_GT(ttl, 0) << store;
+    EXPECT_LE(ttl, kPresentWindowMs) << store;
+  }
 }
 
 // docs/operations.md#forget: the tombstone deletes the customer's hash and presence, keeps only
