@@ -24,7 +24,14 @@ void CheckpointWriter::start(StateStore::Batch& batch) {
     result_.reset();
   }
   in_flight_ = true;
+  handed_over_ = std::chrono::steady_clock::now();
   changed_.notify_all();
+}
+
+std::chrono::milliseconds CheckpointWriter::in_flight_for() const {
+  if (!in_flight_) return std::chrono::milliseconds(0);
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                               handed_over_);
 }
 
 std::optional<Status<StateError>> CheckpointWriter::finished() {

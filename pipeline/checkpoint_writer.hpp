@@ -35,6 +35,8 @@ class CheckpointWriter {
   std::optional<Status<StateError>> wait();
   // How long the last write took inside RocksDB (read after finished() or wait() returned it).
   double last_write_seconds() const { return last_write_seconds_; }
+  // How long ago the batch in flight was handed over; zero when none is.
+  std::chrono::milliseconds in_flight_for() const;
 
  private:
   void run(const std::stop_token& stop);
@@ -42,6 +44,7 @@ class CheckpointWriter {
 
   StateStore& store_;
   bool in_flight_ = false;
+  std::chrono::steady_clock::time_point handed_over_;
   std::mutex mutex_;
   std::condition_variable_any changed_;
   StateStore::Batch batch_;                   // guarded by mutex_ while requested_
