@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdint>
 #include <stop_token>
 #include <string>
 #include <vector>
@@ -103,6 +104,102 @@ TEST_F(OutputProducerTest, HeldEventsReachKafkaOnlyOnReleaseInTheirOrderKeysValu
   ASSERT_TRUE(producer.flush(kWaitMs));
   ASSERT_EQ(listener_.delivered.size(), 4u);
   EXPECT_EQ(listener_.delivered[3].key, "c");
+}
+
+// The contract of release_held (output_producer.hpp): the first result that is not `queued` is
+// returned and the rest are dropped, not kept. Their records never complete, so no checkpoint
+// passes them and they are consumed again after the restart the pipeline goes on to. What was
+// handed to librdkafka before the stop is delivered, in order; nothing is reordered or resent.
+TEST_F(OutputProducerTest, AReleaseStoppedByAFullQueueHandsOverWhatFitsInOrderAndDropsTheRest) {
+  // Room for two messages: librdkafka frees a slot only when poll() serves its delivery report,
+  // which release_held never does once the stop is requested.
+  config_.kafka.properties["queue.buffering.max.messages"] = "2";
+  OutputProducer producer(config_, listener_);
+  producer.hold();
+  for (std::int64_t offset = 10; offset < 15; ++offset) {
+    ASSERT_EQ(producer
+                  .produce_event("c" + std::to_string(offset), "{}", "e" + std::to_string(offset),
+                                 {0, offset, OutputKind::event}, never_)
+                  .status,
+              ProduceStatus::queued);
+  }
+  ASSERT_EQ(producer.held(), 5u);
+
+  std::stop_source stopping;
+  stopping.request_stop();  // a shutdown signal while the batch is processed
+  const ProduceResult result = producer.release_held(stopping.get_token());
+  EXPECT_EQ(result.status, ProduceStatus::stopped);
+  EXPECT_EQ(result.error, RD_KAFKA_RESP_ERR__QUEUE_FULL);
+  EXPECT_EQ(producer.held(), 0u) << "what did not fit is dropped, not kept for a later release";
+
+  ASSERT_TRUE(producer.flush(kWaitMs));
+  ASSERT_EQ(listener_.delivered.size(), 2u);
+  EXPECT_EQ(listener_.delivered[0].offset, 10);
+  EXPECT_EQ(listener_.delivered[0].key, "c10");
+  EXPECT_EQ(listener_.delivered[1].offset, 11);
+  EXPECT_EQ(listener_.delivered[1].key, "c11");
+  EXPECT_EQ(listener_.failed, 0);
+
+  // The producer no longer holds: a later event goes to librdkafka at once, after the
+  // delivered ones, and a second release finds nothing of the dropped ones to send.
+  ASSERT_EQ(producer.produce_event("c20", "{}", "e20", {0, 20, OutputKind::event}, never_).status,
+            ProduceStatus::queued);
+  EXPECT_EQ(producer.held(), 0u);
+  EXPECT_EQ(producer.release_held(never_).status, ProduceStatus::queued);
+  ASSERT_TRUE(producer.flush(kWaitMs));
+  ASSERT_EQ(listener_.delivered.size(), 3u) << "offsets 12 to 14 never reach Kafka";
+  EXPECT_EQ(listener_.delivered[2].offset, 20);
+  EXPECT_TRUE(listener_.failures.empty());
+}
+
+// The stop token is consulted only while librdkafka's queue is full: a stop requested while there
+// is room hands every held event over, so a shutdown drops no more than it must.
+TEST_F(OutputProducerTest, AStopRequestedWhileTheQueueHasRoomStillHandsOverEveryHeldEvent) {
+  OutputProducer producer(config_, listener_);
+  producer.hold();
+  for (std::int64_t offset = 0; offset < 3; ++offset) {
+    ASSERT_EQ(producer
+                  .produce_event("c", "{}", "e" + std::to_string(offset),
+                                 {0, offset, OutputKind::event}, never_)
+                  .status,
+              ProduceStatus::queued);
+  }
+  std::stop_source stopping;
+  stopping.request_stop();
+  EXPECT_EQ(producer.release_held(stopping.get_token()).status, ProduceStatus::queued);
+  EXPECT_EQ(producer.held(), 0u);
+  ASSERT_TRUE(producer.flush(kWaitMs));
+  ASSERT_EQ(listener_.delivered.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(listener_.delivered[i].offset, static_cast<std::int64_t>(i));
+  }
+}
+
+// A held event librdkafka refuses outright (larger than message.max.bytes) fails the release
+// there: the events before it are delivered in order, it and the rest are dropped, and the
+// error is the caller's to act on (the pipeline stops, exit 2).
+TEST_F(OutputProducerTest, AHeldEventLibrdkafkaRefusesFailsTheReleaseThereAndDropsTheRest) {
+  config_.kafka.properties["message.max.bytes"] = "4096";
+  OutputProducer producer(config_, listener_);
+  producer.hold();
+  const std::string too_large(8192, 'x');
+  ASSERT_EQ(producer.produce_event("a", "{}", "e1", {0, 1, OutputKind::event}, never_).status,
+            ProduceStatus::queued);
+  ASSERT_EQ(producer.produce_event("b", too_large, "e2", {0, 2, OutputKind::event}, never_).status,
+            ProduceStatus::queued)
+      << "a held event is only looked at when released";
+  ASSERT_EQ(producer.produce_event("c", "{}", "e3", {0, 3, OutputKind::event}, never_).status,
+            ProduceStatus::queued);
+
+  const ProduceResult result = producer.release_held(never_);
+  EXPECT_EQ(result.status, ProduceStatus::failed);
+  EXPECT_EQ(result.error, RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE);
+  EXPECT_EQ(producer.held(), 0u);
+  ASSERT_TRUE(producer.flush(kWaitMs));
+  ASSERT_EQ(listener_.delivered.size(), 1u) << "the event after the refused one is not sent";
+  EXPECT_EQ(listener_.delivered[0].offset, 1);
+  EXPECT_EQ(listener_.delivered[0].key, "a");
+  EXPECT_EQ(listener_.failed, 0) << "refused at the call: no delivery report";
 }
 
 }  // namespace
