@@ -109,6 +109,35 @@ TEST_F(PostgresWriterTest, AnErasureDeletesTheCustomersRowsAndNoReplayBringsThem
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'gone'"), 1);
 }
 
+// A batch of rows never stored, without an erasure in it, still drops the events of a customer
+// erased earlier that were detected at or before the erasure, and counts them as skipped; the
+// customer's later visit and everyone else are stored (docs/operations.md#forget).
+TEST_F(PostgresWriterTest, NewRowsOfACustomerErasedEarlierAreDroppedUpToTheErasure) {
+  PostgresWriter writer(dsn());
+  ASSERT_TRUE(
+      writer
+          .write(std::vector<SinkEvent>{erasure("gone", at("2026-11-15T11:00:00.000Z"))}, at(kNow))
+          .ok());
+  const std::vector<SinkEvent> batch = {
+      beacon_event("gone", "store100", "Table 3", at("2026-11-15T10:00:00.000Z")),
+      beacon_event("other", "store100", "Table 4", at("2026-11-15T10:30:00.000Z")),
+      beacon_event("gone", "store100", "Table 1", at("2026-11-15T11:00:00.000Z")),
+      qr_event("gone", "store100", "Counter", at("2026-11-15T11:30:00.000Z")),
+  };
+  const auto stored = writer.write(batch, at(kNow));
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_EQ(stored->skipped, 2U) << "detected before and at the erasure";
+  EXPECT_TRUE(stored->rejected.empty());
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'gone' AND "
+                  "detected_at = '2026-11-15T11:30:00Z'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM customers WHERE customer_id = 'gone' AND "
+                  "last_seen = '2026-11-15T11:30:00Z'"),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM customers WHERE customer_id = 'other'"), 1);
+}
+
 TEST_F(PostgresWriterTest, SameBatchAgainInsertsNothing) {
   PostgresWriter writer(dsn());
   const std::vector<SinkEvent> events = {
