@@ -52,12 +52,7 @@ class CheckpointWriterTest : public ::testing::Test {
            ("tastesync-checkpoint-writer-test-" + std::to_string(::getpid()) + "-" +
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     std::filesystem::remove_all(dir_);
-    StateStoreOptions options;
-    options.dir = dir_.string();
-    options.input_topic = "raw-beacons";
-    auto store = StateStore::open(options);
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = std::move(*store);
+    reopen();
   }
   void TearDown() override {
     store_.reset();
