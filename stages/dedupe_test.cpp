@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "stages/stages_test_support.hpp"
+
 namespace tastesync {
 namespace {
 
@@ -13,7 +15,7 @@ const Location kTable3{"store100", "Table 3", LocationType::table};
 const Location kTable4{"store100", "Table 4", LocationType::table};
 const Location kOtherStoreTable3{"store200", "Table 3", LocationType::table};
 
-constexpr EpochMs kT0 = 1740916800000;  // 2025-03-02T12:00:00Z
+using stage_testing::kT0;
 
 TEST(Dedupe, FirstIdentificationIsAnArrival) {
   const Dedupe dedupe;

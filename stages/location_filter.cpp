@@ -67,10 +67,6 @@ bool holds_belief(const BeaconTrack& track) {
   return track.entry != nullptr && track.entry->status == EntryStatus::active;
 }
 
-bool same_location(const Location& location, std::string_view store_id, std::string_view name) {
-  return location.store_id == store_id && location.name == name;
-}
-
 }  // namespace
 
 void LocationBeliefs::add(std::uint32_t location_index, const BeaconTrack& track) {
@@ -180,11 +176,10 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
       (table_to_table(state, registry, location) && confidence < options_.move_min_confidence)) {
     // Say when the customer looks to be leaving the location last emitted, for operators.
     const auto& current = state.last_emitted;
-    if (current && !same_location(location, current->store_id, current->location)) {
+    if (current && !location.is(current->store_id, current->location)) {
       double held = 0.0;
       for (const LocationBelief& belief : beliefs.all()) {
-        if (same_location(registry.location(belief.location_index), current->store_id,
-                          current->location)) {
+        if (registry.location(belief.location_index).is(current->store_id, current->location)) {
           held = belief.probability;
         }
       }
@@ -196,7 +191,7 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
   // just after the customer leaves, the sticky belief holds the old table for a few readings,
   // and a heartbeat then named a table already left (the simulator's quiet room).
   const auto& current = state.last_emitted;
-  if (current && same_location(location, current->store_id, current->location) &&
+  if (current && location.is(current->store_id, current->location) &&
       (beacon.location_index != best->location_index || ratio <= 1.0)) {
     return Failure{DropReason::suppressed};
   }
@@ -207,11 +202,11 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
 bool LocationFilter::table_to_table(const CustomerState& state, const Registry& registry,
                                     const Location& best) {
   const auto& current = state.last_emitted;
-  if (!current || same_location(best, current->store_id, current->location)) return false;
+  if (!current || best.is(current->store_id, current->location)) return false;
   for (const BeaconTrack& track : state.tracks) {
     if (!holds_belief(track)) continue;
     const Location& held = registry.location(track.entry->location_index);
-    if (same_location(held, current->store_id, current->location)) {
+    if (held.is(current->store_id, current->location)) {
       return held.type == LocationType::table && best.type == LocationType::table;
     }
   }

@@ -27,6 +27,11 @@ struct Location {
   std::string name;
   LocationType type = LocationType::table;
   std::uint32_t store_index = 0;  // Registry::locations_in_store() counts by it
+
+  // A customer's current location is kept by store and name (docs/contract.md#state).
+  bool is(std::string_view store, std::string_view location_name) const {
+    return store_id == store && name == location_name;
+  }
 };
 
 struct BeaconEntry {

@@ -8,7 +8,7 @@
 namespace tastesync {
 namespace {
 
-std::string fixture_registry() {
+std::string fixture_registry_json() {
   std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
   std::ostringstream text;
   text << file.rdbuf();
@@ -24,7 +24,7 @@ std::string one_beacon(const std::string& fields) {
 }
 
 TEST(Registry, LoadsTheFixture) {
-  const auto registry = Registry::from_json(fixture_registry());
+  const auto registry = Registry::from_json(fixture_registry_json());
   ASSERT_TRUE(registry.ok()) << registry.error();
   EXPECT_EQ((*registry)->beacons().size(), 26u);
   const BeaconEntry* table3 =
@@ -44,7 +44,7 @@ const BeaconEntry* entrance_beacon(const Registry& registry, std::uint16_t major
 }
 
 TEST(Registry, StoresSharingAUuidAreToldApartByMajor) {
-  const auto registry = Registry::from_json(fixture_registry());
+  const auto registry = Registry::from_json(fixture_registry_json());
   ASSERT_TRUE(registry.ok());
   const BeaconEntry* store100 = entrance_beacon(**registry, 100);
   const BeaconEntry* store200 = entrance_beacon(**registry, 200);
@@ -55,7 +55,7 @@ TEST(Registry, StoresSharingAUuidAreToldApartByMajor) {
 }
 
 TEST(Registry, CountsTheLocationsOfEachStore) {
-  const auto registry = Registry::from_json(fixture_registry());
+  const auto registry = Registry::from_json(fixture_registry_json());
   ASSERT_TRUE(registry.ok());
   // store100: the entrance, Tables 1-8 (7 in maintenance, 8 inactive) and the counter;
   // store200: the entrance, Tables 1-6 and the counter.
@@ -68,7 +68,7 @@ TEST(Registry, CountsTheLocationsOfEachStore) {
 }
 
 TEST(Registry, FindsQrCodesAndUnknownsAreAbsent) {
-  const auto registry = Registry::from_json(fixture_registry());
+  const auto registry = Registry::from_json(fixture_registry_json());
   ASSERT_TRUE(registry.ok());
   const QrEntry* qr = (*registry)->find_qr("TS-store100-T3");
   ASSERT_NE(qr, nullptr);

@@ -2,18 +2,12 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
+#include "stages/stages_test_support.hpp"
 
 namespace tastesync {
 namespace {
 
-std::shared_ptr<const Registry> fixture_registry() {
-  std::ifstream file(std::string(TASTESYNC_FIXTURES_DIR) + "/registry.json");
-  std::ostringstream text;
-  text << file.rdbuf();
-  return Registry::from_json(text.str()).value();
-}
+using stage_testing::fixture_registry;
 
 Sighting beacon_sighting(std::uint16_t major, std::uint16_t minor) {
   Sighting sighting;

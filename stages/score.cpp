@@ -31,10 +31,6 @@ BeaconTrack& track_for(CustomerState& state, const Uuid& beacon_id) {
   return track;
 }
 
-bool same_location(const Location& location, std::string_view store_id, std::string_view name) {
-  return location.store_id == store_id && location.name == name;
-}
-
 }  // namespace
 
 LocationEstimate& LocationEstimates::of(std::uint32_t location_index) {
@@ -174,8 +170,8 @@ Result<Identification, DropReason> Scorer::score_beacon(
   for (const LocationEstimate& estimate : estimates.all()) {
     if (&estimate == best) continue;
     others[other_count++] = estimate.at_probability;
-    if (current && same_location(registry.location(estimate.location_index), current->store_id,
-                                 current->location)) {
+    if (current &&
+        registry.location(estimate.location_index).is(current->store_id, current->location)) {
       current_at_probability = estimate.at_probability;
     }
   }
@@ -248,7 +244,7 @@ std::optional<DropReason> Scorer::hold_move(CustomerState& state, const Location
   // score.move_margin for the dwell, and the confidence at the end of it (which requires the
   // current location to look unlikely).
   const auto& current = state.last_emitted;
-  if (!current || same_location(location, current->store_id, current->location)) {
+  if (!current || location.is(current->store_id, current->location)) {
     state.move_candidate.reset();
     if (confidence < options_.min_confidence) return DropReason::low_confidence;
     return std::nullopt;
@@ -258,7 +254,7 @@ std::optional<DropReason> Scorer::hold_move(CustomerState& state, const Location
     return DropReason::low_confidence;
   }
   auto& candidate = state.move_candidate;
-  if (!candidate || !same_location(location, candidate->store_id, candidate->location)) {
+  if (!candidate || !location.is(candidate->store_id, candidate->location)) {
     candidate = MoveCandidate{location.store_id, location.name, now_ms, 1};
   } else if (candidate->readings < 255) {
     ++candidate->readings;

@@ -5,12 +5,13 @@
 
 #include <filesystem>
 
+#include "stages/stages_test_support.hpp"
 #include "state/customer_state_codec.hpp"
 
 namespace tastesync {
 namespace {
 
-constexpr EpochMs kT0 = 1740916800000;
+using stage_testing::kT0;
 
 struct TempStore {
   std::filesystem::path dir;

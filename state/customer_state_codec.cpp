@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstring>
 
+#include "state/little_endian.hpp"
+
 namespace tastesync {
 namespace {
 
@@ -30,11 +32,6 @@ void put_u16(std::string& out, std::uint16_t value) {
 
 void put_u32(std::string& out, std::uint32_t value) {
   for (int i = 0; i < 4; ++i, value >>= 8) put_u8(out, static_cast<std::uint8_t>(value));
-}
-
-void put_i64(std::string& out, EpochMs value) {
-  auto bits = static_cast<std::uint64_t>(value);
-  for (int i = 0; i < 8; ++i, bits >>= 8) put_u8(out, static_cast<std::uint8_t>(bits));
 }
 
 void put_string(std::string& out, std::string_view text) {

@@ -15,12 +15,13 @@
 #include <string_view>
 #include <vector>
 
+#include "stages/stages_test_support.hpp"
 #include "state/state_store.hpp"
 
 namespace tastesync {
 namespace {
 
-constexpr EpochMs kT0 = 1740916800000;
+using stage_testing::kT0;
 
 // Not PendingWritesTest: state_store_test.cpp has a fixture of that name, and one test binary
 // may not hold two fixtures under one suite name.

@@ -20,6 +20,7 @@
 #include <mutex>
 
 #include "state/customer_state_codec.hpp"
+#include "state/little_endian.hpp"
 
 namespace tastesync {
 namespace {
@@ -43,11 +44,6 @@ std::optional<std::int32_t> partition_of(std::string_view key) {
     bits = bits << 8 | static_cast<std::uint8_t>(key[i]);
   }
   return static_cast<std::int32_t>(bits);
-}
-
-void put_i64(std::string& out, std::int64_t value) {
-  auto bits = static_cast<std::uint64_t>(value);
-  for (int i = 0; i < 8; ++i, bits >>= 8) out.push_back(static_cast<char>(bits));
 }
 
 // The i-th little-endian int64 of `bytes`, which holds at least i + 1 of them.

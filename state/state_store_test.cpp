@@ -11,13 +11,14 @@
 #include <utility>
 #include <vector>
 
+#include "stages/stages_test_support.hpp"
 #include "state/customer_state_codec.hpp"
 #include "state/pending_writes.hpp"
 
 namespace tastesync {
 namespace {
 
-constexpr EpochMs kT0 = 1740916800000;
+using stage_testing::kT0;
 constexpr std::int64_t kLag = TopologyOptions{}.state_expiry_lag_ms();
 
 class StateStoreTest : public ::testing::Test {

@@ -19,8 +19,6 @@ using testing::hash;
 using testing::integer;
 using testing::qr_event;
 
-constexpr EpochMs kMinute = 60'000;
-
 class RedisWriterFailureTest : public ::testing::Test {
  protected:
   std::string script_sha() {
@@ -42,7 +40,7 @@ class RedisWriterFailureTest : public ::testing::Test {
 
 TEST_F(RedisWriterFailureTest, StoppedServerFailsTheBatchAndARestartedOneTakesTheRetry) {
   ASSERT_TRUE(writer_.write(
-      std::vector<SinkEvent>{qr_event("before", "store100", "Counter", now_ms_ - kMinute)},
+      std::vector<SinkEvent>{qr_event("before", "store100", "Counter", now_ms_ - 60'000)},
       now_ms_));
   const std::string sha = script_sha();
   ASSERT_TRUE(script_cached(sha));

@@ -12,7 +12,7 @@ namespace {
 constexpr const char* kCustomer = "cust-dlq";
 constexpr const char* kSourceTopic = "raw-beacons";
 
-struct Sent {
+struct Produced {
   OutgoingRecord record;
   Delivery delivery;
 };
@@ -50,15 +50,15 @@ class DeadLetterQueue : public BrokerTest {
                                   .detected_at = "2025-03-02T12:00:00.000Z"});
   }
 
-  Sent send(OutgoingRecord record) {
+  Produced send(OutgoingRecord record) {
     record.partition = partition_;
     record.timestamp_ms = epoch_ms("2025-03-02T12:00:00.000Z") + 50 + sent_++;
     const Delivery delivery = producer().produce(kSourceTopic, record);
-    return Sent{std::move(record), delivery};
+    return Produced{std::move(record), delivery};
   }
 
   // The dead letter whose dlq.source.* headers point at `sent`, or null.
-  const Record* dead_letter_of(const Sent& sent) const {
+  const Record* dead_letter_of(const Produced& sent) const {
     for (const Record& record : dead_letters_->records()) {
       if (record.header_text("dlq.source.partition") == std::to_string(sent.delivery.partition) &&
           record.header_text("dlq.source.offset") == std::to_string(sent.delivery.offset)) {
@@ -71,7 +71,7 @@ class DeadLetterQueue : public BrokerTest {
   std::unique_ptr<PipelineProcess> pipeline_;
   std::int32_t partition_ = -1;
   int sent_ = 0;
-  Sent not_json_, invalid_utf8_, null_key_, key_mismatch_, with_headers_, null_value_;
+  Produced not_json_, invalid_utf8_, null_key_, key_mismatch_, with_headers_, null_value_;
   std::unique_ptr<TopicReader> dead_letters_;
 };
 
@@ -135,7 +135,7 @@ TEST_F(DeadLetterQueue, OriginalHeadersAreKeptInOrderBeforeTheDlqHeaders) {
 }
 
 TEST_F(DeadLetterQueue, EveryDeadLetterNamesItsSourceRecordAndReason) {
-  for (const Sent* sent :
+  for (const Produced* sent :
        {&not_json_, &invalid_utf8_, &null_key_, &key_mismatch_, &with_headers_, &null_value_}) {
     const Record* dead = dead_letter_of(*sent);
     ASSERT_NE(dead, nullptr) << "offset " << sent->delivery.offset;

@@ -19,7 +19,6 @@ namespace tastesync::testing {
 namespace {
 
 constexpr std::int16_t kProduceApiKey = 0;
-constexpr std::int64_t kT0 = 1740916800000;  // 2025-03-02T12:00:00.000Z
 constexpr auto kWait = std::chrono::seconds(60);
 
 class Failure : public ::testing::Test {

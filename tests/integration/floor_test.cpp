@@ -17,8 +17,6 @@
 namespace tastesync::testing {
 namespace {
 
-constexpr std::int64_t kT0 = 1740916800000;
-
 // /floor/events as a browser's EventSource reads it.
 class EventStream {
  public:
@@ -82,12 +80,6 @@ std::optional<std::int64_t> shown_at(const std::string& observer_output,
     }
   }
   return std::nullopt;
-}
-
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 class Floor : public BrokerTest {

@@ -25,12 +25,6 @@ namespace {
 constexpr const char* kIssuer = "https://auth.tastesync.test";
 constexpr const char* kAudience = "tastesync-customer-id";
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // A beacon sighting made now, as a phone reports it.
 v1::Sighting sighting_now(const std::string& id, const std::string& customer, int minor,
                           int rssi = -45) {

@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using Sent = LoopbackConnection::Sent;
 
-constexpr const char* kToken = "s3cret-metrics-token";
+constexpr const char* kServerToken = "s3cret-metrics-token";
 // Far above the 2 s request timeout, far below civetweb's default 30 s: a server still on the
 // defaults fails, a loaded CI machine does not.
 constexpr milliseconds kCutOffWithin{10000};
@@ -225,7 +225,7 @@ TEST_F(MetricsServerTest, WithoutATokenMetricsAreOpen) {
 }
 
 TEST_F(MetricsServerTest, MetricsWithoutCredentialsGet401WithABearerChallenge) {
-  start(kToken);
+  start(kServerToken);
   const auto response = get("/metrics");
   ASSERT_TRUE(response);
   EXPECT_EQ(response->status, 401);
@@ -234,7 +234,7 @@ TEST_F(MetricsServerTest, MetricsWithoutCredentialsGet401WithABearerChallenge) {
 }
 
 TEST_F(MetricsServerTest, MetricsWithAWrongTokenGet401AndNeitherTokenIsEchoed) {
-  start(kToken);
+  start(kServerToken);
   const std::string wrong = "s3cret-metrics-tokeN";
   const auto response = get("/metrics", {"Authorization: Bearer " + wrong});
   ASSERT_TRUE(response);
@@ -243,14 +243,15 @@ TEST_F(MetricsServerTest, MetricsWithAWrongTokenGet401AndNeitherTokenIsEchoed) {
             "Bearer realm=\"tastesync\", error=\"invalid_token\"");
   for (const std::string& text : {response->head, response->body}) {
     EXPECT_EQ(text.find(wrong), std::string::npos) << text;
-    EXPECT_EQ(text.find(kToken), std::string::npos) << text;
+    EXPECT_EQ(text.find(kServerToken), std::string::npos) << text;
   }
 }
 
 TEST_F(MetricsServerTest, MetricsWithTheTokenGet200) {
-  start(kToken);
+  start(kServerToken);
   for (const char* scheme : {"Bearer", "bearer", "BEARER"}) {
-    const auto response = get("/metrics", {std::string("Authorization: ") + scheme + " " + kToken});
+    const auto response =
+        get("/metrics", {std::string("Authorization: ") + scheme + " " + kServerToken});
     ASSERT_TRUE(response) << scheme;
     EXPECT_EQ(response->status, 200) << scheme;
     EXPECT_NE(response->body.find("tastesync_records_consumed_total"), std::string::npos);
@@ -283,8 +284,8 @@ TEST_F(MetricsServerTest, TheFloorAnswers503UntilItsStateIsAttachedThenTheStream
 }
 
 TEST_F(MetricsServerTest, NearlyTheTokenIsNotTheToken) {
-  start(kToken);
-  const std::string token = kToken;
+  start(kServerToken);
+  const std::string token = kServerToken;
   for (const std::string& authorization :
        {"Bearer " + token.substr(0, token.size() - 1), "Bearer " + token + "x",
         "Bearer " + token + token, std::string("Bearer "), std::string("Bearer"), token,
@@ -296,7 +297,7 @@ TEST_F(MetricsServerTest, NearlyTheTokenIsNotTheToken) {
 }
 
 TEST_F(MetricsServerTest, ProbesNeedNoToken) {
-  start(kToken);
+  start(kServerToken);
   health_->set_ready(true);
   for (const char* probe : {"/healthz", "/readyz"}) {
     const auto response = get(probe);
@@ -306,7 +307,7 @@ TEST_F(MetricsServerTest, ProbesNeedNoToken) {
 }
 
 TEST_F(MetricsServerTest, NoOtherSpellingOfThePathGetsTheMetricsWithoutTheToken) {
-  start(kToken);
+  start(kServerToken);
   for (const char* path : {"/metrics/", "/metrics?format=text", "/metrics/x", "/healthz/../metrics",
                            "/readyz/%2e%2e/metrics", "/%6detrics", "//metrics", "/./metrics",
                            "/metrics%00", "/METRICS"}) {

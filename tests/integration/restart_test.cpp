@@ -7,12 +7,7 @@
 namespace tastesync::testing {
 namespace {
 
-constexpr const char* kCustomer = "cust-restart";
-constexpr std::int64_t kArrivalMs = 1740916800000;  // 2025-03-02T12:00:00.000Z
-
-BeaconSighting at_table_3(const std::string& sighting_id, std::int64_t detected_at_ms) {
-  return beacon_sighting(sighting_id, kCustomer, 13, detected_at_ms);
-}
+constexpr const char* kReturningCustomer = "cust-restart";
 
 class Restart : public BrokerTest {
  protected:
@@ -20,7 +15,7 @@ class Restart : public BrokerTest {
   void arrive_and_stop() {
     start_broker();
     auto first = start_pipeline(pipeline_options("pipeline-1", "main"));
-    produce_sighting(at_table_3("restart-1", kArrivalMs));
+    produce_sighting(at_table_3(kReturningCustomer, "restart-1", kT0));
     TopicReader events(brokers(), "customer-events");
     ASSERT_TRUE(events.read_until(
         [](const std::vector<Record>& records) {
@@ -35,13 +30,14 @@ class Restart : public BrokerTest {
 TEST_F(Restart, SameLocationWithinTheMinuteAfterARestartEmitsNothing) {
   ASSERT_NO_FATAL_FAILURE(arrive_and_stop());
   auto second = start_pipeline(pipeline_options("pipeline-2", "main"));
-  const Delivery suppressed = produce_sighting(at_table_3("restart-2", kArrivalMs + 10000));
-  const std::string sentinel = sentinel_in_partition_of(kCustomer);
+  const Delivery suppressed =
+      produce_sighting(at_table_3(kReturningCustomer, "restart-2", kT0 + 10000));
+  const std::string sentinel = sentinel_in_partition_of(kReturningCustomer);
   const Delivery sentinel_sighting =
       produce_sighting(BeaconSighting{.sighting_id = "restart-sentinel",
                                       .customer_id = sentinel,
                                       .minor = 11,
-                                      .detected_at = canonical_time(kArrivalMs + 10000)});
+                                      .detected_at = canonical_time(kT0 + 10000)});
   ASSERT_EQ(sentinel_sighting.partition, suppressed.partition);
 
   TopicReader events(brokers(), "customer-events");
@@ -52,13 +48,13 @@ TEST_F(Restart, SameLocationWithinTheMinuteAfterARestartEmitsNothing) {
       kOutputTimeout));
   EXPECT_EQ(event_of_sighting(events.records(), "restart-2"), nullptr)
       << "a sighting 10 s after the arrival, at the same table, was identified again";
-  EXPECT_EQ(events_of_customer(events.records(), kCustomer).size(), 1u);
+  EXPECT_EQ(events_of_customer(events.records(), kReturningCustomer).size(), 1u);
 }
 
 TEST_F(Restart, MinuteRunsFromTheEventBeforeTheRestart) {
   ASSERT_NO_FATAL_FAILURE(arrive_and_stop());
   auto second = start_pipeline(pipeline_options("pipeline-2", "main"));
-  produce_sighting(at_table_3("restart-3", kArrivalMs + 61000));
+  produce_sighting(at_table_3(kReturningCustomer, "restart-3", kT0 + 61000));
 
   TopicReader events(brokers(), "customer-events");
   ASSERT_TRUE(events.read_until(
@@ -70,7 +66,7 @@ TEST_F(Restart, MinuteRunsFromTheEventBeforeTheRestart) {
   EXPECT_EQ(json_string(parse_json(event_of_sighting(events.records(), "restart-3")->value),
                         "/data/identification"),
             "still_here");
-  EXPECT_EQ(events_of_customer(events.records(), kCustomer).size(), 2u);
+  EXPECT_EQ(events_of_customer(events.records(), kReturningCustomer).size(), 2u);
 }
 
 }  // namespace

@@ -7,13 +7,8 @@
 namespace tastesync::testing {
 namespace {
 
-constexpr const char* kGroup = "tastesync-it-move";
-constexpr const char* kCustomer = "cust-moving";
-constexpr std::int64_t kArrivalMs = 1740916800000;  // 2025-03-02T12:00:00.000Z
-
-BeaconSighting at_table_3(const std::string& sighting_id, std::int64_t detected_at_ms) {
-  return beacon_sighting(sighting_id, kCustomer, 13, detected_at_ms);
-}
+constexpr const char* kMoveGroup = "tastesync-it-move";
+constexpr const char* kMovingCustomer = "cust-moving";
 
 class StateMigration : public BrokerTest {
  protected:
@@ -21,17 +16,17 @@ class StateMigration : public BrokerTest {
     // Its own state dir: the second instance has nothing local to restore from.
     PipelineOptions options = pipeline_options(name, name);
     options.consumer_mode = "group";
-    options.group_id = kGroup;
+    options.group_id = kMoveGroup;
     return options;
   }
 };
 
 TEST_F(StateMigration, AnotherInstanceContinuesFromTheChangelog) {
   start_broker({"raw-beacons", "customer-events", "raw-beacons-dlq",
-                std::string(kGroup) + "-state-changelog"});
+                std::string(kMoveGroup) + "-state-changelog"});
   {
     auto first = start_pipeline(member("instance-a"));
-    produce_sighting(at_table_3("move-1", kArrivalMs));
+    produce_sighting(at_table_3(kMovingCustomer, "move-1", kT0));
     TopicReader events(brokers(), "customer-events");
     ASSERT_TRUE(events.read_until(
         [](const std::vector<Record>& records) {
@@ -43,13 +38,13 @@ TEST_F(StateMigration, AnotherInstanceContinuesFromTheChangelog) {
   }
 
   auto second = start_pipeline(member("instance-b"));
-  produce_sighting(at_table_3("move-2", kArrivalMs + 10000));
-  const std::string sentinel = sentinel_in_partition_of(kCustomer);
+  produce_sighting(at_table_3(kMovingCustomer, "move-2", kT0 + 10000));
+  const std::string sentinel = sentinel_in_partition_of(kMovingCustomer);
   produce_sighting(BeaconSighting{.sighting_id = "move-sentinel",
                                   .customer_id = sentinel,
                                   .minor = 11,
-                                  .detected_at = canonical_time(kArrivalMs + 10000)});
-  produce_sighting(at_table_3("move-3", kArrivalMs + 61000));
+                                  .detected_at = canonical_time(kT0 + 10000)});
+  produce_sighting(at_table_3(kMovingCustomer, "move-3", kT0 + 61000));
 
   TopicReader events(brokers(), "customer-events");
   ASSERT_TRUE(events.read_until(

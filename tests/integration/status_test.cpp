@@ -13,8 +13,6 @@
 namespace tastesync::testing {
 namespace {
 
-constexpr std::int64_t kT0 = 1740916800000;
-
 class Status : public BrokerTest {
  protected:
   std::unique_ptr<PipelineProcess> start_ready(const Environment& environment) {

@@ -21,12 +21,6 @@ namespace {
 constexpr const char* kGroup = "tastesync-it-erasure";
 constexpr const char* kChangelog = "tastesync-it-erasure-state-changelog";
 
-EpochMs now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 class Erasure : public BrokerTest {
  protected:
   void SetUp() override {

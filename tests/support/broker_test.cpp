@@ -151,6 +151,17 @@ std::string without_timestamp(const std::optional<std::string>& event_value) {
   return value;
 }
 
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+BeaconSighting at_table_3(const std::string& customer, const std::string& sighting_id,
+                          std::int64_t detected_at_ms) {
+  return beacon_sighting(sighting_id, customer, 13, detected_at_ms);
+}
+
 std::string sentinel_in_partition_of(const std::string& customer, int partitions) {
   const std::int32_t partition = murmur2_partition(customer, partitions);
   for (int i = 0;; ++i) {

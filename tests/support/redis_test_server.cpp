@@ -17,9 +17,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kReadyTimeout = 10s;
-constexpr auto kStopTimeout = 10s;
-constexpr auto kPollInterval = 20ms;
+constexpr auto kRedisReadyTimeout = 10s;
+constexpr auto kRedisStopTimeout = 10s;
+constexpr auto kRedisPollInterval = 20ms;
 constexpr int kLaunchAttempts = 5;
 
 // Subprocess execs a path, not a name looked up in PATH.
@@ -67,7 +67,7 @@ bool RedisTestServer::running() {
 }
 
 void RedisTestServer::stop() {
-  if (running()) process_->terminate(kStopTimeout);
+  if (running()) process_->terminate(kRedisStopTimeout);
 }
 
 void RedisTestServer::start() {
@@ -122,7 +122,7 @@ bool RedisTestServer::wait_until_ready() {
                auto reply = connection.command({"PING"});
                return reply && reply_text(**reply) == "PONG";
              },
-             kReadyTimeout, kPollInterval) &&
+             kRedisReadyTimeout, kRedisPollInterval) &&
          running();
 }
 

@@ -16,8 +16,8 @@ SinkEvent base_event(std::string customer_id, std::string store_id, std::string 
   const std::string name = customer_id + "\n" + store_id + "\n" + location + "\n" +
                            std::string(source) + "\n" + std::to_string(detected_at_ms);
   SinkEvent event;
-  event.event_id = format_uuid_string(uuid_v5(kTestNamespace, "event\n" + name));
-  event.sighting_id = format_uuid_string(uuid_v5(kTestNamespace, "sighting\n" + name));
+  event.event_id = format_uuid_string(tastesync::uuid_v5(kTestNamespace, "event\n" + name));
+  event.sighting_id = format_uuid_string(tastesync::uuid_v5(kTestNamespace, "sighting\n" + name));
   event.customer_id = std::move(customer_id);
   event.store_id = std::move(store_id);
   event.location = std::move(location);

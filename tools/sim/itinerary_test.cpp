@@ -8,9 +8,9 @@ namespace tastesync::sim {
 namespace {
 
 constexpr Radii kRadii = {3.0, 1.0, 1.5};
-constexpr std::uint32_t kEntrance = 10;  // registry indexes
-constexpr std::uint32_t kTable = 11;
-constexpr std::uint32_t kOtherTable = 12;
+constexpr std::uint32_t kEntranceIndex = 10;  // registry indexes
+constexpr std::uint32_t kTableIndex = 11;
+constexpr std::uint32_t kOtherTableIndex = 12;
 
 // A 10 m x 4 m room: door (0, 1), entrance (0, 1), tables at (5, 1) and (6.5, 1).
 StorePlan small_store() {
@@ -19,9 +19,9 @@ StorePlan small_store() {
   store.layout.width_m = 10.0;
   store.layout.depth_m = 4.0;
   store.layout.door = Point{0.0, 1.0};
-  store.locations = {{kEntrance, Point{0.0, 1.0}, LocationType::entrance, true},
-                     {kTable, Point{5.0, 1.0}, LocationType::table, true},
-                     {kOtherTable, Point{6.5, 1.0}, LocationType::table, true}};
+  store.locations = {{kEntranceIndex, Point{0.0, 1.0}, LocationType::entrance, true},
+                     {kTableIndex, Point{5.0, 1.0}, LocationType::table, true},
+                     {kOtherTableIndex, Point{6.5, 1.0}, LocationType::table, true}};
   store.entrance = 0;
   store.tables = {1};
   return store;
@@ -47,12 +47,12 @@ TEST(GroundTruth, EntranceThenWalkingThenTableThenOut) {
   const TruthTimeline truth = itinerary.truth(store, kRadii);
   ASSERT_EQ(truth.spans().size(), 4u);
   EXPECT_EQ(truth.place_at(-1), Place::outside());
-  EXPECT_EQ(truth.place_at(0), Place::at(kEntrance));
-  EXPECT_EQ(truth.place_at(7999), Place::at(kEntrance));
+  EXPECT_EQ(truth.place_at(0), Place::at(kEntranceIndex));
+  EXPECT_EQ(truth.place_at(7999), Place::at(kEntranceIndex));
   EXPECT_EQ(truth.place_at(8000), Place::walking());
   EXPECT_EQ(truth.place_at(8999), Place::walking());
-  EXPECT_EQ(truth.place_at(9000), Place::at(kTable));
-  EXPECT_EQ(truth.place_at(70999), Place::at(kTable));
+  EXPECT_EQ(truth.place_at(9000), Place::at(kTableIndex));
+  EXPECT_EQ(truth.place_at(70999), Place::at(kTableIndex));
   EXPECT_EQ(truth.place_at(71000), Place::walking());
   EXPECT_EQ(truth.place_at(74999), Place::walking());
   EXPECT_EQ(truth.place_at(75000), Place::outside());
@@ -73,8 +73,8 @@ TEST(GroundTruth, LocationWalkedToWinsWhereRadiiOverlap) {
                              stay(2500, 9000, {6.5, 1}, 2)});
   const TruthTimeline truth = itinerary.truth(store, kRadii);
   // Within the second table's radius from x = 5.5 (t 1.5 s), though still within the first's.
-  EXPECT_EQ(truth.place_at(1499), Place::at(kTable));
-  EXPECT_EQ(truth.place_at(1500), Place::at(kOtherTable));
+  EXPECT_EQ(truth.place_at(1499), Place::at(kTableIndex));
+  EXPECT_EQ(truth.place_at(1500), Place::at(kOtherTableIndex));
   EXPECT_EQ(truth.spans().size(), 2u);
 }
 
@@ -104,10 +104,10 @@ TEST(Itinerary, PlannedVisitGoesFromTheDoorThroughEntranceAndTableBackToTheDoor)
 
   const TruthTimeline truth = itinerary.truth(store, kRadii);
   // The door is within the entrance's radius: arrival is at the door.
-  EXPECT_EQ(truth.first_time_at([](std::uint32_t i) { return i == kEntrance; }), 5000);
+  EXPECT_EQ(truth.first_time_at([](std::uint32_t i) { return i == kEntranceIndex; }), 5000);
   std::size_t table_spans = 0;
   for (const TruthSpan& span : truth.spans()) {
-    if (span.place != Place::at(kTable)) continue;
+    if (span.place != Place::at(kTableIndex)) continue;
     ++table_spans;
     EXPECT_GE(span.end_ms - span.begin_ms, 100000);
   }
@@ -160,7 +160,7 @@ TEST(Itinerary, SeatedStayStartsWhereTheApproachEntersTheTableRadius) {
                              seated, walk(70000, 75000, {5, 1}, {0, 1}, 1, std::nullopt)});
   const auto stays = itinerary.seated_stays(store, itinerary.truth(store, kRadii));
   ASSERT_EQ(stays.size(), 1u);
-  EXPECT_EQ(stays[0].location_index, kTable);
+  EXPECT_EQ(stays[0].location_index, kTableIndex);
   EXPECT_EQ(stays[0].entered_ms, 9000);
   EXPECT_EQ(stays[0].seated_ms, 10000);
   EXPECT_EQ(stays[0].stood_up_ms, 70000);
