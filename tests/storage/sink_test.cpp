@@ -22,12 +22,6 @@ namespace {
 constexpr auto kDrainTimeout = std::chrono::seconds(120);
 constexpr auto kOutage = std::chrono::seconds(20);
 
-EpochMs now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // What customer-events holds: the expected content of both databases.
 struct Emitted {
   std::set<std::string> event_ids;
@@ -318,11 +312,3 @@ TEST_F(Sinks, RecordsTheDatabasesRefuseGoToTheSinkDeadLetterTopicAndBlockNothing
 
 }  // namespace
 }  // namespace tastesync::testing
-
-#if defined(__SANITIZE_ADDRESS__)
-// The same libpqxx 6.4.5 leak on a broken connection as in app/main.cpp.
-// NOLINTNEXTLINE(bugprone-reserved-identifier,readability-identifier-naming)
-extern "C" const char* __lsan_default_suppressions() {
-  return "leak:PQmakeEmptyPGresult\n";
-}
-#endif

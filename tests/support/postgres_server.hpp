@@ -30,7 +30,9 @@ class PostgresServer {
   bool running() const { return running_; }
 
  private:
+  // As the postgres user when the tests run as root.
   void run(const std::vector<std::string>& argv, const std::string& name);
+  void run_as_is(const std::vector<std::string>& argv, const std::string& name);
 
   TempDir dir_;
   std::filesystem::path data_;

@@ -114,12 +114,3 @@ std::vector<std::string> PostgresSinkTest::partitions() const {
 }
 
 }  // namespace tastesync::testing
-
-// libpqxx 6.4 leaks the PGresult of a statement that finds the connection broken: make_result()
-// asks for the client encoding, which throws before the result is owned (fixed upstream in
-// jtv/libpqxx#500, 7.x). The outage test meets it once per outage. Matched on the libpq frame
-// because libpq has no frame pointers: LeakSanitizer's fast unwinder stops inside it.
-// NOLINTNEXTLINE(bugprone-reserved-identifier,readability-identifier-naming)
-extern "C" const char* __lsan_default_suppressions() {
-  return "leak:PQmakeEmptyPGresult\n";
-}
