@@ -14,8 +14,12 @@ case "$flavour" in
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTASTESYNC_BUILD_TESTS=OFF >/dev/null
     ;;
   test)
+    # A unity build: each target's sources compiled as one, which halves the CPU of this build
+    # (docs/design.md#unity-build). TASTESYNC_UNITY=OFF compiles file by file, for quick
+    # rebuilds while editing a test.
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTASTESYNC_SANITIZE=ON \
-      -DTASTESYNC_BUILD_BENCH=OFF >/dev/null
+      -DTASTESYNC_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD="${TASTESYNC_UNITY:-ON}" \
+      -DCMAKE_UNITY_BUILD_BATCH_SIZE=0 >/dev/null
     ;;
   fuzz)
     CC=clang-14 CXX=clang++-14 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
