@@ -15,6 +15,8 @@
 #include <string>
 #include <thread>
 
+#include "state/state_test_support.hpp"
+
 namespace tastesync {
 namespace {
 
@@ -47,17 +49,7 @@ class FileSizeCap {
 
 class CheckpointWriterTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tastesync-checkpoint-writer-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    reopen();
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { reopen(); }
 
   static StateStore::Batch checkpoint_of(std::int32_t partition, std::int64_t next_offset) {
     StateStore::Batch batch;
@@ -95,15 +87,11 @@ class CheckpointWriterTest : public ::testing::Test {
 
   void reopen() {
     store_.reset();
-    StateStoreOptions options;
-    options.dir = dir_.string();
-    options.input_topic = "raw-beacons";
-    auto store = StateStore::open(options);
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = std::move(*store);
+    store_ = state_dir_.open();
   }
 
-  std::filesystem::path dir_;
+  state_testing::TempStateDir state_dir_;
+  const std::filesystem::path& dir_ = state_dir_.path();
   std::unique_ptr<StateStore> store_;
 };
 

@@ -7,6 +7,7 @@
 
 #include "stages/stages_test_support.hpp"
 #include "state/customer_state_codec.hpp"
+#include "state/state_test_support.hpp"
 
 namespace tastesync {
 namespace {
@@ -14,22 +15,10 @@ namespace {
 using stage_testing::kT0;
 
 struct TempStore {
-  std::filesystem::path dir;
+  state_testing::TempStateDir dir;
   std::unique_ptr<StateStore> store;
 
-  explicit TempStore(const std::string& name)
-      : dir(std::filesystem::temp_directory_path() /
-            ("tastesync-changelog-test-" + std::to_string(::getpid()) + "-" + name)) {
-    std::filesystem::remove_all(dir);
-    StateStoreOptions options;
-    options.dir = dir.string();
-    options.input_topic = "raw-beacons";
-    store = std::move(StateStore::open(options).value());
-  }
-  ~TempStore() {
-    store.reset();
-    std::filesystem::remove_all(dir);
-  }
+  explicit TempStore(const std::string& label) : dir(label), store(dir.open()) {}
 };
 
 std::string encoded(EpochMs last_activity_ms, const std::string& location) {

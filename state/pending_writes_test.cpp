@@ -17,6 +17,7 @@
 
 #include "stages/stages_test_support.hpp"
 #include "state/state_store.hpp"
+#include "state/state_test_support.hpp"
 
 namespace tastesync {
 namespace {
@@ -27,22 +28,7 @@ using stage_testing::kT0;
 // may not hold two fixtures under one suite name.
 class PendingErasureTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tastesync-pending-writes-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    StateStoreOptions options;
-    options.dir = dir_.string();
-    options.input_topic = "raw-beacons";
-    auto store = StateStore::open(options);
-    ASSERT_TRUE(store.ok()) << store.error().message;
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
+  void SetUp() override { store_ = state_dir_.open(); }
 
   // What the pipeline does around Topology::process for a sighting: the record at `offset`
   // remembers sighting id `offset`.
@@ -97,7 +83,7 @@ class PendingErasureTest : public ::testing::Test {
     return changes;
   }
 
-  std::filesystem::path dir_;
+  state_testing::TempStateDir state_dir_;
   std::unique_ptr<StateStore> store_;
   PartitionState states_;
   PendingWrites pending_;

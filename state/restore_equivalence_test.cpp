@@ -11,6 +11,7 @@
 #include "stages/topology.hpp"
 #include "state/pending_writes.hpp"
 #include "state/state_store.hpp"
+#include "state/state_test_support.hpp"
 
 namespace tastesync {
 namespace {
@@ -64,25 +65,13 @@ class RestoreEquivalence
     : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t, ScoreModel>> {
  protected:
   void SetUp() override {
-    dir_ =
-        std::filesystem::temp_directory_path() /
-        ("tastesync-restore-test-" + std::to_string(::getpid()) + "-" +
-         std::to_string(std::get<0>(GetParam())) + "-" + std::to_string(std::get<1>(GetParam())) +
-         "-" + std::to_string(static_cast<int>(std::get<2>(GetParam()))));
-    std::filesystem::remove_all(dir_);
     options_.max_customers_per_partition = std::get<1>(GetParam());
     options_.score.model = std::get<2>(GetParam());
   }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
 
-  std::unique_ptr<StateStore> open_store() {
-    StateStoreOptions options;
-    options.dir = dir_.string();
-    options.input_topic = "raw-beacons";
-    return std::move(StateStore::open(options).value());
-  }
+  std::unique_ptr<StateStore> open_store() { return state_dir_.open(); }
 
-  std::filesystem::path dir_;
+  state_testing::TempStateDir state_dir_;
   TopologyOptions options_;
 };
 

@@ -14,6 +14,7 @@
 #include "stages/stages_test_support.hpp"
 #include "state/customer_state_codec.hpp"
 #include "state/pending_writes.hpp"
+#include "state/state_test_support.hpp"
 
 namespace tastesync {
 namespace {
@@ -23,22 +24,11 @@ constexpr std::int64_t kLag = TopologyOptions{}.state_expiry_lag_ms();
 
 class StateStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("tastesync-state-test-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::unique_ptr<StateStore> open(const std::string& topic = "raw-beacons") {
     StateStoreOptions options;
-    options.dir = dir_.string();
     options.input_topic = topic;
     options.expiry_lag_ms = kLag;
-    auto store = StateStore::open(options);
-    EXPECT_TRUE(store.ok()) << (store.ok() ? "" : store.error().message);
-    return store.ok() ? std::move(*store) : nullptr;
+    return state_dir_.open(options);
   }
 
   static std::string encoded(EpochMs last_activity_ms) {
@@ -50,7 +40,8 @@ class StateStoreTest : public ::testing::Test {
     return bytes;
   }
 
-  std::filesystem::path dir_;
+  state_testing::TempStateDir state_dir_;
+  const std::filesystem::path& dir_ = state_dir_.path();
 };
 
 TEST_F(StateStoreTest, NewPartitionHasNoCheckpoint) {
