@@ -69,8 +69,9 @@ class InputConsumer {
 
   rd_kafka_t* handle() const { return handle_.get(); }
   const std::string& topic() const { return topic_; }
-  // From librdkafka's "all brokers are down" until a broker answers again (a record fetched, or
-  // a broker UP in the statistics): what /readyz says during an outage.
+  // From librdkafka's "all brokers are down", or statistics with no broker UP, until a broker
+  // answers again (a record fetched after the outage began, or a broker UP in the statistics):
+  // what /readyz says during an outage (docs/contract.md#health).
   bool brokers_down() const { return brokers_down_; }
   bool cooperative() const;
 
@@ -84,6 +85,8 @@ class InputConsumer {
   // Runs `body` inside a librdkafka callback: nothing it throws may unwind into C.
   void guarded(const char* what, const std::function<void()>& body) noexcept;
   void report_failure(const std::string& reason) noexcept;
+  void mark_brokers_down(const char* seen_in);
+  void mark_brokers_up(const char* seen_in);
 
   AssignmentListener& listener_;
   std::function<void(const char*, std::size_t)> on_statistics_;
@@ -94,6 +97,9 @@ class InputConsumer {
   bool closed_ = false;
   bool abandoned_ = false;
   bool brokers_down_ = false;
+  // Records already in the consumer queue when the outage was noticed: fetched before it, so
+  // consuming them proves no broker answers.
+  std::size_t fetched_before_down_ = 0;
 };
 
 }  // namespace tastesync

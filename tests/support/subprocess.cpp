@@ -85,6 +85,9 @@ Subprocess::Subprocess(std::vector<std::string> argv, const std::filesystem::pat
     const auto equals = text.find('=');
     if (equals != std::string::npos) environment[text.substr(0, equals)] = text.substr(equals + 1);
   }
+  // The tests' own switch, not a setting: `tastesync` refuses TASTESYNC_ variables it does not
+  // know, and a kept test directory would only hold that refusal.
+  environment.erase("TASTESYNC_KEEP_TEST_DIRS");
   for (const auto& [key, value] : extra_environment) environment[key] = value;
   std::vector<std::string> environment_lines;
   environment_lines.reserve(environment.size());
