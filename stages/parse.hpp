@@ -39,9 +39,9 @@ struct ParseError {
 
 struct ParseOptions {
   std::size_t max_record_bytes = 4096;
-  std::int64_t max_future_skew_ms = std::int64_t{5} * 60 * 1000;  // detected_at <= record ts + this
-  std::int64_t max_past_skew_ms =
-      std::int64_t{24} * 3600 * 1000;  // detected_at >= record ts - this
+  // detected_at <= record timestamp + max_future_skew_ms, >= record timestamp - max_past_skew_ms
+  std::int64_t max_future_skew_ms = std::int64_t{5} * 60 * 1000;
+  std::int64_t max_past_skew_ms = std::int64_t{24} * 3600 * 1000;
 };
 
 // The one wall-clock guard (docs/contract.md#time): a record whose Kafka timestamp or detected_at
