@@ -233,7 +233,7 @@ TEST_F(Floor, InAHeadlessChromiumTheCustomerAppearsMovesAndLeavesWithoutAReload)
         return beacon_sighting("b3-" + std::to_string(i), "floor-guest", 13, kT0 + i * 1000);
       },
       kOutputTimeout));
-  const std::int64_t seated_ms = now_ms();
+  const std::int64_t seated_ms = wall_clock_ms();
   // The bound: at the right table within two seconds of the event.
   ASSERT_TRUE(wait_until([&] { return shown_at(browser.stdout_text(), at_table("Table 3")); },
                          std::chrono::seconds(2)))
@@ -247,7 +247,7 @@ TEST_F(Floor, InAHeadlessChromiumTheCustomerAppearsMovesAndLeavesWithoutAReload)
                                kT0 + 60000 + i * 1000);
       },
       kOutputTimeout));
-  const std::int64_t moved_ms = now_ms();
+  const std::int64_t moved_ms = wall_clock_ms();
   ASSERT_TRUE(wait_until([&] { return shown_at(browser.stdout_text(), at_table("Table 4")); },
                          std::chrono::seconds(2)))
       << browser.stdout_text();

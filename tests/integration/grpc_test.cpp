@@ -36,7 +36,7 @@ v1::Sighting sighting_now(const std::string& id, const std::string& customer, in
   sighting.mutable_beacon()->set_minor(minor);
   sighting.mutable_beacon()->set_rssi(rssi);
   sighting.mutable_beacon()->set_tx_power(-59);
-  sighting.set_detected_at(canonical_time(now_ms()));
+  sighting.set_detected_at(canonical_time(wall_clock_ms()));
   return sighting;
 }
 
@@ -115,7 +115,7 @@ class Grpc : public BrokerTest {
 
   static std::string token(const std::string& stores = R"("store100")",
                            std::int64_t valid_s = 600) {
-    return sign_token(claims(stores, now_ms() / 1000 + valid_s), keys_->private_pem);
+    return sign_token(claims(stores, wall_clock_ms() / 1000 + valid_s), keys_->private_pem);
   }
 
   static Answer identify(v1::CustomerIdentification::Stub& stub, const v1::Sighting& sighting,
@@ -245,7 +245,7 @@ TEST_F(Grpc, IdentifyCustomerAnswersWithTheEventThePipelinePublishedAndPendingOt
       kOutputTimeout));
   for (const Record& record : sightings.records()) {
     EXPECT_EQ(record.key, "grpc-guest");
-    EXPECT_GT(record.timestamp_ms, now_ms() - 120000);
+    EXPECT_GT(record.timestamp_ms, wall_clock_ms() - 120000);
   }
 
   // A sighting the pipeline makes no event of (the same place again within the dedupe
@@ -295,10 +295,10 @@ TEST_F(Grpc, ASightingThePipelineWouldDeadLetterIsInvalidArgumentWithTheSameCode
   v1::Sighting loud = sighting_now("bad-3", "grpc-bad", 13, 20);
   rejected_with(loud, "out_of_range");
   v1::Sighting future = sighting_now("bad-4", "grpc-bad", 13);
-  future.set_detected_at(canonical_time(now_ms() + 3600 * 1000));
+  future.set_detected_at(canonical_time(wall_clock_ms() + 3600 * 1000));
   rejected_with(future, "too_far_in_future");
   v1::Sighting old = sighting_now("bad-5", "grpc-bad", 13);
-  old.set_detected_at(canonical_time(now_ms() - 48 * 3600 * 1000));
+  old.set_detected_at(canonical_time(wall_clock_ms() - 48 * 3600 * 1000));
   rejected_with(old, "too_old");
 
   // None of them reached raw-beacons.
@@ -318,7 +318,7 @@ TEST_F(Grpc, EachBadTokenGetsItsStatusCodeAndNothingElse) {
     EXPECT_FALSE(answer.identification.has_event());
     return answer.status.error_code();
   };
-  const std::int64_t now_s = now_ms() / 1000;
+  const std::int64_t now_s = wall_clock_ms() / 1000;
   const RsaKeys stranger = generate_rsa_keys();
 
   EXPECT_EQ(code_of(""), grpc::StatusCode::UNAUTHENTICATED) << "no token";
@@ -501,7 +501,7 @@ TEST_F(Grpc, TlsAndMutualTlsAreServedWithTheConfiguredCertificates) {
     // By address, not "localhost": the name would go through c-ares, whose resolver leaks
     // a few bytes per channel in this test process (LeakSanitizer fails the run).
     const auto stub = v1::CustomerIdentification::NewStub(channel(std::move(credentials)));
-    return identify(*stub, sighting_now("tls-" + std::to_string(now_ms()), "tls-guest", 13),
+    return identify(*stub, sighting_now("tls-" + std::to_string(wall_clock_ms()), "tls-guest", 13),
                     token(), std::chrono::seconds(5))
         .status;
   };

@@ -27,7 +27,7 @@ class Erasure : public BrokerTest {
     start_broker({"raw-beacons", "customer-events", "raw-beacons-dlq", "customer-events-sink-dlq",
                   kChangelog});
     connection_ = connect_postgres(postgres_.dsn(), "erasure_test");
-    (void)migrate(*connection_, now_ms());
+    (void)migrate(*connection_, wall_clock_ms());
   }
 
   // Group mode, so the state also goes to the changelog another instance would restore.
@@ -80,14 +80,14 @@ TEST_F(Erasure, ForgetRemovesTheCustomerEverywhereAndNoReplayBringsThemBack) {
   auto pipeline = start_pipeline(options());
   TopicReader events(brokers(), "customer-events");
   // Recent, so that Redis keeps what they identify (an hour after detected_at).
-  const EpochMs start_ms = now_ms() - 5 * 60 * 1000;
+  const EpochMs start_ms = wall_clock_ms() - 5 * 60 * 1000;
   ASSERT_NO_FATAL_FAILURE(identify(events, "erase-me", 13, start_ms));
   ASSERT_NO_FATAL_FAILURE(identify(events, "keep-me", 14, start_ms));
   ASSERT_TRUE(wait_until([&] { return rows_of("erase-me") > 0 && rows_of("keep-me") > 0; },
                          kOutputTimeout));
   ASSERT_TRUE(wait_until([&] { return redis_exists("customer:erase-me") == 1; }, kOutputTimeout));
 
-  const EpochMs requested_ms = now_ms();
+  const EpochMs requested_ms = wall_clock_ms();
   const RunResult erased = forget("forget", "erase-me", "ticket-42");
   ASSERT_TRUE(erased.status.exited_with(0)) << erased.stdout_text << erased.stderr_text;
   std::cout << "[ forget   ]\n" << erased.stdout_text;

@@ -47,7 +47,7 @@ class Sinks : public BrokerTest {
   void SetUp() override {
     start_broker({"raw-beacons", "customer-events", "raw-beacons-dlq", "customer-events-sink-dlq"});
     connection_ = connect_postgres(postgres_.dsn(), "sink_test");
-    (void)migrate(*connection_, now_ms());
+    (void)migrate(*connection_, wall_clock_ms());
   }
 
   PipelineOptions with_sinks(const std::string& name, bool postgres, bool redis) const {
@@ -72,7 +72,7 @@ class Sinks : public BrokerTest {
     // Events are far fewer than sightings (arrivals, moves, a still_here a minute): many
     // customers keep the sinks busy.
     options.customers = 300;
-    options.start_time = canonical_time(now_ms() - 10 * 60 * 1000);
+    options.start_time = canonical_time(wall_clock_ms() - 10 * 60 * 1000);
     return options;
   }
 
@@ -174,7 +174,7 @@ TEST_F(Sinks, APostgresOutageSlowsNoIdentificationAndLosesNoRow) {
   const std::string label = R"({sink="postgres"})";
 
   postgres_.stop(/*immediate=*/true);
-  const double outage_started_at = static_cast<double>(now_ms()) / 1000.0;
+  const double outage_started_at = static_cast<double>(wall_clock_ms()) / 1000.0;
   const std::size_t before = read_all("customer-events").size();
   std::this_thread::sleep_for(kOutage);
   // Identification went on while the database was down; the sink paused, lagging, retrying.
@@ -263,7 +263,7 @@ TEST_F(Sinks, RecordsTheDatabasesRefuseGoToTheSinkDeadLetterTopicAndBlockNothing
       R"("event_type":"CustomerIdentified","timestamp":"2026-11-25T12:00:00.140Z",)"
       R"("version":"v1","data":{"customer_id":"cust-good","location":"Counter",)"
       R"("confidence":1,"detected_at":")" +
-      canonical_time(now_ms() - 1000) +
+      canonical_time(wall_clock_ms() - 1000) +
       R"(","store_id":"store100","location_type":"counter","source":"qr",)"
       R"("qr_code":"TS-1","sighting_id":"s-good","identification":"arrival"}})";
   std::string too_long = good;

@@ -151,12 +151,6 @@ std::string without_timestamp(const std::optional<std::string>& event_value) {
   return value;
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 BeaconSighting at_table_3(const std::string& customer, const std::string& sighting_id,
                           std::int64_t detected_at_ms) {
   return beacon_sighting(sighting_id, customer, 13, detected_at_ms);

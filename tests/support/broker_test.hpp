@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "common/clock.hpp"  // wall_clock_ms(), for sightings that must be recent
 #include "tests/support/kafka_client.hpp"
 #include "tests/support/spec.hpp"
 #include "tests/support/subprocess.hpp"
@@ -21,8 +22,6 @@ inline constexpr auto kCatchUpTimeout = std::chrono::minutes(3);
 // 2025-03-02T12:00:00.000Z: when the tests' sightings with fixed times begin.
 inline constexpr std::int64_t kT0 = 1740916800000;
 
-// The wall clock, in milliseconds since the epoch: for sightings that must be recent.
-std::int64_t now_ms();
 // A strong reading of Table 3's beacon (minor 13 in tests/fixtures/registry.json).
 BeaconSighting at_table_3(const std::string& customer, const std::string& sighting_id,
                           std::int64_t detected_at_ms);
