@@ -15,7 +15,7 @@ case "$flavour" in
     ;;
   test)
     # A unity build: each target's sources compiled as one, which halves the CPU of this build
-    # (docs/design.md#unity-build). TASTESYNC_UNITY=OFF compiles file by file, for quick
+    # (docs/design.md#ci-time). TASTESYNC_UNITY=OFF compiles file by file, for quick
     # rebuilds while editing a test.
     cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DTASTESYNC_SANITIZE=ON \
       -DTASTESYNC_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD="${TASTESYNC_UNITY:-ON}" \
