@@ -1,9 +1,9 @@
 #include "state/customer_state_codec.hpp"
 
+#include <bit>
 #include <cmath>
 #include <cstring>
-
-#include "state/little_endian.hpp"
+#include <stdexcept>
 
 namespace tastesync {
 namespace {
@@ -21,22 +21,63 @@ bool has_offsets(std::uint8_t version) {
   return version >= kEncodingVersionWithoutBeliefs;
 }
 
-void put_u8(std::string& out, std::uint8_t value) {
-  out.push_back(static_cast<char>(value));
+// Writes into bytes already sized for it (encoded_size): one size computation and one resize per
+// state, instead of a capacity check per byte. Little-endian whatever the host
+// (docs/storage.md); GCC merges each value's byte stores into one.
+class Writer {
+ public:
+  explicit Writer(char* at) : at_(at) {}
+
+  void u8(std::uint8_t value) { *at_++ = static_cast<char>(value); }
+  void u16(std::uint16_t value) { le(value); }
+  void u32(std::uint32_t value) { le(value); }
+  void i64(std::int64_t value) { le(static_cast<std::uint64_t>(value)); }
+  void f32(float value) { le(std::bit_cast<std::uint32_t>(value)); }
+  void raw(const void* bytes, std::size_t size) {
+    std::memcpy(at_, bytes, size);
+    at_ += size;
+  }
+  // Its size in 16 bits: store ids and locations come from the registry, far shorter.
+  void string(std::string_view text) {
+    u16(static_cast<std::uint16_t>(text.size()));
+    raw(text.data(), text.size());
+  }
+  const char* at() const { return at_; }
+
+ private:
+  template <typename T>
+  void le(T value) {
+    for (std::size_t i = 0; i < sizeof(T); ++i) {
+      *at_++ = static_cast<char>(static_cast<std::uint8_t>(value >> (8 * i)));
+    }
+  }
+
+  char* at_;
+};
+
+// Per track: id, age, filtered RSSI, variance, readings, last RSSI, tx power, belief.
+constexpr std::size_t kTrackBytes = sizeof(Uuid) + 4 + 4 + 4 + 1 + 1 + 1 + 4;
+constexpr std::size_t kScanWindowBytes = sizeof(Uuid) + 8 + 4 + 4;
+
+std::size_t string_bytes(std::string_view text) {
+  return 2 + text.size();
 }
 
-void put_u16(std::string& out, std::uint16_t value) {
-  put_u8(out, static_cast<std::uint8_t>(value));
-  put_u8(out, static_cast<std::uint8_t>(value >> 8));
-}
-
-void put_u32(std::string& out, std::uint32_t value) {
-  for (int i = 0; i < 4; ++i, value >>= 8) put_u8(out, static_cast<std::uint8_t>(value));
-}
-
-void put_string(std::string& out, std::string_view text) {
-  put_u16(out, static_cast<std::uint16_t>(text.size()));
-  out.append(text);
+std::size_t encoded_size(const CustomerState& state) {
+  std::size_t size = 1 + 8 + 8 + 8 + 1;  // version, activity, offsets, last_emitted's flag
+  if (state.last_emitted) {
+    size +=
+        string_bytes(state.last_emitted->store_id) + string_bytes(state.last_emitted->location) + 8;
+  }
+  size += 1 + state.tracks.size() * kTrackBytes;
+  size += 1;  // move candidate's flag
+  if (state.move_candidate) {
+    size += string_bytes(state.move_candidate->store_id) +
+            string_bytes(state.move_candidate->location) + 8 + 1;
+  }
+  size += 4 + 4 + 1;  // reading variance, level offset, scan window's flag
+  if (state.scan_window) size += kScanWindowBytes;
+  return size;
 }
 
 class Reader {
@@ -116,46 +157,58 @@ bool decode_scan_window(Reader& in, CustomerState& state) {
 
 void encode_customer_state(const CustomerState& state, std::string& out) {
   out.clear();
-  put_u8(out, kEncodingVersion);
-  put_i64(out, state.last_activity_ms);
-  put_i64(out, state.last_offset);
-  put_i64(out, state.since_offset);
-  put_u8(out, state.last_emitted ? 1 : 0);
+  append_customer_state(state, out);
+}
+
+std::size_t append_customer_state(const CustomerState& state, std::string& out) {
+  const std::size_t begin = out.size();
+  const std::size_t size = encoded_size(state);
+  out.resize(begin + size);
+  Writer put(out.data() + begin);
+  put.u8(kEncodingVersion);
+  put.i64(state.last_activity_ms);
+  put.i64(state.last_offset);
+  put.i64(state.since_offset);
+  put.u8(state.last_emitted ? 1 : 0);
   if (state.last_emitted) {
-    put_string(out, state.last_emitted->store_id);
-    put_string(out, state.last_emitted->location);
-    put_i64(out, state.last_emitted->detected_at_ms);
+    put.string(state.last_emitted->store_id);
+    put.string(state.last_emitted->location);
+    put.i64(state.last_emitted->detected_at_ms);
   }
-  put_u8(out, static_cast<std::uint8_t>(state.tracks.size()));
+  put.u8(static_cast<std::uint8_t>(state.tracks.size()));
   for (const BeaconTrack& track : state.tracks) {
-    out.append(reinterpret_cast<const char*>(track.beacon_id.data()), track.beacon_id.size());
+    put.raw(track.beacon_id.data(), track.beacon_id.size());
     // Never newer than the last activity; the age fits 32 bits (49 days).
-    put_u32(out, static_cast<std::uint32_t>(state.last_activity_ms - track.newest_ms));
+    put.u32(static_cast<std::uint32_t>(state.last_activity_ms - track.newest_ms));
     // Floats bit for bit: a restored estimate must continue exactly as the live one would.
-    put_u32(out, std::bit_cast<std::uint32_t>(track.rssi_dbm));
-    put_u32(out, std::bit_cast<std::uint32_t>(track.variance));
-    put_u8(out, track.readings);
-    put_u8(out, static_cast<std::uint8_t>(track.last_rssi_dbm));
-    put_u8(out, static_cast<std::uint8_t>(track.reported_tx_power_dbm));
-    put_u32(out, std::bit_cast<std::uint32_t>(track.belief));
+    put.f32(track.rssi_dbm);
+    put.f32(track.variance);
+    put.u8(track.readings);
+    put.u8(static_cast<std::uint8_t>(track.last_rssi_dbm));
+    put.u8(static_cast<std::uint8_t>(track.reported_tx_power_dbm));
+    put.f32(track.belief);
   }
-  put_u8(out, state.move_candidate ? 1 : 0);
+  put.u8(state.move_candidate ? 1 : 0);
   if (state.move_candidate) {
-    put_string(out, state.move_candidate->store_id);
-    put_string(out, state.move_candidate->location);
-    put_i64(out, state.move_candidate->since_ms);
-    put_u8(out, state.move_candidate->readings);
+    put.string(state.move_candidate->store_id);
+    put.string(state.move_candidate->location);
+    put.i64(state.move_candidate->since_ms);
+    put.u8(state.move_candidate->readings);
   }
-  put_u32(out, std::bit_cast<std::uint32_t>(state.reading_variance));
-  put_u32(out, std::bit_cast<std::uint32_t>(state.level_offset_db));
-  put_u8(out, state.scan_window ? 1 : 0);
+  put.f32(state.reading_variance);
+  put.f32(state.level_offset_db);
+  put.u8(state.scan_window ? 1 : 0);
   if (state.scan_window) {
     const ScanWindow& window = *state.scan_window;
-    out.append(reinterpret_cast<const char*>(window.beacon_id.data()), window.beacon_id.size());
-    put_i64(out, window.until_ms);
-    put_u32(out, std::bit_cast<std::uint32_t>(window.sum_dbm));
-    put_u32(out, std::bit_cast<std::uint32_t>(window.readings));
+    put.raw(window.beacon_id.data(), window.beacon_id.size());
+    put.i64(window.until_ms);
+    put.f32(window.sum_dbm);
+    put.f32(window.readings);
   }
+  if (put.at() != out.data() + begin + size) {
+    throw std::logic_error("customer state encoding: encoded_size() disagrees with the encoding");
+  }
+  return size;
 }
 
 bool decode_customer_state(std::string_view bytes, CustomerState& state) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,8 @@ namespace tastesync {
 // last offset, so the compaction filter reads expiry and eviction without decoding the rest.
 // Sample times are stored relative to the last activity. Version 3 (no offsets) still decodes.
 void encode_customer_state(const CustomerState& state, std::string& out);
+// The same encoding appended to `out` (a pending snapshot's arena); returns its size.
+std::size_t append_customer_state(const CustomerState& state, std::string& out);
 bool decode_customer_state(std::string_view bytes, CustomerState& state);
 struct EncodedExpiry {
   EpochMs last_activity_ms;

@@ -165,5 +165,52 @@ TEST(CustomerStateCodec, TruncatedOrCorruptBytesAreRejected) {
   EXPECT_FALSE(decode_customer_state(not_an_offset, decoded));
 }
 
+// Version 6 byte for byte, as RocksDB and the changelog hold it: a change of the encoder that
+// changes a byte needs a new version (docs/design.md#state). Two tracks, a move candidate and a
+// scan window; then a state with nothing in it.
+TEST(CustomerStateCodec, VersionSixIsByteForByteWhatStorageHolds) {
+  CustomerState state = sample_state();
+  BeaconTrack second = state.tracks[0];
+  second.beacon_id[15] = 0x16;
+  second.newest_ms = 1740916799000;
+  second.rssi_dbm = -80.5F;
+  second.last_rssi_dbm = -82;
+  second.reported_tx_power_dbm = 0;
+  second.belief = 0.0625F;
+  second.readings = 255;
+  state.tracks.push_back(second);
+  state.scan_window = ScanWindow{second.beacon_id, 1740916810123, -300.5F, 5.0F};
+  const auto hex = [](const std::string& bytes) {
+    std::string text;
+    for (const unsigned char byte : bytes) {
+      text += "0123456789abcdef"[byte >> 4];
+      text += "0123456789abcdef"[byte & 15];
+    }
+    return text;
+  };
+  std::string bytes;
+  encode_customer_state(state, bytes);
+  EXPECT_EQ(hex(bytes),
+            "067b3aba56950100002c03000000000000800200000000000001080073746f72"
+            "6531303007005461626c652033003aba569501000002bc0c82d4d8815fe0a68c"
+            "3ed7c356271517000000000065c20000024107c3c50000603fbc0c82d4d8815f"
+            "e0a68c3ed7c3562716630400000000a1c200000241ffae000000803d01080073"
+            "746f726531303007005461626c652034323aba5695010000020000f441000088"
+            "c001bc0c82d4d8815fe0a68c3ed7c35627168b61ba5695010000004096c30000"
+            "a040");
+  encode_customer_state(CustomerState{}, bytes);
+  EXPECT_EQ(hex(bytes),
+            "060000000000000000ffffffffffffffffffffffffffffffff000000000000000000000000");
+}
+
+TEST(CustomerStateCodec, AppendingLeavesWhatWasThereAndAddsTheEncoding) {
+  const CustomerState state = sample_state();
+  std::string alone;
+  encode_customer_state(state, alone);
+  std::string arena = "earlier bytes";
+  EXPECT_EQ(append_customer_state(state, arena), alone.size());
+  EXPECT_EQ(arena, "earlier bytes" + alone);
+}
+
 }  // namespace
 }  // namespace tastesync
