@@ -14,11 +14,9 @@ void PendingWrites::before_change(const CustomerState& state) {
   }
   Entry& entry = entries_[sequence - first_sequence_];
   if (entry.has_snapshot) return;
-  encode_customer_state(state, encoded_);
   entry.has_snapshot = true;
   entry.snapshot_begin = arena_.size();
-  entry.snapshot_size = static_cast<std::uint32_t>(encoded_.size());
-  arena_.append(encoded_);
+  entry.snapshot_size = static_cast<std::uint32_t>(append_customer_state(state, arena_));
 }
 
 void PendingWrites::supersede_pending(const CustomerState& state) {
@@ -38,7 +36,7 @@ void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, C
   }
   supersede_pending(state);
   entries_.push_back(Entry{offset, arena_.size(), static_cast<std::uint32_t>(customer_id.size()),
-                           false, 0, 0, remembered, levels_.size()});
+                           &state, false, 0, 0, remembered, levels_.size()});
   arena_.append(customer_id);
   state.durability.pending_offset = offset;
   state.durability.pending_sequence = first_sequence_ + entries_.size() - 1;
@@ -46,9 +44,9 @@ void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, C
 
 void PendingWrites::erased(std::int64_t offset, std::string_view customer_id, CustomerState* state,
                            std::span<const SeenSighting> erased_seen) {
-  Entry entry{
-      offset,       arena_.size(), static_cast<std::uint32_t>(customer_id.size()), false, 0, 0,
-      std::nullopt, levels_.size()};
+  Entry entry{offset, arena_.size(), static_cast<std::uint32_t>(customer_id.size()),
+              state,  false,         0,
+              0,      std::nullopt,  levels_.size()};
   arena_.append(customer_id);
   entry.erase = true;
   entry.erased_begin = arena_.size();
@@ -86,7 +84,7 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
       batch.put_seen(partition, customer_id, entry.remembered->id_hash, entry.remembered->t_ms,
                      entry.offset);
     }
-    CustomerState* state = states.find(customer_id);
+    CustomerState* state = entry.state != nullptr ? entry.state : states.find(customer_id);
     const bool latest_change = state != nullptr && state->durability.pending_offset >= 0 &&
                                state->durability.pending_sequence == first_sequence_ + drained;
     if (latest_change) state->durability.pending_offset = -1;

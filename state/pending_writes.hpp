@@ -48,6 +48,10 @@ class PendingWrites final : public StateChangeObserver {
     std::int64_t offset;
     std::size_t key_begin;  // into arena_
     std::uint32_t key_size;
+    // The customer's entry in the partition's map (nullptr: an erasure of a customer memory did
+    // not hold). It stays put: map nodes never move, and eviction spares a customer while its
+    // latest change, which is at or after this one, is pending.
+    CustomerState* state;
     bool has_snapshot;
     std::size_t snapshot_begin;
     std::uint32_t snapshot_size;
