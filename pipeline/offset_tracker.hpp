@@ -1,8 +1,9 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <optional>
+#include <vector>
 
 #include "stages/customer_state.hpp"
 
@@ -26,7 +27,7 @@ class OffsetTracker {
   // Drops every done record at the head; returns the new position when it moved.
   std::optional<Position> advance();
 
-  std::size_t in_flight() const { return entries_.size(); }
+  std::size_t in_flight() const { return entries_.size() - head_; }
 
  private:
   struct Entry {
@@ -35,7 +36,11 @@ class OffsetTracker {
     PartitionProgress progress;
     bool done;
   };
-  std::deque<Entry> entries_;
+  // Entries before head_ are done and dropped; they are erased once they are half the vector,
+  // so each is moved at most about once. A deque allocated and freed a block every eight
+  // records on the pipeline thread (docs/bench.md#issue-17-4).
+  std::vector<Entry> entries_;
+  std::size_t head_ = 0;
 };
 
 }  // namespace tastesync

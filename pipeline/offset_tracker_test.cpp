@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 namespace tastesync {
 namespace {
 
@@ -53,6 +55,42 @@ TEST(OffsetTracker, AdvanceWithNothingNewReturnsNothing) {
   EXPECT_TRUE(tracker.advance().has_value());
   EXPECT_FALSE(tracker.advance().has_value());
   EXPECT_EQ(tracker.in_flight(), 0u);
+}
+
+// Thousands in flight, done in a scrambled order and advanced now and then: the frontier is always
+// the first record not done, across the tracker's compactions, and a done or dropped offset is
+// never accepted again.
+TEST(OffsetTracker, AFrontierOverThousandsOfRecordsDoneOutOfOrder) {
+  OffsetTracker tracker;
+  constexpr std::int64_t kRecords = 5000;
+  for (std::int64_t offset = 0; offset < kRecords; ++offset) {
+    tracker.offer(offset, offset, PartitionProgress{offset * 10});
+  }
+  std::vector<bool> done(kRecords, false);
+  std::int64_t frontier = 0;
+  // 7919 is prime, so i * 7919 mod 5000 visits every offset once, far from in order.
+  for (std::int64_t i = 0; i < kRecords; ++i) {
+    const std::int64_t offset = i * 7919 % kRecords;
+    ASSERT_EQ(tracker.complete(offset), std::optional<std::int64_t>(offset));
+    done[static_cast<std::size_t>(offset)] = true;
+    if (i % 97 != 0 && i + 1 != kRecords) continue;
+    const std::int64_t before = frontier;
+    while (frontier < kRecords && done[static_cast<std::size_t>(frontier)]) ++frontier;
+    const auto position = tracker.advance();
+    if (frontier == before) {
+      EXPECT_FALSE(position.has_value());
+    } else {
+      ASSERT_TRUE(position.has_value());
+      EXPECT_EQ(position->next_offset, frontier);
+      EXPECT_EQ(position->progress.watermark_ms, (frontier - 1) * 10);
+    }
+    EXPECT_EQ(tracker.in_flight(), static_cast<std::size_t>(kRecords - frontier));
+    if (frontier > 0) EXPECT_FALSE(tracker.complete(frontier - 1).has_value());
+  }
+  EXPECT_EQ(frontier, kRecords);
+  EXPECT_EQ(tracker.in_flight(), 0u);
+  tracker.offer(kRecords, 0, PartitionProgress{1});
+  EXPECT_EQ(tracker.in_flight(), 1u);
 }
 
 }  // namespace
