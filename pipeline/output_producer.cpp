@@ -168,8 +168,8 @@ ProduceResult OutputProducer::produce(rd_kafka_topic_t* topic, std::int32_t part
                                       const void* key, std::size_t key_size, const void* value,
                                       std::size_t value_size, KafkaHeaders headers,
                                       const OutputOrigin& origin, const std::stop_token& stop) {
-  // Only events and tombstones are held: a dead letter the producer refuses as too large is
-  // produced again smaller at once (produce_dead_letter), which needs the answer now.
+  // Events and tombstones are held here as bytes; dead letters are held whole by
+  // produce_dead_letter (one refused as too large goes again smaller when released).
   if (holding_ && topic == events_topic_.get()) {
     Held held{.topic = topic,
               .partition = partition,
@@ -214,8 +214,13 @@ ProduceResult OutputProducer::release_held(const std::stop_token& stop) {
                      held.key_size, held.has_value ? bytes + held.value_begin : nullptr,
                      held.value_size, std::move(held.headers), held.origin, stop);
   }
+  for (const HeldLetter& held : held_letters_) {
+    if (result.status != ProduceStatus::queued) break;
+    result = produce_letter_or_smaller(held.letter, held.origin, stop);
+  }
   held_.clear();
   held_bytes_.clear();
+  held_letters_.clear();
   return result;
 }
 
@@ -259,8 +264,18 @@ ProduceResult OutputProducer::produce_dead_letter(const rd_kafka_message_t& orig
       {"dlq.source.timestamp",
        timestamp_type == RD_KAFKA_TIMESTAMP_NOT_AVAILABLE ? "" : std::to_string(timestamp)},
   };
-  const DeadLetter letter =
+  DeadLetter letter =
       make_dead_letter(record_bytes(original), std::move(dlq_headers), max_message_bytes_);
+  if (holding_) {
+    held_letters_.push_back(HeldLetter{std::move(letter), origin});
+    return {};
+  }
+  return produce_letter_or_smaller(letter, origin, stop);
+}
+
+ProduceResult OutputProducer::produce_letter_or_smaller(const DeadLetter& letter,
+                                                        const OutputOrigin& origin,
+                                                        const std::stop_token& stop) {
   const ProduceResult result = produce_letter(letter, origin, stop);
   if (!too_large(result.error)) return result;
   return produce_letter(metadata_only(letter), origin, stop);

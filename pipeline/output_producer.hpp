@@ -92,17 +92,18 @@ class OutputProducer {
   // A revoked partition's dead letters are its new owner's: it consumes their records again.
   void forget_dead_letters_of(std::int32_t partition);
 
-  // From hold() until release_held(), events and tombstones are kept here, in order, instead of
-  // going to librdkafka one by one (docs/contract.md#delivery): the events of one consumed batch
-  // then reach it together, and its broker thread is woken about once per output partition and
-  // batch instead of once per event (bench.md#issue-17). Dead letters are not held. Delivery
-  // and its guarantees are unchanged.
+  // From hold() until release_held(), events, tombstones and dead letters are kept here, in
+  // order, instead of going to librdkafka one by one (docs/contract.md#delivery): the outputs of
+  // one consumed batch then reach it together, and its broker thread is woken about once per
+  // output partition and batch instead of once per output (bench.md#issue-17). Delivery and its
+  // guarantees are unchanged.
   void hold() { holding_ = true; }
-  // Produces what is held, in order, and stops holding. The first result that is not `queued`
-  // is returned and the rest are dropped: their records never complete, so no checkpoint passes
-  // them and they are consumed again after a restart (or an abort).
+  // Produces what is held and stops holding: the events and tombstones in order, then the dead
+  // letters in order (each topic keeps its records' order). The first result that is not
+  // `queued` is returned and the rest are dropped: their records never complete, so no
+  // checkpoint passes them and they are consumed again after a restart (or an abort).
   ProduceResult release_held(const std::stop_token& stop);
-  std::size_t held() const { return held_.size(); }
+  std::size_t held() const { return held_.size() + held_letters_.size(); }
 
   void poll(int timeout_ms) { rd_kafka_poll(handle_.get(), timeout_ms); }
   // True when every message was delivered (or failed) within the timeout.
@@ -130,6 +131,9 @@ class OutputProducer {
   void release(Retry& retry) { retry_bytes_ -= std::exchange(retry.bytes, 0); }
   ProduceResult produce_letter(const DeadLetter& letter, const OutputOrigin& origin,
                                const std::stop_token& stop);
+  // A letter librdkafka refuses as too large goes again as its dlq.* headers only.
+  ProduceResult produce_letter_or_smaller(const DeadLetter& letter, const OutputOrigin& origin,
+                                          const std::stop_token& stop);
   ProduceResult produce(rd_kafka_topic_t* topic, std::int32_t partition, const void* key,
                         std::size_t key_size, const void* value, std::size_t value_size,
                         KafkaHeaders headers, const OutputOrigin& origin,
@@ -153,6 +157,11 @@ class OutputProducer {
   bool holding_ = false;
   std::vector<Held> held_;
   std::string held_bytes_;
+  struct HeldLetter {
+    DeadLetter letter;
+    OutputOrigin origin;
+  };
+  std::vector<HeldLetter> held_letters_;
   std::vector<Retry> retries_;
   std::size_t retry_bytes_ = 0;
   std::size_t retry_buffer_limit_bytes_;

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "app/dev/mock_cluster.hpp"
+#include "kafka/kafka.hpp"
 
 namespace tastesync {
 namespace {
@@ -58,7 +59,46 @@ class OutputProducerTest : public ::testing::Test {
     config_.kafka.group_id = "output-producer-test";
   }
 
+  // Records produced to raw-beacons and consumed back: real librdkafka messages, which is what
+  // a dead letter is made of (their headers and timestamps are read through librdkafka).
+  std::vector<KafkaMessage> consumed_records(const std::vector<std::string>& values) {
+    cluster_.create_topic("raw-beacons", 1);
+    const KafkaHandle producer = make_kafka_handle(
+        RD_KAFKA_PRODUCER,
+        make_kafka_conf({{"bootstrap.servers", cluster_.bootstrap_servers()}}, "the test"));
+    for (const std::string& value : values) {
+      EXPECT_EQ(rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("raw-beacons"),
+                                  RD_KAFKA_V_PARTITION(0), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                                  RD_KAFKA_V_KEY("k", 1),
+                                  RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                  RD_KAFKA_V_END),
+                RD_KAFKA_RESP_ERR_NO_ERROR);
+    }
+    EXPECT_EQ(rd_kafka_flush(producer.get(), kWaitMs), RD_KAFKA_RESP_ERR_NO_ERROR);
+    KafkaHandle consumer = make_kafka_handle(
+        RD_KAFKA_CONSUMER, make_kafka_conf({{"bootstrap.servers", cluster_.bootstrap_servers()},
+                                            {"group.id", "output-producer-test-reader"},
+                                            {"auto.offset.reset", "earliest"}},
+                                           "the test"));
+    const TopicPartitionList partitions(rd_kafka_topic_partition_list_new(1));
+    rd_kafka_topic_partition_list_add(partitions.get(), "raw-beacons", 0)->offset =
+        RD_KAFKA_OFFSET_BEGINNING;
+    EXPECT_EQ(rd_kafka_assign(consumer.get(), partitions.get()), RD_KAFKA_RESP_ERR_NO_ERROR);
+    std::vector<KafkaMessage> records;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kWaitMs);
+    while (records.size() < values.size() && std::chrono::steady_clock::now() < deadline) {
+      KafkaMessage message(rd_kafka_consumer_poll(consumer.get(), 100));
+      if (message && message->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+        records.push_back(std::move(message));
+      }
+    }
+    // A consumer handle is destroyed only after its messages: the fixture keeps it.
+    consumers_.push_back(std::move(consumer));
+    return records;
+  }
+
   MockCluster cluster_;
+  std::vector<KafkaHandle> consumers_;  // after cluster_: destroyed first
   Config config_;
   RecordedDeliveries listener_;
   const std::stop_token never_;
@@ -200,6 +240,52 @@ TEST_F(OutputProducerTest, AHeldEventLibrdkafkaRefusesFailsTheReleaseThereAndDro
   EXPECT_EQ(listener_.delivered[0].offset, 1);
   EXPECT_EQ(listener_.delivered[0].key, "a");
   EXPECT_EQ(listener_.failed, 0) << "refused at the call: no delivery report";
+}
+
+// Dead letters are held too, and go to librdkafka after the batch's events when released, in
+// their order; one of a record near message.max.bytes is cut to fit, as when dead letters went
+// at once.
+TEST_F(OutputProducerTest, HeldDeadLettersGoOnReleaseAfterTheEventsInTheirOrder) {
+  config_.kafka.properties["message.max.bytes"] = "4096";
+  std::vector<KafkaMessage> records =
+      consumed_records({"not json 1", std::string(3900, 'x'), "not json 3"});
+  ASSERT_EQ(records.size(), 3u);
+  OutputProducer producer(config_, listener_);
+  producer.hold();
+  const ParseError error{ParseErrorCode::invalid_json, "not JSON"};
+  for (std::int64_t i = 0; i < 3; ++i) {
+    const rd_kafka_message_t& record = *records[static_cast<std::size_t>(i)];
+    ASSERT_EQ(
+        producer
+            .produce_dead_letter(record, error, {0, record.offset, OutputKind::dead_letter}, never_)
+            .status,
+        ProduceStatus::queued);
+  }
+  ASSERT_EQ(producer.produce_event("c", "{}", "e1", {0, 7, OutputKind::event}, never_).status,
+            ProduceStatus::queued);
+  EXPECT_EQ(producer.held(), 4u);
+  EXPECT_EQ(producer.outstanding(), 0) << "nothing reaches librdkafka before the release";
+
+  EXPECT_EQ(producer.release_held(never_).status, ProduceStatus::queued);
+  EXPECT_EQ(producer.held(), 0u);
+  ASSERT_TRUE(producer.flush(kWaitMs));
+  ASSERT_EQ(listener_.delivered.size(), 4u);
+  // Delivery reports of two topics come in either order; each topic's come in its own order.
+  std::vector<RecordedDeliveries::Delivery> letters;
+  std::vector<RecordedDeliveries::Delivery> events;
+  for (const auto& delivery : listener_.delivered) {
+    (delivery.kind == OutputKind::dead_letter ? letters : events).push_back(delivery);
+  }
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].offset, 7);
+  ASSERT_EQ(letters.size(), 3u);
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(letters[i].offset, records[i]->offset);
+  EXPECT_EQ(letters[0].value, "not json 1");
+  EXPECT_EQ(letters[2].value, "not json 3");
+  EXPECT_LT(letters[1].value.size(), 3900u) << "cut to fit with its dlq.* headers";
+  EXPECT_EQ(letters[1].value, std::string(letters[1].value.size(), 'x'));
+  EXPECT_EQ(listener_.failed, 0);
+  EXPECT_TRUE(listener_.failures.empty());
 }
 
 }  // namespace
