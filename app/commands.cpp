@@ -21,6 +21,7 @@
 #include "app/logging.hpp"
 #include "app/signals.hpp"
 #include "common/clock.hpp"
+#include "common/thread_name.hpp"
 #include "http/metrics_server.hpp"
 #include "kafka/topic_admin.hpp"
 #include "pipeline/metrics.hpp"
@@ -244,6 +245,7 @@ int run_loaded(Config config, const SignalGate& gate) {
 
   int exit_code = kExitFailed;
   std::jthread worker([&](const std::stop_token& stop) {
+    name_this_thread("pipeline");
     try {
       exit_code = pipeline.run(stop);
     } catch (const ConfigError& e) {
@@ -349,6 +351,7 @@ int run_sink(const Config& config, const std::string& kind, const SignalGate& ga
                config.metrics.token.empty() ? "" : " (needs the bearer token)");
   int exit_code = 0;
   std::jthread worker([&](const std::stop_token& stop) {
+    name_this_thread("sink");
     try {
       health->set_ready(true);
       runner.run(stop);

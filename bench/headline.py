@@ -19,7 +19,8 @@ SIGHTINGS sightings; then, on those same records and that same broker process:
   (tastesync_events_delivered_total > 0).
 
 For each run it also reads the CPU seconds (user + system, every thread) the process and the
-broker process used over the timed interval, and the context switches: the CPU-per-record
+broker process used over the timed interval, the same per thread name (`pipeline`, `checkpoint`,
+librdkafka's `rdk:*`, RocksDB's `rocksdb:*`), and the context switches: the CPU-per-record
 breakdown issue 17 asks for. Prints one line per run and the median steady-state ratio
 pipeline / passthrough. No assertions: docs/bench.md says what the figures mean.
 """
@@ -44,6 +45,29 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def thread_cpu_seconds(pid):
+    """User + system CPU seconds of `pid`'s threads, summed by thread name (/proc/PID/task/*):
+    `pipeline` and `checkpoint` (tastesync names them), librdkafka's `rdk:*`, RocksDB's
+    `rocksdb:*`. A thread that ended in between is missing from the later reading."""
+    seconds = {}
+    for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = (task / "comm").read_text().strip()
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # a thread that ended meanwhile
+        seconds[name] = seconds.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICKS
+    return seconds
+
+
+def thread_breakdown(first, last, per_record):
+    """'pipeline 3.10, rdk:broker1 1.20, ...' us/record between two thread_cpu_seconds readings,
+    largest first, threads under 0.05 us/record left out."""
+    spent = {name: (last.get(name, 0.0) - first.get(name, 0.0)) * per_record for name in last}
+    return ", ".join(f"{name} {value:.2f}" for name, value in
+                     sorted(spent.items(), key=lambda item: -item[1]) if value >= 0.05)
 
 
 def context_switches(pid):
@@ -192,6 +216,7 @@ def main():
                     first = now
                     polled_first = counter(port, "tastesync_consume_seconds_total")
                     cpu_first = cpu_seconds(pipeline.pid)
+                    threads_first = thread_cpu_seconds(pipeline.pid)
                     broker_first = cpu_seconds(broker.pid)
                     switches_first = context_switches(pipeline.pid)
                 if first is not None and (consumed or 0) >= held and all_consumed is None:
@@ -205,6 +230,7 @@ def main():
                 if first is not None and observer.poll() is not None:
                     last = json.loads(observer.stdout.read())["caught_up_monotonic_s"]
                     cpu = cpu_seconds(pipeline.pid) - cpu_first
+                    threads_last = thread_cpu_seconds(pipeline.pid)
                     broker_cpu = cpu_seconds(broker.pid) - broker_first
                     switches = context_switches(pipeline.pid)
                     break
@@ -230,7 +256,9 @@ def main():
                   f"{startup:.2f} s after start; CPU {cpu * per_record:.2f} us/record (broker "
                   f"process {broker_cpu * per_record:.2f} us/record); context switches "
                   f"{switches[0] - switches_first[0]} voluntary, "
-                  f"{switches[1] - switches_first[1]} involuntary{poll_note}", flush=True)
+                  f"{switches[1] - switches_first[1]} involuntary{poll_note}; by thread, "
+                  f"us/record: {thread_breakdown(threads_first, threads_last, per_record)}",
+                  flush=True)
         print(f"passthrough median {passthrough:.0f} records/s of {len(passthrough_rates)} runs; "
               f"pipeline / passthrough median {statistics.median(ratios):.2f} "
               f"({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} runs); first output "

@@ -3,6 +3,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "common/thread_name.hpp"
+
 namespace tastesync {
 
 CheckpointWriter::CheckpointWriter(StateStore& store)
@@ -63,6 +65,7 @@ Status<StateError> CheckpointWriter::write_guarded() noexcept {
 }
 
 void CheckpointWriter::run(const std::stop_token& stop) {
+  name_this_thread("checkpoint");
   std::unique_lock lock(mutex_);
   while (changed_.wait(lock, stop, [this] { return requested_; })) {
     // The batch is this thread's until the result is set: the owner only swaps it in start(),
