@@ -10,10 +10,8 @@
 #include <stdexcept>
 
 namespace tastesync {
-namespace {
 
-// Whether librdkafka's statistics show a broker (not a bootstrap entry) connected.
-bool any_broker_up(const char* json, std::size_t size) {
+bool statistics_show_a_broker_up(const char* json, std::size_t size) {
   simdjson::dom::parser parser;
   simdjson::dom::object brokers;
   if (parser.parse(json, size)["brokers"].get_object().get(brokers) != simdjson::SUCCESS) {
@@ -29,8 +27,6 @@ bool any_broker_up(const char* json, std::size_t size) {
   }
   return false;
 }
-
-}  // namespace
 
 std::map<std::string, std::string> consumer_properties(const Config& config) {
   std::map<std::string, std::string> properties = {
@@ -242,7 +238,7 @@ int InputConsumer::statistics(rd_kafka_t* /*rk*/, char* json, std::size_t json_l
   // logged each broker's disconnect and never that, and /readyz stayed 200 through the whole
   // outage. The statistics say it either way (docs/contract.md#health).
   self.guarded("reading statistics", [&] {
-    if (any_broker_up(json, json_len)) {
+    if (statistics_show_a_broker_up(json, json_len)) {
       self.mark_brokers_up("librdkafka's statistics");
     } else {
       self.mark_brokers_down("no broker UP in librdkafka's statistics");

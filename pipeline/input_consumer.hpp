@@ -14,6 +14,11 @@ namespace tastesync {
 // The librdkafka properties of the input consumer: our defaults, then kafka.properties.
 std::map<std::string, std::string> consumer_properties(const Config& config);
 
+// Whether librdkafka's statistics JSON shows a broker (not a bootstrap entry) UP: during an outage
+// none is, and that marks it when librdkafka's "all brokers are down" does not come
+// (docs/contract.md#health). False for anything that is not such statistics.
+bool statistics_show_a_broker_up(const char* json, std::size_t size);
+
 // The exit code when a librdkafka callback failed and not even that could be reported.
 inline constexpr int kExitCallbackFailed = 3;
 

@@ -85,7 +85,9 @@ TEST(OffsetTracker, AFrontierOverThousandsOfRecordsDoneOutOfOrder) {
       EXPECT_EQ(position->progress.watermark_ms, (frontier - 1) * 10);
     }
     EXPECT_EQ(tracker.in_flight(), static_cast<std::size_t>(kRecords - frontier));
-    if (frontier > 0) EXPECT_FALSE(tracker.complete(frontier - 1).has_value());
+    if (frontier > 0) {
+      EXPECT_FALSE(tracker.complete(frontier - 1).has_value());
+    }
   }
   EXPECT_EQ(frontier, kRecords);
   EXPECT_EQ(tracker.in_flight(), 0u);
