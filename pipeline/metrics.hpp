@@ -60,4 +60,26 @@ class PipelineMetrics {
   prometheus::Gauge& ready;
 };
 
+// Per-record counts kept as plain integers and added to their counters once per consumed batch
+// (flush()): a prometheus counter's increment is an atomic compare-and-swap on a double, and the
+// pipeline thread made one or two per record (docs/bench.md#issue-17-4).
+template <std::size_t N>
+class CounterTally {
+ public:
+  explicit CounterTally(const std::array<prometheus::Counter*, N>& counters)
+      : counters_(counters) {}
+  void add(std::size_t index) { ++counts_[index]; }
+  void flush() {
+    for (std::size_t i = 0; i < N; ++i) {
+      if (counts_[i] == 0) continue;
+      counters_[i]->Increment(static_cast<double>(counts_[i]));
+      counts_[i] = 0;
+    }
+  }
+
+ private:
+  const std::array<prometheus::Counter*, N>& counters_;
+  std::array<std::uint64_t, N> counts_{};
+};
+
 }  // namespace tastesync

@@ -138,6 +138,8 @@ int Pipeline::run(const std::stop_token& stop) {
       if (fatal_ || doomed_) break;
     }
     check_produced(producer_->release_held(stop), "an output");
+    drop_tally_.flush();
+    proximity_tally_.flush();
     producer_->poll(0);
     if (transactions_) {
       if (transactions_->open() && (doomed_ || wall_clock_ms() >= transaction_due_ms_)) {
@@ -227,7 +229,7 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
                           outcome.learned_levels, &slot->state.room());
   }
   if (outcome.proximity) {
-    metrics_.proximity[static_cast<std::size_t>(*outcome.proximity)]->Increment();
+    proximity_tally_.add(static_cast<std::size_t>(*outcome.proximity));
   }
   const OutputOrigin origin{
       message.partition, message.offset,
@@ -250,7 +252,7 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
       forget(message, *forget_request, record, outcome, origin, clock.wall_ms, stop);
       break;
     case Outcome::Kind::dropped:
-      metrics_.drops[static_cast<std::size_t>(outcome.drop_reason)]->Increment();
+      drop_tally_.add(static_cast<std::size_t>(outcome.drop_reason));
       (void)slot->tracker.complete(message.offset);
       break;
   }

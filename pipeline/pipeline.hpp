@@ -142,6 +142,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   Config config_;
   std::shared_ptr<prometheus::Registry> metrics_registry_;
   PipelineMetrics metrics_;
+  CounterTally<kDropReasonCount> drop_tally_{metrics_.drops};
+  CounterTally<kProximityCount> proximity_tally_{metrics_.proximity};
   std::shared_ptr<Health> health_;
   EventTap tap_;
   Topology topology_;
