@@ -69,16 +69,17 @@ std::string format_uuid_string(const Uuid& uuid) {
   return {text.data(), text.size()};
 }
 
-Uuid uuid_v5(const Uuid& name_space, std::string_view name) {
-  // The one-shot EVP call: SHA1_Init and friends are deprecated in OpenSSL 3.
-  using Context = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
-  const Context ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+namespace {
+
+using DigestContext = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
+
+Uuid digest_v5(EVP_MD_CTX* ctx, const EVP_MD* sha1, const Uuid& name_space, std::string_view name) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int digest_length = 0;
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha1(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), name_space.data(), name_space.size()) != 1 ||
-      EVP_DigestUpdate(ctx.get(), name.data(), name.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &digest_length) != 1 || digest_length < 16) {
+  if (ctx == nullptr || sha1 == nullptr || EVP_DigestInit_ex(ctx, sha1, nullptr) != 1 ||
+      EVP_DigestUpdate(ctx, name_space.data(), name_space.size()) != 1 ||
+      EVP_DigestUpdate(ctx, name.data(), name.size()) != 1 ||
+      EVP_DigestFinal_ex(ctx, digest, &digest_length) != 1 || digest_length < 16) {
     throw std::runtime_error("OpenSSL SHA-1 failed");
   }
   Uuid out{};
@@ -86,6 +87,30 @@ Uuid uuid_v5(const Uuid& name_space, std::string_view name) {
   out[6] = static_cast<std::uint8_t>((out[6] & 0x0f) | 0x50);
   out[8] = static_cast<std::uint8_t>((out[8] & 0x3f) | 0x80);
   return out;
+}
+
+}  // namespace
+
+Uuid uuid_v5(const Uuid& name_space, std::string_view name) {
+  // The one-shot EVP call: SHA1_Init and friends are deprecated in OpenSSL 3.
+  const DigestContext ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  return digest_v5(ctx.get(), EVP_sha1(), name_space, name);
+}
+
+struct UuidV5Maker::Impl {
+  // An explicit fetch: EVP_sha1() makes EVP_DigestInit_ex look the implementation up each time.
+  std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> sha1{EVP_MD_fetch(nullptr, "SHA1", nullptr),
+                                                       &EVP_MD_free};
+  DigestContext ctx{EVP_MD_CTX_new(), &EVP_MD_CTX_free};
+};
+
+UuidV5Maker::UuidV5Maker() : impl_(std::make_unique<Impl>()) {
+  if (!impl_->sha1 || !impl_->ctx) throw std::runtime_error("OpenSSL: no SHA-1");
+}
+UuidV5Maker::~UuidV5Maker() = default;
+
+Uuid UuidV5Maker::operator()(const Uuid& name_space, std::string_view name) {
+  return digest_v5(impl_->ctx.get(), impl_->sha1.get(), name_space, name);
 }
 
 }  // namespace tastesync

@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,5 +22,21 @@ std::string format_uuid_string(const Uuid& uuid);
 
 // RFC 4122 §4.3 name-based UUID, SHA-1 (version 5).
 Uuid uuid_v5(const Uuid& name_space, std::string_view name);
+
+// The same for a hot path (an event id per event): OpenSSL's SHA-1 fetched once and one digest
+// context reused, where uuid_v5 fetches and allocates per call. One thread at a time.
+class UuidV5Maker {
+ public:
+  UuidV5Maker();
+  ~UuidV5Maker();
+  UuidV5Maker(const UuidV5Maker&) = delete;
+  UuidV5Maker& operator=(const UuidV5Maker&) = delete;
+
+  Uuid operator()(const Uuid& name_space, std::string_view name);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace tastesync

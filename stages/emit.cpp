@@ -26,6 +26,7 @@ void event_id_name(std::string& name, std::string_view customer_id, std::string_
 }  // namespace
 
 struct EventWriter::Impl {
+  UuidV5Maker event_id_of;
   std::string name;  // the UUID v5 name, reused
   UuidText event_id{};
   rapidjson::StringBuffer buffer;
@@ -53,7 +54,7 @@ EventWriter::Event EventWriter::write(const Sighting& sighting,
 
   event_id_name(w.name, sighting.customer_id, location.store_id, location.name, detected_at,
                 sighting.sighting_id);
-  w.event_id = format_uuid(uuid_v5(kEventIdNamespace, w.name));
+  w.event_id = format_uuid(w.event_id_of(kEventIdNamespace, w.name));
   const std::string_view event_id(w.event_id.data(), w.event_id.size());
 
   w.buffer.Clear();
