@@ -5,6 +5,7 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <map>
 
 namespace tastesync {
 namespace {
@@ -97,9 +98,10 @@ std::string FloorState::snapshot_json(std::string_view store) const {
       add(location.store_id, location.name, location.type);
     }
   }
-  for (const auto& [id, presence] : customers_) {
-    if (store.empty() || presence.store_id == store) {
-      add(presence.store_id, presence.location, presence.location_type);
+  const auto customers = by_id_locked();
+  for (const auto& [id, presence] : customers) {
+    if (store.empty() || presence->store_id == store) {
+      add(presence->store_id, presence->location, presence->location_type);
     }
   }
   rapidjson::StringBuffer buffer;
@@ -123,13 +125,13 @@ std::string FloorState::snapshot_json(std::string_view store) const {
       string(writer, type);
       writer.Key("customers");
       writer.StartArray();
-      for (const auto& [id, presence] : customers_) {
-        if (presence.store_id != store_id || presence.location != name) continue;
+      for (const auto& [id, presence] : customers) {
+        if (presence->store_id != store_id || presence->location != name) continue;
         writer.StartObject();
         writer.Key("id");
-        string(writer, mask_ids_ ? mask(id) : id);
+        string(writer, mask_ids_ ? mask(*id) : *id);
         writer.Key("since");
-        string(writer, presence.since);
+        string(writer, presence->since);
         writer.EndObject();
       }
       writer.EndArray();
@@ -143,9 +145,19 @@ std::string FloorState::snapshot_json(std::string_view store) const {
   return {buffer.GetString(), buffer.GetSize()};
 }
 
+std::vector<std::pair<const std::string*, const FloorState::Presence*>> FloorState::by_id_locked()
+    const {
+  std::vector<std::pair<const std::string*, const Presence*>> sorted;
+  sorted.reserve(customers_.size());
+  for (const auto& [id, presence] : customers_) sorted.emplace_back(&id, &presence);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto& a, const auto& b) { return *a.first < *b.first; });
+  return sorted;
+}
+
 std::optional<FloorPresence> FloorState::locate(std::string_view customer_id, std::int64_t now_ms) {
   const std::lock_guard lock(mutex_);
-  // Only this customer's entry: a lookup stays O(log n) however many are on the floor.
+  // Only this customer's entry: a lookup stays O(1) however many are on the floor.
   const auto found = customers_.find(customer_id);
   if (found == customers_.end()) return std::nullopt;
   if (now_ms - found->second.last_event_ms > presence_timeout_.count()) {
@@ -163,10 +175,10 @@ std::vector<FloorPresence> FloorState::present(std::string_view store_id, std::i
   const std::lock_guard lock(mutex_);
   expire_locked(now_ms);
   std::vector<FloorPresence> found;
-  for (const auto& [id, presence] : customers_) {
-    if (presence.store_id != store_id) continue;
-    found.push_back(FloorPresence{id, presence.store_id, presence.location, presence.location_type,
-                                  presence.since, presence.last_seen});
+  for (const auto& [id, presence] : by_id_locked()) {
+    if (presence->store_id != store_id) continue;
+    found.push_back(FloorPresence{*id, presence->store_id, presence->location,
+                                  presence->location_type, presence->since, presence->last_seen});
   }
   std::stable_sort(found.begin(), found.end(),
                    [](const auto& a, const auto& b) { return a.location < b.location; });

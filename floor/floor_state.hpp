@@ -6,11 +6,11 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
-#include <map>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace tastesync {
@@ -88,7 +88,16 @@ class FloorState {
   simdjson::dom::parser parser_;
   mutable std::mutex mutex_;
   std::condition_variable changed_;
-  std::map<std::string, Presence, std::less<>> customers_;  // by customer id
+  struct IdHash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view id) const { return std::hash<std::string_view>{}(id); }
+  };
+  // By customer id, in no order: every delivered event looks its customer up here on the
+  // pipeline thread, and a tree of thousands of ids cost ~3 % of it (docs/bench.md#issue-17-4).
+  // What is shown is sorted by id when it is made.
+  std::unordered_map<std::string, Presence, IdHash, std::equal_to<>> customers_;
+  // customers_ sorted by id (snapshot_json, present).
+  std::vector<std::pair<const std::string*, const Presence*>> by_id_locked() const;
   std::uint64_t version_ = 1;
   bool stopped_ = false;
 };

@@ -6,6 +6,7 @@
 
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace tastesync {
 namespace {
@@ -54,6 +55,32 @@ TEST(FloorState, ACustomerIsWhereTheirLatestEventSaysSinceTheyCame) {
             std::string::npos)
       << snapshot;
   EXPECT_EQ(floor.version(), 3u);  // the arrival and the move; still_here changes nothing
+}
+
+// Whatever order they came in, the customers of a location are listed by id, in the snapshot
+// and in present().
+TEST(FloorState, CustomersAreListedByIdWhateverOrderTheyCameIn) {
+  FloorState floor = floor_of();
+  for (const char* id : {"cust-9", "cust-1", "cust-5", "cust-10", "cust-3"}) {
+    floor.apply(event(id, "Table 3", "table", "arrival"), 0);
+  }
+  floor.apply(event("cust-7", "Entrance", "entrance", "arrival"), 0);
+  const std::string snapshot = floor.snapshot_json("store100");
+  EXPECT_NE(snapshot.find(R"({"name":"Table 3","type":"table","customers":[)"
+                          R"({"id":"cust-1","since":"2026-12-05T12:00:00.000Z"},)"
+                          R"({"id":"cust-10","since":"2026-12-05T12:00:00.000Z"},)"
+                          R"({"id":"cust-3","since":"2026-12-05T12:00:00.000Z"},)"
+                          R"({"id":"cust-5","since":"2026-12-05T12:00:00.000Z"},)"
+                          R"({"id":"cust-9","since":"2026-12-05T12:00:00.000Z"}]})"),
+            std::string::npos)
+      << snapshot;
+  const std::vector<FloorPresence> present = floor.present("store100", 0);
+  std::vector<std::string> order;
+  for (const FloorPresence& presence : present)
+    order.push_back(presence.location + "/" + presence.customer_id);
+  EXPECT_EQ(order,
+            (std::vector<std::string>{"Entrance/cust-7", "Table 3/cust-1", "Table 3/cust-10",
+                                      "Table 3/cust-3", "Table 3/cust-5", "Table 3/cust-9"}));
 }
 
 TEST(FloorState, ACustomerSilentPastThePresenceTimeoutLeaves) {
