@@ -52,9 +52,11 @@ double normal_cdf(double z) {
   return 0.5 * std::erfc(-z / std::numbers::sqrt2);
 }
 
-// The density at `x` of a level uniform in [low, high] seen through N(0, sigma^2) noise.
-double band_density(double x, double low, double high, double sigma) {
-  return (normal_cdf((x - low) / sigma) - normal_cdf((x - high) / sigma)) / (high - low);
+// The density of a level uniform in [low, high] seen through N(0, sigma^2) noise, from the
+// normal CDF of the reading's distance to each end (taken apart so that an end two bands share
+// is computed once: docs/bench.md#issue-17-5).
+double band_density(double cdf_above_low, double cdf_above_high, double low, double high) {
+  return (cdf_above_low - cdf_above_high) / (high - low);
 }
 
 double total_belief(const CustomerState& state) {
@@ -109,12 +111,16 @@ double LocationFilter::likelihood_ratio(double level_db, double radius_m, double
   const double nearest = -n10 * std::log10(kNearestM);
   const double farthest = -n10 * std::log10(kFarthestM);
   const double sigma = std::max(sigma_db, 0.1);
-  const double near = band_density(level_db, at_radius, nearest, sigma);
-  const double far = band_density(level_db, farthest, at_radius, sigma);
+  const auto cdf_above = [&](double edge) { return normal_cdf((level_db - edge) / sigma); };
+  const double at_radius_cdf = cdf_above(at_radius);  // the near band's low end, the far's high
+  const double near = band_density(at_radius_cdf, cdf_above(nearest), at_radius, nearest);
+  const double far = band_density(cdf_above(farthest), at_radius_cdf, farthest, at_radius);
   // Blocked: the near band lowered by a body's dip, so a reading far below it still rules the
   // location out.
+  const double blocked_low = at_radius - kBlockingMaxDb;
+  const double blocked_high = nearest - kBlockingMinDb;
   const double blocked =
-      band_density(level_db, at_radius - kBlockingMaxDb, nearest - kBlockingMinDb, sigma);
+      band_density(cdf_above(blocked_low), cdf_above(blocked_high), blocked_low, blocked_high);
   const double share = std::clamp(options_.blocked_share, 0.0, 1.0);
   return ((1.0 - share) * near + share * blocked) / std::max(far, 1e-300);
 }
@@ -254,7 +260,7 @@ double LocationFilter::evidence_weight(const CustomerState& state, const Uuid& b
   for (const BeaconTrack& track : state.tracks) {
     if (track.beacon_id != beacon_id || track.readings == 0) continue;
     const double dt_s = static_cast<double>(std::max<EpochMs>(0, t_ms - track.newest_ms)) / 1000.0;
-    const double share = std::expm1(-dt_s / corr_s) / std::expm1(-1.0 / corr_s);
+    const double share = std::expm1(-dt_s / corr_s) / one_second_decay_;
     return options_.evidence_weight * std::min(share, 1.0);
   }
   return options_.evidence_weight;

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <array>
+#include <cmath>
 #include <cstdint>
 #include <span>
 #include <vector>
@@ -44,7 +45,11 @@ class LocationBeliefs {
 // per-beacon Kalman filter and the proximity classes are the Scorer's.
 class LocationFilter {
  public:
-  explicit LocationFilter(ScoreOptions options = {}) : options_(options), scorer_(options) {}
+  explicit LocationFilter(ScoreOptions options = {})
+      : options_(options),
+        scorer_(options),
+        one_second_decay_(options.evidence_corr_s > 0.0 ? std::expm1(-1.0 / options.evidence_corr_s)
+                                                        : -1.0) {}
 
   // Filters the reading into the customer's tracks and beliefs, then names the most likely
   // location. `registry_generation` changes whenever `registry` is replaced (tracks cache their
@@ -133,6 +138,8 @@ class LocationFilter {
 
   ScoreOptions options_;
   Scorer scorer_;
+  // expm1(-1 s / evidence_corr_s), the denominator of evidence_weight's share, computed once.
+  double one_second_decay_;
 };
 
 }  // namespace tastesync
