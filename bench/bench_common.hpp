@@ -75,6 +75,20 @@ struct SweepFigures {
 SweepFigures run_sweep_point(const std::shared_ptr<const Registry>& registry, std::int64_t records,
                              int customers, int partitions, const TopologyOptions& options);
 
+// A thread of this process and the CPU seconds (user + system) it used.
+struct ThreadCpu {
+  int tid = 0;
+  std::string name;
+  double cpu_s = 0;
+};
+
+// Every thread of this process now (/proc/self/task), by thread id.
+std::vector<ThreadCpu> thread_cpu_now();
+
+// `last` less `first`, thread by thread; a thread missing from `first` started in between.
+std::vector<ThreadCpu> thread_cpu_since(const std::vector<ThreadCpu>& first,
+                                        const std::vector<ThreadCpu>& last);
+
 struct E2eFigures {
   std::int64_t records = 0;
   double passthrough_s = 0;
@@ -89,6 +103,9 @@ struct E2eFigures {
   double passthrough_cpu_s = 0;
   long passthrough_voluntary_switches = 0;
   long passthrough_involuntary_switches = 0;
+  // The same CPU seconds thread by thread (threads alive at the end), so the passthrough's
+  // librdkafka threads can be set beside the pipeline's (bench/headline.py).
+  std::vector<ThreadCpu> passthrough_threads;
   double pipeline_eos_s = 0;
   double pipeline_eos_startup_s = 0;
   double eos_latency_p99_ms = 0;

@@ -7,6 +7,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -134,6 +136,7 @@ class Passthrough {
     rd_kafka_assign(consumer_.get(), assignment.get());
     std::optional<std::chrono::steady_clock::time_point> first;
     rusage at_first{};
+    std::vector<ThreadCpu> threads_at_first;
     auto next_check = started;
     while (true) {
       rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer_.get(), in_flight_ > 0 ? 1 : 50);
@@ -144,6 +147,7 @@ class Passthrough {
             first = std::chrono::steady_clock::now();
             figures.passthrough_startup_s = std::chrono::duration<double>(*first - started).count();
             (void)getrusage(RUSAGE_SELF, &at_first);
+            threads_at_first = thread_cpu_now();
           }
           forward(*message);
         }
@@ -168,6 +172,7 @@ class Passthrough {
     figures.passthrough_cpu_s = cpu_s(usage) - cpu_s(at_first);
     figures.passthrough_voluntary_switches = usage.ru_nvcsw - at_first.ru_nvcsw;
     figures.passthrough_involuntary_switches = usage.ru_nivcsw - at_first.ru_nivcsw;
+    figures.passthrough_threads = thread_cpu_since(threads_at_first, thread_cpu_now());
     rd_kafka_consumer_close(consumer_.get());
     rd_kafka_topic_destroy(output_);
   }
@@ -346,6 +351,44 @@ LatencyFigures run_latency_benchmark(const std::shared_ptr<const Registry>& regi
   }
   std::filesystem::remove_all(state_dir);
   return figures;
+}
+
+std::vector<ThreadCpu> thread_cpu_now() {
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  std::vector<ThreadCpu> threads;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::ifstream stat(task.path() / "stat");
+    std::string name;
+    std::string line;
+    if (!std::getline(comm, name) || !std::getline(stat, line)) continue;  // it ended meanwhile
+    // proc(5): utime and stime are the 14th and 15th fields; the name (2nd) may hold spaces
+    // and parentheses, so count from the last ')'.
+    std::istringstream fields(line.substr(line.rfind(')') + 1));
+    std::string field;
+    std::int64_t utime = 0;
+    std::int64_t stime = 0;
+    for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 14) utime = std::stoll(field);
+      if (i == 15) stime = std::stoll(field);
+    }
+    threads.push_back(ThreadCpu{std::stoi(task.path().filename().string()), name,
+                                static_cast<double>(utime + stime) / ticks});
+  }
+  return threads;
+}
+
+std::vector<ThreadCpu> thread_cpu_since(const std::vector<ThreadCpu>& first,
+                                        const std::vector<ThreadCpu>& last) {
+  std::vector<ThreadCpu> spent;
+  for (const ThreadCpu& thread : last) {
+    const auto before = std::find_if(first.begin(), first.end(),
+                                     [&](const ThreadCpu& t) { return t.tid == thread.tid; });
+    spent.push_back(ThreadCpu{thread.tid, thread.name,
+                              thread.cpu_s - (before == first.end() ? 0.0 : before->cpu_s)});
+  }
+  return spent;
 }
 
 E2eFigures run_e2e_benchmark(const std::shared_ptr<const Registry>& registry, std::int64_t records,

@@ -20,8 +20,8 @@ SIGHTINGS sightings; then, on those same records and that same broker process:
 
 For each run it also reads the CPU seconds (user + system, every thread) the process and the
 broker process used over the timed interval, the same per thread name (`pipeline`, `checkpoint`,
-librdkafka's `rdk:*`, RocksDB's `rocksdb:*`), and the context switches: the CPU-per-record
-breakdown issue 17 asks for. Prints one line per run and the median steady-state ratio
+librdkafka's `rdk:*`, RocksDB's `rocksdb:*`; the passthrough reports its own threads), and the
+context switches: the CPU-per-record breakdown issue 17 asks for. Prints one line per run and the median steady-state ratio
 pipeline / passthrough. No assertions: docs/bench.md says what the figures mean.
 """
 import argparse
@@ -48,9 +48,9 @@ def cpu_seconds(pid):
 
 
 def thread_cpu_seconds(pid):
-    """User + system CPU seconds of `pid`'s threads, summed by thread name (/proc/PID/task/*):
-    `pipeline` and `checkpoint` (tastesync names them), librdkafka's `rdk:*`, RocksDB's
-    `rocksdb:*`. A thread that ended in between is missing from the later reading."""
+    """{tid: (name, user + system CPU seconds)} of `pid`'s threads (/proc/PID/task/*): `pipeline`
+    and `checkpoint` (tastesync names them), librdkafka's `rdk:*`, RocksDB's `rocksdb:*`. A
+    thread that ended in between is missing from the later reading."""
     seconds = {}
     for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -58,16 +58,36 @@ def thread_cpu_seconds(pid):
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue  # a thread that ended meanwhile
-        seconds[name] = seconds.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / TICKS
+        seconds[int(task.name)] = (name, (int(fields[11]) + int(fields[12])) / TICKS)
     return seconds
 
 
 def thread_breakdown(first, last, per_record):
-    """'pipeline 3.10, rdk:broker1 1.20, ...' us/record between two thread_cpu_seconds readings,
-    largest first, threads under 0.05 us/record left out."""
-    spent = {name: (last.get(name, 0.0) - first.get(name, 0.0)) * per_record for name in last}
-    return ", ".join(f"{name} {value:.2f}" for name, value in
-                     sorted(spent.items(), key=lambda item: -item[1]) if value >= 0.05)
+    """'pipeline 3.10, rdk:broker1 1.62 (1.20 + 0.42), ...' us/record between two
+    thread_cpu_seconds readings, summed by thread name, largest first, with each thread of a
+    shared name in brackets (a consumer and a producer both have an `rdk:broker1`); threads
+    under 0.05 us/record left out."""
+    by_name = {}
+    for tid, (name, seconds) in last.items():
+        spent = (seconds - first.get(tid, (name, 0.0))[1]) * per_record
+        by_name.setdefault(name, []).append(spent)
+    parts = []
+    for name, spent in sorted(by_name.items(), key=lambda item: -sum(item[1])):
+        if sum(spent) < 0.05:
+            continue
+        busy = sorted((value for value in spent if value >= 0.05), reverse=True)
+        split = f" ({' + '.join(f'{value:.2f}' for value in busy)})" if len(busy) > 1 else ""
+        parts.append(f"{name} {sum(spent):.2f}{split}")
+    return ", ".join(parts)
+
+
+def passthrough_threads(figures, per_record):
+    """'; by thread, us/record: ...' from the passthrough's own reading of its threads (none from
+    a bench binary without it)."""
+    if "threads" not in figures:
+        return ""
+    last = {thread["tid"]: (thread["name"], thread["cpu_s"]) for thread in figures["threads"]}
+    return f"; by thread, us/record: {thread_breakdown({}, last, per_record)}"
 
 
 def context_switches(pid):
@@ -182,7 +202,8 @@ def main():
                   f"start-up {figures['startup_s']:.2f} s); CPU {figures['cpu_s'] * per_record:.2f}"
                   f" us/record (broker process {broker_cpu * per_record:.2f} us/record over the "
                   f"whole run); context switches {figures['voluntary_switches']} voluntary, "
-                  f"{figures['involuntary_switches']} involuntary", flush=True)
+                  f"{figures['involuntary_switches']} involuntary"
+                  f"{passthrough_threads(figures, per_record)}", flush=True)
         passthrough = statistics.median(passthrough_rates)
 
         ratios = []
