@@ -139,6 +139,10 @@ def main():
                         help="an extra kafka.properties entry for the pipeline runs only (to try "
                              "a setting; the headline figure is made without)")
     args = parser.parse_args()
+    pipeline_properties = dict(entry.split("=", 1) for entry in args.pipeline_property
+                               if "=" in entry)
+    if len(pipeline_properties) != len(args.pipeline_property):
+        parser.error("--pipeline-property takes NAME=VALUE")
     binary = pathlib.Path(args.build) / "app" / "tastesync"
     bench = pathlib.Path(args.build) / "bench" / "tastesync_bench"
     work = pathlib.Path(tempfile.mkdtemp(prefix="tastesync-headline-"))
@@ -172,12 +176,13 @@ def main():
               f"{held} held by the broker process", flush=True)
 
         # The passthrough's commit interval (bench_config: 100 ms) for the pipeline too, so neither
-        # end waits on a longer auto-commit than the other.
+        # end waits on a longer auto-commit than the other. A --pipeline-property replaces an
+        # entry of the same name: tastesync refuses a configuration with a key twice.
+        properties = {"auto.commit.interval.ms": "100", "statistics.interval.ms": "0"}
+        properties.update(pipeline_properties)
         (work / "same-properties.yaml").write_text(
-            'kafka:\n  properties:\n    auto.commit.interval.ms: "100"\n'
-            '    statistics.interval.ms: "0"\n' +
-            "".join(f'    {name}: "{value}"\n' for name, value in
-                    (entry.split("=", 1) for entry in args.pipeline_property)))
+            "kafka:\n  properties:\n" +
+            "".join(f'    {name}: "{value}"\n' for name, value in properties.items()))
         passthrough_rates = []
         for run in range(1, args.passthrough_runs + 1):
             group = f"passthrough-{run}"
@@ -227,7 +232,7 @@ def main():
                               "--dlq-topic", f"dlq-{group}", "--state-dir", work / f"state-{group}",
                               "--metrics-port", str(port)], f"{group}.log")
             first = last = first_output = all_consumed = polled = None
-            while time.monotonic() - launched < 300:
+            while time.monotonic() - launched < 300 and pipeline.poll() is None:
                 consumed = counter(port, "tastesync_records_consumed_total")
                 now = time.monotonic()
                 if first_output is None and (counter(port, "tastesync_events_delivered_total")
@@ -258,6 +263,12 @@ def main():
                 time.sleep(0.02)
             if observer.poll() is None:
                 observer.kill()
+            if last is None and pipeline.poll() is not None:
+                log_lines = (work / f"{group}.log").read_text(errors="replace").splitlines()
+                tail = " | ".join(line.strip() for line in log_lines[-2:])[-500:]
+                print(f"  pipeline run {run}: exited with code {pipeline.returncode} before "
+                      f"consuming every record: {tail}", flush=True)
+                continue
             pipeline.send_signal(signal.SIGTERM)
             pipeline.wait(timeout=60)
             if last is None:
