@@ -39,6 +39,10 @@ tests_status=0
 side_status=0
 wait "$side_pid" || side_status=$?
 cat "$side_log"
-if [ "$tests_status" -ne 0 ]; then exit "$tests_status"; fi
+if [ "$tests_status" -ne 0 ]; then
+  # Last, so that the end of the log says why (scripts/failure_digest.py).
+  python3 "$root/scripts/failure_digest.py" "$root/build/test" || true
+  exit "$tests_status"
+fi
 if [ "$side_status" -ne 0 ]; then exit "$side_status"; fi
 echo "test.sh: all tests passed"

@@ -58,6 +58,42 @@ std::set<std::string> distinct_ids(const std::multiset<std::string>& ids) {
   return {ids.begin(), ids.end()};
 }
 
+namespace {
+
+// Up to `limit` of `events` whose event_id is not in `ids`, one per line.
+std::string events_missing_from(const std::vector<Record>& events, const std::set<std::string>& ids,
+                                std::size_t& count) {
+  constexpr std::size_t limit = 5;
+  std::string lines;
+  std::set<std::string> listed;
+  for (const Record& event : events) {
+    const std::string id = event.header_text("event_id");
+    if (ids.contains(id) || !listed.insert(id).second) continue;
+    if (++count > limit) continue;
+    lines += "  " + std::to_string(event.partition) + "@" + std::to_string(event.offset) + " key " +
+             event.key.value_or("(null)") + ": " + event.value.value_or("(null)").substr(0, 300) +
+             "\n";
+  }
+  return lines;
+}
+
+}  // namespace
+
+std::string event_id_difference(const std::vector<Record>& events,
+                                const std::vector<Record>& reference) {
+  const auto ids = distinct_ids(event_ids_of(events));
+  const auto reference_ids = distinct_ids(event_ids_of(reference));
+  if (ids == reference_ids) return "";
+  std::size_t extra = 0;
+  std::size_t missing = 0;
+  const std::string extra_lines = events_missing_from(events, reference_ids, extra);
+  const std::string missing_lines = events_missing_from(reference, ids, missing);
+  return std::to_string(ids.size()) + " distinct event_ids against " +
+         std::to_string(reference_ids.size()) + " in the reference; " + std::to_string(extra) +
+         " not in the reference:\n" + extra_lines + std::to_string(missing) +
+         " of the reference missing:\n" + missing_lines;
+}
+
 std::set<std::string> dead_letter_sources(const std::vector<Record>& letters) {
   std::set<std::string> sources;
   for (const Record& letter : letters) {

@@ -92,6 +92,11 @@ std::string sentinel_in_partition_of(const std::string& customer, int partitions
 // The event_id header of each event, duplicates kept; and the same without them.
 std::multiset<std::string> event_ids_of(const std::vector<Record>& events);
 std::set<std::string> distinct_ids(const std::multiset<std::string>& ids);
+// Empty when both sets of events have the same event_ids; otherwise how many differ, and the
+// first few events on each side that the other lacks (partition@offset, key, value), for a
+// failure message that says what went wrong instead of printing both sets.
+std::string event_id_difference(const std::vector<Record>& events,
+                                const std::vector<Record>& reference);
 // The input records the dead letters came from, as "partition/offset".
 std::set<std::string> dead_letter_sources(const std::vector<Record>& letters);
 
