@@ -5,9 +5,15 @@
 // changelog, and what is processed twice comes out with the same event_id.
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <iostream>
+#include <map>
 #include <regex>
 #include <set>
+#include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "tests/support/broker_test.hpp"
 #include "tests/support/free_port.hpp"
@@ -20,6 +26,44 @@ namespace {
 bool has_partitions(PipelineProcess& instance) {
   return std::regex_search(instance.process().stderr_text(),
                            std::regex("assigned partitions \\[[0-9]"));
+}
+
+// Each "assigned", "revoked" or "lost" partition in `instance`'s log, in log order (cooperative
+// rebalancing logs each increment).
+std::vector<std::pair<std::string, int>> partition_changes(PipelineProcess& instance) {
+  const std::string log = instance.process().stderr_text();
+  const std::regex change("(assigned|revoked|lost) partitions \\[([0-9,]*)\\]");
+  std::vector<std::pair<std::string, int>> changes;
+  for (auto it = std::sregex_iterator(log.begin(), log.end(), change); it != std::sregex_iterator();
+       ++it) {
+    std::stringstream list((*it)[2].str());
+    for (std::string partition; std::getline(list, partition, ',');) {
+      changes.emplace_back((*it)[1].str(), std::stoi(partition));
+    }
+  }
+  return changes;
+}
+
+// The input partitions `instance` owns now.
+std::set<int> owned_partitions(PipelineProcess& instance) {
+  std::set<int> owned;
+  for (const auto& [what, partition] : partition_changes(instance)) {
+    if (what == "assigned") {
+      owned.insert(partition);
+    } else {
+      owned.erase(partition);
+    }
+  }
+  return owned;
+}
+
+// The input partitions `instance` gave up (revoked or lost) at any time.
+std::set<int> revoked_partitions(PipelineProcess& instance) {
+  std::set<int> revoked;
+  for (const auto& [what, partition] : partition_changes(instance)) {
+    if (what != "assigned") revoked.insert(partition);
+  }
+  return revoked;
 }
 
 // Whether `instance` restored a moved partition's state from the changelog (records, not none);
@@ -120,15 +164,65 @@ TEST_F(ScaleOut, OneThenThreeThenOneWhileSightingsFlow) {
   auto gen = start_stream();
   TopicReader events(brokers(), "customer-events");
   ASSERT_TRUE(events.read_at_least(50, kOutputTimeout)) << a->process().stderr_text();
+  // Each newcomer stops only once it has committed one of its partitions past where `a` can have
+  // left it, so that what the newcomer processed is in its changelog and not in a's local state:
+  // `a` has to restore it. a's local checkpoint of a partition is at most the partition's end
+  // when a's log shows it revoked. Without this wait a newcomer stopped soon after its
+  // assignment (its commits failing in the rebalance its own stop starts) could leave the
+  // group's offsets at or below a's local checkpoints; `a` then rightly resumed from its own
+  // state, no partition came from a changelog, and the test failed. Locally two of the four
+  // moved partitions often came back that way; all four doing so is the likeliest cause of stop
+  // 32's CI failure, whose log kept only the test's name.
+  KafkaInspector inspector(brokers());
+  std::map<int, std::int64_t> end_when_revoked;
+  const auto note_revokes = [&] {
+    for (const int partition : revoked_partitions(*a)) {
+      if (end_when_revoked.contains(partition)) continue;
+      const auto ends = inspector.high_watermarks("raw-beacons");
+      end_when_revoked[partition] = ends.at(static_cast<std::size_t>(partition));
+    }
+  };
   auto b = start_pipeline(member("b"));
   auto c = start_pipeline(member("c"));
   for (auto* instance : {b.get(), c.get()}) {
-    ASSERT_TRUE(wait_until([&] { return has_partitions(*instance); }, kOutputTimeout))
+    ASSERT_TRUE(wait_until(
+        [&] {
+          note_revokes();
+          return has_partitions(*instance);
+        },
+        kOutputTimeout))
         << instance->process().stderr_text();
   }
   ASSERT_TRUE(events.read_at_least(events.records().size() + 100, kOutputTimeout));
+  for (auto* instance : {b.get(), c.get()}) {
+    const bool committed_past_a = wait_until(
+        [&] {
+          note_revokes();
+          const auto committed = inspector.committed_offsets("scaled", "raw-beacons");
+          for (const int partition : owned_partitions(*instance)) {
+            const auto revoked = end_when_revoked.find(partition);
+            if (revoked != end_when_revoked.end() &&
+                committed.at(static_cast<std::size_t>(partition)) > revoked->second) {
+              return true;
+            }
+          }
+          return false;
+        },
+        kOutputTimeout, std::chrono::milliseconds(250));
+    ASSERT_TRUE(committed_past_a) << instance->process().stderr_text();
+    std::cout << "[ owned    ] " << instance->process().name() << ":";
+    for (const int partition : owned_partitions(*instance)) std::cout << " " << partition;
+    std::cout << "\n";
+  }
   EXPECT_TRUE(b->stop().exited_with(0));
   EXPECT_TRUE(c->stop().exited_with(0));
+  // Back to one: `a` owns every partition again. The newcomers can have committed all of the
+  // input before they stopped (their assignments came 10-15 s after a's revoke in some runs,
+  // after the stream had ended), so the group's being caught up does not say that `a` has its
+  // partitions back.
+  const auto partitions = static_cast<std::size_t>(inspector.partition_count("raw-beacons"));
+  ASSERT_TRUE(wait_until([&] { return owned_partitions(*a).size() == partitions; }, kOutputTimeout))
+      << a->process().stderr_text();
   wait_for_stream(*gen);
   wait_caught_up("scaled", "raw-beacons", *a);
   ASSERT_FALSE(HasFatalFailure());
