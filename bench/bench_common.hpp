@@ -75,11 +75,13 @@ struct SweepFigures {
 SweepFigures run_sweep_point(const std::shared_ptr<const Registry>& registry, std::int64_t records,
                              int customers, int partitions, const TopologyOptions& options);
 
-// A thread of this process and the CPU seconds (user + system) it used.
+// A thread of this process, the CPU seconds (user + system) it used and its minor page faults
+// (each ~11 µs on the VM docs/bench.md#issue-17-6 measured).
 struct ThreadCpu {
   int tid = 0;
   std::string name;
   double cpu_s = 0;
+  std::int64_t minor_faults = 0;
 };
 
 // Every thread of this process now (/proc/self/task), by thread id.

@@ -91,7 +91,8 @@ int main(int argc, char** argv) {
       // Thread names are librdkafka's and the bench's own ("rdk:broker1"): nothing to escape.
       threads += (threads.empty() ? "" : ",") + std::string("{\"tid\":") +
                  std::to_string(thread.tid) + ",\"name\":\"" + thread.name +
-                 "\",\"cpu_s\":" + std::to_string(thread.cpu_s) + "}";
+                 "\",\"cpu_s\":" + std::to_string(thread.cpu_s) +
+                 ",\"minflt\":" + std::to_string(thread.minor_faults) + "}";
     }
     std::printf(
         "{\"records\":%lld,\"seconds\":%.6f,\"startup_s\":%.6f,\"cpu_s\":%.6f,"

@@ -363,18 +363,20 @@ std::vector<ThreadCpu> thread_cpu_now() {
     std::string name;
     std::string line;
     if (!std::getline(comm, name) || !std::getline(stat, line)) continue;  // it ended meanwhile
-    // proc(5): utime and stime are the 14th and 15th fields; the name (2nd) may hold spaces
-    // and parentheses, so count from the last ')'.
+    // proc(5): minflt is the 10th field, utime and stime the 14th and 15th; the name (2nd) may
+    // hold spaces and parentheses, so count from the last ')'.
     std::istringstream fields(line.substr(line.rfind(')') + 1));
     std::string field;
+    std::int64_t minor_faults = 0;
     std::int64_t utime = 0;
     std::int64_t stime = 0;
     for (int i = 3; i <= 15 && fields >> field; ++i) {
+      if (i == 10) minor_faults = std::stoll(field);
       if (i == 14) utime = std::stoll(field);
       if (i == 15) stime = std::stoll(field);
     }
     threads.push_back(ThreadCpu{std::stoi(task.path().filename().string()), name,
-                                static_cast<double>(utime + stime) / ticks});
+                                static_cast<double>(utime + stime) / ticks, minor_faults});
   }
   return threads;
 }
@@ -385,8 +387,10 @@ std::vector<ThreadCpu> thread_cpu_since(const std::vector<ThreadCpu>& first,
   for (const ThreadCpu& thread : last) {
     const auto before = std::find_if(first.begin(), first.end(),
                                      [&](const ThreadCpu& t) { return t.tid == thread.tid; });
+    const bool started_since = before == first.end();
     spent.push_back(ThreadCpu{thread.tid, thread.name,
-                              thread.cpu_s - (before == first.end() ? 0.0 : before->cpu_s)});
+                              thread.cpu_s - (started_since ? 0.0 : before->cpu_s),
+                              thread.minor_faults - (started_since ? 0 : before->minor_faults)});
   }
   return spent;
 }

@@ -48,9 +48,9 @@ def cpu_seconds(pid):
 
 
 def thread_cpu_seconds(pid):
-    """{tid: (name, user + system CPU seconds)} of `pid`'s threads (/proc/PID/task/*): `pipeline`
-    and `checkpoint` (tastesync names them), librdkafka's `rdk:*`, RocksDB's `rocksdb:*`. A
-    thread that ended in between is missing from the later reading."""
+    """{tid: (name, user + system CPU seconds, minor page faults)} of `pid`'s threads
+    (/proc/PID/task/*): `pipeline` and `checkpoint` (tastesync names them), librdkafka's `rdk:*`,
+    RocksDB's `rocksdb:*`. A thread that ended in between is missing from the later reading."""
     seconds = {}
     for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -58,7 +58,8 @@ def thread_cpu_seconds(pid):
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
         except (FileNotFoundError, ProcessLookupError):
             continue  # a thread that ended meanwhile
-        seconds[int(task.name)] = (name, (int(fields[11]) + int(fields[12])) / TICKS)
+        seconds[int(task.name)] = (name, (int(fields[11]) + int(fields[12])) / TICKS,
+                                   int(fields[7]))
     return seconds
 
 
@@ -68,8 +69,8 @@ def thread_breakdown(first, last, per_record):
     shared name in brackets (a consumer and a producer both have an `rdk:broker1`); threads
     under 0.05 us/record left out."""
     by_name = {}
-    for tid, (name, seconds) in last.items():
-        spent = (seconds - first.get(tid, (name, 0.0))[1]) * per_record
+    for tid, (name, seconds, _) in last.items():
+        spent = (seconds - first.get(tid, (name, 0.0, 0))[1]) * per_record
         by_name.setdefault(name, []).append(spent)
     parts = []
     for name, spent in sorted(by_name.items(), key=lambda item: -sum(item[1])):
@@ -81,13 +82,30 @@ def thread_breakdown(first, last, per_record):
     return ", ".join(parts)
 
 
+def fault_breakdown(first, last, records):
+    """'62 per 1 000 records: rdk:broker1 41, checkpoint 11, ...': minor page faults between two
+    thread_cpu_seconds readings, in all and by thread name, largest first, names under 1 per
+    1 000 records left out. On the VM of docs/bench.md#issue-17-6 each costs ~11 us of the
+    thread's CPU, so they explain much of the breakdown's differences."""
+    by_name = {}
+    for tid, (name, _, faults) in last.items():
+        by_name[name] = by_name.get(name, 0) + faults - first.get(tid, (name, 0.0, 0))[2]
+    per_thousand = {name: faults * 1000 / records for name, faults in by_name.items()}
+    parts = [f"{name} {value:.0f}" for name, value in
+             sorted(per_thousand.items(), key=lambda item: -item[1]) if value >= 1]
+    return f"{sum(per_thousand.values()):.0f} per 1 000 records: {', '.join(parts)}"
+
+
 def passthrough_threads(figures, per_record):
     """'; by thread, us/record: ...' from the passthrough's own reading of its threads (none from
     a bench binary without it)."""
     if "threads" not in figures:
         return ""
-    last = {thread["tid"]: (thread["name"], thread["cpu_s"]) for thread in figures["threads"]}
-    return f"; by thread, us/record: {thread_breakdown({}, last, per_record)}"
+    last = {thread["tid"]: (thread["name"], thread["cpu_s"], thread.get("minflt", 0))
+            for thread in figures["threads"]}
+    faults = (f"; minor page faults {fault_breakdown({}, last, figures['records'])}"
+              if any("minflt" in thread for thread in figures["threads"]) else "")
+    return f"; by thread, us/record: {thread_breakdown({}, last, per_record)}{faults}"
 
 
 def context_switches(pid):
@@ -289,7 +307,8 @@ def main():
                   f"process {broker_cpu * per_record:.2f} us/record); context switches "
                   f"{switches[0] - switches_first[0]} voluntary, "
                   f"{switches[1] - switches_first[1]} involuntary{poll_note}; by thread, "
-                  f"us/record: {thread_breakdown(threads_first, threads_last, per_record)}",
+                  f"us/record: {thread_breakdown(threads_first, threads_last, per_record)}; "
+                  f"minor page faults {fault_breakdown(threads_first, threads_last, held)}",
                   flush=True)
         print(f"passthrough median {passthrough:.0f} records/s of {len(passthrough_rates)} runs; "
               f"pipeline / passthrough median {statistics.median(ratios):.2f} "
