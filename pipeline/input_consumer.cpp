@@ -46,12 +46,11 @@ std::map<std::string, std::string> consumer_properties(const Config& config) {
       {"socket.nagle.disable", "true"},
       {"fetch.wait.max.ms", "50"},
       // librdkafka 2.0.2 holds this against the whole forwarded consumer queue, not per
-      // partition: at its default (100 000) every partition stopped fetching once 100 000
-      // records waited, and resumed only ~0.4 s later, with the queue drained to nothing, so a
-      // backlog was processed in bursts with idle gaps (docs/bench.md#issue-17-2). For sightings
-      // (~270 bytes) queued.max.messages.kbytes (64 MiB, ~240 000 of them) now binds first; this
-      // count bounds the prefetch of tiny hostile records (docs/design.md#bounded-memory).
-      {"queued.min.messages", "300000"},
+      // partition, and once it is reached its fetcher looks again only when its thread wakes,
+      // up to 1 s later: the FetchWaker started in start() wakes it while a backlog drains. A
+      // shallow prefetch, ~4 MB of sightings, keeps what librdkafka receives on memory it has
+      // used before instead of 64 MiB of fresh pages (docs/design.md#fetch-wake).
+      {"queued.min.messages", "16000"},
       {"statistics.interval.ms", "5000"},
       // librdkafka's 10 s backoff ceiling kept a client away up to 8.5 s after a broker came
       // back; 1 s (the Java client's) brings it back in ~0.6 s (docs/platform.md#mock-outages).
@@ -110,6 +109,7 @@ void InputConsumer::start(int partition_count) {
     if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
       throw std::runtime_error("subscribing to " + topic_ + ": " + rd_kafka_err2str(err));
     }
+    start_waker();
     return;
   }
   const TopicPartitionList partitions(rd_kafka_topic_partition_list_new(partition_count));
@@ -122,11 +122,24 @@ void InputConsumer::start(int partition_count) {
   if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     throw std::runtime_error("assigning " + topic_ + ": " + rd_kafka_err2str(err));
   }
+  start_waker();
+}
+
+void InputConsumer::start_waker() {
+  char value[32] = {};
+  std::size_t size = sizeof(value);
+  FetchWakerOptions options;
+  if (rd_kafka_conf_get(rd_kafka_conf(handle_.get()), "queued.min.messages", value, &size) ==
+      RD_KAFKA_CONF_OK) {
+    options.queue_limit = static_cast<std::size_t>(std::strtoull(value, nullptr, 10));
+  }
+  waker_ = std::make_unique<FetchWaker>(handle_.get(), options);
 }
 
 std::size_t InputConsumer::consume(std::vector<KafkaMessage>& out, std::size_t max,
                                    int timeout_ms) {
   std::size_t count = 0;
+  if (waker_) waker_->before_take(max);
   // The first record may wait; the rest are only what is already fetched, so a record never
   // waits for a batch to fill.
   for (int wait = timeout_ms; count < max; wait = 0) {
@@ -167,6 +180,7 @@ rd_kafka_resp_err_t InputConsumer::commit_within(int timeout_ms) {
 }
 
 bool InputConsumer::close_within(int timeout_ms) {
+  if (waker_) waker_->stop();
   if (closed_ || !handle_) return true;
   closed_ = true;
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
@@ -192,6 +206,7 @@ bool InputConsumer::close_within(int timeout_ms) {
 }
 
 void InputConsumer::abandon() {
+  if (waker_) waker_->stop();
   if (closed_ || !handle_) return;
   closed_ = true;
   rd_kafka_destroy_flags(handle_.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);

@@ -3,11 +3,13 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
 #include "kafka/kafka.hpp"
+#include "pipeline/fetch_waker.hpp"
 
 namespace tastesync {
 
@@ -79,6 +81,8 @@ class InputConsumer {
   // what /readyz says during an outage (docs/contract.md#health).
   bool brokers_down() const { return brokers_down_; }
   bool cooperative() const;
+  // Requests the FetchWaker sent (docs/design.md#fetch-wake).
+  std::uint64_t fetch_wakes() const { return waker_ ? waker_->wakes() : 0; }
 
  private:
   static void rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
@@ -90,6 +94,8 @@ class InputConsumer {
   // Runs `body` inside a librdkafka callback: nothing it throws may unwind into C.
   void guarded(const char* what, const std::function<void()>& body) noexcept;
   void report_failure(const std::string& reason) noexcept;
+  // Starts the FetchWaker with the client's own queued.min.messages.
+  void start_waker();
   void mark_brokers_down(const char* seen_in);
   void mark_brokers_up(const char* seen_in);
 
@@ -105,6 +111,8 @@ class InputConsumer {
   // Records already in the consumer queue when the outage was noticed: fetched before it, so
   // consuming them proves no broker answers.
   std::size_t fetched_before_down_ = 0;
+  // After handle_: stopped before the client it wakes is closed or destroyed.
+  std::unique_ptr<FetchWaker> waker_;
 };
 
 }  // namespace tastesync
