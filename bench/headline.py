@@ -48,19 +48,37 @@ def cpu_seconds(pid):
 
 
 def thread_cpu_seconds(pid):
-    """{tid: (name, user + system CPU seconds, minor page faults)} of `pid`'s threads
-    (/proc/PID/task/*): `pipeline` and `checkpoint` (tastesync names them), librdkafka's `rdk:*`,
-    RocksDB's `rocksdb:*`. A thread that ended in between is missing from the later reading."""
+    """{tid: (name, user + system CPU seconds, minor page faults, seconds runnable but waiting for
+    a CPU)} of `pid`'s threads (/proc/PID/task/*: stat, and schedstat's run-queue wait):
+    `pipeline` and `checkpoint` (tastesync names them), librdkafka's `rdk:*`, RocksDB's
+    `rocksdb:*`. A thread that ended in between is missing from the later reading."""
     seconds = {}
     for task in pathlib.Path(f"/proc/{pid}/task").iterdir():
         try:
             name = (task / "comm").read_text().strip()
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            waited = int((task / "schedstat").read_text().split()[1]) / 1e9
         except (FileNotFoundError, ProcessLookupError):
             continue  # a thread that ended meanwhile
         seconds[int(task.name)] = (name, (int(fields[11]) + int(fields[12])) / TICKS,
-                                   int(fields[7]))
+                                   int(fields[7]), waited)
     return seconds
+
+
+def pipeline_thread_time(first, last, wall):
+    """'; the pipeline thread over the 1.30 s: 0.73 s on a CPU, 0.31 s runnable waiting for one,
+    0.26 s asleep': where the thread every record passes through spent the timed interval (sleep
+    is the consumer poll, a full producer queue, or a checkpoint hand-off). Empty when the
+    process has no thread named `pipeline`."""
+    for tid, (name, cpu, _, waited) in last.items():
+        if name != "pipeline" or tid not in first:
+            continue
+        on_cpu = cpu - first[tid][1]
+        runnable = waited - first[tid][3]
+        return (f"; the pipeline thread over the {wall:.2f} s: {on_cpu:.2f} s on a CPU, "
+                f"{runnable:.2f} s runnable waiting for one, "
+                f"{max(wall - on_cpu - runnable, 0.0):.2f} s asleep")
+    return ""
 
 
 def thread_breakdown(first, last, per_record):
@@ -69,8 +87,8 @@ def thread_breakdown(first, last, per_record):
     shared name in brackets (a consumer and a producer both have an `rdk:broker1`); threads
     under 0.05 us/record left out."""
     by_name = {}
-    for tid, (name, seconds, _) in last.items():
-        spent = (seconds - first.get(tid, (name, 0.0, 0))[1]) * per_record
+    for tid, (name, seconds, *_) in last.items():
+        spent = (seconds - first.get(tid, (name, 0.0, 0, 0.0))[1]) * per_record
         by_name.setdefault(name, []).append(spent)
     parts = []
     for name, spent in sorted(by_name.items(), key=lambda item: -sum(item[1])):
@@ -88,8 +106,8 @@ def fault_breakdown(first, last, records):
     1 000 records left out. On the VM of docs/bench.md#issue-17-6 each costs ~11 us of the
     thread's CPU, so they explain much of the breakdown's differences."""
     by_name = {}
-    for tid, (name, _, faults) in last.items():
-        by_name[name] = by_name.get(name, 0) + faults - first.get(tid, (name, 0.0, 0))[2]
+    for tid, (name, _, faults, *_) in last.items():
+        by_name[name] = by_name.get(name, 0) + faults - first.get(tid, (name, 0.0, 0, 0.0))[2]
     per_thousand = {name: faults * 1000 / records for name, faults in by_name.items()}
     parts = [f"{name} {value:.0f}" for name, value in
              sorted(per_thousand.items(), key=lambda item: -item[1]) if value >= 1]
@@ -101,7 +119,7 @@ def passthrough_threads(figures, per_record):
     a bench binary without it)."""
     if "threads" not in figures:
         return ""
-    last = {thread["tid"]: (thread["name"], thread["cpu_s"], thread.get("minflt", 0))
+    last = {thread["tid"]: (thread["name"], thread["cpu_s"], thread.get("minflt", 0), 0.0)
             for thread in figures["threads"]}
     faults = (f"; minor page faults {fault_breakdown({}, last, figures['records'])}"
               if any("minflt" in thread for thread in figures["threads"]) else "")
@@ -308,7 +326,8 @@ def main():
                   f"{switches[0] - switches_first[0]} voluntary, "
                   f"{switches[1] - switches_first[1]} involuntary{poll_note}; by thread, "
                   f"us/record: {thread_breakdown(threads_first, threads_last, per_record)}; "
-                  f"minor page faults {fault_breakdown(threads_first, threads_last, held)}",
+                  f"minor page faults {fault_breakdown(threads_first, threads_last, held)}"
+                  f"{pipeline_thread_time(threads_first, threads_last, last - first)}",
                   flush=True)
         print(f"passthrough median {passthrough:.0f} records/s of {len(passthrough_rates)} runs; "
               f"pipeline / passthrough median {statistics.median(ratios):.2f} "
