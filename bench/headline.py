@@ -21,7 +21,8 @@ SIGHTINGS sightings; then, on those same records and that same broker process:
 For each run it also reads the CPU seconds (user + system, every thread) the process and the
 broker process used over the timed interval, the same per thread name (`pipeline`, `checkpoint`,
 librdkafka's `rdk:*`, RocksDB's `rocksdb:*`; the passthrough reports its own threads), and the
-context switches: the CPU-per-record breakdown issue 17 asks for. Prints one line per run and the median steady-state ratio
+context switches: the CPU-per-record breakdown issue 17 asks for. Also each run's minor page faults
+by thread, the pipeline thread's time on a CPU / runnable / asleep, and the peak resident memory. Prints one line per run and the median steady-state ratio
 pipeline / passthrough. No assertions: docs/bench.md says what the figures mean.
 """
 import argparse
@@ -124,6 +125,14 @@ def passthrough_threads(figures, per_record):
     faults = (f"; minor page faults {fault_breakdown({}, last, figures['records'])}"
               if any("minflt" in thread for thread in figures["threads"]) else "")
     return f"; by thread, us/record: {thread_breakdown({}, last, per_record)}{faults}"
+
+
+def peak_resident_mb(pid):
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def context_switches(pid):
@@ -295,6 +304,7 @@ def main():
                     threads_last = thread_cpu_seconds(pipeline.pid)
                     broker_cpu = cpu_seconds(broker.pid) - broker_first
                     switches = context_switches(pipeline.pid)
+                    peak_mb = peak_resident_mb(pipeline.pid)
                     break
                 time.sleep(0.02)
             if observer.poll() is None:
@@ -321,7 +331,8 @@ def main():
             which = f" [{pipeline_binary}]" if args.compare else ""
             print(f"  pipeline run {run}{which}: {rate:9.0f} records/s ({last - first:.2f} s), "
                   f"{rate / passthrough:.2f} of the passthrough median; first output "
-                  f"{startup:.2f} s after start; CPU {cpu * per_record:.2f} us/record (broker "
+                  f"{startup:.2f} s after start; peak resident memory {peak_mb:.0f} MB; "
+                  f"CPU {cpu * per_record:.2f} us/record (broker "
                   f"process {broker_cpu * per_record:.2f} us/record); context switches "
                   f"{switches[0] - switches_first[0]} voluntary, "
                   f"{switches[1] - switches_first[1]} involuntary{poll_note}; by thread, "
