@@ -1,8 +1,9 @@
 // Several `tastesync run` processes in one consumer group on the dev broker (issue 15, item 4;
-// docs/contract.md#scale-out): a member killed with SIGKILL mid-stream, and a group scaled
-// 1 -> 3 -> 1 while sightings flow. Every sighting is processed, and the set of event_ids is a
-// single instance's over the same input: a moved partition's state follows it through the
-// changelog, and what is processed twice comes out with the same event_id.
+// docs/contract.md#scale-out): a member killed with SIGKILL mid-stream, a group scaled
+// 1 -> 3 -> 1 while sightings flow, and two members reading a backlog far above their prefetch.
+// Every sighting is processed, and the set of event_ids is a single instance's over the same input:
+// a moved partition's state follows it through the changelog, and what is processed twice comes out
+// with the same event_id.
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -157,6 +158,31 @@ TEST_F(ScaleOut, ThreeInstancesOneKilledMidStreamProcessEverySightingOnce) {
   EXPECT_TRUE(restored_state(*a) || restored_state(*c))
       << a->process().stderr_text() << c->process().stderr_text();
   expect_the_events_of_a_single_instance("kill -9");
+}
+
+// Two members read a backlog ~65 times their prefetch limit (queued.min.messages 300, where
+// the default is 16 000): librdkafka 2.0.2's fetchers stop each time their queue fills, and each
+// member's FetchWaker restarts them (docs/design.md#fetch-wake), across the group's rebalance
+// as the second member joins. Every sighting is processed as one instance processes it.
+TEST_F(ScaleOut, TwoMembersReadABacklogFarAboveTheirPrefetchLimit) {
+  GenOptions backlog;
+  backlog.count = 20000;
+  backlog.customers = 200;
+  wait_for_stream(*start_gen("gen", backlog));
+  ASSERT_FALSE(HasFatalFailure());
+  std::vector<std::unique_ptr<PipelineProcess>> members;
+  for (const char* name : {"a", "b"}) {
+    PipelineOptions options = member(name);
+    options.environment = {{"TASTESYNC_KAFKA__PROPERTIES__QUEUED__MIN__MESSAGES", "300"}};
+    members.push_back(start_pipeline(options));
+  }
+  wait_caught_up("scaled", "raw-beacons", *members[0]);
+  ASSERT_FALSE(HasFatalFailure());
+  for (const auto& instance : members) {
+    const ExitStatus stopped = instance->stop();
+    EXPECT_TRUE(stopped.exited_with(0)) << stopped.describe() << instance->process().stderr_text();
+  }
+  expect_the_events_of_a_single_instance("prefetch limit 300");
 }
 
 TEST_F(ScaleOut, OneThenThreeThenOneWhileSightingsFlow) {
