@@ -47,6 +47,7 @@ Pipeline::Pipeline(Config config, std::shared_ptr<const Registry> registry,
       health_(std::move(health)),
       tap_(std::move(tap)),
       topology_(std::move(registry), topology_options(config_)),
+      parse_ahead_(topology_.options().parse, kMaxBatch),
       consumer_lag_(metrics_.consumer_lag, config_.kafka.input_topic) {}
 
 Pipeline::~Pipeline() {
@@ -132,11 +133,15 @@ int Pipeline::run(const std::stop_token& stop) {
       transaction_due_ms_ = clock.wall_ms + config_.processing.commit_interval_ms;
     }
     producer_->hold();
-    for (const KafkaMessage& message : batch) {
-      handle(*message, clock, stop);
+    view_batch(batch);
+    parse_ahead_.start(records_, to_parse_);
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      handle(*batch[i], i, clock, stop);
       // A doomed transaction: the rest of the batch is fetched again after the rewind.
       if (fatal_ || doomed_) break;
     }
+    // Before the batch's messages (what records_ points into) are destroyed.
+    parse_ahead_.finish();
     check_produced(producer_->release_held(stop), "an output");
     drop_tally_.flush();
     proximity_tally_.flush();
@@ -168,7 +173,33 @@ int Pipeline::run(const std::stop_token& stop) {
   return shutdown();
 }
 
-void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock,
+void Pipeline::view_batch(const std::vector<KafkaMessage>& batch) {
+  records_.resize(batch.size());
+  to_parse_.resize(batch.size());
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const rd_kafka_message_t& message = *batch[i];
+    RecordView& record = records_[i];
+    record = RecordView{};
+    // A consumer error is no record; a record with no value is an erasure request or a dead
+    // letter, never parsed as a sighting.
+    to_parse_[i] = message.err == RD_KAFKA_RESP_ERR_NO_ERROR && message.payload != nullptr;
+    if (message.err != RD_KAFKA_RESP_ERR_NO_ERROR) continue;
+    if (message.key != nullptr) {
+      record.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
+    }
+    if (message.payload != nullptr) {
+      record.value = std::string_view(static_cast<const char*>(message.payload), message.len);
+    }
+    rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+    const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &timestamp_type);
+    if (timestamp_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && timestamp >= 0) {
+      record.timestamp_ms = timestamp;
+    }
+    record.offset = message.offset;
+  }
+}
+
+void Pipeline::handle(const rd_kafka_message_t& message, std::size_t index, const BatchClock& clock,
                       const std::stop_token& stop) {
   if (message.err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     spdlog::warn("consumer: {}", rd_kafka_message_errstr(&message));
@@ -189,19 +220,7 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
   slot->next_offset = message.offset + 1;
   if (slot->committed_offset < 0) slot->committed_offset = message.offset;
 
-  rd_kafka_timestamp_type_t timestamp_type = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
-  const std::int64_t timestamp = rd_kafka_message_timestamp(&message, &timestamp_type);
-  RecordView record;
-  if (message.key != nullptr) {
-    record.key = std::string_view(static_cast<const char*>(message.key), message.key_len);
-  }
-  if (message.payload != nullptr) {
-    record.value = std::string_view(static_cast<const char*>(message.payload), message.len);
-  }
-  if (timestamp_type != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE && timestamp >= 0) {
-    record.timestamp_ms = timestamp;
-  }
-  record.offset = message.offset;
+  const RecordView& record = records_[index];
   // Only a record with no value can be an erasure request: the header is never looked up on a
   // sighting's hot path.
   const auto forget_request =
@@ -211,9 +230,13 @@ void Pipeline::handle(const rd_kafka_message_t& message, const BatchClock& clock
   // slowest part.
   const bool timed = (++records_seen_ & kStageTimingSampleMask) == 0;
   const std::int64_t started_ns = timed ? steady_ns() : 0;
+  const Result<Sighting, ParseError>* parsed =
+      forget_request || to_parse_[index] == 0 ? nullptr : parse_ahead_.take(index);
   const Outcome outcome =
       forget_request ? topology_.forget(record, *forget_request, slot->state, &slot->pending)
-                     : topology_.process(record, slot->state, clock.wall_ms, &slot->pending);
+      : parsed != nullptr
+          ? topology_.process(record, *parsed, slot->state, clock.wall_ms, &slot->pending)
+          : topology_.process(record, slot->state, clock.wall_ms, &slot->pending);
   if (timed) {
     metrics_.stage_latency_topology.Observe(static_cast<double>(steady_ns() - started_ns) * 1e-9);
   }

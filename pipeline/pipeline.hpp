@@ -21,6 +21,7 @@
 #include "pipeline/offset_tracker.hpp"
 #include "pipeline/output_producer.hpp"
 #include "pipeline/output_transactions.hpp"
+#include "pipeline/parse_ahead.hpp"
 #include "pipeline/partition_restorer.hpp"
 #include "registry/learned_levels.hpp"
 #include "registry/registry_feed.hpp"
@@ -93,7 +94,10 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
     std::int64_t wall_ms;
   };
 
-  void handle(const rd_kafka_message_t& message, const BatchClock& clock,
+  // Fills records_ and to_parse_ from a batch: what ParseAhead reads while handle() runs.
+  void view_batch(const std::vector<KafkaMessage>& batch);
+  // `index`: the message's place in the batch (records_[index] is its view).
+  void handle(const rd_kafka_message_t& message, std::size_t index, const BatchClock& clock,
               const std::stop_token& stop);
   // at_least_once: hands what was delivered to the checkpoint writer, unless it is still
   // writing the last batch (exactly_once: commits the open transaction).
@@ -147,6 +151,10 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::shared_ptr<Health> health_;
   EventTap tap_;
   Topology topology_;
+  // The current batch as the stages see it, and which of its records are sightings to parse.
+  std::vector<RecordView> records_;
+  std::vector<std::uint8_t> to_parse_;
+  ParseAhead parse_ahead_;
   ConsumerLag consumer_lag_;
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<PartitionRestorer> restorer_;  // on each assignment, before the state loads

@@ -49,18 +49,36 @@ Outcome Topology::forget(const RecordView& record, std::string_view request_id,
 
 Outcome Topology::process(const RecordView& record, PartitionState& partition, EpochMs now_ms,
                           StateChangeObserver* observer) {
-  Outcome outcome;
-  const auto dead_letter = [&](ParseError error) {
-    last_error_ = std::move(error);
-    outcome.kind = Outcome::Kind::dead_letter;
-    outcome.error = &last_error_;
-    return outcome;
-  };
+  // The record's timestamp is judged before its value is parsed (parse.hpp).
   if (auto ahead = timestamp_ahead_of_wall_clock(record, now_ms, options_.parse)) {
     return dead_letter(std::move(*ahead));
   }
-  auto parsed = parser_.parse(record);
+  return process_parsed(record, parser_.parse(record), partition, now_ms, observer);
+}
+
+Outcome Topology::process(const RecordView& record, const Result<Sighting, ParseError>& parsed,
+                          PartitionState& partition, EpochMs now_ms,
+                          StateChangeObserver* observer) {
+  if (auto ahead = timestamp_ahead_of_wall_clock(record, now_ms, options_.parse)) {
+    return dead_letter(std::move(*ahead));
+  }
+  return process_parsed(record, parsed, partition, now_ms, observer);
+}
+
+Outcome Topology::dead_letter(ParseError error) {
+  last_error_ = std::move(error);
+  Outcome outcome;
+  outcome.kind = Outcome::Kind::dead_letter;
+  outcome.error = &last_error_;
+  return outcome;
+}
+
+Outcome Topology::process_parsed(const RecordView& record,
+                                 const Result<Sighting, ParseError>& parsed,
+                                 PartitionState& partition, EpochMs now_ms,
+                                 StateChangeObserver* observer) {
   if (!parsed) return dead_letter(parsed.error());
+  Outcome outcome;
   const Sighting& sighting = *parsed;
   if (auto ahead = detected_at_ahead_of_wall_clock(sighting, now_ms, options_.parse)) {
     return dead_letter(std::move(*ahead));

@@ -107,6 +107,11 @@ class Topology {
   // watermark past it.
   Outcome process(const RecordView& record, PartitionState& partition, EpochMs now_ms,
                   StateChangeObserver* observer = nullptr);
+  // The same, with the record's value already parsed by a SightingParser with this topology's
+  // parse options (on another thread: docs/design.md#parse-ahead). Same record, same outcome.
+  Outcome process(const RecordView& record, const Result<Sighting, ParseError>& parsed,
+                  PartitionState& partition, EpochMs now_ms,
+                  StateChangeObserver* observer = nullptr);
 
   // An erasure request (a record with no value and a `tastesync-forget` header:
   // docs/operations.md#forget) in place of process(): resets the customer's state, if the
@@ -137,6 +142,10 @@ class Topology {
   const TopologyOptions& options() const { return options_; }
 
  private:
+  Outcome dead_letter(ParseError error);
+  // process() once the record's timestamp is judged and its value parsed.
+  Outcome process_parsed(const RecordView& record, const Result<Sighting, ParseError>& parsed,
+                         PartitionState& partition, EpochMs now_ms, StateChangeObserver* observer);
   // The reading through score.model's location model.
   Result<Identification, DropReason> score(CustomerState& state, const Sighting& sighting,
                                            const Resolved& resolved, Proximity& heard_proximity,

@@ -1,0 +1,122 @@
+#include "pipeline/parse_ahead.hpp"
+
+#include <stdexcept>
+
+#include "common/thread_name.hpp"
+
+namespace tastesync {
+namespace {
+
+// How long take() spins for a record the helper is parsing before it sleeps: a parse is ~0.5 µs.
+constexpr int kSpins = 200;
+
+// The parser's views last until its next parse: copy what they show into `storage` (its
+// capacity reused from batch to batch) and point them there.
+void own_views(Sighting& sighting, std::string& storage) {
+  std::string_view* views[] = {&sighting.sighting_id, &sighting.customer_id, &sighting.qr_code,
+                               &sighting.platform};
+  std::size_t size = 0;
+  for (const std::string_view* view : views) size += view->size();
+  storage.clear();
+  storage.reserve(size);
+  for (const std::string_view* view : views) storage.append(*view);
+  std::size_t at = 0;
+  for (std::string_view* view : views) {
+    const std::size_t length = view->size();
+    *view = std::string_view(storage).substr(at, length);
+    at += length;
+  }
+}
+
+}  // namespace
+
+ParseAhead::ParseAhead(ParseOptions options, std::size_t max_batch, std::size_t min_batch)
+    : parser_(options),
+      max_batch_(max_batch),
+      min_batch_(min_batch),
+      claims_(std::make_unique<std::atomic<std::uint8_t>[]>(max_batch)),
+      results_(max_batch),
+      storage_(max_batch) {
+  thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
+}
+
+ParseAhead::~ParseAhead() {
+  thread_.request_stop();
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_one();
+}
+
+void ParseAhead::start(std::span<const RecordView> records, std::span<const std::uint8_t> parse) {
+  if (records.size() > max_batch_ || parse.size() != records.size()) {
+    throw std::invalid_argument("ParseAhead::start: a batch over max_batch, or flags not 1:1");
+  }
+  engaged_ = records.size() >= min_batch_;
+  if (!engaged_) return;
+  records_ = records;
+  parse_ = parse;
+  offered_ += records.size();
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    claims_[i].store(free_, std::memory_order_relaxed);
+  }
+  // Release: the helper that takes the batch sees it and the cleared claims.
+  batch_state_.store(offered, std::memory_order_release);
+  generation_.fetch_add(1, std::memory_order_release);
+  generation_.notify_one();
+}
+
+const Result<Sighting, ParseError>* ParseAhead::take(std::size_t i) {
+  if (!engaged_) return nullptr;
+  std::uint8_t claim = free_;
+  if (claims_[i].compare_exchange_strong(claim, caller, std::memory_order_acq_rel)) return nullptr;
+  // The helper has it: at most one parse away, unless it lost its CPU meanwhile; then sleep
+  // (the helper notifies) rather than spin on the core it may need.
+  for (int spins = 0; claim != helper_done; ++spins) {
+    if (spins >= kSpins) claims_[i].wait(helper, std::memory_order_acquire);
+    claim = claims_[i].load(std::memory_order_acquire);
+  }
+  return &*results_[i];
+}
+
+void ParseAhead::finish() {
+  if (!engaged_) return;
+  engaged_ = false;
+  std::uint8_t state = offered;
+  if (batch_state_.compare_exchange_strong(state, idle, std::memory_order_acq_rel)) return;
+  while (state != idle) {
+    batch_state_.wait(state, std::memory_order_acquire);
+    state = batch_state_.load(std::memory_order_acquire);
+  }
+}
+
+void ParseAhead::run(const std::stop_token& stop) {
+  name_this_thread("parse");
+  std::uint64_t seen = 0;
+  while (true) {
+    generation_.wait(seen, std::memory_order_acquire);
+    if (stop.stop_requested()) return;
+    seen = generation_.load(std::memory_order_acquire);
+    std::uint8_t state = offered;
+    // Fails when the pipeline thread finished the batch first: nothing to do.
+    if (!batch_state_.compare_exchange_strong(state, taken, std::memory_order_acq_rel)) continue;
+    parse_from_the_end();
+    batch_state_.store(idle, std::memory_order_release);
+    batch_state_.notify_one();
+  }
+}
+
+void ParseAhead::parse_from_the_end() {
+  for (std::size_t i = records_.size(); i-- > 0;) {
+    if (parse_[i] == 0) continue;
+    std::uint8_t claim = free_;
+    // The pipeline thread has come this far: everything before is its own.
+    if (!claims_[i].compare_exchange_strong(claim, helper, std::memory_order_acq_rel)) return;
+    auto parsed = parser_.parse(records_[i]);
+    if (parsed) own_views(*parsed, storage_[i]);
+    results_[i].emplace(std::move(parsed));
+    parsed_ahead_.fetch_add(1, std::memory_order_relaxed);
+    claims_[i].store(helper_done, std::memory_order_release);
+    claims_[i].notify_one();
+  }
+}
+
+}  // namespace tastesync
