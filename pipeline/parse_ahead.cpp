@@ -46,12 +46,13 @@ ParseAhead::~ParseAhead() {
   generation_.notify_one();
 }
 
-void ParseAhead::start(std::span<const RecordView> records, std::span<const std::uint8_t> parse) {
+ParseAhead::Batch ParseAhead::start(std::span<const RecordView> records,
+                                    std::span<const std::uint8_t> parse) {
   if (records.size() > max_batch_ || parse.size() != records.size()) {
     throw std::invalid_argument("ParseAhead::start: a batch over max_batch, or flags not 1:1");
   }
   engaged_ = records.size() >= min_batch_;
-  if (!engaged_) return;
+  if (!engaged_) return Batch(*this);
   records_ = records;
   parse_ = parse;
   offered_ += records.size();
@@ -62,6 +63,7 @@ void ParseAhead::start(std::span<const RecordView> records, std::span<const std:
   batch_state_.store(offered, std::memory_order_release);
   generation_.fetch_add(1, std::memory_order_release);
   generation_.notify_one();
+  return Batch(*this);
 }
 
 const Result<Sighting, ParseError>* ParseAhead::take(std::size_t i) {

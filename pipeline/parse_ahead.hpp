@@ -31,16 +31,27 @@ class ParseAhead {
   ParseAhead(const ParseAhead&) = delete;
   ParseAhead& operator=(const ParseAhead&) = delete;
 
+  // A batch handed over: its destructor waits until the helper has let go of it (it may still be
+  // parsing a record nobody takes), so it must end before the records' memory goes, however the
+  // code using it ends.
+  class [[nodiscard]] Batch {
+   public:
+    explicit Batch(ParseAhead& ahead) : ahead_(&ahead) {}
+    ~Batch() { ahead_->finish(); }
+    Batch(const Batch&) = delete;
+    Batch& operator=(const Batch&) = delete;
+
+   private:
+    ParseAhead* ahead_;
+  };
+
   // Hands a batch over. `parse[i]` says whether records[i] is a sighting to parse (not a
-  // consumer error or an erasure request). Both spans must stay valid and unchanged until
-  // finish().
-  void start(std::span<const RecordView> records, std::span<const std::uint8_t> parse);
+  // consumer error or an erasure request). Both spans must stay valid and unchanged while the
+  // returned Batch lives; one batch at a time.
+  Batch start(std::span<const RecordView> records, std::span<const std::uint8_t> parse);
   // Record i's parse, if the helper made it (waiting while it is under way), or nullptr when the
   // caller is to parse it itself. At most once per record, from the pipeline thread.
   const Result<Sighting, ParseError>* take(std::size_t i);
-  // Waits until the helper has let go of the batch (it may still be parsing a record nobody
-  // takes). Call before the records' memory goes.
-  void finish();
 
   // Records of engaged batches the helper parsed, and all records of engaged batches (for the
   // tests and the bench: how the work was shared).
@@ -50,6 +61,7 @@ class ParseAhead {
  private:
   enum Claim : std::uint8_t { free_, helper, helper_done, caller };
 
+  void finish();
   void run(const std::stop_token& stop);
   void parse_from_the_end();
 

@@ -101,7 +101,7 @@ void run_batches(int batches, std::size_t size, std::chrono::nanoseconds per_rec
       views.push_back(records[i].view());
       parse.push_back(i % 13 == 5 ? 0 : 1);  // as a consumer error or an erasure request would be
     }
-    ahead.start(views, parse);
+    const ParseAhead::Batch batch = ahead.start(views, parse);
     for (std::size_t i = 0; i < size; ++i, ++n) {
       if (parse[i] == 0) continue;
       const Result<Sighting, ParseError>* taken = ahead.take(i);
@@ -120,7 +120,6 @@ void run_batches(int batches, std::size_t size, std::chrono::nanoseconds per_rec
         }
       }
     }
-    ahead.finish();
   }
   // Both kinds went through: a parse that refused everything would compare equal too.
   if (size >= 11) {
@@ -158,9 +157,8 @@ TEST(ParseAhead, ABatchLeftHalfTakenIsLetGoOf) {
   for (const auto& record : records) views.push_back(record.view());
   const std::vector<std::uint8_t> parse(views.size(), 1);
   for (int round = 0; round < 50; ++round) {
-    ahead.start(views, parse);
+    const ParseAhead::Batch batch = ahead.start(views, parse);
     for (std::size_t i = 0; i < 10; ++i) (void)ahead.take(i);
-    ahead.finish();
   }
   EXPECT_EQ(ahead.records_offered(), 50u * 200u);
 }
@@ -170,9 +168,10 @@ TEST(ParseAhead, SmallBatchesStayOnThePipelineThread) {
   const TestRecord record = test_record(1);
   const std::vector<RecordView> views(10, record.view());
   const std::vector<std::uint8_t> parse(views.size(), 1);
-  ahead.start(views, parse);
-  for (std::size_t i = 0; i < views.size(); ++i) EXPECT_EQ(ahead.take(i), nullptr);
-  ahead.finish();
+  {
+    const ParseAhead::Batch batch = ahead.start(views, parse);
+    for (std::size_t i = 0; i < views.size(); ++i) EXPECT_EQ(ahead.take(i), nullptr);
+  }
   EXPECT_EQ(ahead.parsed_ahead(), 0u);
   EXPECT_EQ(ahead.records_offered(), 0u);
 }
@@ -181,7 +180,7 @@ TEST(ParseAhead, ABatchOverTheMaximumIsRefused) {
   ParseAhead ahead(ParseOptions{}, 4, 1);
   const std::vector<RecordView> views(5);
   const std::vector<std::uint8_t> parse(5, 1);
-  EXPECT_THROW(ahead.start(views, parse), std::invalid_argument);
+  EXPECT_THROW((void)ahead.start(views, parse), std::invalid_argument);
 }
 
 }  // namespace

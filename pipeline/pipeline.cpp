@@ -134,14 +134,15 @@ int Pipeline::run(const std::stop_token& stop) {
     }
     producer_->hold();
     view_batch(batch);
-    parse_ahead_.start(records_, to_parse_);
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      handle(*batch[i], i, clock, stop);
-      // A doomed transaction: the rest of the batch is fetched again after the rewind.
-      if (fatal_ || doomed_) break;
+    {
+      // Ends before the batch's messages (what records_ points into) are destroyed.
+      const ParseAhead::Batch parsing = parse_ahead_.start(records_, to_parse_);
+      for (std::size_t i = 0; i < batch.size(); ++i) {
+        handle(*batch[i], i, clock, stop);
+        // A doomed transaction: the rest of the batch is fetched again after the rewind.
+        if (fatal_ || doomed_) break;
+      }
     }
-    // Before the batch's messages (what records_ points into) are destroyed.
-    parse_ahead_.finish();
     check_produced(producer_->release_held(stop), "an output");
     drop_tally_.flush();
     proximity_tally_.flush();
