@@ -99,7 +99,9 @@ struct E2eFigures {
   double pipeline_startup_s = 0;
   double latency_p50_ms = 0;
   double latency_p99_ms = 0;
-  // The same pipeline with processing.guarantee exactly_once (when asked for), same records.
+  // The records the passthrough forwarded: what the broker held, which is fewer than `records`
+  // (the offsets written) once the mock's retention dropped some (docs/platform.md#mock-retention).
+  std::int64_t passthrough_forwarded = 0;
   // CPU seconds of the whole passthrough process (every thread) from its first record to its
   // end, and its context switches meanwhile (getrusage).
   double passthrough_cpu_s = 0;
@@ -108,6 +110,7 @@ struct E2eFigures {
   // The same CPU seconds thread by thread (threads alive at the end), so the passthrough's
   // librdkafka threads can be set beside the pipeline's (bench/headline.py).
   std::vector<ThreadCpu> passthrough_threads;
+  // The same pipeline with processing.guarantee exactly_once (when asked for), same records.
   double pipeline_eos_s = 0;
   double pipeline_eos_startup_s = 0;
   double eos_latency_p99_ms = 0;

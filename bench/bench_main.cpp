@@ -95,9 +95,10 @@ int main(int argc, char** argv) {
                  ",\"minflt\":" + std::to_string(thread.minor_faults) + "}";
     }
     std::printf(
-        "{\"records\":%lld,\"seconds\":%.6f,\"startup_s\":%.6f,\"cpu_s\":%.6f,"
+        "{\"records\":%lld,\"forwarded\":%lld,\"seconds\":%.6f,\"startup_s\":%.6f,\"cpu_s\":%.6f,"
         "\"voluntary_switches\":%ld,\"involuntary_switches\":%ld,\"threads\":[%s]}\n",
-        static_cast<long long>(figures.records), figures.passthrough_s,
+        static_cast<long long>(figures.records),
+        static_cast<long long>(figures.passthrough_forwarded), figures.passthrough_s,
         figures.passthrough_startup_s, figures.passthrough_cpu_s,
         figures.passthrough_voluntary_switches, figures.passthrough_involuntary_switches,
         threads.c_str());
