@@ -280,7 +280,7 @@ def main():
                               "--consumer-mode", "assign", "--output-topic", f"out-{group}",
                               "--dlq-topic", f"dlq-{group}", "--state-dir", work / f"state-{group}",
                               "--metrics-port", str(port)], f"{group}.log")
-            first = last = first_output = all_consumed = polled = None
+            first = last = first_output = all_consumed = polled = ahead = wakes = None
             while time.monotonic() - launched < 300 and pipeline.poll() is None:
                 consumed = counter(port, "tastesync_records_consumed_total")
                 now = time.monotonic()
@@ -309,6 +309,9 @@ def main():
                     broker_cpu = cpu_seconds(broker.pid) - broker_first
                     switches = context_switches(pipeline.pid)
                     peak_mb = peak_resident_mb(pipeline.pid)
+                    # None: a binary from before these metrics (--compare).
+                    ahead = counter(port, "tastesync_records_parsed_ahead_total")
+                    wakes = counter(port, "tastesync_fetch_wakes_total")
                     break
                 time.sleep(0.02)
             if observer.poll() is None:
@@ -331,6 +334,9 @@ def main():
             startup = (first_output or last) - launched
             poll_note = (f"; in the consumer poll {polled:.2f} s of the {all_consumed - first:.2f}"
                          f" s to the last record consumed" if polled is not None else "")
+            if ahead is not None and wakes is not None:
+                poll_note += (f"; parsed on the parse thread {ahead / held:.0%} of the records; "
+                              f"{wakes:.0f} fetch wakes")
             startups.append(startup)
             which = f" [{pipeline_binary}]" if args.compare else ""
             print(f"  pipeline run {run}{which}: {rate:9.0f} records/s ({last - first:.2f} s), "

@@ -46,6 +46,12 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
           registry, "tastesync_consume_seconds_total",
           "Time the pipeline thread spent in the consumer poll: waiting for records and taking "
           "them from librdkafka's prefetched queue")),
+      fetch_wakes(counter(registry, "tastesync_fetch_wakes_total",
+                          "Requests sent to wake librdkafka's fetcher after the prefetch queue "
+                          "had filled (docs/design.md#fetch-wake)")),
+      parsed_ahead(counter(registry, "tastesync_records_parsed_ahead_total",
+                           "Records the parse thread parsed before the pipeline thread reached "
+                           "them (docs/design.md#parse-ahead)")),
       produced_events(counter(registry, "tastesync_events_delivered_total",
                               "CustomerIdentified events acknowledged by Kafka")),
       delivery_errors(counter(registry, "tastesync_delivery_errors_total",

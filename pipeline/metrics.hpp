@@ -26,6 +26,8 @@ class PipelineMetrics {
 
   prometheus::Counter& consumed;
   prometheus::Counter& consume_seconds;
+  prometheus::Counter& fetch_wakes;
+  prometheus::Counter& parsed_ahead;
   prometheus::Counter& produced_events;
   std::array<prometheus::Counter*, kIdentificationKindCount> events{};
   std::array<prometheus::Counter*, kDropReasonCount> drops{};

@@ -144,6 +144,7 @@ int Pipeline::run(const std::stop_token& stop) {
       }
     }
     check_produced(producer_->release_held(stop), "an output");
+    mirror_helper_counts();
     drop_tally_.flush();
     proximity_tally_.flush();
     producer_->poll(0);
@@ -367,6 +368,17 @@ void Pipeline::checkpoint_now() {
   if (writer_) {
     if (auto written = writer_->wait()) finish_checkpoint(*written);
   }
+}
+
+void Pipeline::mirror_helper_counts() {
+  // Both counts only grow; each is read by this thread alone.
+  const std::uint64_t wakes = consumer_->fetch_wakes();
+  const std::uint64_t ahead = parse_ahead_.parsed_ahead();
+  if (wakes < fetch_wakes_mirrored_) fetch_wakes_mirrored_ = 0;  // a waker started anew
+  metrics_.fetch_wakes.Increment(static_cast<double>(wakes - fetch_wakes_mirrored_));
+  metrics_.parsed_ahead.Increment(static_cast<double>(ahead - parsed_ahead_mirrored_));
+  fetch_wakes_mirrored_ = wakes;
+  parsed_ahead_mirrored_ = ahead;
 }
 
 void Pipeline::take_finished_checkpoint() {

@@ -109,6 +109,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void finish_checkpoint(const Status<StateError>& written);
   // The writer's finished write, if there is one.
   void take_finished_checkpoint();
+  // Adds what the fetch waker and the parse thread did since the last call to their counters.
+  void mirror_helper_counts();
   // The slots' completed positions into batch_ (pending state and checkpoints) and advanced_.
   void collect_checkpoints();
   // batch_ to the changelog (when on), record for record.
@@ -187,7 +189,9 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   bool shutting_down_ = false;
   bool undelivered_at_stop_ = false;
   std::int64_t next_housekeeping_ms_ = 0;
-  std::int64_t next_checkpoint_ns_ = 0;  // at_least_once: the next checkpoint while busy
+  std::int64_t next_checkpoint_ns_ = 0;      // at_least_once: the next checkpoint while busy
+  std::uint64_t fetch_wakes_mirrored_ = 0;   // mirror_helper_counts()
+  std::uint64_t parsed_ahead_mirrored_ = 0;  // mirror_helper_counts()
 };
 
 }  // namespace tastesync
