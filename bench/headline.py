@@ -22,7 +22,12 @@ For each run it also reads the CPU seconds (user + system, every thread) the pro
 broker process used over the timed interval, the same per thread name (`pipeline`, `checkpoint`,
 librdkafka's `rdk:*`, RocksDB's `rocksdb:*`; the passthrough reports its own threads), and the
 context switches: the CPU-per-record breakdown issue 17 asks for. Also each run's minor page faults
-by thread, the pipeline thread's time on a CPU / runnable / asleep, and the peak resident memory. Prints one line per run and the median steady-state ratio
+by thread, the pipeline thread's time on a CPU / runnable / asleep, the peak resident memory, and
+the share of records parsed on the parse thread.
+
+The passthrough runs are spread among the pipeline runs (this VM's speed drifts within minutes).
+Prints one line per run as it ends, then each pipeline run's ratio to the passthrough median and
+to the passthrough runs made just before and after it, and the median steady-state ratio
 pipeline / passthrough. No assertions: docs/bench.md says what the figures mean.
 """
 import argparse
@@ -228,8 +233,13 @@ def main():
         (work / "same-properties.yaml").write_text(
             "kafka:\n  properties:\n" +
             "".join(f'    {name}: "{value}"\n' for name, value in properties.items()))
-        passthrough_rates = []
-        for run in range(1, args.passthrough_runs + 1):
+        passthrough_rates = []  # (order of the run, records/s)
+        pipelines = [binary] + [pathlib.Path(path) for path in args.compare]
+        ratios_of = {str(path): [] for path in pipelines}
+        startups = []
+        pipeline_runs = []  # (order, binary, records/s, start-up s)
+
+        def passthrough_run(run, order):
             group = f"passthrough-{run}"
             subprocess.run([binary, "topics", "create", "--brokers", brokers, "--group-id", group,
                             "--output-topic", f"out-{group}", "--dlq-topic", f"dlq-{group}",
@@ -240,9 +250,9 @@ def main():
                                      "--output-topic", f"out-{group}", "--group", group],
                                     capture_output=True, text=True)
             if result.returncode != 0:
-                print(f"  passthrough run {run} failed ({result.returncode}): "
+                print(f"  passthrough run {run} (at {order}) failed ({result.returncode}): "
                       f"{result.stderr.strip()[-500:]}", flush=True)
-                continue
+                return
             figures = json.loads(result.stdout.strip().splitlines()[-1])
             broker_cpu = cpu_seconds(broker.pid) - broker_cpu
             # The records it forwarded (what the broker held), as the pipeline's rate counts them.
@@ -250,21 +260,16 @@ def main():
                 print(f"  passthrough run {run}: forwarded {figures['forwarded']} records of "
                       f"{held} held", flush=True)
             rate = figures["forwarded"] / figures["seconds"]
-            passthrough_rates.append(rate)
+            passthrough_rates.append((order, rate))
             per_record = 1e6 / figures["forwarded"]
-            print(f"  passthrough run {run}: {rate:9.0f} records/s ({figures['seconds']:.2f} s, "
+            print(f"  passthrough run {run} (at {order}): {rate:9.0f} records/s ({figures['seconds']:.2f} s, "
                   f"start-up {figures['startup_s']:.2f} s); CPU {figures['cpu_s'] * per_record:.2f}"
                   f" us/record (broker process {broker_cpu * per_record:.2f} us/record over the "
                   f"whole run); context switches {figures['voluntary_switches']} voluntary, "
                   f"{figures['involuntary_switches']} involuntary"
                   f"{passthrough_threads(figures, per_record)}", flush=True)
-        passthrough = statistics.median(passthrough_rates)
 
-        ratios = []
-        pipelines = [binary] + [pathlib.Path(path) for path in args.compare]
-        ratios_of = {str(path): [] for path in pipelines}
-        startups = []
-        for run in range(1, args.pipeline_runs + 1):
+        def pipeline_run(run, order):
             group = f"pipeline-{run}"
             port = free_port()
             subprocess.run([binary, "topics", "create", "--brokers", brokers, "--group-id", group,
@@ -321,15 +326,13 @@ def main():
                 tail = " | ".join(line.strip() for line in log_lines[-2:])[-500:]
                 print(f"  pipeline run {run}: exited with code {pipeline.returncode} before "
                       f"consuming every record: {tail}", flush=True)
-                continue
+                return
             pipeline.send_signal(signal.SIGTERM)
             pipeline.wait(timeout=60)
             if last is None:
                 print(f"  pipeline run {run}: did not consume every record in 300 s")
-                continue
+                return
             rate = held / (last - first)
-            ratios.append(rate / passthrough)
-            ratios_of[str(pipeline_binary)].append(rate / passthrough)
             per_record = 1e6 / held
             startup = (first_output or last) - launched
             poll_note = (f"; in the consumer poll {polled:.2f} s of the {all_consumed - first:.2f}"
@@ -337,10 +340,10 @@ def main():
             if ahead is not None and wakes is not None:
                 poll_note += (f"; parsed on the parse thread {ahead / held:.0%} of the records; "
                               f"{wakes:.0f} fetch wakes")
-            startups.append(startup)
+            pipeline_runs.append((order, pipeline_binary, rate, startup))
             which = f" [{pipeline_binary}]" if args.compare else ""
-            print(f"  pipeline run {run}{which}: {rate:9.0f} records/s ({last - first:.2f} s), "
-                  f"{rate / passthrough:.2f} of the passthrough median; first output "
+            print(f"  pipeline run {run} (at {order}){which}: {rate:9.0f} records/s "
+                  f"({last - first:.2f} s); first output "
                   f"{startup:.2f} s after start; peak resident memory {peak_mb:.0f} MB; "
                   f"CPU {cpu * per_record:.2f} us/record (broker "
                   f"process {broker_cpu * per_record:.2f} us/record); context switches "
@@ -350,6 +353,40 @@ def main():
                   f"minor page faults {fault_breakdown(threads_first, threads_last, held)}"
                   f"{pipeline_thread_time(threads_first, threads_last, last - first)}",
                   flush=True)
+
+        # The passthrough runs are spread among the pipeline runs, not all made first: this VM's
+        # speed drifts within minutes (docs/bench.md#issue-17-8), and a drift must reach both
+        # sides of the ratio alike.
+        schedule = []
+        for index in range(args.pipeline_runs):
+            schedule += [(passthrough_run, k + 1) for k in range(args.passthrough_runs)
+                         if args.pipeline_runs * k // args.passthrough_runs == index]
+            schedule.append((pipeline_run, index + 1))
+        for order, (step, run) in enumerate(schedule, start=1):
+            step(run, order)
+        if not passthrough_rates:
+            print("no passthrough run finished")
+            return 1
+        passthrough = statistics.median(rate for _, rate in passthrough_rates)
+        print(f"passthrough runs, records/s: "
+              f"{', '.join(f'{rate:.0f} (at {order})' for order, rate in passthrough_rates)}")
+        ratios = []
+        paired_of = {str(path): [] for path in pipelines}
+        for order, pipeline_binary, rate, startup in pipeline_runs:
+            ratio = rate / passthrough
+            ratios.append(ratio)
+            ratios_of[str(pipeline_binary)].append(ratio)
+            startups.append(startup)
+            # The passthrough runs made just before and just after this run: its ratio to them
+            # alone is the one least touched by a drift.
+            before = [r for o, r in passthrough_rates if o < order]
+            after = [r for o, r in passthrough_rates if o > order]
+            neighbours = before[-1:] + after[:1]
+            which = f" [{pipeline_binary}]" if args.compare else ""
+            paired = rate / statistics.mean(neighbours)
+            paired_of[str(pipeline_binary)].append(paired)
+            print(f"  pipeline run at {order}{which}: {ratio:.2f} of the passthrough median, "
+                  f"{paired:.2f} of the passthrough runs beside it")
         print(f"passthrough median {passthrough:.0f} records/s of {len(passthrough_rates)} runs; "
               f"pipeline / passthrough median {statistics.median(ratios):.2f} "
               f"({min(ratios):.2f}-{max(ratios):.2f}, {len(ratios)} runs); first output "
@@ -359,7 +396,9 @@ def main():
             for path, values in ratios_of.items():
                 if values:
                     print(f"  {path}: median {statistics.median(values):.2f} "
-                          f"({min(values):.2f}-{max(values):.2f}, {len(values)} runs)")
+                          f"({min(values):.2f}-{max(values):.2f}, {len(values)} runs); to the "
+                          f"passthrough runs beside each, median "
+                          f"{statistics.median(paired_of[path]):.2f}")
     finally:
         for child in children:
             if child.poll() is None:
