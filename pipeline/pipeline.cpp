@@ -20,7 +20,10 @@
 namespace tastesync {
 namespace {
 
-constexpr std::size_t kMaxBatch = 1000;
+// Records taken per poll at most (a live trickle takes what is there). Large enough that the
+// parse thread's wake-up, a millisecond or more on a busy VM, is a small part of a batch's time
+// (docs/design.md#parse-ahead); outputs wait at most one batch (~10 ms in a backlog).
+constexpr std::size_t kMaxBatch = 4000;
 constexpr std::int64_t kHousekeepingIntervalMs = 1000;
 constexpr std::uint64_t kStageTimingSampleMask = 63;  // time one record in 64
 // While records keep coming, a checkpoint every this often (docs/contract.md#state): one
