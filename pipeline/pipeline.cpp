@@ -374,10 +374,11 @@ void Pipeline::checkpoint_now() {
 }
 
 void Pipeline::mirror_helper_counts() {
-  // Both counts only grow; each is read by this thread alone.
+  // Both are running totals kept by their helper threads; the counters take what each added since
+  // the last call. A waker started anew counts from zero again.
   const std::uint64_t wakes = consumer_->fetch_wakes();
   const std::uint64_t ahead = parse_ahead_.parsed_ahead();
-  if (wakes < fetch_wakes_mirrored_) fetch_wakes_mirrored_ = 0;  // a waker started anew
+  if (wakes < fetch_wakes_mirrored_) fetch_wakes_mirrored_ = 0;
   metrics_.fetch_wakes.Increment(static_cast<double>(wakes - fetch_wakes_mirrored_));
   metrics_.parsed_ahead.Increment(static_cast<double>(ahead - parsed_ahead_mirrored_));
   fetch_wakes_mirrored_ = wakes;
