@@ -15,25 +15,44 @@ void OffsetTracker::offer(std::int64_t offset, std::int64_t consumed_at_ns,
 }
 
 std::optional<std::int64_t> OffsetTracker::complete(std::int64_t offset) {
-  const auto begin = entries_.begin() + static_cast<std::ptrdiff_t>(head_);
-  const auto it = std::lower_bound(begin, entries_.end(), offset,
-                                   [](const Entry& e, std::int64_t o) { return e.offset < o; });
-  if (it == entries_.end() || it->offset != offset || it->done) return std::nullopt;
-  it->done = true;
-  return it->consumed_at_ns;
+  // Delivery reports come mostly in offset order: the entry after the last one completed is
+  // tried before a binary search (~2 % of the pipeline thread: docs/bench.md#issue-17-9).
+  std::size_t at = next_hint_;
+  if (at < head_ || at >= entries_.size() || entries_[at].offset != offset) {
+    const auto begin = entries_.begin() + static_cast<std::ptrdiff_t>(head_);
+    const auto it = std::lower_bound(begin, entries_.end(), offset,
+                                     [](const Entry& e, std::int64_t o) { return e.offset < o; });
+    if (it == entries_.end() || it->offset != offset) return std::nullopt;
+    at = static_cast<std::size_t>(it - entries_.begin());
+  }
+  Entry& entry = entries_[at];
+  if (entry.done) return std::nullopt;
+  entry.done = true;
+  next_hint_ = at + 1;
+  return entry.consumed_at_ns;
 }
 
-std::optional<OffsetTracker::Position> OffsetTracker::advance() {
+std::optional<std::int64_t> OffsetTracker::done_frontier() const {
+  std::optional<std::int64_t> frontier;
+  for (std::size_t i = head_; i < entries_.size() && entries_[i].done; ++i) {
+    frontier = entries_[i].offset + 1;
+  }
+  return frontier;
+}
+
+std::optional<OffsetTracker::Position> OffsetTracker::advance(std::int64_t limit) {
   std::optional<Position> position;
-  while (head_ < entries_.size() && entries_[head_].done) {
+  while (head_ < entries_.size() && entries_[head_].done && entries_[head_].offset < limit) {
     position = Position{entries_[head_].offset + 1, entries_[head_].progress};
     ++head_;
   }
   if (head_ == entries_.size()) {
     entries_.clear();
     head_ = 0;
+    next_hint_ = 0;
   } else if (head_ >= kCompactAfter && head_ * 2 >= entries_.size()) {
     entries_.erase(entries_.begin(), entries_.begin() + static_cast<std::ptrdiff_t>(head_));
+    next_hint_ = next_hint_ >= head_ ? next_hint_ - head_ : 0;
     head_ = 0;
   }
   return position;

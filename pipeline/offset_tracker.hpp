@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <optional>
 #include <vector>
 
@@ -24,8 +25,11 @@ class OffsetTracker {
   // Marks a record done; returns when it was consumed, or nullopt for an offset not in flight.
   std::optional<std::int64_t> complete(std::int64_t offset);
 
-  // Drops every done record at the head; returns the new position when it moved.
-  std::optional<Position> advance();
+  // The first offset not done (what advance() would move to), or nullopt when the head is not
+  // done.
+  std::optional<std::int64_t> done_frontier() const;
+  // Drops every done record at the head below `limit`; returns the new position when it moved.
+  std::optional<Position> advance(std::int64_t limit = std::numeric_limits<std::int64_t>::max());
 
   std::size_t in_flight() const { return entries_.size() - head_; }
 
@@ -41,6 +45,7 @@ class OffsetTracker {
   // records on the pipeline thread (docs/bench.md#issue-17-4).
   std::vector<Entry> entries_;
   std::size_t head_ = 0;
+  std::size_t next_hint_ = 0;  // the entry after the last one completed
 };
 
 }  // namespace tastesync

@@ -57,6 +57,56 @@ TEST(OffsetTracker, AdvanceWithNothingNewReturnsNothing) {
   EXPECT_EQ(tracker.in_flight(), 0u);
 }
 
+// A checkpoint cut before the frontier (docs/design.md#checkpoint-cuts): the records at and
+// after the cut stay, done, and the next advance takes them.
+TEST(OffsetTracker, AdvanceStopsBelowTheLimitItIsGiven) {
+  OffsetTracker tracker;
+  EXPECT_FALSE(tracker.done_frontier().has_value());
+  for (std::int64_t offset = 10; offset < 15; ++offset) {
+    tracker.offer(offset, 0, PartitionProgress{offset * 100});
+  }
+  for (std::int64_t offset = 10; offset < 14; ++offset) {
+    ASSERT_TRUE(tracker.complete(offset).has_value());
+  }
+  EXPECT_EQ(tracker.done_frontier(), std::optional<std::int64_t>(14));
+  EXPECT_FALSE(tracker.advance(10).has_value()) << "nothing below the limit";
+  const auto cut = tracker.advance(12);
+  ASSERT_TRUE(cut.has_value());
+  EXPECT_EQ(cut->next_offset, 12);
+  EXPECT_EQ(cut->progress.watermark_ms, 1100);
+  EXPECT_EQ(tracker.in_flight(), 3u);
+  EXPECT_EQ(tracker.done_frontier(), std::optional<std::int64_t>(14));
+  const auto rest = tracker.advance();
+  ASSERT_TRUE(rest.has_value());
+  EXPECT_EQ(rest->next_offset, 14);
+  EXPECT_EQ(tracker.in_flight(), 1u);
+  EXPECT_FALSE(tracker.done_frontier().has_value());
+}
+
+// Reports in offset order take the tracker's shortcut (the entry after the last one completed):
+// across its compactions it still refuses a second report and a dropped offset.
+TEST(OffsetTracker, InOrderReportsAcrossCompactions) {
+  OffsetTracker tracker;
+  std::int64_t offered = 0;
+  std::int64_t completed = 0;
+  for (int round = 0; round < 20; ++round) {
+    for (int k = 0; k < 400; ++k, ++offered) {
+      tracker.offer(offered, offered, PartitionProgress{offered});
+    }
+    for (int k = 0; k < 300; ++k, ++completed) {
+      ASSERT_EQ(tracker.complete(completed), std::optional<std::int64_t>(completed));
+      ASSERT_FALSE(tracker.complete(completed).has_value()) << "a second report";
+    }
+    const auto position = tracker.advance();
+    ASSERT_TRUE(position.has_value());
+    EXPECT_EQ(position->next_offset, completed);
+    EXPECT_EQ(position->progress.watermark_ms, completed - 1);
+    EXPECT_FALSE(tracker.complete(completed - 1).has_value()) << "dropped";
+    EXPECT_EQ(tracker.in_flight(), static_cast<std::size_t>(offered - completed));
+  }
+  EXPECT_FALSE(tracker.complete(offered).has_value()) << "never offered";
+}
+
 // Thousands in flight, done in a scrambled order and advanced now and then: the frontier is always
 // the first record not done, across the tracker's compactions, and a done or dropped offset is
 // never accepted again.

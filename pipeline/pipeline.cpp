@@ -137,6 +137,13 @@ int Pipeline::run(const std::stop_token& stop) {
     }
     producer_->hold();
     view_batch(batch);
+    // exactly_once commits offsets exactly where its flushed outputs end: every change keeps its
+    // snapshot there (docs/design.md#checkpoint-cuts).
+    if (!transactions_) {
+      for (const auto& slot : slots_) {
+        if (slot) slot->pending.begin_batch();
+      }
+    }
     {
       // Ends before the batch's messages (what records_ points into) are destroyed.
       const ParseAhead::Batch parsing = parse_ahead_.start(records_, to_parse_);
@@ -322,7 +329,10 @@ void Pipeline::collect_checkpoints() {
   for (std::size_t p = 0; p < slots_.size(); ++p) {
     PartitionSlot* slot = slots_[p].get();
     if (slot == nullptr) continue;
-    const auto position = slot->tracker.advance();
+    const auto frontier = slot->tracker.done_frontier();
+    if (!frontier) continue;
+    // Where the pending changes allow a cut at or before it (docs/design.md#checkpoint-cuts).
+    const auto position = slot->tracker.advance(slot->pending.checkpointable_before(*frontier));
     if (!position) continue;
     const auto partition = static_cast<std::int32_t>(p);
     slot->pending.drain_before(position->next_offset, partition, slot->state, batch_);

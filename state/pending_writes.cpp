@@ -1,5 +1,6 @@
 #include "state/pending_writes.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "state/customer_state_codec.hpp"
@@ -12,6 +13,8 @@ void PendingWrites::before_change(const CustomerState& state) {
   if (sequence < first_sequence_ || sequence - first_sequence_ >= entries_.size()) {
     throw std::logic_error("a customer's pending change points outside the pending entries");
   }
+  // A change of this same batch: checkpointable_before() keeps the two together instead.
+  if (sequence >= batch_first_sequence_) return;
   Entry& entry = entries_[sequence - first_sequence_];
   if (entry.has_snapshot) return;
   entry.has_snapshot = true;
@@ -64,6 +67,23 @@ void PendingWrites::erased(std::int64_t offset, std::string_view customer_id, Cu
   }
 }
 
+std::int64_t PendingWrites::checkpointable_before(std::int64_t next_offset) const {
+  // A cut before entry `i` is allowed when no earlier entry without a snapshot has its next
+  // change at or after `i`: memory holds only the customer's latest state.
+  std::size_t reach = 0;       // no cut falls below this index, as far as the entries seen say
+  std::size_t last_valid = 0;  // the latest allowed cut seen
+  std::size_t i = 0;
+  for (; i < entries_.size() && entries_[i].offset < next_offset; ++i) {
+    if (reach <= i) last_valid = i;
+    const Entry& entry = entries_[i];
+    if (!entry.erase && !entry.has_snapshot &&
+        entry.superseded_by != std::numeric_limits<std::uint64_t>::max()) {
+      reach = std::max(reach, static_cast<std::size_t>(entry.superseded_by - first_sequence_) + 1);
+    }
+  }
+  return reach <= i ? next_offset : entries_[last_valid].offset;
+}
+
 void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partition,
                                  PartitionState& states, StateStore::Batch& batch) {
   std::size_t end = 0;
@@ -84,6 +104,9 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
       batch.put_seen(partition, customer_id, entry.remembered->id_hash, entry.remembered->t_ms,
                      entry.offset);
     }
+    // Superseded within this drain: the customer's latest change is a later entry, so its state
+    // (a cache miss per entry in a busy partition) is not even looked at.
+    if (!entry.erase && entry.superseded_by < end_sequence) continue;
     CustomerState* state = entry.state != nullptr ? entry.state : states.find(customer_id);
     const bool latest_change = state != nullptr && state->durability.pending_offset >= 0 &&
                                state->durability.pending_sequence == first_sequence_ + drained;
@@ -101,7 +124,6 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
       batch.erase_customer(partition, customer_id, erased_hashes_);
       continue;
     }
-    if (entry.superseded_by < end_sequence) continue;
     if (entry.has_snapshot) {
       batch.put_customer(
           partition, customer_id,

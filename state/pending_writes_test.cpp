@@ -170,5 +170,64 @@ TEST_F(PendingErasureTest, ACustomerErasedThenChangedAgainBeforeOneCheckpointIsS
   EXPECT_EQ(a_restored->seen.front().id_hash, 4u);
 }
 
+// Within one poll batch a second change takes no snapshot (docs/design.md#checkpoint-cuts):
+// memory holds only the later state, so no checkpoint may stop between the two changes.
+TEST_F(PendingErasureTest, ACheckpointNeverSeparatesTwoChangesOfOneCustomerInOnePollBatch) {
+  pending_.begin_batch();
+  record(1, "a", kT0 + 1);
+  record(2, "b", kT0 + 2);
+  record(3, "a", kT0 + 3);
+  record(4, "b", kT0 + 4);
+  record(5, "c", kT0 + 5);
+
+  EXPECT_EQ(pending_.checkpointable_before(1), 1) << "nothing pending before it";
+  EXPECT_EQ(pending_.checkpointable_before(2), 1) << "a's change at 1 needs its change at 3";
+  EXPECT_EQ(pending_.checkpointable_before(4), 1) << "b's change at 2 needs its change at 4";
+  EXPECT_EQ(pending_.checkpointable_before(5), 5) << "every change before 5 is complete";
+  EXPECT_EQ(pending_.checkpointable_before(6), 6);
+  EXPECT_EQ(pending_.checkpointable_before(100), 100) << "past the last pending change";
+
+  // A later batch changes a customer whose change of the first batch is pending: a snapshot.
+  pending_.begin_batch();
+  record(6, "a", kT0 + 6);
+  record(7, "c", kT0 + 7);
+  EXPECT_EQ(pending_.checkpointable_before(6), 6) << "a's snapshot of offset 3 keeps 6 apart";
+  EXPECT_EQ(pending_.checkpointable_before(7), 7);
+
+  const StateStore::Batch first = checkpoint(6);
+  EXPECT_EQ(changes_of(first, "a").puts, 1) << "one put: the change of 3 supersedes that of 1";
+  EXPECT_EQ(changes_of(first, "b").puts, 1);
+  EXPECT_EQ(pending_.size(), 2u);
+  PartitionState restored;
+  ASSERT_TRUE(store_->restore(0, restored).ok());
+  ASSERT_NE(restored.find("a"), nullptr);
+  EXPECT_EQ(restored.find("a")->last_activity_ms, kT0 + 3) << "the snapshot, not memory's 6";
+  EXPECT_EQ(restored.find("a")->seen.size(), 2u);
+  EXPECT_EQ(restored.find("b")->last_activity_ms, kT0 + 4);
+
+  checkpoint(8);
+  EXPECT_EQ(pending_.size(), 0u);
+  PartitionState latest;
+  ASSERT_TRUE(store_->restore(0, latest).ok());
+  EXPECT_EQ(latest.find("a")->last_activity_ms, kT0 + 6);
+  EXPECT_EQ(latest.find("c")->last_activity_ms, kT0 + 7);
+}
+
+// An erasure is such a change too; and a change the erasure follows in the same batch cannot be
+// checkpointed without it.
+TEST_F(PendingErasureTest, AChangeAndItsErasureInOnePollBatchAreCheckpointedTogether) {
+  pending_.begin_batch();
+  record(1, "a", kT0 + 1);
+  erase(2, "a");
+  record(3, "a", kT0 + 3);
+  EXPECT_EQ(pending_.checkpointable_before(2), 1);
+  EXPECT_EQ(pending_.checkpointable_before(3), 3) << "the erasure needs no state of its own";
+  EXPECT_EQ(pending_.checkpointable_before(4), 4);
+  const StateStore::Batch drained = checkpoint(3);
+  EXPECT_EQ(changes_of(drained, "a").puts, 0);
+  EXPECT_EQ(changes_of(drained, "a").deletes, 1);
+  EXPECT_FALSE(store_->contains_customer(0, "a"));
+}
+
 }  // namespace
 }  // namespace tastesync

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <tuple>
+#include <vector>
 
 #include "stages/stages_test_support.hpp"
 #include "stages/topology.hpp"
@@ -60,9 +61,10 @@ std::string describe(const Outcome& outcome) {
          std::string(outcome.event_value);
 }
 
-// (records processed before the crash, state.max_customers_per_partition, score.model)
-class RestoreEquivalence
-    : public ::testing::TestWithParam<std::tuple<std::size_t, std::size_t, ScoreModel>> {
+// (records processed before the crash, state.max_customers_per_partition, score.model, records
+// per poll batch: 0 for none begun, so every second change takes a snapshot)
+class RestoreEquivalence : public ::testing::TestWithParam<
+                               std::tuple<std::size_t, std::size_t, ScoreModel, std::size_t>> {
  protected:
   void SetUp() override {
     options_.max_customers_per_partition = std::get<1>(GetParam());
@@ -78,7 +80,11 @@ class RestoreEquivalence
 TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
   const std::vector<Record> records = stream();
   const std::size_t crash_at = std::get<0>(GetParam());  // records processed before the crash
-  const std::size_t delivered = crash_at - 7;  // outputs delivered (and checkpointed) before it
+  const std::size_t delivered = crash_at - 7;            // outputs delivered before it
+  const std::size_t batch_records = std::get<3>(GetParam());
+  // Where the checkpoint stops: at `delivered`, or before it where a poll batch's changes of one
+  // customer must stay together (docs/design.md#checkpoint-cuts).
+  std::size_t checkpointed = 0;
 
   // The uninterrupted run.
   std::vector<std::string> reference;
@@ -107,20 +113,29 @@ TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
     Topology topology(fixture_registry(), options_);
     PartitionState partition;
     PendingWrites pending;
-    PartitionProgress progress_after_delivered;
+    std::vector<PartitionProgress> progress_after;  // what the offset tracker keeps per record
     for (std::size_t i = 0; i < crash_at; ++i) {
+      if (batch_records > 0 && i % batch_records == 0) pending.begin_batch();
       const Outcome outcome = topology.process(view(records[i], i), partition, kNow, &pending);
       if (outcome.touched != nullptr) {
         pending.changed(static_cast<std::int64_t>(i), outcome.customer_id, *outcome.touched,
                         outcome.remembered, outcome.learned_levels, &partition.room());
       }
-      if (i + 1 == delivered) progress_after_delivered = partition.progress();
+      progress_after.push_back(partition.progress());
       if (i + 1 == delivered) {
+        const std::int64_t cut = pending.checkpointable_before(static_cast<std::int64_t>(i + 1));
+        ASSERT_GT(cut, 0);
+        ASSERT_LE(cut, static_cast<std::int64_t>(delivered));
+        checkpointed = static_cast<std::size_t>(cut);
+        if (batch_records == 0) {
+          ASSERT_EQ(checkpointed, delivered);
+        } else {
+          // Never further back than the start of the batch `delivered` falls in.
+          ASSERT_GE(checkpointed, i / batch_records * batch_records);
+        }
         StateStore::Batch batch;
-        pending.drain_before(static_cast<std::int64_t>(delivered), 0, partition, batch);
-        // What the offset tracker kept for the last delivered record.
-        batch.set_checkpoint(
-            0, PartitionCheckpoint{static_cast<std::int64_t>(delivered), progress_after_delivered});
+        pending.drain_before(cut, 0, partition, batch);
+        batch.set_checkpoint(0, PartitionCheckpoint{cut, progress_after[checkpointed - 1]});
         ASSERT_TRUE(store->write(batch).ok());
       }
     }
@@ -132,21 +147,23 @@ TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
   const auto checkpoint = store->restore(0, restored);
   ASSERT_TRUE(checkpoint.ok());
   ASSERT_TRUE(checkpoint->has_value());
-  ASSERT_EQ((*checkpoint)->next_offset, static_cast<std::int64_t>(delivered));
+  ASSERT_EQ((*checkpoint)->next_offset, static_cast<std::int64_t>(checkpointed));
   Topology topology(fixture_registry(), options_);
   topology.normalize_restored(restored);
-  for (std::size_t i = delivered; i < records.size(); ++i) {
+  for (std::size_t i = checkpointed; i < records.size(); ++i) {
     ASSERT_EQ(describe(topology.process(view(records[i], i), restored, kNow)), reference[i])
         << "record " << i;
   }
 }
 
 // Crash points spread over the stream, some right after a re-delivery; without a binding cap,
-// and with one small enough that customers are evicted all along.
+// and with one small enough that customers are evicted all along; every change snapshotted, and
+// poll batches of 10 and of 64 records whose second changes take none.
 INSTANTIATE_TEST_SUITE_P(
     CrashPoints, RestoreEquivalence,
     ::testing::Combine(::testing::Values(120, 305, 512, 611, 850), ::testing::Values(20000, 4),
-                       ::testing::Values(ScoreModel::radius, ScoreModel::filter)));
+                       ::testing::Values(ScoreModel::radius, ScoreModel::filter),
+                       ::testing::Values(0, 10, 64)));
 
 }  // namespace
 }  // namespace tastesync
