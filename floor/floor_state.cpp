@@ -42,7 +42,10 @@ void FloorState::apply(std::string_view event_json, std::int64_t now_ms) {
     return;
   }
   const std::lock_guard lock(mutex_);
-  auto [it, inserted] = customers_.try_emplace(std::string(customer));
+  // Looked up before a key is made: a key made for every event was an allocation per event.
+  auto it = customers_.find(customer);
+  const bool inserted = it == customers_.end();
+  if (inserted) it = customers_.emplace(std::string(customer), Presence{}).first;
   Presence& presence = it->second;
   presence.last_event_ms = now_ms;
   presence.last_seen = detected_at;
