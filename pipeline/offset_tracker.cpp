@@ -5,7 +5,8 @@
 namespace tastesync {
 namespace {
 
-constexpr std::size_t kCompactAfter = 1024;  // dropped entries before the vector is compacted
+constexpr std::size_t kCompactAfter = 1024;    // dropped entries before the vector is compacted
+constexpr std::size_t kScanBeforeSearch = 16;  // entries after the hint read before a search
 
 }  // namespace
 
@@ -15,20 +16,31 @@ void OffsetTracker::offer(std::int64_t offset, std::int64_t consumed_at_ns,
 }
 
 std::optional<std::int64_t> OffsetTracker::complete(std::int64_t offset) {
-  // Delivery reports come mostly in offset order: the entry after the last one completed is
-  // tried before a binary search (~2 % of the pipeline thread: docs/bench.md#issue-17-9).
-  std::size_t at = next_hint_;
-  if (at < head_ || at >= entries_.size() || entries_[at].offset != offset) {
-    const auto begin = entries_.begin() + static_cast<std::ptrdiff_t>(head_);
-    const auto it = std::lower_bound(begin, entries_.end(), offset,
-                                     [](const Entry& e, std::int64_t o) { return e.offset < o; });
-    if (it == entries_.end() || it->offset != offset) return std::nullopt;
-    at = static_cast<std::size_t>(it - entries_.begin());
+  // Two orders are common, and tried before a binary search (~2 % of the pipeline thread:
+  // docs/bench.md#issue-17-9): a record dropped by the stages is done as soon as it is offered,
+  // and delivery reports come in offset order, a few entries after the last one they completed.
+  std::size_t at = entries_.size();
+  if (!entries_.empty() && entries_.back().offset == offset) {
+    at = entries_.size() - 1;
+  } else {
+    const std::size_t from = std::max(next_hint_, head_);
+    const std::size_t to = std::min(from + kScanBeforeSearch, entries_.size());
+    for (std::size_t i = from; i < to && entries_[i].offset <= offset; ++i) {
+      if (entries_[i].offset == offset) at = i;
+    }
+    if (at == entries_.size()) {
+      const auto begin = entries_.begin() + static_cast<std::ptrdiff_t>(head_);
+      const auto it = std::lower_bound(begin, entries_.end(), offset,
+                                       [](const Entry& e, std::int64_t o) { return e.offset < o; });
+      if (it == entries_.end() || it->offset != offset) return std::nullopt;
+      at = static_cast<std::size_t>(it - entries_.begin());
+    }
+    next_hint_ = at + 1;
   }
+  if (at < head_) return std::nullopt;
   Entry& entry = entries_[at];
   if (entry.done) return std::nullopt;
   entry.done = true;
-  next_hint_ = at + 1;
   return entry.consumed_at_ns;
 }
 

@@ -107,6 +107,32 @@ TEST(OffsetTracker, InOrderReportsAcrossCompactions) {
   EXPECT_FALSE(tracker.complete(offered).has_value()) << "never offered";
 }
 
+// The pipeline's own order: a record the stages drop is done as it is offered, and the delivery
+// reports of the others follow in offset order, stepping over the dropped ones.
+TEST(OffsetTracker, DropsAtOfferThenReportsInOrderBetweenThem) {
+  OffsetTracker tracker;
+  std::vector<std::int64_t> delivered;
+  for (std::int64_t offset = 0; offset < 3000; ++offset) {
+    tracker.offer(offset, offset, PartitionProgress{offset});
+    if (offset % 3 == 0) {
+      ASSERT_EQ(tracker.complete(offset), std::optional<std::int64_t>(offset)) << "dropped";
+    } else {
+      delivered.push_back(offset);
+    }
+  }
+  EXPECT_EQ(tracker.done_frontier(), std::optional<std::int64_t>(1));
+  for (const std::int64_t offset : delivered) {
+    ASSERT_EQ(tracker.complete(offset), std::optional<std::int64_t>(offset));
+  }
+  for (std::int64_t offset = 0; offset < 3000; offset += 7) {
+    EXPECT_FALSE(tracker.complete(offset).has_value()) << "done already: " << offset;
+  }
+  const auto position = tracker.advance();
+  ASSERT_TRUE(position.has_value());
+  EXPECT_EQ(position->next_offset, 3000);
+  EXPECT_EQ(tracker.in_flight(), 0u);
+}
+
 // Thousands in flight, done in a scrambled order and advanced now and then: the frontier is always
 // the first record not done, across the tracker's compactions, and a done or dropped offset is
 // never accepted again.
