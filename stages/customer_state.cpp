@@ -8,7 +8,7 @@
 namespace tastesync {
 
 std::size_t PartitionState::StringHash::operator()(std::string_view text) const {
-  return std::hash<std::string_view>{}(text);
+  return customer_id_hash(text);
 }
 
 CustomerState* PartitionState::find(std::string_view customer_id) {
@@ -21,7 +21,12 @@ CustomerState& PartitionState::find_or_create(std::string_view customer_id) {
 }
 
 PartitionState::Found PartitionState::find_or_create_marked(std::string_view customer_id) {
-  if (const auto it = customers_.find(customer_id); it != customers_.end()) {
+  return find_or_create_marked(customer_id, customer_id_hash(customer_id));
+}
+
+PartitionState::Found PartitionState::find_or_create_marked(std::string_view customer_id,
+                                                            std::size_t hash) {
+  if (const auto it = customers_.find(HashedId{customer_id, hash}); it != customers_.end()) {
     return {it->second, false};
   }
   return {customers_.emplace(std::string(customer_id), CustomerState{}).first->second, true};
@@ -81,21 +86,6 @@ void PartitionState::advance_watermark(EpochMs candidate_ms) {
 
 void PartitionState::insert(std::string customer_id, CustomerState state) {
   customers_.insert_or_assign(std::move(customer_id), std::move(state));
-}
-
-std::uint64_t sighting_id_hash(std::string_view sighting_id) {
-  std::uint64_t hash = 0xcbf29ce484222325ULL;
-  for (const char c : sighting_id) {
-    hash ^= static_cast<std::uint8_t>(c);
-    hash *= 0x100000001b3ULL;
-  }
-  // splitmix64's finaliser: FNV-1a alone mixes the last bytes poorly.
-  hash ^= hash >> 30;
-  hash *= 0xbf58476d1ce4e5b9ULL;
-  hash ^= hash >> 27;
-  hash *= 0x94d049bb133111ebULL;
-  hash ^= hash >> 31;
-  return hash;
 }
 
 }  // namespace tastesync

@@ -11,6 +11,7 @@
 
 #include "common/event_time.hpp"
 #include "common/uuid.hpp"
+#include "stages/id_hash.hpp"
 #include "stages/registry.hpp"
 #include "stages/room_levels.hpp"
 
@@ -139,6 +140,8 @@ class PartitionState {
     bool created;
   };
   Found find_or_create_marked(std::string_view customer_id);
+  // The same, with the id's customer_id_hash taken already (by the parser).
+  Found find_or_create_marked(std::string_view customer_id, std::size_t hash);
 
   // Drops customers whose last activity is older than `horizon_ms`, and those the customer cap
   // evicted, except those with changes not yet checkpointed (their checkpoint still needs them;
@@ -186,11 +189,23 @@ class PartitionState {
   }
 
  private:
+  // A customer id with its customer_id_hash: looked up without hashing it again.
+  struct HashedId {
+    std::string_view text;
+    std::size_t hash;
+  };
   struct StringHash {
     using is_transparent = void;
     std::size_t operator()(std::string_view text) const;
+    std::size_t operator()(const HashedId& id) const { return id.hash; }
   };
-  std::unordered_map<std::string, CustomerState, StringHash, std::equal_to<>> customers_;
+  struct IdEqual {
+    using is_transparent = void;
+    bool operator()(std::string_view a, std::string_view b) const { return a == b; }
+    bool operator()(const HashedId& a, std::string_view b) const { return a.text == b; }
+    bool operator()(std::string_view a, const HashedId& b) const { return a == b.text; }
+  };
+  std::unordered_map<std::string, CustomerState, StringHash, IdEqual> customers_;
   PartitionProgress progress_;
   RoomLevels room_;
   // How many more customers can become live before the count could pass the cap (not state:
@@ -198,9 +213,5 @@ class PartitionState {
   std::size_t live_checks_skipped_ = 0;
   std::vector<std::int64_t> offsets_;  // reused by limit_live_customers
 };
-
-// A stable 64-bit hash of a sighting id (FNV-1a with a final avalanche). It is persisted, so it
-// must not be std::hash, whose value the standard does not pin down.
-std::uint64_t sighting_id_hash(std::string_view sighting_id);
 
 }  // namespace tastesync

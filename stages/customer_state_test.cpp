@@ -26,6 +26,19 @@ TEST(CustomerState, SightingIdHashIsStable) {
   EXPECT_EQ(sighting_id_hash(""), 0xf52a15e9a9b5e89bULL);  // pinned: FNV-1a basis, then splitmix64
 }
 
+// The parser's precomputed hash finds the entry a plain lookup made, and the other way round.
+TEST(PartitionState, ALookupWithTheParsersHashFindsTheSameCustomer) {
+  PartitionState partition;
+  CustomerState& made = partition.find_or_create("cust-1");
+  const auto found = partition.find_or_create_marked("cust-1", customer_id_hash("cust-1"));
+  EXPECT_FALSE(found.created);
+  EXPECT_EQ(&found.state, &made);
+  const auto other = partition.find_or_create_marked("cust-2", customer_id_hash("cust-2"));
+  EXPECT_TRUE(other.created);
+  EXPECT_EQ(partition.find("cust-2"), &other.state);
+  EXPECT_EQ(partition.size(), 2u);
+}
+
 TEST(PartitionState, EvictsOnlyCustomersOlderThanTheHorizon) {
   PartitionState partition;
   partition.find_or_create("old").last_activity_ms = 1000;

@@ -5,9 +5,8 @@
 
 namespace tastesync {
 
-std::optional<SeenSighting> Dedupe::admit(CustomerState& state, std::string_view sighting_id,
-                                          EpochMs t_ms) const {
-  const std::uint64_t hash = sighting_id_hash(sighting_id);
+std::optional<SeenSighting> Dedupe::admit_hashed(CustomerState& state, std::uint64_t hash,
+                                                 EpochMs t_ms) const {
   const EpochMs oldest_kept = std::max(state.last_activity_ms, t_ms) - options_.duplicate_window_ms;
   // Entries past the window never count, whether or not they were pruned yet: a restored list
   // and a live one must answer alike.

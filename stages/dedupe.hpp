@@ -27,7 +27,12 @@ class Dedupe {
   // seen for this customer within the window (a duplicate). Call after the customer's last
   // activity includes t_ms.
   std::optional<SeenSighting> admit(CustomerState& state, std::string_view sighting_id,
-                                    EpochMs t_ms) const;
+                                    EpochMs t_ms) const {
+    return admit_hashed(state, sighting_id_hash(sighting_id), t_ms);
+  }
+  // The same, with the id's sighting_id_hash taken already (by the parser).
+  std::optional<SeenSighting> admit_hashed(CustomerState& state, std::uint64_t sighting_id_hash,
+                                           EpochMs t_ms) const;
 
   // Brings a restored `seen` list (a superset: RocksDB keeps ids until compaction) to exactly
   // what the in-memory list would hold, so a restart never changes a duplicate decision.

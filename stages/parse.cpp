@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "common/erasure.hpp"
+#include "stages/id_hash.hpp"
 #include "stages/parse_text.hpp"
 
 namespace tastesync {
@@ -376,6 +377,7 @@ Result<Sighting, ParseError> SightingParser::Impl::parse(const RecordView& recor
   const auto sighting_id = read_bounded_string(Member::sighting_id, kMaxIdCodePoints, error);
   if (!sighting_id) return Failure{std::move(*error)};
   sighting.sighting_id = *sighting_id;
+  sighting.sighting_id_hash = sighting_id_hash(*sighting_id);
 
   const auto customer_id = read_bounded_string(Member::customer_id, kMaxIdCodePoints, error);
   if (!customer_id) return Failure{std::move(*error)};
@@ -384,6 +386,7 @@ Result<Sighting, ParseError> SightingParser::Impl::parse(const RecordView& recor
                 "customer_id: " + quoted(*customer_id) + " contains a control character");
   }
   sighting.customer_id = *customer_id;
+  sighting.customer_id_hash = customer_id_hash(*customer_id);
 
   if (!record.key) {
     return fail(ParseErrorCode::key_mismatch,

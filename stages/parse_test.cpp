@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "stages/id_hash.hpp"
+
 namespace tastesync {
 namespace {
 
@@ -109,6 +111,9 @@ TEST_F(Parse, ValidRecordGivesEveryField) {
   EXPECT_EQ(s->beacon.tx_power_dbm, -59);
   EXPECT_EQ(format_canonical_string(s->detected_at_ms), "2025-03-02T12:00:00.123Z");
   EXPECT_EQ(s->platform, "ios");
+  // The hashes the state takes them by, computed with the parse (docs/design.md#parse-ahead).
+  EXPECT_EQ(s->sighting_id_hash, sighting_id_hash("s-1"));
+  EXPECT_EQ(s->customer_id_hash, customer_id_hash("cust123"));
 }
 
 TEST_F(Parse, ValidQrScanGivesCode) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -30,6 +31,10 @@ struct Sighting {
   std::string_view qr_code;  // meaningful when source == qr
   EpochMs detected_at_ms = 0;
   std::string_view platform;  // empty when the device did not say
+  // The ids' hashes as the state takes them (stages/id_hash.hpp), set by the parser: on the
+  // parse thread for most records, off the pipeline thread (docs/design.md#parse-ahead).
+  std::uint64_t sighting_id_hash = 0;
+  std::size_t customer_id_hash = 0;
 };
 
 // A Kafka record as the parse stage sees it: no librdkafka types cross into stages/.

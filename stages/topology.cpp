@@ -106,7 +106,8 @@ Outcome Topology::process_parsed(const RecordView& record,
   }
 
   const EpochMs horizon_ms = expiry_horizon(partition.watermark_ms());
-  auto [state, created] = partition.find_or_create_marked(sighting.customer_id);
+  auto [state, created] =
+      partition.find_or_create_marked(sighting.customer_id, sighting.customer_id_hash);
   const bool was_live =
       !created && state.last_activity_ms >= horizon_ms && !partition.evicted(state);
   if (observer != nullptr) observer->before_change(state);
@@ -128,7 +129,7 @@ Outcome Topology::process_parsed(const RecordView& record,
         partition.limit_live_customers(options_.max_customers_per_partition, horizon_ms, state);
   }
 
-  outcome.remembered = dedupe_.admit(state, sighting.sighting_id, t_ms);
+  outcome.remembered = dedupe_.admit_hashed(state, sighting.sighting_id_hash, t_ms);
   if (!outcome.remembered) {
     outcome.drop_reason = DropReason::duplicate;
     return outcome;
