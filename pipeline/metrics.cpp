@@ -1,6 +1,8 @@
 #include "pipeline/metrics.hpp"
 
+#include <algorithm>
 #include <string>
+#include <utility>
 
 namespace tastesync {
 namespace {
@@ -38,6 +40,26 @@ const Buckets kCheckpointBuckets = {1e-5, 1e-4, 1e-3, 5e-3, 2e-2, 0.1, 1};
 const Buckets kRestoreBuckets = {0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300};
 
 }  // namespace
+
+BatchedHistogram::BatchedHistogram(prometheus::Histogram& target,
+                                   prometheus::Histogram::BucketBoundaries boundaries)
+    : target_(target), boundaries_(std::move(boundaries)), counts_(boundaries_.size() + 1, 0.0) {}
+
+void BatchedHistogram::observe(double value) {
+  // The first bucket whose upper bound is at least the value, as Histogram::Observe counts it.
+  const auto bucket = std::lower_bound(boundaries_.begin(), boundaries_.end(), value);
+  counts_[static_cast<std::size_t>(bucket - boundaries_.begin())] += 1.0;
+  sum_ += value;
+  observed_ = true;
+}
+
+void BatchedHistogram::flush() {
+  if (!observed_) return;
+  target_.ObserveMultiple(counts_, sum_);
+  std::fill(counts_.begin(), counts_.end(), 0.0);
+  sum_ = 0.0;
+  observed_ = false;
+}
 
 PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
     : consumed(counter(registry, "tastesync_records_consumed_total",
@@ -81,6 +103,8 @@ PipelineMetrics::PipelineMetrics(prometheus::Registry& registry)
       detection_age(histogram(registry, "tastesync_detection_age_seconds",
                               "Emit time minus detected_at (informational: phone clocks drift)", {},
                               kDetectionAgeBuckets)),
+      pipeline_latency_batched(pipeline_latency, kLatencyBuckets),
+      detection_age_batched(detection_age, kDetectionAgeBuckets),
       stage_latency_topology(histogram(registry, "tastesync_stage_latency_seconds",
                                        "Time per record in the stages, and per state checkpoint",
                                        {{"stage", "parse_to_emit"}}, kStageBuckets)),

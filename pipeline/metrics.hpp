@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/health.hpp"
 #include "stages/outcome.hpp"
@@ -18,6 +19,28 @@
 #include "stages/score.hpp"
 
 namespace tastesync {
+
+// Observations of one histogram gathered on the pipeline thread and added to it once per batch
+// (flush()): prometheus-cpp's Histogram::Observe takes a lock and searches the buckets for every
+// value, and once per output for two histograms that was ~2 % of the pipeline thread
+// (docs/bench.md#issue-17-9). One thread observes and flushes.
+class BatchedHistogram {
+ public:
+  // `boundaries`: exactly those `target` was made with.
+  BatchedHistogram(prometheus::Histogram& target,
+                   prometheus::Histogram::BucketBoundaries boundaries);
+
+  void observe(double value);
+  // Adds what was observed since the last flush to the histogram.
+  void flush();
+
+ private:
+  prometheus::Histogram& target_;
+  prometheus::Histogram::BucketBoundaries boundaries_;
+  std::vector<double> counts_;  // one per boundary, then +Inf
+  double sum_ = 0.0;
+  bool observed_ = false;
+};
 
 // Every series of docs/contract.md#metrics, created once so the hot path only increments.
 class PipelineMetrics {
@@ -46,6 +69,10 @@ class PipelineMetrics {
   prometheus::Counter* registry_reload_errors = nullptr;
   prometheus::Histogram& pipeline_latency;
   prometheus::Histogram& detection_age;
+  // The two above as the pipeline thread observes them, once per output; flush_batched() adds
+  // them once per batch.
+  BatchedHistogram pipeline_latency_batched;
+  BatchedHistogram detection_age_batched;
   prometheus::Histogram& stage_latency_topology;
   prometheus::Histogram& stage_latency_checkpoint;
   prometheus::Histogram& partition_restore;
@@ -60,6 +87,11 @@ class PipelineMetrics {
   prometheus::Family<prometheus::Gauge>& partition_customers;
   prometheus::Gauge& embedded_mode;
   prometheus::Gauge& ready;
+
+  void flush_batched() {
+    pipeline_latency_batched.flush();
+    detection_age_batched.flush();
+  }
 };
 
 // Per-record counts kept as plain integers and added to their counters once per consumed batch

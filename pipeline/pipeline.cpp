@@ -158,6 +158,7 @@ int Pipeline::run(const std::stop_token& stop) {
     drop_tally_.flush();
     proximity_tally_.flush();
     producer_->poll(0);
+    metrics_.flush_batched();
     if (transactions_) {
       if (transactions_->open() && (doomed_ || wall_clock_ms() >= transaction_due_ms_)) {
         commit_transaction();
@@ -272,8 +273,8 @@ void Pipeline::handle(const rd_kafka_message_t& message, std::size_t index, cons
   switch (outcome.kind) {
     case Outcome::Kind::event:
       metrics_.events[static_cast<std::size_t>(outcome.identification)]->Increment();
-      metrics_.detection_age.Observe(static_cast<double>(clock.wall_ms - outcome.detected_at_ms) *
-                                     1e-3);
+      metrics_.detection_age_batched.observe(
+          static_cast<double>(clock.wall_ms - outcome.detected_at_ms) * 1e-3);
       check_produced(producer_->produce_event(outcome.customer_id, outcome.event_value,
                                               outcome.event_id, origin, stop),
                      "an event");
@@ -541,6 +542,7 @@ int Pipeline::shutdown() {
         "the group");
     bounded = false;
   }
+  metrics_.flush_batched();  // the drain's delivery reports
 
   if (fatal_) {
     spdlog::error("stopped after a fatal error: {}", *fatal_);
@@ -587,7 +589,8 @@ void Pipeline::on_delivered(const OutputOrigin& origin, const rd_kafka_message_t
   if (slot == nullptr) return;
   const auto consumed_ns = slot->tracker.complete(origin.offset);
   if (consumed_ns) {
-    metrics_.pipeline_latency.Observe(static_cast<double>(steady_ns() - *consumed_ns) * 1e-9);
+    metrics_.pipeline_latency_batched.observe(static_cast<double>(steady_ns() - *consumed_ns) *
+                                              1e-9);
   }
   if (origin.kind == OutputKind::event) {
     metrics_.produced_events.Increment();
