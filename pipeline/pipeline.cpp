@@ -158,7 +158,6 @@ int Pipeline::run(const std::stop_token& stop) {
     drop_tally_.flush();
     proximity_tally_.flush();
     producer_->poll(0);
-    metrics_.flush_batched();
     if (transactions_) {
       if (transactions_->open() && (doomed_ || wall_clock_ms() >= transaction_due_ms_)) {
         commit_transaction();
@@ -174,6 +173,8 @@ int Pipeline::run(const std::stop_token& stop) {
         next_checkpoint_ns_ = clock.steady_ns + kCheckpointIntervalNs;
       }
     }
+    // After the checkpoint or the transaction's commit, which serve delivery reports too.
+    metrics_.flush_batched();
     apply_backpressure();
     const std::int64_t now_ms = wall_clock_ms();
     if (now_ms >= next_housekeeping_ms_) housekeeping(now_ms);
