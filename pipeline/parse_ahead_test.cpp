@@ -79,6 +79,8 @@ void expect_same(const Result<Sighting, ParseError>& got, const Result<Sighting,
   EXPECT_EQ(got->qr_code, want->qr_code) << "record " << n;
   EXPECT_EQ(got->detected_at_ms, want->detected_at_ms) << "record " << n;
   EXPECT_EQ(got->platform, want->platform) << "record " << n;
+  EXPECT_EQ(got->sighting_id_hash, want->sighting_id_hash) << "record " << n;
+  EXPECT_EQ(got->customer_id_hash, want->customer_id_hash) << "record " << n;
 }
 
 // Runs `batches` batches of `size` records through a ParseAhead, the pipeline thread spending
