@@ -80,7 +80,8 @@ class CheckpointWriterTest : public ::testing::Test {
     const std::uintmax_t wanted = std::filesystem::file_size(dir_ / "LOG") + (256 << 10);
     for (std::uint64_t id = 0; wal_bytes() < wanted; id += 1000) {
       StateStore::Batch batch;
-      for (std::uint64_t i = id; i < id + 1000; ++i) batch.put_seen(0, "padding", i, 0, 0);
+      for (std::uint64_t i = id; i < id + 1000; ++i)
+        batch.put_seen(0, "padding", i, 0, static_cast<std::int64_t>(i));
       ASSERT_TRUE(store_->write(batch).ok());
     }
   }

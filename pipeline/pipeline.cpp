@@ -260,7 +260,7 @@ void Pipeline::handle(const rd_kafka_message_t& message, std::size_t index, cons
     metrics_.evicted_customers.Increment(static_cast<double>(outcome.evicted_customers));
   }
   if (outcome.kind == Outcome::Kind::forgotten) {
-    slot->pending.erased(message.offset, outcome.customer_id, outcome.touched, outcome.erased_seen);
+    slot->pending.erased(message.offset, outcome.customer_id, outcome.touched);
   } else if (outcome.touched != nullptr) {
     slot->pending.changed(message.offset, outcome.customer_id, *outcome.touched, outcome.remembered,
                           outcome.learned_levels, &slot->state.room());

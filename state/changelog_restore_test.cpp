@@ -90,8 +90,7 @@ TEST_F(ChangelogRestoreTest, AnErasuresTombstonesDeleteTheCustomerWhereverTheCha
   first.set_checkpoint(2, PartitionCheckpoint{10, {kT0}});
   for (auto& record : checkpoint(*writer_.store, first)) changelog.push_back(record);
   StateStore::Batch second;
-  const std::uint64_t ids[] = {42};
-  second.erase_customer(2, "a", ids);
+  second.erase_customer(2, "a");
   second.set_checkpoint(2, PartitionCheckpoint{11, {kT0}});
   for (auto& record : checkpoint(*writer_.store, second)) changelog.push_back(record);
   EXPECT_FALSE(writer_.store->contains_customer(2, "a"));
@@ -105,6 +104,35 @@ TEST_F(ChangelogRestoreTest, AnErasuresTombstonesDeleteTheCustomerWhereverTheCha
   EXPECT_NE(restored.find("b"), nullptr);
   EXPECT_FALSE(restore.add(checkpoint_key(2), std::nullopt).ok())
       << "a checkpoint tombstone is malformed";
+
+  // A customer entry of "a" from offset 0 on would take any id still stored (42, offset 9):
+  // the erasure's record deleted it on the reader too.
+  StateStore::Batch third;
+  third.put_customer(2, "a", encoded(kT0, "Table 1"));
+  third.set_checkpoint(2, PartitionCheckpoint{12, {kT0}});
+  for (auto& record : checkpoint(*writer_.store, third)) changelog.push_back(record);
+  ChangelogRestore again(*reader_.store, 2);
+  for (const auto& [key, value] : changelog) ASSERT_TRUE(again.add(key, value).ok());
+  PartitionState after;
+  ASSERT_TRUE(reader_.store->restore(2, after).ok());
+  ASSERT_NE(after.find("a"), nullptr);
+  EXPECT_TRUE(after.find("a")->seen.empty());
+}
+
+TEST_F(ChangelogRestoreTest, ARecordOfACustomersSightingIdRangeMustSayErasure) {
+  ChangelogRestore restore(*reader_.store, 2);
+  std::string key = customer_key(2, "");
+  key.back() = 's';
+  key.append("a", 2);  // and the NUL after the customer id
+  ASSERT_TRUE(restore.add(key, std::string("not the marker")).ok()) << "held until a checkpoint";
+  StateStore::Batch batch;
+  batch.set_checkpoint(2, PartitionCheckpoint{1, {kT0}});
+  const Records records = checkpoint(*writer_.store, batch);
+  ASSERT_EQ(records.size(), 1u);
+  const auto refused = restore.add(records[0].first, records[0].second);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("sighting-id"), std::string::npos)
+      << refused.error().message;
 }
 
 TEST_F(ChangelogRestoreTest, ReplacesWhateverTheStoreHeldForThePartitionAtItsFirstCheckpoint) {

@@ -1,6 +1,7 @@
 #include "state/pending_writes.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include "state/customer_state_codec.hpp"
@@ -45,20 +46,13 @@ void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, C
   state.durability.pending_sequence = first_sequence_ + entries_.size() - 1;
 }
 
-void PendingWrites::erased(std::int64_t offset, std::string_view customer_id, CustomerState* state,
-                           std::span<const SeenSighting> erased_seen) {
+void PendingWrites::erased(std::int64_t offset, std::string_view customer_id,
+                           CustomerState* state) {
   Entry entry{offset, arena_.size(), static_cast<std::uint32_t>(customer_id.size()),
               state,  false,         0,
               0,      std::nullopt,  levels_.size()};
   arena_.append(customer_id);
   entry.erase = true;
-  entry.erased_begin = arena_.size();
-  entry.erased_count = static_cast<std::uint32_t>(erased_seen.size());
-  for (const SeenSighting& seen : erased_seen) {
-    for (int shift = 56; shift >= 0; shift -= 8) {
-      arena_.push_back(static_cast<char>(seen.id_hash >> shift));
-    }
-  }
   if (state != nullptr) supersede_pending(*state);
   entries_.push_back(entry);
   if (state != nullptr) {
@@ -92,6 +86,9 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
   // written once, as the last change left it; the earlier puts would be overwritten in the same
   // atomic batch (docs/contract.md#state), so they are not made.
   const std::uint64_t end_sequence = first_sequence_ + end;
+  constexpr std::size_t kNone = std::numeric_limits<std::size_t>::max();
+  carried_.clear();
+  carried_last_.assign(end, kNone);
   std::size_t drained = 0;
   std::size_t level = 0;
   for (; drained < end; ++drained) {
@@ -100,28 +97,35 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
       batch.put_room_level(partition, levels_[level].beacon_id, levels_[level].level);
     }
     const std::string_view customer_id(arena_.data() + entry.key_begin, entry.key_size);
+    // The customer's ids remembered so far in this drain (none after an erasure: it deletes
+    // them), this entry's own last: one key per customer per checkpoint
+    // (docs/design.md#remembered-ids).
+    std::size_t last = entry.erase ? kNone : carried_last_[drained];
     if (entry.remembered) {
-      batch.put_seen(partition, customer_id, entry.remembered->id_hash, entry.remembered->t_ms,
-                     entry.offset);
+      carried_.push_back({{entry.remembered->id_hash, entry.remembered->t_ms, entry.offset}, last});
+      last = carried_.size() - 1;
     }
-    // Superseded within this drain: the customer's latest change is a later entry, so its state
-    // (a cache miss per entry in a busy partition) is not even looked at.
-    if (!entry.erase && entry.superseded_by < end_sequence) continue;
+    // Superseded within this drain: the customer's latest change is a later entry, which takes
+    // the ids along, so its state (a cache miss per entry in a busy partition) is not even
+    // looked at.
+    if (!entry.erase && entry.superseded_by < end_sequence) {
+      carried_last_[entry.superseded_by - first_sequence_] = last;
+      continue;
+    }
+    if (last != kNone) {
+      group_.clear();
+      for (std::size_t at = last; at != kNone; at = carried_[at].previous) {
+        group_.push_back(carried_[at].id);
+      }
+      std::reverse(group_.begin(), group_.end());  // in offset order: the key names the first
+      batch.put_seen(partition, customer_id, group_);
+    }
     CustomerState* state = entry.state != nullptr ? entry.state : states.find(customer_id);
     const bool latest_change = state != nullptr && state->durability.pending_offset >= 0 &&
                                state->durability.pending_sequence == first_sequence_ + drained;
     if (latest_change) state->durability.pending_offset = -1;
     if (entry.erase) {
-      erased_hashes_.clear();
-      std::size_t at = entry.erased_begin;
-      for (std::uint32_t i = 0; i < entry.erased_count; ++i) {
-        std::uint64_t hash = 0;
-        for (std::size_t byte = 0; byte < 8; ++byte, ++at) {
-          hash = hash << 8 | static_cast<std::uint8_t>(arena_[at]);
-        }
-        erased_hashes_.push_back(hash);
-      }
-      batch.erase_customer(partition, customer_id, erased_hashes_);
+      batch.erase_customer(partition, customer_id);
       continue;
     }
     if (entry.has_snapshot) {
@@ -156,7 +160,6 @@ void PendingWrites::drain_before(std::int64_t next_offset, std::int32_t partitio
   for (Entry& entry : entries_) {
     entry.levels_end -= level;
     entry.key_begin -= shift;
-    if (entry.erase) entry.erased_begin -= shift;
     if (entry.has_snapshot) entry.snapshot_begin -= shift;
   }
 }

@@ -39,10 +39,9 @@ class PendingWrites final : public StateChangeObserver {
                const std::optional<SeenSighting>& remembered, std::span<const Uuid> learnt = {},
                const RoomLevels* room = nullptr);
   // After the erasure request at `offset` reset `state` (nullptr: memory held nothing of the
-  // customer): the checkpoint deletes the customer's stored state and the `erased_seen`
-  // sighting ids instead of writing it (docs/operations.md#forget).
-  void erased(std::int64_t offset, std::string_view customer_id, CustomerState* state,
-              std::span<const SeenSighting> erased_seen);
+  // customer): the checkpoint deletes the customer's stored state and remembered sighting ids
+  // instead of writing them (docs/operations.md#forget).
+  void erased(std::int64_t offset, std::string_view customer_id, CustomerState* state);
   // The latest offset at or before `next_offset` that a checkpoint may stop at: none of the
   // changes before it has a later change, after it, of the same poll batch that it needs.
   std::int64_t checkpointable_before(std::int64_t next_offset) const;
@@ -67,10 +66,7 @@ class PendingWrites final : public StateChangeObserver {
     std::uint32_t snapshot_size;
     std::optional<SeenSighting> remembered;
     std::size_t levels_end;  // this entry's room levels end here in levels_ (start: the last's)
-    // An erasure: the sighting id hashes to delete follow the key in the arena (8 bytes each).
     bool erase = false;
-    std::size_t erased_begin = 0;
-    std::uint32_t erased_count = 0;
     // The sequence number of the customer's next change (none yet: the maximum). A drain that
     // also covers that change skips this entry's put: the batch would overwrite it anyway.
     std::uint64_t superseded_by = std::numeric_limits<std::uint64_t>::max();
@@ -88,8 +84,16 @@ class PendingWrites final : public StateChangeObserver {
   // The sequence number of the current poll batch's first change (none begun: the maximum).
   std::uint64_t batch_first_sequence_ = std::numeric_limits<std::uint64_t>::max();
   std::string arena_;
-  std::string encoded_;                       // reused
-  std::vector<std::uint64_t> erased_hashes_;  // reused
+  std::string encoded_;  // reused
+  // A drain's remembered ids, each linked to the one remembered before it by the same customer
+  // within the drain, so a customer's ids go out as one group with their latest change.
+  struct Carried {
+    RememberedId id;
+    std::size_t previous;
+  };
+  std::vector<Carried> carried_;           // reused
+  std::vector<std::size_t> carried_last_;  // reused: per drained entry, its customer's newest
+  std::vector<RememberedId> group_;        // reused
 };
 
 }  // namespace tastesync

@@ -43,15 +43,14 @@ class PendingErasureTest : public ::testing::Test {
   }
 
   // What the pipeline does around Topology::forget for an erasure request of a customer memory
-  // holds: the state is reset in place, its remembered ids listed for deletion.
+  // holds: the state is reset in place.
   void erase(std::int64_t offset, const std::string& customer) {
     CustomerState& state = *states_.find(customer);
     pending_.before_change(state);
-    const std::vector<SeenSighting> erased_seen = state.seen;
     state.reset();
     state.since_offset = offset;
     state.last_offset = offset;
-    pending_.erased(offset, customer, &state, erased_seen);
+    pending_.erased(offset, customer, &state);
   }
 
   // Drains every change before `next_offset` and writes it with the partition's checkpoint.

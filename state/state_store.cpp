@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <mutex>
 
 #include "state/customer_state_codec.hpp"
@@ -101,6 +102,41 @@ std::optional<SeenValue> decode_seen(std::string_view bytes) {
   return std::nullopt;
 }
 
+// A group of remembered ids (put_seen): hash, time and offset of each, 8 bytes apiece.
+constexpr std::size_t kRememberedIdBytes = 24;
+constexpr char kSeenGroupTag = 'g';
+// What the changelog carries for erase_customer's range: the value of a record whose key is a
+// customer's sighting-id prefix itself (no id after the NUL). Never in RocksDB.
+constexpr std::string_view kSeenErasureMarker = "*";
+
+// Calls `fn(RememberedId)` for each id a sighting-id entry holds: `tag` is what follows the NUL
+// after the customer id. False when the entry is malformed.
+template <typename Fn>
+bool for_each_remembered(std::string_view tag, std::string_view value, Fn&& fn) {
+  if (tag.size() == 9 && tag[0] == kSeenGroupTag) {
+    if (value.empty() || value.size() % kRememberedIdBytes != 0) return false;
+    for (std::size_t field = 0; field < value.size() / 8; field += 3) {
+      fn(RememberedId{static_cast<std::uint64_t>(get_i64(value, field)), get_i64(value, field + 1),
+                      get_i64(value, field + 2)});
+    }
+    return true;
+  }
+  // A key of one id, named after its hash (what stores before the groups wrote).
+  const auto seen = decode_seen(value);
+  if (tag.size() != 8 || !seen) return false;
+  std::uint64_t hash = 0;
+  for (const char c : tag) hash = hash << 8 | static_cast<std::uint8_t>(c);
+  fn(RememberedId{hash, seen->t_ms, seen->offset});
+  return true;
+}
+
+// The part of a sighting-id key after the NUL that ends its customer id (nullopt: no NUL).
+std::optional<std::string_view> seen_tag(std::string_view key) {
+  const auto separator = key.find('\0', kPartitionPrefixLength + 1);
+  if (separator == std::string_view::npos) return std::nullopt;
+  return key.substr(separator + 1);
+}
+
 // A learnt room level (RoomLevels): the level's and the sample count's float bits, then the
 // time of the scan that last moved it, little-endian.
 std::string encode_room_level(const LearnedLevel& level) {
@@ -151,8 +187,14 @@ class EventTimeExpiryFilter : public rocksdb::CompactionFilter {
       return expiry && (expiry->last_activity_ms < progress->watermark_ms - customer_lag_ms_ ||
                         expiry->last_offset < progress->evicted_below_offset);
     }
-    const auto seen = decode_seen(v);
-    return seen && seen->t_ms < progress->watermark_ms - seen_lag_ms_;
+    // A group expires with its newest id: a restore drops the older ones itself.
+    const auto tag = seen_tag(k);
+    EpochMs newest = std::numeric_limits<EpochMs>::min();
+    if (!tag || !for_each_remembered(
+                    *tag, v, [&](const RememberedId& id) { newest = std::max(newest, id.t_ms); })) {
+      return false;
+    }
+    return newest < progress->watermark_ms - seen_lag_ms_;
   }
 
   const char* Name() const override { return "tastesync.EventTimeExpiryFilter"; }
@@ -325,21 +367,22 @@ Result<std::optional<PartitionCheckpoint>, StateError> StateStore::restore(std::
   std::string seen_prefix = prefix;
   seen_prefix.back() = 's';
   for (it->Seek(seen_prefix); it->Valid() && it->key().starts_with(seen_prefix); it->Next()) {
-    const std::string_view rest(it->key().data() + seen_prefix.size(),
-                                it->key().size() - seen_prefix.size());
-    const auto separator = rest.find('\0');
-    const auto seen = decode_seen({it->value().data(), it->value().size()});
-    if (separator == std::string_view::npos || rest.size() != separator + 9 || !seen) {
+    const std::string_view key(it->key().data(), it->key().size());
+    const auto tag = seen_tag(key);
+    const std::string_view customer_id = key.substr(
+        seen_prefix.size(), key.size() - seen_prefix.size() - (tag ? tag->size() + 1 : 0));
+    CustomerState* state = tag ? into.find(customer_id) : nullptr;
+    // None for a customer that expired, or from before the customer was last forgotten
+    // (expiry, eviction): those are not this life's.
+    const auto attach = [state](const RememberedId& id) {
+      if (state != nullptr && id.offset >= state->since_offset) {
+        state->seen.push_back(SeenSighting{id.id_hash, id.t_ms});
+      }
+    };
+    if (!tag || !for_each_remembered(*tag, {it->value().data(), it->value().size()}, attach)) {
       return Failure{malformed_error("partition " + std::to_string(partition) +
                                      ": malformed sighting id entry")};
     }
-    CustomerState* state = into.find(rest.substr(0, separator));
-    if (state == nullptr) continue;  // the customer expired
-    // An id from before the customer was last forgotten (expiry, eviction) is not this life's.
-    if (seen->offset < state->since_offset) continue;
-    std::uint64_t hash = 0;
-    for (const char c : rest.substr(separator + 1)) hash = hash << 8 | static_cast<std::uint8_t>(c);
-    state->seen.push_back(SeenSighting{hash, seen->t_ms});
   }
   if (!it->status().ok()) return Failure{status_error("restoring sighting ids", it->status())};
 
@@ -375,37 +418,34 @@ void StateStore::Batch::put_customer(std::int32_t partition, std::string_view cu
 }
 
 void StateStore::Batch::put_seen(std::int32_t partition, std::string_view customer_id,
-                                 std::uint64_t id_hash, EpochMs t_ms, std::int64_t offset) {
+                                 std::span<const RememberedId> ids) {
+  if (ids.empty()) return;
   key_.clear();
   append_partition_prefix(key_, partition);
   key_.push_back('s');
   key_.append(customer_id);
   key_.push_back('\0');
-  for (int shift = 56; shift >= 0; shift -= 8) key_.push_back(static_cast<char>(id_hash >> shift));
+  key_.push_back(kSeenGroupTag);
+  const auto first = static_cast<std::uint64_t>(ids.front().offset);
+  for (int shift = 56; shift >= 0; shift -= 8) key_.push_back(static_cast<char>(first >> shift));
   value_.clear();
-  put_i64(value_, t_ms);
-  put_i64(value_, offset);
+  for (const RememberedId& id : ids) {
+    put_i64(value_, static_cast<std::int64_t>(id.id_hash));
+    put_i64(value_, id.t_ms);
+    put_i64(value_, id.offset);
+  }
   (void)batch_->Put(key_, value_);
 }
 
-void StateStore::Batch::erase_customer(std::int32_t partition, std::string_view customer_id,
-                                       std::span<const std::uint64_t> seen_id_hashes) {
+void StateStore::Batch::erase_customer(std::int32_t partition, std::string_view customer_id) {
   (void)batch_->Delete(customer_key(partition, customer_id));
   key_.clear();
   append_partition_prefix(key_, partition);
   key_.push_back('s');
   key_.append(customer_id);
   key_.push_back('\0');
-  const std::size_t prefix = key_.size();
-  for (const std::uint64_t id_hash : seen_id_hashes) {
-    key_.resize(prefix);
-    for (int shift = 56; shift >= 0; shift -= 8)
-      key_.push_back(static_cast<char>(id_hash >> shift));
-    (void)batch_->Delete(key_);
-  }
-  // Every id key of the customer is the prefix and 8 more bytes; '\1' after the prefix's '\0'
-  // ends the range before the next customer id.
-  key_.resize(prefix);
+  // Every id key of the customer is this prefix and more; '\1' after the prefix's '\0' ends the
+  // range before the next customer id.
   std::string end = key_;
   end.back() = '\1';
   (void)batch_->DeleteRange(key_, end);
@@ -448,6 +488,16 @@ Status<StateError> StateStore::Batch::put_raw(std::int32_t partition, std::strin
     if (!decoded) return Failure{malformed_error("a changelog checkpoint record is malformed")};
     progress_[partition] = decoded->progress;
   }
+  if (const auto tag = seen_tag(key); key[kPartitionPrefixLength] == 's' && tag && tag->empty()) {
+    // erase_customer's range, as for_each_change carried it.
+    if (*value != kSeenErasureMarker) {
+      return Failure{malformed_error("a changelog sighting-id record names no id")};
+    }
+    std::string end(key);
+    end.back() = '\1';
+    (void)batch_->DeleteRange(rocksdb::Slice(key.data(), key.size()), end);
+    return Done{};
+  }
   (void)batch_->Put(rocksdb::Slice(key.data(), key.size()),
                     rocksdb::Slice(value->data(), value->size()));
   return Done{};
@@ -464,11 +514,12 @@ void StateStore::Batch::for_each_change(
       fn_({key.data(), key.size()}, std::string_view(value.data(), value.size()));
     }
     void Delete(const rocksdb::Slice& key) override { fn_({key.data(), key.size()}, std::nullopt); }
-    // erase_customer's sweep of ids no checkpoint listed: local only (they expire by event time
-    // wherever the changelog restores them).
+    // erase_customer's range (the only one a Batch holds): a changelog carries no ranges, so one
+    // record under the range's first key says it, and put_raw restores it as the range.
     rocksdb::Status DeleteRangeCF(std::uint32_t /*column_family_id*/,
-                                  const rocksdb::Slice& /*begin_key*/,
+                                  const rocksdb::Slice& begin_key,
                                   const rocksdb::Slice& /*end_key*/) override {
+      fn_({begin_key.data(), begin_key.size()}, kSeenErasureMarker);
       return rocksdb::Status::OK();
     }
 

@@ -56,6 +56,13 @@ class CheckpointedWatermarks {
   std::unordered_map<std::int32_t, PartitionProgress> progress_;
 };
 
+// A remembered sighting id as stored: its hash, when it was seen, the record that remembered it.
+struct RememberedId {
+  std::uint64_t id_hash = 0;
+  EpochMs t_ms = 0;
+  std::int64_t offset = 0;
+};
+
 // The RocksDB copy of the per-partition state (docs/contract.md#state). Keys are grouped by input
 // partition; expiry is by event time through a compaction filter, never DBWithTTL (wall clock).
 class StateStore {
@@ -81,16 +88,21 @@ class StateStore {
     Batch& operator=(Batch&&) noexcept;
     void put_customer(std::int32_t partition, std::string_view customer_id,
                       std::string_view encoded_state);
-    // Sighting ids are insert-only keys of their own: a checkpoint writes the new ones only.
-    // `offset`: the record that remembered it (a restore attaches it only to the customer's
-    // life that began at or before it).
+    // The sighting ids one customer's records of one checkpoint remembered (`offset`: the
+    // record's; a restore attaches an id only to the customer's life that began at or before
+    // it). One insert-only key per call, named after the first id's offset, so a checkpoint
+    // writes only the new ids and one key per customer for them (docs/design.md#state).
+    void put_seen(std::int32_t partition, std::string_view customer_id,
+                  std::span<const RememberedId> ids);
     void put_seen(std::int32_t partition, std::string_view customer_id, std::uint64_t id_hash,
-                  EpochMs t_ms, std::int64_t offset);
-    // An erasure (docs/operations.md#forget): deletes the customer's entry, the listed sighting
-    // ids' keys, and (in RocksDB only: a changelog carries no ranges) any other remembered id of
-    // theirs still stored.
-    void erase_customer(std::int32_t partition, std::string_view customer_id,
-                        std::span<const std::uint64_t> seen_id_hashes);
+                  EpochMs t_ms, std::int64_t offset) {
+      const RememberedId id{id_hash, t_ms, offset};
+      put_seen(partition, customer_id, std::span(&id, 1));
+    }
+    // An erasure (docs/operations.md#forget): deletes the customer's entry and every sighting id
+    // of theirs still stored, in RocksDB by a range and in the changelog by one record that
+    // restores as that range (put_raw).
+    void erase_customer(std::int32_t partition, std::string_view customer_id);
     // A beacon's learnt room level (score.model filter), as of the batch's checkpoint.
     void put_room_level(std::int32_t partition, const Uuid& beacon_id, const LearnedLevel& level);
     struct RoomLevelPut {
@@ -159,8 +171,10 @@ class StateStore {
 };
 
 // Key layout, public for the tools and the tests: "p" + partition (4 bytes, big-endian) + "c" +
-// customer id for customers; "p" + partition + "s" + customer id + NUL + id hash (8 bytes,
-// big-endian) for remembered sighting ids (customer ids never contain NUL); "p" + partition +
+// customer id for customers; "p" + partition + "s" + customer id + NUL + "g" + offset (8 bytes,
+// big-endian) for the sighting ids one checkpoint remembered for the customer, the offset its
+// first id's (customer ids never contain NUL; keys of one id, named after its hash without the
+// "g", are what stores before them wrote, still read); "p" + partition +
 // "b" + beacon id (16 bytes) for learnt room levels (never expired: at most one per beacon of
 // the registry, RoomLevels::kMaxBeacons of them restored); "o" + partition for
 // checkpoints (their own prefix, so reading every checkpoint at start never scans the state);

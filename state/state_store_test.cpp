@@ -40,6 +40,26 @@ class StateStoreTest : public ::testing::Test {
     return bytes;
   }
 
+  // Writes `batch` with a checkpoint; restoring it fails with a message naming `what`.
+  static void expect_restore_fails_naming(StateStore& store, StateStore::Batch& batch,
+                                          const std::string& what) {
+    batch.set_checkpoint(0, PartitionCheckpoint{3, {kT0}});
+    ASSERT_TRUE(store.write(batch).ok());
+    PartitionState restored;
+    const auto result = store.restore(0, restored);
+    ASSERT_FALSE(result.ok());
+    EXPECT_NE(result.error().message.find(what), std::string::npos) << result.error().message;
+  }
+
+  // A customer's sighting-id keys start with this (docs/design.md#remembered-ids).
+  static std::string seen_key_prefix(std::int32_t partition, const std::string& customer) {
+    std::string key = customer_key(partition, "");
+    key.back() = 's';
+    key.append(customer);
+    key.push_back('\0');
+    return key;
+  }
+
   state_testing::TempStateDir state_dir_;
   const std::filesystem::path& dir_ = state_dir_.path();
 };
@@ -254,6 +274,62 @@ TEST_F(StateStoreTest, CustomersTheCapEvictedAreNotRestoredAndCompactAway) {
   EXPECT_TRUE(store->contains_customer(0, "kept"));
 }
 
+// A state dir written before the groups holds one key per id, named after its hash: still read.
+TEST_F(StateStoreTest, SightingIdKeysOfOneIdAreStillRestored) {
+  auto store = open();
+  StateStore::Batch batch;
+  batch.put_customer(0, "a", encoded(kT0));
+  std::string key = seen_key_prefix(0, "a");
+  key.append("\x01\x02\x03\x04\x05\x06\x07\x08", 8);
+  std::string value;
+  for (const std::int64_t field : {kT0 - 5, std::int64_t{3}}) {
+    for (int byte = 0; byte < 8; ++byte) value.push_back(static_cast<char>(field >> (8 * byte)));
+  }
+  ASSERT_TRUE(batch.put_raw(0, key, value).ok());
+  batch.set_checkpoint(0, PartitionCheckpoint{4, {kT0}});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState partition;
+  ASSERT_TRUE(store->restore(0, partition).ok());
+  ASSERT_NE(partition.find("a"), nullptr);
+  ASSERT_EQ(partition.find("a")->seen.size(), 1u);
+  EXPECT_EQ(partition.find("a")->seen[0].id_hash, 0x0102030405060708ULL);
+  EXPECT_EQ(partition.find("a")->seen[0].t_ms, kT0 - 5);
+}
+
+TEST_F(StateStoreTest, AMalformedGroupOfSightingIdsFailsTheRestoreNamingIt) {
+  auto store = open();
+  StateStore::Batch batch;
+  batch.put_customer(0, "a", encoded(kT0));
+  std::string key = seen_key_prefix(0, "a");
+  key.push_back('g');
+  key.append(8, '\0');
+  ASSERT_TRUE(batch.put_raw(0, key, std::string(30, '\0')).ok()) << "a state key";
+  expect_restore_fails_naming(*store, batch, "sighting id");
+}
+
+TEST_F(StateStoreTest, CompactionExpiresAGroupOfSightingIdsWithItsNewest) {
+  auto store = open();
+  StateStore::Batch batch;
+  const EpochMs watermark = kT0 + 1000000;
+  batch.put_customer(0, "a", encoded(watermark));
+  const std::vector<RememberedId> old = {{1, watermark - 430000, 0}, {2, watermark - 420001, 1}};
+  const std::vector<RememberedId> mixed = {{3, watermark - 430000, 2}, {4, watermark - 419999, 3}};
+  batch.put_seen(0, "a", old);
+  batch.put_seen(0, "a", mixed);
+  batch.set_checkpoint(0, PartitionCheckpoint{4, {watermark}});
+  ASSERT_TRUE(store->write(batch).ok());
+  ASSERT_TRUE(store->compact().ok());
+  PartitionState partition;
+  ASSERT_TRUE(store->restore(0, partition).ok());
+  ASSERT_NE(partition.find("a"), nullptr);
+  std::vector<std::uint64_t> ids;
+  for (const SeenSighting& seen : partition.find("a")->seen) ids.push_back(seen.id_hash);
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::uint64_t>{3, 4})) << "a group goes when its newest id does";
+}
+
+// One key holds the ids one checkpoint remembered for a customer, each with its own time and
+// offset (docs/design.md#remembered-ids).
 TEST_F(StateStoreTest, SightingIdsOfAnEarlierLifeAreNotRestored) {
   // "a" was forgotten and came back at offset 50: ids remembered before that are another life's.
   auto store = open();
@@ -265,18 +341,20 @@ TEST_F(StateStoreTest, SightingIdsOfAnEarlierLifeAreNotRestored) {
   std::string bytes;
   encode_customer_state(state, bytes);
   batch.put_customer(0, "a", bytes);
-  batch.put_seen(0, "a", 1, kT0 - 10, 12);
-  batch.put_seen(0, "a", 2, kT0 - 5, 50);
-  batch.put_seen(0, "a", 3, kT0, 60);
+  const std::vector<RememberedId> ids = {{1, kT0 - 10, 12}, {2, kT0 - 5, 50}, {3, kT0, 60}};
+  batch.put_seen(0, "a", ids);
   batch.set_checkpoint(0, PartitionCheckpoint{61, {kT0}});
+  EXPECT_EQ(batch.count(), 3u) << "the customer, one key for the three ids, the checkpoint";
   ASSERT_TRUE(store->write(batch).ok());
   PartitionState partition;
   ASSERT_TRUE(store->restore(0, partition).ok());
   ASSERT_NE(partition.find("a"), nullptr);
-  std::vector<std::uint64_t> ids;
-  for (const SeenSighting& seen : partition.find("a")->seen) ids.push_back(seen.id_hash);
-  std::sort(ids.begin(), ids.end());
-  EXPECT_EQ(ids, (std::vector<std::uint64_t>{2, 3}));
+  std::vector<std::pair<std::uint64_t, EpochMs>> restored;
+  for (const SeenSighting& seen : partition.find("a")->seen) {
+    restored.emplace_back(seen.id_hash, seen.t_ms);
+  }
+  std::sort(restored.begin(), restored.end());
+  EXPECT_EQ(restored, (std::vector<std::pair<std::uint64_t, EpochMs>>{{2, kT0 - 5}, {3, kT0}}));
 }
 
 class PendingWritesTest : public StateStoreTest {
@@ -331,8 +409,9 @@ TEST_F(PendingWritesTest, ARecordThatTurnsOutNotToChangeTheCustomerLeavesNoStale
 }
 
 // docs/operations.md#forget: the checkpoint after an erasure deletes the customer and their
-// sighting ids (in RocksDB and, as tombstones, on the changelog), after writing the earlier,
-// undelivered changes; a sighting after the request starts a new life with nothing of the old.
+// sighting ids (in RocksDB and on the changelog: a tombstone and the range's record), after
+// writing the earlier, undelivered changes; a sighting after the request starts a new life with
+// nothing of the old.
 TEST_F(PendingWritesTest, AnErasureDeletesTheCustomerAndTheirSightingIdsAfterEarlierChanges) {
   auto store = open();
   record(1, "a", kT0 + 1);
@@ -340,18 +419,24 @@ TEST_F(PendingWritesTest, AnErasureDeletesTheCustomerAndTheirSightingIdsAfterEar
   record(3, "a", kT0 + 3);
   CustomerState& a = *states_.find("a");
   pending_.before_change(a);
-  const std::vector<SeenSighting> seen = {{1, 0}, {3, 0}};
   a.reset();
-  pending_.erased(4, "a", &a, seen);
+  pending_.erased(4, "a", &a);
   record(5, "a", kT0 + 5);  // a new life, not delivered yet
 
   StateStore::Batch batch;
   pending_.drain_before(5, 0, states_, batch);
   std::vector<std::string> deleted;
+  std::vector<std::string> ranges;
+  std::size_t seen_puts = 0;
+  const std::string seen_prefix = seen_key_prefix(0, "a");
   batch.for_each_change([&](std::string_view key, std::optional<std::string_view> value) {
     if (!value) deleted.emplace_back(key);
+    if (value && key == seen_prefix) ranges.emplace_back(*value);
+    seen_puts += value && key.starts_with(seen_prefix) && key != seen_prefix;
   });
-  EXPECT_EQ(deleted.size(), 3u) << "the customer and both sighting ids, as tombstones";
+  EXPECT_EQ(deleted, (std::vector<std::string>{customer_key(0, "a")})) << "the customer's entry";
+  EXPECT_EQ(ranges.size(), 1u) << "every sighting id of theirs, as one changelog record";
+  EXPECT_EQ(seen_puts, 0u) << "ids the erasure deletes are not written first";
   batch.set_checkpoint(0, PartitionCheckpoint{5, {kT0 + 3}});
   ASSERT_TRUE(store->write(batch).ok());
   EXPECT_FALSE(store->contains_customer(0, "a"));
@@ -368,6 +453,43 @@ TEST_F(PendingWritesTest, AnErasureDeletesTheCustomerAndTheirSightingIdsAfterEar
   EXPECT_EQ(restored.find("a")->seen.front().id_hash, 5u);
 }
 
+// docs/design.md#state: the ids a customer's records remembered before one checkpoint go out as
+// one key, with the customer's latest change, whichever change of theirs was snapshotted.
+TEST_F(PendingWritesTest, ACustomersIdsOfOneCheckpointAreOneKey) {
+  auto store = open();
+  record(1, "a", kT0 + 1);
+  pending_.begin_batch();
+  record(2, "b", kT0 + 2);
+  record(3, "a", kT0 + 3);  // snapshots a's change at 1: another batch
+  record(4, "a", kT0 + 4);
+  pending_.begin_batch();
+  record(5, "b", kT0 + 5);  // snapshots b's change at 2; not drained below
+
+  StateStore::Batch batch;
+  pending_.drain_before(5, 0, states_, batch);
+  std::vector<std::string> seen_keys;
+  batch.for_each_change([&](std::string_view key, std::optional<std::string_view> value) {
+    if (value && key[5] == 's') seen_keys.emplace_back(key);
+  });
+  EXPECT_EQ(seen_keys.size(), 2u) << "one for a's three ids, one for b's first";
+  batch.set_checkpoint(0, PartitionCheckpoint{5, {kT0 + 4}});
+  ASSERT_TRUE(store->write(batch).ok());
+  pending_.drain_before(6, 0, states_, batch);
+  batch.set_checkpoint(0, PartitionCheckpoint{6, {kT0 + 5}});
+  ASSERT_TRUE(store->write(batch).ok());
+
+  PartitionState restored;
+  ASSERT_TRUE(store->restore(0, restored).ok());
+  for (const auto& [customer, expected] :
+       {std::pair<std::string, std::vector<std::uint64_t>>{"a", {1, 3, 4}}, {"b", {2, 5}}}) {
+    ASSERT_NE(restored.find(customer), nullptr) << customer;
+    std::vector<std::uint64_t> ids;
+    for (const SeenSighting& seen : restored.find(customer)->seen) ids.push_back(seen.id_hash);
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(ids, expected) << customer;
+  }
+}
+
 TEST_F(PendingWritesTest, AnErasureOfACustomerMemoryNoLongerHoldsStillDeletesTheStoredEntry) {
   auto store = open();
   record(1, "gone", kT0);
@@ -377,7 +499,7 @@ TEST_F(PendingWritesTest, AnErasureOfACustomerMemoryNoLongerHoldsStillDeletesThe
   ASSERT_TRUE(store->write(batch).ok());
   ASSERT_TRUE(store->contains_customer(0, "gone"));
 
-  pending_.erased(2, "gone", nullptr, {});
+  pending_.erased(2, "gone", nullptr);
   pending_.drain_before(3, 0, states_, batch);
   batch.set_checkpoint(0, PartitionCheckpoint{3, {kT0}});
   ASSERT_TRUE(store->write(batch).ok());
@@ -419,7 +541,7 @@ TEST_F(PendingWritesTest,
     if (value && key == customer_key(0, "a")) customer_puts.emplace_back(*value);
   });
   EXPECT_EQ(customer_puts.size(), 1u);
-  EXPECT_EQ(batch.count(), 5u) << "three sighting ids, a once, b once";
+  EXPECT_EQ(batch.count(), 4u) << "a's two sighting ids as one key, b's, a once, b once";
   batch.set_checkpoint(0, PartitionCheckpoint{4, {kT0 + 3}});
   ASSERT_TRUE(store->write(batch).ok());
   EXPECT_EQ(checkpointed_activity(*store, "a"), kT0 + 3);
@@ -486,12 +608,7 @@ TEST_F(StateStoreTest, AMalformedRoomLevelFailsTheRestoreNamingIt) {
   std::string value(16, '\0');
   std::memcpy(value.data(), &nan, 4);
   ASSERT_TRUE(batch.put_raw(0, key, value).ok()) << "a room level is a state key";
-  batch.set_checkpoint(0, PartitionCheckpoint{3, {kT0}});
-  ASSERT_TRUE(store->write(batch).ok());
-  PartitionState restored;
-  const auto result = store->restore(0, restored);
-  ASSERT_FALSE(result.ok());
-  EXPECT_NE(result.error().message.find("room level"), std::string::npos) << result.error().message;
+  expect_restore_fails_naming(*store, batch, "room level");
 }
 
 TEST_F(PendingWritesTest, ACheckpointHoldsTheRoomLevelsAsTheirRecordsLeftThem) {
