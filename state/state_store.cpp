@@ -488,7 +488,8 @@ Status<StateError> StateStore::Batch::put_raw(std::int32_t partition, std::strin
     if (!decoded) return Failure{malformed_error("a changelog checkpoint record is malformed")};
     progress_[partition] = decoded->progress;
   }
-  if (const auto tag = seen_tag(key); key[kPartitionPrefixLength] == 's' && tag && tag->empty()) {
+  if (const auto tag = seen_tag(key);
+      state_key && key[kPartitionPrefixLength] == 's' && tag && tag->empty()) {
     // erase_customer's range, as for_each_change carried it.
     if (*value != kSeenErasureMarker) {
       return Failure{malformed_error("a changelog sighting-id record names no id")};
