@@ -70,6 +70,10 @@ struct SweepFigures {
   double reopen_s = 0;                   // StateStore::open of the existing dir
   double restore_s = 0;                  // restore + normalize_restored of every partition
   std::size_t customers_restored = 0;
+  // After the restore, a full compaction: only the live state, without the superseded versions
+  // RocksDB keeps until a compaction reaches them (which ones, at a given moment, is chance).
+  std::uint64_t rocksdb_compacted_sst_bytes = 0;
+  std::uint64_t rocksdb_compacted_keys = 0;
 };
 
 SweepFigures run_sweep_point(const std::shared_ptr<const Registry>& registry, std::int64_t records,

@@ -121,7 +121,8 @@ int main(int argc, char** argv) {
         "\"hwm_after_kib\":%ld,\"rss_state_kib\":%ld,\"rocksdb_dir_bytes\":%llu,"
         "\"rocksdb_sst_bytes\":%llu,\"rocksdb_live_bytes\":%llu,\"rocksdb_keys\":%llu,"
         "\"rocksdb_bytes_per_customer\":%.1f,\"reopen_s\":%.3f,\"restore_s\":%.3f,"
-        "\"customers_restored\":%zu}\n",
+        "\"customers_restored\":%zu,\"rocksdb_compacted_sst_bytes\":%llu,"
+        "\"rocksdb_compacted_keys\":%llu}\n",
         customers, stage_partitions, static_cast<long long>(point.records), score_model.c_str(),
         max_customers, point.generate_s, point.state_path_s,
         static_cast<double>(point.records) / point.state_path_s, point.events, point.evicted,
@@ -134,7 +135,9 @@ int main(int argc, char** argv) {
         point.customers_held > 0 ? static_cast<double>(point.rocksdb_dir_bytes) /
                                        static_cast<double>(point.customers_held)
                                  : 0.0,
-        point.reopen_s, point.restore_s, point.customers_restored);
+        point.reopen_s, point.restore_s, point.customers_restored,
+        static_cast<unsigned long long>(point.rocksdb_compacted_sst_bytes),
+        static_cast<unsigned long long>(point.rocksdb_compacted_keys));
     return 0;
   }
   std::printf("stages (one core, in-memory state, %lld records, %d customers)\n",

@@ -311,6 +311,11 @@ SweepFigures run_sweep_point(const std::shared_ptr<const Registry>& registry, st
   }
   figures.restore_s = seconds_since(restoring);
   for (const PartitionState& partition : restored) figures.customers_restored += partition.size();
+  if (auto compacted = (*store)->compact(); !compacted) {
+    throw std::runtime_error(compacted.error().message);
+  }
+  figures.rocksdb_compacted_sst_bytes = directory_bytes(run.options.dir).second;
+  figures.rocksdb_compacted_keys = (*store)->estimated_keys();
   store->reset();
   std::filesystem::remove_all(run.options.dir);
   return figures;

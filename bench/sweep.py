@@ -17,7 +17,10 @@ records) spread by key over PARTITIONS partitions, and then measures what that s
   the state, RocksDB's memtables and caches, the binary. "RSS B/cust." is that minus the
   process's VmRSS before the records were generated, per customer held;
 - RocksDB: every file of the state dir after a flush, once the SST files have stopped changing
-  for 1 s (compactions settled), its estimated keys, and bytes per customer held;
+  for 1 s (compactions settled), its estimated keys, and bytes per customer held; and, after the
+  restart below, the SST files and keys after a full compaction ("compacted"): the live state
+  alone, without the superseded versions RocksDB keeps until a compaction reaches them (whether
+  an L0 file of them is still there when the flush settles is chance);
 - restart: the store closed and opened again, then every partition restored into a fresh
   PartitionState and normalized as Pipeline::on_assigned does. The files were just written and
   flushed, so this is the best case: page cache warm, no WAL to replay;
@@ -77,6 +80,11 @@ def per_customer_restore_us(run):
     return run["restore_s"] * 1e6 / held if held else 0.0
 
 
+def compacted_bytes_per_customer(run):
+    held = run["customers_held"]
+    return run.get("rocksdb_compacted_sst_bytes", 0) / held if held else 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--build", default="build/release", help="the release build directory")
@@ -105,7 +113,8 @@ def main():
     header = (f"{'customers':>9} {'parts':>5} {'records':>9} {'held':>9} {'sightings/s':>11} "
               f"{'records MiB':>11} {'RSS MiB':>8} {'HWM MiB':>8} {'RSS B/cust.':>11} "
               f"{'RocksDB MiB':>11} {'B/cust.':>7} {'keys/cust.':>10} {'reopen s':>8} "
-              f"{'restore s':>9} {'restored':>9} {'wall s':>7}")
+              f"{'restore s':>9} {'restored':>9} {'wall s':>7} {'compacted B/c':>13} "
+              f"{'compacted keys':>14}")
     print(f"records per customer {args.records_per_customer:g}, score.model {args.score_model}, "
           f"cap {args.cap}", flush=True)
     print("(RSS: after the run with the records freed; HWM: the peak, records included; "
@@ -146,7 +155,9 @@ def main():
               f"{run['rocksdb_bytes_per_customer']:>7.0f} "
               f"{run['rocksdb_keys'] / held if held else 0:>10.2f} "
               f"{run['reopen_s']:>8.3f} {run['restore_s']:>9.3f} "
-              f"{run['customers_restored']:>9} {wall:>7.1f}", flush=True)
+              f"{run['customers_restored']:>9} {wall:>7.1f} "
+              f"{compacted_bytes_per_customer(run):>13.0f} "
+              f"{run.get('rocksdb_compacted_keys', 0) / held if held else 0:>14.2f}", flush=True)
         if run["evicted"]:
             print(f"{'':>15} {run['evicted']} customers evicted by the cap "
                   f"({run['max_customers_per_partition']} per partition)", flush=True)
@@ -170,6 +181,7 @@ def main():
         verdicts = []
         for label, figure, tolerance in (
                 ("RocksDB B/cust.", lambda r: r["rocksdb_bytes_per_customer"], BYTES_TOLERANCE),
+                ("compacted B/cust.", compacted_bytes_per_customer, BYTES_TOLERANCE),
                 ("RSS B/cust.", per_customer_rss, BYTES_TOLERANCE),
                 ("restore us/cust.", None, SECONDS_TOLERANCE)):
             values = fastest_restore if figure is None else [figure(r) for r in series]
