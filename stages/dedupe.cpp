@@ -21,16 +21,30 @@ std::optional<SeenSighting> Dedupe::admit_hashed(CustomerState& state, std::uint
   return remembered;
 }
 
+namespace {
+
+bool by_time_then_hash(const SeenSighting& a, const SeenSighting& b) {
+  return a.t_ms != b.t_ms ? a.t_ms < b.t_ms : a.id_hash < b.id_hash;
+}
+
+}  // namespace
+
 void Dedupe::normalize(CustomerState& state) const {
+  // A restored list may hold an id twice: stored groups of two checkpoints overlap after a crash
+  // re-processed records (docs/design.md#remembered-ids). The live list never does, and a copy
+  // would take a place under the cap.
+  std::sort(state.seen.begin(), state.seen.end(), by_time_then_hash);
+  state.seen.erase(std::unique(state.seen.begin(), state.seen.end(),
+                               [](const SeenSighting& a, const SeenSighting& b) {
+                                 return a.t_ms == b.t_ms && a.id_hash == b.id_hash;
+                               }),
+                   state.seen.end());
   prune(state);
 }
 
 void Dedupe::prune(CustomerState& state) const {
   const EpochMs oldest_kept = state.last_activity_ms - options_.duplicate_window_ms;
   std::erase_if(state.seen, [&](const SeenSighting& s) { return s.t_ms < oldest_kept; });
-  const auto by_time_then_hash = [](const SeenSighting& a, const SeenSighting& b) {
-    return a.t_ms != b.t_ms ? a.t_ms < b.t_ms : a.id_hash < b.id_hash;
-  };
   while (state.seen.size() > CustomerState::kMaxSeen) {
     state.seen.erase(std::min_element(state.seen.begin(), state.seen.end(), by_time_then_hash));
   }

@@ -34,8 +34,9 @@ class Dedupe {
   std::optional<SeenSighting> admit_hashed(CustomerState& state, std::uint64_t sighting_id_hash,
                                            EpochMs t_ms) const;
 
-  // Brings a restored `seen` list (a superset: RocksDB keeps ids until compaction) to exactly
-  // what the in-memory list would hold, so a restart never changes a duplicate decision.
+  // Brings a restored `seen` list (a superset: RocksDB keeps ids until compaction, and may hold
+  // one twice) to exactly what the in-memory list would hold, so a restart never changes a
+  // duplicate decision.
   void normalize(CustomerState& state) const;
 
   struct Decision {

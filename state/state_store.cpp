@@ -104,6 +104,9 @@ std::optional<SeenValue> decode_seen(std::string_view bytes) {
 
 // A group of remembered ids (put_seen): hash, time and offset of each, 8 bytes apiece.
 constexpr std::size_t kRememberedIdBytes = 24;
+// At most this many ids a key (3 KiB): each key is also a changelog record, and the smallest
+// message.max.bytes the configuration accepts is 4 096 bytes (config/config.cpp).
+constexpr std::size_t kMaxRememberedIdsPerKey = 128;
 constexpr char kSeenGroupTag = 'g';
 // What the changelog carries for erase_customer's range: the value of a record whose key is a
 // customer's sighting-id prefix itself (no id after the NUL). Never in RocksDB.
@@ -419,22 +422,24 @@ void StateStore::Batch::put_customer(std::int32_t partition, std::string_view cu
 
 void StateStore::Batch::put_seen(std::int32_t partition, std::string_view customer_id,
                                  std::span<const RememberedId> ids) {
-  if (ids.empty()) return;
-  key_.clear();
-  append_partition_prefix(key_, partition);
-  key_.push_back('s');
-  key_.append(customer_id);
-  key_.push_back('\0');
-  key_.push_back(kSeenGroupTag);
-  const auto first = static_cast<std::uint64_t>(ids.front().offset);
-  for (int shift = 56; shift >= 0; shift -= 8) key_.push_back(static_cast<char>(first >> shift));
-  value_.clear();
-  for (const RememberedId& id : ids) {
-    put_i64(value_, static_cast<std::int64_t>(id.id_hash));
-    put_i64(value_, id.t_ms);
-    put_i64(value_, id.offset);
+  for (std::size_t first = 0; first < ids.size(); first += kMaxRememberedIdsPerKey) {
+    const auto group = ids.subspan(first, std::min(kMaxRememberedIdsPerKey, ids.size() - first));
+    key_.clear();
+    append_partition_prefix(key_, partition);
+    key_.push_back('s');
+    key_.append(customer_id);
+    key_.push_back('\0');
+    key_.push_back(kSeenGroupTag);
+    const auto offset = static_cast<std::uint64_t>(group.front().offset);
+    for (int shift = 56; shift >= 0; shift -= 8) key_.push_back(static_cast<char>(offset >> shift));
+    value_.clear();
+    for (const RememberedId& id : group) {
+      put_i64(value_, static_cast<std::int64_t>(id.id_hash));
+      put_i64(value_, id.t_ms);
+      put_i64(value_, id.offset);
+    }
+    (void)batch_->Put(key_, value_);
   }
-  (void)batch_->Put(key_, value_);
 }
 
 void StateStore::Batch::erase_customer(std::int32_t partition, std::string_view customer_id) {

@@ -90,8 +90,9 @@ class StateStore {
                       std::string_view encoded_state);
     // The sighting ids one customer's records of one checkpoint remembered (`offset`: the
     // record's; a restore attaches an id only to the customer's life that began at or before
-    // it). One insert-only key per call, named after the first id's offset, so a checkpoint
-    // writes only the new ids and one key per customer for them (docs/design.md#state).
+    // it). Insert-only keys, each named after its first id's offset and holding up to 128 ids
+    // (a changelog record must fit the smallest message.max.bytes), so a checkpoint writes only
+    // the new ids, one key per customer for most (docs/design.md#remembered-ids).
     void put_seen(std::int32_t partition, std::string_view customer_id,
                   std::span<const RememberedId> ids);
     void put_seen(std::int32_t partition, std::string_view customer_id, std::uint64_t id_hash,

@@ -274,6 +274,32 @@ TEST_F(StateStoreTest, CustomersTheCapEvictedAreNotRestoredAndCompactAway) {
   EXPECT_TRUE(store->contains_customer(0, "kept"));
 }
 
+// A key holds at most 128 ids: each is also a changelog record, and the smallest
+// message.max.bytes the configuration accepts is 4 096 bytes.
+TEST_F(StateStoreTest, ManyIdsOfOneCheckpointAreSplitIntoKeysThatFitAChangelogRecord) {
+  auto store = open();
+  StateStore::Batch batch;
+  batch.put_customer(0, "a", encoded(kT0));
+  std::vector<RememberedId> ids;
+  for (std::int64_t offset = 0; offset < 300; ++offset) {
+    ids.push_back({static_cast<std::uint64_t>(1000 + offset), kT0 - offset, offset});
+  }
+  batch.put_seen(0, "a", ids);
+  std::size_t seen_keys = 0;
+  batch.for_each_change([&](std::string_view key, std::optional<std::string_view> value) {
+    seen_keys += key.starts_with(seen_key_prefix(0, "a"));
+    EXPECT_LT(key.size() + (value ? value->size() : 0), 4096u - 128u)
+        << "with a record's own bytes";
+  });
+  EXPECT_EQ(seen_keys, 3u);
+  batch.set_checkpoint(0, PartitionCheckpoint{300, {kT0}});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState partition;
+  ASSERT_TRUE(store->restore(0, partition).ok());
+  ASSERT_NE(partition.find("a"), nullptr);
+  EXPECT_EQ(partition.find("a")->seen.size(), 300u);
+}
+
 // A state dir written before the groups holds one key per id, named after its hash: still read.
 TEST_F(StateStoreTest, SightingIdKeysOfOneIdAreStillRestored) {
   auto store = open();
