@@ -4,7 +4,10 @@
 // Redis (the test servers), so it needs the packages of scripts/install-deps.sh and nothing else.
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <array>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <pqxx/pqxx>
 #include <thread>
 
@@ -82,7 +85,8 @@ using Rounds = std::vector<std::vector<SinkEvent>>;
 struct RoundFigures {
   std::vector<double> baseline;
   std::vector<double> writer;
-  std::vector<double> shaped;  // PostgreSQL only: COPY into a table shaped like the sink's
+  std::vector<double> shaped;  // the same writes as the sink's without its checks: the floor
+  const char* shaped_name = "shaped COPY";
 
   void print(const char* unit) const {
     std::vector<double> ratios;
@@ -93,13 +97,16 @@ struct RoundFigures {
                   unit, writer[i], unit, ratios.back());
       if (i < shaped.size()) {
         shaped_ratios.push_back(shaped[i] / baseline[i]);
-        std::printf("; shaped COPY %9.0f %s, %.2f of the baseline", shaped[i], unit,
+        std::printf("; %s %9.0f %s, %.2f of the baseline", shaped_name, shaped[i], unit,
                     shaped_ratios.back());
       }
       std::printf("\n");
     }
     print_median("writer / baseline", ratios);
-    if (!shaped_ratios.empty()) print_median("shaped COPY / baseline", shaped_ratios);
+    if (!shaped_ratios.empty()) {
+      const std::string what = std::string(shaped_name) + " / baseline";
+      print_median(what.c_str(), shaped_ratios);
+    }
   }
 
   static void print_median(const char* what, std::vector<double> ratios) {
@@ -170,9 +177,45 @@ void postgres_throughput(const Rounds& rounds, std::size_t batch) {
               again / figures.baseline.back());
 }
 
+// redis-server's own CPU seconds (user + system), from INFO cpu.
+double redis_cpu_seconds(RedisConnection& connection) {
+  auto reply = connection.command(std::array<std::string_view, 2>{"INFO", "cpu"});
+  if (!reply) throw std::runtime_error("redis INFO cpu failed");
+  const std::string text(reply_text(**reply));
+  double total = 0;
+  for (const char* field : {"used_cpu_user:", "used_cpu_sys:"}) {
+    const auto at = text.find(field);
+    if (at == std::string::npos)
+      throw std::runtime_error("redis INFO cpu: no " + std::string(field));
+    total += std::stod(text.substr(at + std::strlen(field)));
+  }
+  return total;
+}
+
+double thread_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+// Where an event's microseconds go in one side's rounds: wall, the server's CPU, this thread's.
+struct CpuPerEvent {
+  double wall_us = 0;
+  double server_us = 0;
+  double client_us = 0;
+  std::size_t events = 0;
+
+  void print(const char* who) const {
+    const auto n = static_cast<double>(events);
+    std::printf("  %s: %.1f us wall, %.1f us redis-server CPU, %.1f us client CPU per event\n", who,
+                wall_us / n, server_us / n, client_us / n);
+  }
+};
+
 void redis_throughput(const Rounds& rounds, std::size_t batch) {
   testing::RedisTestServer server;
   RedisConnection connection(server.options());
+  RedisConnection observer(server.options());
   // Baseline: one pipelined HSET of the same customer fields per event, no script.
   const auto hset = [&](std::span<const SinkEvent> part) {
     for (const SinkEvent& e : part) {
@@ -186,20 +229,72 @@ void redis_throughput(const Rounds& rounds, std::size_t batch) {
       if (!connection.get_reply()) throw std::runtime_error("redis baseline failed");
     }
   };
+  // The floor for any writer of the contract's layout (docs/contract.md#redis): the writes one
+  // event makes there, pipelined, with none of the reads and checks that make them idempotent:
+  // the customer hash with its eight fields, its expiry, the present set's ZADD. Beacon hashes and
+  // trims, written once per chunk of events, are left out.
+  const auto shaped = [&](std::span<const SinkEvent> part) {
+    std::size_t commands = 0;
+    for (const SinkEvent& e : part) {
+      const std::string key = "shaped:" + e.customer_id;
+      const std::string present = "shaped:" + e.store_id + ":present";
+      const std::string ms = std::to_string(e.detected_at_ms);
+      const std::string expiry = std::to_string(e.detected_at_ms + 3600000);
+      const std::string_view hset[] = {"HSET",           key,
+                                       "location",       e.location,
+                                       "location_type",  e.location_type,
+                                       "store_id",       e.store_id,
+                                       "confidence",     e.confidence,
+                                       "detected_at",    e.detected_at,
+                                       "event_id",       e.event_id,
+                                       "identification", e.identification,
+                                       "detected_at_ms", ms};
+      const std::string_view pexpireat[] = {"PEXPIREAT", key, expiry};
+      const std::string_view zadd[] = {"ZADD", present, "GT", ms, e.customer_id};
+      connection.append(hset);
+      connection.append(pexpireat);
+      connection.append(zadd);
+      commands += 3;
+    }
+    for (std::size_t i = 0; i < commands; ++i) {
+      if (!connection.get_reply()) throw std::runtime_error("redis shaped baseline failed");
+    }
+  };
   RedisWriter writer(server.options());
   const auto write = [&](std::span<const SinkEvent> part) {
-    if (!writer.write(part, wall_clock_ms())) throw std::runtime_error("redis write failed");
+    if (auto r = writer.write(part, wall_clock_ms()); !r)
+      throw std::runtime_error("redis write failed: " + r.error().message);
+  };
+  // The bench and the server share this VM's cores, so the figures below say which side of the
+  // socket an event's time is spent on.
+  const auto timed = [&](CpuPerEvent& into, std::span<const SinkEvent> events, auto&& run) {
+    const double server_before = redis_cpu_seconds(observer);
+    const double client_before = thread_cpu_seconds();
+    const double rate = per_second(events, batch, run);
+    into.client_us += (thread_cpu_seconds() - client_before) * 1e6;
+    into.server_us += (redis_cpu_seconds(observer) - server_before) * 1e6;
+    into.wall_us += static_cast<double>(events.size()) / rate * 1e6;
+    into.events += events.size();
+    return rate;
   };
   RoundFigures figures;
+  CpuPerEvent baseline_cpu;
+  CpuPerEvent writer_cpu;
+  CpuPerEvent shaped_cpu;
+  figures.shaped_name = "shaped writes";
   for (const auto& events : rounds) {
-    figures.baseline.push_back(per_second(events, batch, hset));
-    figures.writer.push_back(per_second(events, batch, write));
+    figures.baseline.push_back(timed(baseline_cpu, events, hset));
+    figures.writer.push_back(timed(writer_cpu, events, write));
+    figures.shaped.push_back(timed(shaped_cpu, events, shaped));
   }
   std::printf(
       "redis: %zu rounds of %zu events in batches of %zu (appendonly, appendfsync always); "
       "baseline one pipelined HSET per event, writer RedisWriter, events/s\n",
       rounds.size(), rounds.front().size(), batch);
   figures.print("events/s");
+  baseline_cpu.print("baseline");
+  writer_cpu.print("writer  ");
+  shaped_cpu.print("shaped  ");
 }
 
 // Events produced at `rate` while PostgreSQL is down for `outage`; then the time until the sink

@@ -3,8 +3,10 @@
 #include <pthread.h>
 #include <sys/time.h>
 
+#include <charconv>
 #include <csignal>
 #include <ctime>
+#include <iterator>
 #include <utility>
 
 namespace tastesync {
@@ -88,7 +90,7 @@ std::string RedisConnection::last_error() const {
 std::optional<RedisConnectionError> RedisConnection::reconnect() {
   // A fresh context rather than redisReconnect(): it also discards queued commands and replies
   // of the broken pipeline, and the timeouts are set the same way as on the first connect.
-  unflushed_ = false;
+  pending_.clear();
   context_.reset(redisConnectWithTimeout(options_.host.c_str(), options_.port,
                                          to_timeval(options_.connect_timeout)));
   if (context_ == nullptr) return fail("cannot allocate a redis context");
@@ -136,35 +138,41 @@ RedisConnectionError RedisConnection::fail(std::string_view what, RedisErrorKind
 }
 
 void RedisConnection::append(std::span<const std::string_view> arguments) {
-  argument_pointers_.clear();
-  argument_lengths_.clear();
-  for (const std::string_view argument : arguments) {
-    argument_pointers_.push_back(argument.data());
-    argument_lengths_.push_back(argument.size());
-  }
   if (!connected()) return;  // get_reply() reports it
-  // Fails only when out of memory; hiredis then sets the context's error, which get_reply reports.
-  if (redisAppendCommandArgv(context_.get(), static_cast<int>(arguments.size()),
-                             argument_pointers_.data(), argument_lengths_.data()) != REDIS_OK) {
-    return;
+  const auto header = [this](char kind, std::size_t count) {
+    char digits[24];
+    const auto end = std::to_chars(std::begin(digits), std::end(digits), count).ptr;
+    pending_.push_back(kind);
+    pending_.append(digits, end);
+    pending_.append("\r\n");
+  };
+  header('*', arguments.size());
+  for (const std::string_view argument : arguments) {
+    header('$', argument.size());
+    pending_.append(argument);
+    pending_.append("\r\n");
   }
-  unflushed_ = true;
 }
 
 std::optional<RedisConnectionError> RedisConnection::flush() {
   if (!connected()) return fail("not connected");
+  // One copy into hiredis' output buffer, so that the write and its errors and timeouts stay
+  // hiredis' own. Fails only when out of memory, with the context's error set.
+  const int appended =
+      redisAppendFormattedCommand(context_.get(), pending_.data(), pending_.size());
+  pending_.clear();
+  if (appended != REDIS_OK) return fail("append");
   const SigpipeBlockedInThisThread sigpipe_blocked;
   int done = 0;
   while (done == 0) {
     if (redisBufferWrite(context_.get(), &done) != REDIS_OK) return fail("write");
   }
-  unflushed_ = false;
   return std::nullopt;
 }
 
 Result<RedisReply, RedisConnectionError> RedisConnection::get_reply() {
   if (!connected()) return Failure{fail("not connected")};
-  if (unflushed_) {
+  if (!pending_.empty()) {
     if (auto error = flush()) return Failure{std::move(*error)};
   }
   void* raw_reply = nullptr;

@@ -72,9 +72,12 @@ class RedisConnection {
   Result<RedisReply, RedisConnectionError> command(
       std::initializer_list<std::string_view> arguments);
 
-  // Pipelining: append() only queues a command in hiredis' output buffer (it copies the
-  // arguments, so their storage may be reused at once); the first get_reply() sends everything
-  // queued in one write, then each call reads one reply, in the order of the appends.
+  // Pipelining: append() only queues a command (it copies the arguments, so their storage may be
+  // reused at once); the first get_reply() sends everything queued in one write, then each call
+  // reads one reply, in the order of the appends. append() writes the protocol (RESP) itself into
+  // a buffer that keeps its capacity from one batch to the next: hiredis' own formatting grew a
+  // fresh buffer argument by argument, which was most of the Redis writer's CPU on this side
+  // (docs/bench.md#redis-writer-cpu).
   void append(std::span<const std::string_view> arguments);
   Result<RedisReply, RedisConnectionError> get_reply();
 
@@ -89,9 +92,7 @@ class RedisConnection {
   RedisOptions options_;
   Context context_{nullptr, &redisFree};
   std::string last_error_;
-  bool unflushed_ = false;
-  std::vector<const char*> argument_pointers_;
-  std::vector<std::size_t> argument_lengths_;
+  std::string pending_;  // appended commands not yet handed to hiredis, in RESP
 };
 
 }  // namespace tastesync

@@ -67,7 +67,9 @@ void add(RedisBatchWritten& into, RedisBatchWritten&& more) {
 
 }  // namespace
 
-RedisWriter::RedisWriter(RedisOptions options) : connection_(std::move(options)) {}
+RedisWriter::RedisWriter(RedisOptions options, std::size_t events_per_call)
+    : connection_(std::move(options)),
+      events_per_call_(std::max<std::size_t>(events_per_call, 1)) {}
 
 Result<RedisBatchWritten, RedisBatchFailure> RedisWriter::write(std::span<const SinkEvent> events,
                                                                 EpochMs now_ms) {
@@ -76,7 +78,7 @@ Result<RedisBatchWritten, RedisBatchFailure> RedisWriter::write(std::span<const 
   std::vector<std::size_t> indices(events.size());
   std::iota(indices.begin(), indices.end(), std::size_t{0});
 
-  auto first = run(events, indices, now_ms, kEventsPerCall);
+  auto first = run(events, indices, now_ms, events_per_call_);
   if (!first) return Failure{first.error()};
   RedisBatchWritten written = std::move(first->written);
   std::vector<std::size_t> singly = std::move(first->singly);
@@ -84,7 +86,7 @@ Result<RedisBatchWritten, RedisBatchFailure> RedisWriter::write(std::span<const 
     // Redis lost its script cache (a restart, SCRIPT FLUSH, a failover). The script is
     // order-independent (newest wins), so re-running just those events after the others is safe.
     if (auto failure = load_script()) return Failure{std::move(*failure)};
-    auto second = run(events, first->without_script, now_ms, kEventsPerCall);
+    auto second = run(events, first->without_script, now_ms, events_per_call_);
     if (!second) return Failure{second.error()};
     if (!second->without_script.empty()) {
       return Failure{RedisBatchFailure{"redis lost the write script again right after loading it"}};

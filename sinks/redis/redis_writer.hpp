@@ -35,12 +35,18 @@ struct RedisBatchFailure {
 };
 
 // Applies batches of events to Redis as the contract describes (docs/contract.md#redis): one
-// EVALSHA of kRedisWriteScript per kEventsPerCall consecutive events (an erasure's tombstone is a
-// call of its own), all of a batch pipelined in one round trip. After a failure the next write()
+// EVALSHA of kRedisWriteScript per `events_per_call` consecutive events (an erasure's tombstone is
+// a call of its own), all of a batch pipelined in one round trip. After a failure the next write()
 // reconnects.
 class RedisWriter {
  public:
-  explicit RedisWriter(RedisOptions options);
+  // Events per EVALSHA: what they share (the erasure lookup, type checks, each present set's
+  // trim, each beacon's write) is done once per call. 1 024 holds a whole batch of the sink
+  // (sink.batch_max_records, 1 000) and blocks Redis for ~13 ms on this VM; 256 took a tenth more
+  // of Redis' CPU per event (docs/bench.md#redis-writer-cpu).
+  static constexpr std::size_t kEventsPerCall = 1024;
+
+  explicit RedisWriter(RedisOptions options, std::size_t events_per_call = kEventsPerCall);
 
   // `now_ms` decides which events are too old for the customer hash (1 h), the present set
   // (180 s) and the beacon hash (24 h); pass the wall clock, read once per batch.
@@ -55,11 +61,6 @@ class RedisWriter {
  private:
   struct Pass;
 
-  // Events per EVALSHA: what they share (the erasure lookup, type checks, each present set's
-  // trim, each beacon's write) is done once per call, and a call blocks Redis for a few ms at
-  // most (docs/bench.md#sinks-issue-17).
-  static constexpr std::size_t kEventsPerCall = 256;
-
   std::optional<RedisBatchFailure> load_script();
   Result<Pass, RedisBatchFailure> run(std::span<const SinkEvent> events,
                                       std::span<const std::size_t> indices, EpochMs now_ms,
@@ -68,6 +69,7 @@ class RedisWriter {
                    EpochMs now_ms);
 
   RedisConnection connection_;
+  std::size_t events_per_call_;
   std::string script_sha_;
   std::string forget_sha_;  // kRedisForgetScript
   // Reused for every call: hiredis copies the arguments when a command is appended.

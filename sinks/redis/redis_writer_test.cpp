@@ -241,7 +241,8 @@ std::map<std::string, std::string> without_present_expiry(std::map<std::string, 
 // The chunked script (redis_write_script.cpp) against its definition: a batch written in one
 // write() leaves the same keys, fields, scores, expiries and counts as its events written one per
 // write(). Customers come back, move between stores, age out of the present window and the hour,
-// share beacons and are erased between chunks.
+// share beacons and are erased between chunks. Written once in calls of the default size (each
+// stretch between erasures is one call) and once in calls of 64 events.
 TEST_F(RedisWriterTest, AChunkLeavesWhatOneCallPerEventLeaves) {
   std::mt19937 random(17);
   const auto below = [&random](std::uint32_t bound) { return random() % bound; };
@@ -277,6 +278,16 @@ TEST_F(RedisWriterTest, AChunkLeavesWhatOneCallPerEventLeaves) {
     one_by_one.beacons_written += written.beacons_written;
   }
   EXPECT_EQ(without_present_expiry(testing::dump(redis_)), chunked_keys);
+
+  // Calls shorter than the stretches between erasures: chunks that end at the limit.
+  ASSERT_TRUE(redis_.command({"FLUSHALL"}));
+  RedisWriter short_calls(server_.options(), 64);
+  const auto in_short_calls = short_calls.write(events, now_ms_);
+  ASSERT_TRUE(in_short_calls) << in_short_calls.error().message;
+  EXPECT_EQ(without_present_expiry(testing::dump(redis_)), chunked_keys);
+  EXPECT_EQ(in_short_calls->customers_written, one_by_one.customers_written);
+  EXPECT_EQ(in_short_calls->beacons_written, one_by_one.beacons_written);
+
   EXPECT_EQ(chunked.customers_written, one_by_one.customers_written);
   EXPECT_EQ(chunked.present_written, one_by_one.present_written);
   EXPECT_EQ(chunked.beacons_written, one_by_one.beacons_written);
