@@ -2,13 +2,18 @@
 // writers, each against a baseline measured in the same run on the same server; and how long a
 // PostgreSQL sink takes to drain the lag a 60 s outage left. Starts its own private PostgreSQL and
 // Redis (the test servers), so it needs the packages of scripts/install-deps.sh and nothing else.
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <array>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
 #include <pqxx/pqxx>
+#include <sstream>
 #include <thread>
 
 #include "app/dev/mock_cluster.hpp"
@@ -116,6 +121,97 @@ struct RoundFigures {
   }
 };
 
+// redis-server's own CPU seconds (user + system), from INFO cpu.
+double redis_cpu_seconds(RedisConnection& connection) {
+  auto reply = connection.command(std::array<std::string_view, 2>{"INFO", "cpu"});
+  if (!reply) throw std::runtime_error("redis INFO cpu failed");
+  const std::string text(reply_text(**reply));
+  double total = 0;
+  for (const char* field : {"used_cpu_user:", "used_cpu_sys:"}) {
+    const auto at = text.find(field);
+    if (at == std::string::npos)
+      throw std::runtime_error("redis INFO cpu: no " + std::string(field));
+    total += std::stod(text.substr(at + std::strlen(field)));
+  }
+  return total;
+}
+
+double thread_cpu_seconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+// Where an event's microseconds go in one side's rounds: wall, the server's CPU, this thread's.
+struct CpuPerEvent {
+  double wall_us = 0;
+  double server_us = 0;
+  double client_us = 0;
+  std::size_t events = 0;
+
+  void print(const char* who, const char* server) const {
+    const auto n = static_cast<double>(events);
+    std::printf("  %s: %.1f us wall, %.1f us %s CPU, %.1f us client CPU per event\n", who,
+                wall_us / n, server_us / n, server, client_us / n);
+  }
+};
+
+// The bench and the server share this VM's cores, so these figures say which side of the
+// socket an event's time is spent on. `server_cpu` reads the server's CPU seconds so far.
+template <typename ServerCpu, typename Write>
+double timed(CpuPerEvent& into, ServerCpu&& server_cpu, std::span<const SinkEvent> events,
+             std::size_t batch, Write&& write) {
+  const double server_before = server_cpu();
+  const double client_before = thread_cpu_seconds();
+  const double rate = per_second(events, batch, write);
+  into.client_us += (thread_cpu_seconds() - client_before) * 1e6;
+  into.server_us += (server_cpu() - server_before) * 1e6;
+  into.wall_us += static_cast<double>(events.size()) / rate * 1e6;
+  into.events += events.size();
+  return rate;
+}
+
+// PostgreSQL's CPU seconds (user + system): the postmaster and every process it started (the
+// backends of the bench's connections, the WAL writer, the checkpointer, ...), from /proc.
+double postgres_cpu_seconds(int postmaster) {
+  double ticks = 0;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc")) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream file(entry.path() / "stat");
+    std::string stat;
+    if (!std::getline(file, stat)) continue;  // gone meanwhile
+    const auto after_name = stat.rfind(')');
+    if (after_name == std::string::npos) continue;
+    std::istringstream fields(stat.substr(after_name + 2));
+    std::string state;
+    long long parent = 0;
+    fields >> state >> parent;
+    if (std::stoi(name) != postmaster && parent != postmaster) continue;
+    std::string skip;
+    for (int field = 5; field < 14; ++field) fields >> skip;  // fields 5-13
+    long long user = 0;
+    long long system = 0;
+    fields >> user >> system;
+    ticks += static_cast<double>(user + system);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The postmaster is the parent of the backend serving `connection`.
+int postmaster_of(pqxx::connection& connection) {
+  const int backend =
+      pqxx::nontransaction(connection).exec1("SELECT pg_backend_pid()")[0].as<int>();
+  std::ifstream file("/proc/" + std::to_string(backend) + "/stat");
+  std::string stat;
+  std::getline(file, stat);
+  std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+  std::string state;
+  int parent = 0;
+  fields >> state >> parent;
+  return parent;
+}
+
 void postgres_throughput(const Rounds& rounds, std::size_t batch) {
   testing::PostgresServer server;
   const std::string dsn = server.create_database();
@@ -161,11 +257,16 @@ void postgres_throughput(const Rounds& rounds, std::size_t batch) {
   const auto write = [&](std::span<const SinkEvent> part) {
     if (!writer.write(part, wall_clock_ms())) throw std::runtime_error("postgres write failed");
   };
+  const int postmaster = postmaster_of(*connection);
+  const auto server_cpu = [postmaster] { return postgres_cpu_seconds(postmaster); };
   RoundFigures figures;
+  CpuPerEvent baseline_cpu;
+  CpuPerEvent writer_cpu;
+  CpuPerEvent shaped_cpu;
   for (const auto& events : rounds) {
-    figures.baseline.push_back(per_second(events, batch, copy_plain));
-    figures.writer.push_back(per_second(events, batch, write));
-    figures.shaped.push_back(per_second(events, batch, copy_shaped));
+    figures.baseline.push_back(timed(baseline_cpu, server_cpu, events, batch, copy_plain));
+    figures.writer.push_back(timed(writer_cpu, server_cpu, events, batch, write));
+    figures.shaped.push_back(timed(shaped_cpu, server_cpu, events, batch, copy_shaped));
   }
   const double again = per_second(rounds.back(), batch, write);
   std::printf(
@@ -173,44 +274,12 @@ void postgres_throughput(const Rounds& rounds, std::size_t batch) {
       "writer PostgresWriter (new rows), rows/s\n",
       rounds.size(), rounds.front().size(), batch);
   figures.print("rows/s");
+  baseline_cpu.print("baseline", "PostgreSQL");
+  writer_cpu.print("writer  ", "PostgreSQL");
+  shaped_cpu.print("shaped  ", "PostgreSQL");
   std::printf("  PostgresWriter, the last round again (all conflicts): %9.0f rows/s, %.2f\n", again,
               again / figures.baseline.back());
 }
-
-// redis-server's own CPU seconds (user + system), from INFO cpu.
-double redis_cpu_seconds(RedisConnection& connection) {
-  auto reply = connection.command(std::array<std::string_view, 2>{"INFO", "cpu"});
-  if (!reply) throw std::runtime_error("redis INFO cpu failed");
-  const std::string text(reply_text(**reply));
-  double total = 0;
-  for (const char* field : {"used_cpu_user:", "used_cpu_sys:"}) {
-    const auto at = text.find(field);
-    if (at == std::string::npos)
-      throw std::runtime_error("redis INFO cpu: no " + std::string(field));
-    total += std::stod(text.substr(at + std::strlen(field)));
-  }
-  return total;
-}
-
-double thread_cpu_seconds() {
-  timespec now{};
-  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
-  return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) * 1e-9;
-}
-
-// Where an event's microseconds go in one side's rounds: wall, the server's CPU, this thread's.
-struct CpuPerEvent {
-  double wall_us = 0;
-  double server_us = 0;
-  double client_us = 0;
-  std::size_t events = 0;
-
-  void print(const char* who) const {
-    const auto n = static_cast<double>(events);
-    std::printf("  %s: %.1f us wall, %.1f us redis-server CPU, %.1f us client CPU per event\n", who,
-                wall_us / n, server_us / n, client_us / n);
-  }
-};
 
 void redis_throughput(const Rounds& rounds, std::size_t batch) {
   testing::RedisTestServer server;
@@ -265,36 +334,25 @@ void redis_throughput(const Rounds& rounds, std::size_t batch) {
     if (auto r = writer.write(part, wall_clock_ms()); !r)
       throw std::runtime_error("redis write failed: " + r.error().message);
   };
-  // The bench and the server share this VM's cores, so the figures below say which side of the
-  // socket an event's time is spent on.
-  const auto timed = [&](CpuPerEvent& into, std::span<const SinkEvent> events, auto&& run) {
-    const double server_before = redis_cpu_seconds(observer);
-    const double client_before = thread_cpu_seconds();
-    const double rate = per_second(events, batch, run);
-    into.client_us += (thread_cpu_seconds() - client_before) * 1e6;
-    into.server_us += (redis_cpu_seconds(observer) - server_before) * 1e6;
-    into.wall_us += static_cast<double>(events.size()) / rate * 1e6;
-    into.events += events.size();
-    return rate;
-  };
+  const auto server_cpu = [&observer] { return redis_cpu_seconds(observer); };
   RoundFigures figures;
   CpuPerEvent baseline_cpu;
   CpuPerEvent writer_cpu;
   CpuPerEvent shaped_cpu;
   figures.shaped_name = "shaped writes";
   for (const auto& events : rounds) {
-    figures.baseline.push_back(timed(baseline_cpu, events, hset));
-    figures.writer.push_back(timed(writer_cpu, events, write));
-    figures.shaped.push_back(timed(shaped_cpu, events, shaped));
+    figures.baseline.push_back(timed(baseline_cpu, server_cpu, events, batch, hset));
+    figures.writer.push_back(timed(writer_cpu, server_cpu, events, batch, write));
+    figures.shaped.push_back(timed(shaped_cpu, server_cpu, events, batch, shaped));
   }
   std::printf(
       "redis: %zu rounds of %zu events in batches of %zu (appendonly, appendfsync always); "
       "baseline one pipelined HSET per event, writer RedisWriter, events/s\n",
       rounds.size(), rounds.front().size(), batch);
   figures.print("events/s");
-  baseline_cpu.print("baseline");
-  writer_cpu.print("writer  ");
-  shaped_cpu.print("shaped  ");
+  baseline_cpu.print("baseline", "redis-server");
+  writer_cpu.print("writer  ", "redis-server");
+  shaped_cpu.print("shaped  ", "redis-server");
 }
 
 // Events produced at `rate` while PostgreSQL is down for `outage`; then the time until the sink
