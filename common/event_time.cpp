@@ -5,9 +5,6 @@
 namespace tastesync {
 namespace {
 
-constexpr EpochMs kFirstCanonicalMs = -62167219200000;  // 0000-01-01T00:00:00.000Z
-constexpr EpochMs kLastCanonicalMs = 253402300799999;   // 9999-12-31T23:59:59.999Z
-
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
 }

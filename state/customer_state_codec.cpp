@@ -5,6 +5,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "common/event_time.hpp"
+
 namespace tastesync {
 namespace {
 
@@ -139,7 +141,7 @@ bool decode_scan_window(Reader& in, CustomerState& state) {
   std::uint32_t sum_bits = 0;
   std::uint32_t readings_bits = 0;
   if (!in.bytes(window.beacon_id.data(), window.beacon_id.size()) || !in.i64(window.until_ms) ||
-      !in.u32(sum_bits) || !in.u32(readings_bits)) {
+      !is_canonical_time(window.until_ms) || !in.u32(sum_bits) || !in.u32(readings_bits)) {
     return false;
   }
   window.sum_dbm = std::bit_cast<float>(sum_bits);
@@ -219,14 +221,17 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
   }
   state.reset();
   std::uint8_t has_last = 0;
-  if (!in.i64(state.last_activity_ms)) return false;
+  // Event times must have a canonical form (common/event_time.hpp): track times are derived from
+  // the last activity, and the stages do arithmetic on all of them.
+  if (!in.i64(state.last_activity_ms) || !is_canonical_time(state.last_activity_ms)) return false;
   if (has_offsets(version) && (!in.i64(state.last_offset) || !in.i64(state.since_offset))) {
     return false;
   }
   if (!in.u8(has_last) || has_last > 1) return false;
   if (has_last == 1) {
     LastIdentification last;
-    if (!in.string(last.store_id) || !in.string(last.location) || !in.i64(last.detected_at_ms)) {
+    if (!in.string(last.store_id) || !in.string(last.location) || !in.i64(last.detected_at_ms) ||
+        !is_canonical_time(last.detected_at_ms)) {
       return false;
     }
     state.last_emitted = std::move(last);
@@ -263,7 +268,8 @@ bool decode_customer_state(std::string_view bytes, CustomerState& state) {
   if (has_candidate == 1) {
     MoveCandidate candidate;
     if (!in.string(candidate.store_id) || !in.string(candidate.location) ||
-        !in.i64(candidate.since_ms) || !in.u8(candidate.readings)) {
+        !in.i64(candidate.since_ms) || !is_canonical_time(candidate.since_ms) ||
+        !in.u8(candidate.readings)) {
       return false;
     }
     state.move_candidate = std::move(candidate);

@@ -108,6 +108,26 @@ TEST(CustomerStateCodec, LastActivityAndOffsetAreReadableWithoutDecoding) {
   EXPECT_EQ(expiry->last_offset, 812);
 }
 
+// Found by tests/fuzz/state_decode_fuzz.cpp: a last activity near the smallest int64 made the
+// tracks' times (last activity minus their age) overflow. The changelog is outside input.
+TEST(CustomerStateCodec, TimesWithoutACanonicalFormDoNotDecode) {
+  std::string bytes;
+  encode_customer_state(sample_state(), bytes);
+  CustomerState decoded;
+  ASSERT_TRUE(decode_customer_state(bytes, decoded));
+  std::string hostile = bytes;
+  for (std::size_t i = 1; i <= 8; ++i) hostile[i] = i == 8 ? '\x80' : '\0';  // int64 min
+  EXPECT_FALSE(decode_customer_state(hostile, decoded));
+  CustomerState late = sample_state();
+  late.last_emitted->detected_at_ms = std::numeric_limits<EpochMs>::max();
+  encode_customer_state(late, hostile);
+  EXPECT_FALSE(decode_customer_state(hostile, decoded)) << "the last identification's time";
+  late = sample_state();
+  late.move_candidate->since_ms = std::numeric_limits<EpochMs>::min();
+  encode_customer_state(late, hostile);
+  EXPECT_FALSE(decode_customer_state(hostile, decoded)) << "the move candidate's";
+}
+
 TEST(CustomerStateCodec, TheVersionBeforeBeliefsStillDecodesWithNone) {
   std::string bytes;
   encode_customer_state(sample_state(), bytes);

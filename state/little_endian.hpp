@@ -1,7 +1,9 @@
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace tastesync {
 
@@ -10,6 +12,15 @@ namespace tastesync {
 inline void put_i64(std::string& out, std::int64_t value) {
   auto bits = static_cast<std::uint64_t>(value);
   for (int i = 0; i < 8; ++i, bits >>= 8) out.push_back(static_cast<char>(bits));
+}
+
+// The i-th little-endian int64 of `bytes`, which holds at least i + 1 of them.
+inline std::int64_t get_i64(std::string_view bytes, std::size_t i) {
+  std::uint64_t bits = 0;
+  for (int b = 7; b >= 0; --b) {
+    bits = bits << 8 | static_cast<std::uint8_t>(bytes[i * 8 + static_cast<std::size_t>(b)]);
+  }
+  return static_cast<std::int64_t>(bits);
 }
 
 }  // namespace tastesync

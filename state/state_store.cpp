@@ -1,7 +1,5 @@
-// RocksDB state (docs/contract.md#state, docs/storage.md): the key layout, the checkpoint and
-// remembered-id encodings, the compaction filter that expires by event time, and the store.
-// Over 400 lines because the key layout, the expiry filter and the store must agree byte for
-// byte; they are kept in one file so that a change to one is seen next to the others.
+// RocksDB state (docs/contract.md#state, docs/storage.md): the key layout, the compaction filter
+// that expires by event time, and the store. The entries' encodings are state_entries.cpp's.
 #include "state/state_store.hpp"
 
 #include <rocksdb/cache.h>
@@ -13,157 +11,18 @@
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
 
-#include <bit>
-#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <limits>
 #include <mutex>
 
 #include "state/customer_state_codec.hpp"
-#include "state/little_endian.hpp"
+#include "state/state_entries.hpp"
 
 namespace tastesync {
 namespace {
 
 constexpr char kTopicKey[] = "m/input_topic";
-constexpr std::size_t kPartitionPrefixLength = 5;  // "p" + 4 bytes
-
-void append_partition_prefix(std::string& key, std::int32_t partition) {
-  const auto bits = static_cast<std::uint32_t>(partition);
-  key.push_back('p');
-  key.push_back(static_cast<char>(bits >> 24));
-  key.push_back(static_cast<char>(bits >> 16));
-  key.push_back(static_cast<char>(bits >> 8));
-  key.push_back(static_cast<char>(bits));
-}
-
-std::optional<std::int32_t> partition_of(std::string_view key) {
-  if (key.size() < kPartitionPrefixLength) return std::nullopt;
-  std::uint32_t bits = 0;
-  for (std::size_t i = 1; i < kPartitionPrefixLength; ++i) {
-    bits = bits << 8 | static_cast<std::uint8_t>(key[i]);
-  }
-  return static_cast<std::int32_t>(bits);
-}
-
-// The i-th little-endian int64 of `bytes`, which holds at least i + 1 of them.
-std::int64_t get_i64(std::string_view bytes, std::size_t i) {
-  std::uint64_t bits = 0;
-  for (int b = 7; b >= 0; --b) {
-    bits = bits << 8 | static_cast<std::uint8_t>(bytes[i * 8 + static_cast<std::size_t>(b)]);
-  }
-  return static_cast<std::int64_t>(bits);
-}
-
-// Little-endian int64s: next offset, watermark, the recent watermark candidates, evicted-below
-// offset. The first version held only the first two: it decodes as a partition whose recent
-// records all agreed with its watermark and that never evicted anyone.
-constexpr std::size_t kCheckpointFields = 3 + PartitionProgress::kWatermarkWitnesses - 1;
-
-std::string encode_checkpoint(const PartitionCheckpoint& checkpoint) {
-  std::string out;
-  put_i64(out, checkpoint.next_offset);
-  put_i64(out, checkpoint.progress.watermark_ms);
-  for (const EpochMs candidate : checkpoint.progress.recent_candidates_ms) put_i64(out, candidate);
-  put_i64(out, checkpoint.progress.evicted_below_offset);
-  return out;
-}
-
-std::optional<PartitionCheckpoint> decode_checkpoint(std::string_view bytes) {
-  PartitionCheckpoint checkpoint;
-  if (bytes.size() == 16) {
-    checkpoint.next_offset = get_i64(bytes, 0);
-    checkpoint.progress.watermark_ms = get_i64(bytes, 1);
-    checkpoint.progress.recent_candidates_ms.fill(checkpoint.progress.watermark_ms);
-    return checkpoint;
-  }
-  if (bytes.size() != kCheckpointFields * 8) return std::nullopt;
-  checkpoint.next_offset = get_i64(bytes, 0);
-  checkpoint.progress.watermark_ms = get_i64(bytes, 1);
-  std::size_t field = 2;
-  for (EpochMs& candidate : checkpoint.progress.recent_candidates_ms) {
-    candidate = get_i64(bytes, field++);
-  }
-  checkpoint.progress.evicted_below_offset = get_i64(bytes, field);
-  return checkpoint;
-}
-
-// A remembered sighting id's value: when it was seen and the offset of the record that
-// remembered it. Ids written before the offset was kept have only the time (offset -1).
-struct SeenValue {
-  EpochMs t_ms;
-  std::int64_t offset;
-};
-
-std::optional<SeenValue> decode_seen(std::string_view bytes) {
-  if (bytes.size() == 8) return SeenValue{get_i64(bytes, 0), -1};
-  if (bytes.size() == 16) return SeenValue{get_i64(bytes, 0), get_i64(bytes, 1)};
-  return std::nullopt;
-}
-
-// A group of remembered ids (put_seen): hash, time and offset of each, 8 bytes apiece.
-constexpr std::size_t kRememberedIdBytes = 24;
-// At most this many ids a key (3 KiB): each key is also a changelog record, and the smallest
-// message.max.bytes the configuration accepts is 4 096 bytes (config/config.cpp).
-constexpr std::size_t kMaxRememberedIdsPerKey = 128;
-constexpr char kSeenGroupTag = 'g';
-// What the changelog carries for erase_customer's range: the value of a record whose key is a
-// customer's sighting-id prefix itself (no id after the NUL). Never in RocksDB.
-constexpr std::string_view kSeenErasureMarker = "*";
-
-// Calls `fn(RememberedId)` for each id a sighting-id entry holds: `tag` is what follows the NUL
-// after the customer id. False when the entry is malformed.
-template <typename Fn>
-bool for_each_remembered(std::string_view tag, std::string_view value, Fn&& fn) {
-  if (tag.size() == 9 && tag[0] == kSeenGroupTag) {
-    if (value.empty() || value.size() % kRememberedIdBytes != 0) return false;
-    for (std::size_t field = 0; field < value.size() / 8; field += 3) {
-      fn(RememberedId{static_cast<std::uint64_t>(get_i64(value, field)), get_i64(value, field + 1),
-                      get_i64(value, field + 2)});
-    }
-    return true;
-  }
-  // A key of one id, named after its hash (what stores before the groups wrote).
-  const auto seen = decode_seen(value);
-  if (tag.size() != 8 || !seen) return false;
-  std::uint64_t hash = 0;
-  for (const char c : tag) hash = hash << 8 | static_cast<std::uint8_t>(c);
-  fn(RememberedId{hash, seen->t_ms, seen->offset});
-  return true;
-}
-
-// The part of a sighting-id key after the NUL that ends its customer id (nullopt: no NUL).
-std::optional<std::string_view> seen_tag(std::string_view key) {
-  const auto separator = key.find('\0', kPartitionPrefixLength + 1);
-  if (separator == std::string_view::npos) return std::nullopt;
-  return key.substr(separator + 1);
-}
-
-// A learnt room level (RoomLevels): the level's and the sample count's float bits, then the
-// time of the scan that last moved it, little-endian.
-std::string encode_room_level(const LearnedLevel& level) {
-  std::string out;
-  put_i64(out, static_cast<std::int64_t>(std::bit_cast<std::uint32_t>(level.level_dbm)) |
-                   static_cast<std::int64_t>(std::bit_cast<std::uint32_t>(level.samples)) << 32);
-  put_i64(out, level.updated_ms);
-  return out;
-}
-
-std::optional<LearnedLevel> decode_room_level(std::string_view bytes) {
-  if (bytes.size() != 16) return std::nullopt;
-  const auto floats = static_cast<std::uint64_t>(get_i64(bytes, 0));
-  LearnedLevel level;
-  level.level_dbm = std::bit_cast<float>(static_cast<std::uint32_t>(floats));
-  level.samples = std::bit_cast<float>(static_cast<std::uint32_t>(floats >> 32));
-  level.updated_ms = get_i64(bytes, 1);
-  // NaN fails both: a level is an RSSI, its weight a count up to the cap.
-  if (!(std::abs(level.level_dbm) <= 200.0F) ||
-      !(level.samples > 0.0F && level.samples <= RoomLevels::kMaxSamples)) {
-    return std::nullopt;
-  }
-  return level;
-}
 
 // Drops customer entries and remembered sighting ids that expired by event time, judged against
 // the partition's checkpointed watermark. A partition without one keeps everything: the filter
@@ -182,7 +41,7 @@ class EventTimeExpiryFilter : public rocksdb::CompactionFilter {
     if (k.size() <= kPartitionPrefixLength || k[0] != 'p') return false;
     const char kind = k[kPartitionPrefixLength];
     if (kind != 'c' && kind != 's') return false;
-    const auto progress = watermarks_->get(*partition_of(k));
+    const auto progress = watermarks_->get(*prefix_partition(k));
     if (!progress) return false;
     const std::string_view v(value.data(), value.size());
     if (kind == 'c') {
@@ -314,7 +173,7 @@ Result<std::unique_ptr<StateStore>, StateError> StateStore::open(const StateStor
   std::unique_ptr<rocksdb::Iterator> it(store->db_->NewIterator(rocksdb::ReadOptions()));
   for (it->Seek("o"); it->Valid() && it->key().starts_with("o"); it->Next()) {
     const std::string_view key(it->key().data(), it->key().size());
-    const auto partition = partition_of(key);
+    const auto partition = prefix_partition(key);
     const auto checkpoint = decode_checkpoint({it->value().data(), it->value().size()});
     if (!partition || !checkpoint) {
       return Failure{
@@ -328,7 +187,7 @@ Result<std::unique_ptr<StateStore>, StateError> StateStore::open(const StateStor
 
 std::optional<std::int32_t> partition_of_key(std::string_view key) {
   if (key.empty() || (key[0] != 'p' && key[0] != 'o' && key[0] != 'r')) return std::nullopt;
-  return partition_of(key);
+  return prefix_partition(key);
 }
 
 std::optional<PartitionCheckpoint> decode_checkpoint_value(std::string_view value) {
@@ -474,7 +333,7 @@ void StateStore::Batch::set_checkpoint(std::int32_t partition,
 
 Status<StateError> StateStore::Batch::put_raw(std::int32_t partition, std::string_view key,
                                               std::optional<std::string_view> value) {
-  const auto owner = partition_of(key);
+  const auto owner = prefix_partition(key);
   const bool state_key = key.size() > kPartitionPrefixLength && key[0] == 'p' &&
                          (key[kPartitionPrefixLength] == 'c' ||
                           key[kPartitionPrefixLength] == 's' || key[kPartitionPrefixLength] == 'b');

@@ -14,6 +14,7 @@
 #include "common/result.hpp"
 #include "stages/customer_state.hpp"
 #include "stages/topology.hpp"
+#include "state/state_entries.hpp"
 #include "state/state_error.hpp"
 
 namespace rocksdb {
@@ -37,13 +38,6 @@ struct StateStoreOptions {
   std::int64_t seen_expiry_lag_ms = TopologyOptions{}.seen_expiry_lag_ms();
 };
 
-// Where a partition's durable state stands: the next input offset to read and the partition-wide
-// state (watermark, customer cap) as of that offset. Written in the same WriteBatch as the state.
-struct PartitionCheckpoint {
-  std::int64_t next_offset = 0;
-  PartitionProgress progress;
-};
-
 // The checkpointed progress of each partition, read by the compaction filter on RocksDB's
 // threads and written by the pipeline thread after each checkpoint.
 class CheckpointedWatermarks {
@@ -54,13 +48,6 @@ class CheckpointedWatermarks {
  private:
   mutable std::shared_mutex mutex_;
   std::unordered_map<std::int32_t, PartitionProgress> progress_;
-};
-
-// A remembered sighting id as stored: its hash, when it was seen, the record that remembered it.
-struct RememberedId {
-  std::uint64_t id_hash = 0;
-  EpochMs t_ms = 0;
-  std::int64_t offset = 0;
 };
 
 // The RocksDB copy of the per-partition state (docs/contract.md#state). Keys are grouped by input
