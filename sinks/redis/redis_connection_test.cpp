@@ -54,6 +54,36 @@ TEST(RedisConnectionTest, PipelinedRepliesArriveInTheOrderOfTheCommands) {
   }
 }
 
+// append() writes the protocol itself: binary values (a NUL, CR LF) and empty ones arrive
+// byte for byte, and a pipeline past the buffer capacity the connection keeps (1 MiB) goes out
+// whole, with the next command still in step.
+TEST(RedisConnectionTest, BinaryAndEmptyArgumentsAndAPipelineOverAMebibyteArriveIntact) {
+  RedisTestServer server;
+  RedisConnection connection(server.options());
+  const std::string binary("a\0b\r\n$3\r\n", 10);
+  const std::string large(600, 'x');
+  constexpr int kCommands = 3000;  // ~1.9 MB of protocol
+  for (int i = 0; i < kCommands; ++i) {
+    const std::string key = "k" + std::to_string(i);
+    std::string_view value = large;
+    if (i == 7) value = binary;
+    if (i == 8) value = "";
+    const std::string_view arguments[] = {"SET", key, value};
+    connection.append(arguments);
+  }
+  for (int i = 0; i < kCommands; ++i) {
+    auto reply = connection.get_reply();
+    ASSERT_TRUE(reply) << reply.error().message;
+    ASSERT_EQ(reply_text(**reply), "OK") << i;
+  }
+  for (const auto& [key, expected] :
+       {std::pair<std::string, std::string>{"k7", binary}, {"k8", ""}, {"k2999", large}}) {
+    auto reply = connection.command({"GET", key});
+    ASSERT_TRUE(reply) << reply.error().message;
+    EXPECT_EQ(reply_text(**reply), expected) << key;
+  }
+}
+
 TEST(RedisConnectionTest, RefusedConnectionIsAConnectionFailure) {
   RedisTestServer server;
   server.stop();
