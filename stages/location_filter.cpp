@@ -40,7 +40,7 @@ constexpr double kScanOutlierDb = 15.0;
 // The location of the customer's track of `beacon_id`, when it holds belief.
 std::optional<std::uint32_t> location_of(const CustomerState& state, const Uuid& beacon_id) {
   for (const BeaconTrack& track : state.tracks) {
-    if (track.beacon_id == beacon_id && track.entry != nullptr &&
+    if (same_uuid(track.beacon_id, beacon_id) && track.entry != nullptr &&
         track.entry->status == EntryStatus::active) {
       return track.entry->location_index;
     }
@@ -225,7 +225,7 @@ BeaconTrack& LocationFilter::record_reading(CustomerState& state, const Sighting
   const EpochMs now_ms = sighting.detected_at_ms;
   BeaconTrack* found = nullptr;
   for (BeaconTrack& track : state.tracks) {
-    if (track.beacon_id == beacon.beacon_id) found = &track;
+    if (same_uuid(track.beacon_id, beacon.beacon_id)) found = &track;
   }
   if (found == nullptr) {
     if (state.tracks.size() == CustomerState::kMaxTracks) {
@@ -258,7 +258,10 @@ double LocationFilter::evidence_weight(const CustomerState& state, const Uuid& b
   const double corr_s = options_.evidence_corr_s;
   if (corr_s <= 0.0) return options_.evidence_weight;
   for (const BeaconTrack& track : state.tracks) {
-    if (track.beacon_id != beacon_id || track.readings == 0) continue;
+    if (!same_uuid(track.beacon_id, beacon_id) || track.readings == 0) continue;
+    // A second or more since the track's last reading: the share below is at least 1 (expm1 is
+    // monotonic) and capped there, so the answer is known without the expm1, bit for bit.
+    if (t_ms - track.newest_ms >= 1000) return options_.evidence_weight;
     const double dt_s = static_cast<double>(std::max<EpochMs>(0, t_ms - track.newest_ms)) / 1000.0;
     const double share = std::expm1(-dt_s / corr_s) / one_second_decay_;
     return options_.evidence_weight * std::min(share, 1.0);
@@ -441,7 +444,7 @@ void LocationFilter::follow_scan_window(CustomerState& state, const Uuid& heard_
   const bool consistent =
       window.readings <= 0.0F ||
       std::abs(corrected_rssi_dbm - window.sum_dbm / window.readings) <= kScanOutlierDb;
-  if (t_ms <= window.until_ms && heard_beacon_id == window.beacon_id && consistent) {
+  if (t_ms <= window.until_ms && same_uuid(heard_beacon_id, window.beacon_id) && consistent) {
     window.sum_dbm += static_cast<float>(corrected_rssi_dbm);
     window.readings += 1.0F;
   }

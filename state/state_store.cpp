@@ -291,11 +291,13 @@ void StateStore::Batch::put_seen(std::int32_t partition, std::string_view custom
     key_.push_back(kSeenGroupTag);
     const auto offset = static_cast<std::uint64_t>(group.front().offset);
     for (int shift = 56; shift >= 0; shift -= 8) key_.push_back(static_cast<char>(offset >> shift));
-    value_.clear();
+    value_.resize(group.size() * kRememberedIdBytes);
+    char* at = value_.data();
     for (const RememberedId& id : group) {
-      put_i64(value_, static_cast<std::int64_t>(id.id_hash));
-      put_i64(value_, id.t_ms);
-      put_i64(value_, id.offset);
+      store_i64(at, static_cast<std::int64_t>(id.id_hash));
+      store_i64(at + 8, id.t_ms);
+      store_i64(at + 16, id.offset);
+      at += kRememberedIdBytes;
     }
     (void)batch_->Put(key_, value_);
   }
