@@ -93,5 +93,19 @@ TEST(Uuid, V5SetsVersionAndVariantBits) {
   EXPECT_EQ(id[8] >> 6, 0b10);
 }
 
+TEST(Uuid, SameUuidAgreesWithEqualityWhicheverByteDiffers) {
+  const Uuid base = kBytes;
+  EXPECT_TRUE(same_uuid(base, kBytes));
+  for (std::size_t i = 0; i < base.size(); ++i) {
+    for (const std::uint8_t flip : {std::uint8_t{0x01}, std::uint8_t{0x80}}) {
+      Uuid other = base;
+      other[i] = static_cast<std::uint8_t>(other[i] ^ flip);
+      EXPECT_FALSE(same_uuid(base, other)) << "byte " << i;
+      EXPECT_FALSE(same_uuid(other, base)) << "byte " << i;
+      EXPECT_EQ(same_uuid(base, other), base == other);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tastesync

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "stages/scoring_test_fixture.hpp"
 
@@ -172,6 +173,39 @@ TEST_F(LocationFilterTest, ReadingsCloserThanTheCorrelationTimeCountLessEach) {
   EXPECT_LT(belief_after(model_, 330), belief_after(every_reading_alike, 330))
       << "three a second repeat part of each other's error";
   EXPECT_GT(belief_after(model_, 330), belief_after(model_, 330, 1)) << "each still adds some";
+}
+
+TEST_F(LocationFilterTest, ReadingsASecondOrMoreApartCountFullyBitForBit) {
+  // evidence_weight skips its expm1 from one second on, where the share it would give is capped
+  // at 1 anyway: the beliefs must be exactly those of readings that all count fully.
+  ScoreOptions independent;
+  independent.evidence_corr_s = 0.0;
+  const LocationFilter every_reading_alike(independent);
+  const auto beliefs_after = [&](const LocationFilter& model, EpochMs step_ms) {
+    CustomerState state;
+    std::vector<float> beliefs;
+    for (int i = 0; i < 6; ++i) {
+      const Sighting sighting = reading(13, -60 + i % 3, kT0 + i * step_ms);
+      const auto resolved = Resolver(registry_).resolve(sighting);
+      EXPECT_TRUE(resolved.ok());
+      (void)model.score_beacon(state, sighting, *resolved, *registry_);
+      for (const BeaconTrack& track : state.tracks) beliefs.push_back(track.belief);
+    }
+    return beliefs;
+  };
+  for (const double corr_s : {0.25, 1.0, 3.0, 60.0}) {
+    ScoreOptions options;
+    options.evidence_corr_s = corr_s;
+    const LocationFilter correlated(options);
+    for (const EpochMs step_ms : {1000, 1001, 1999, 7000}) {
+      EXPECT_EQ(beliefs_after(correlated, step_ms), beliefs_after(every_reading_alike, step_ms))
+          << "evidence_corr_s " << corr_s << ", readings " << step_ms << " ms apart";
+    }
+  }
+  ScoreOptions options;
+  options.evidence_corr_s = 1.0;
+  EXPECT_NE(beliefs_after(LocationFilter(options), 999), beliefs_after(every_reading_alike, 999))
+      << "just under a second, a reading still counts less";
 }
 
 TEST_F(LocationFilterTest, AMoveToAnotherTableNeedsTheMoveConfidence) {
