@@ -193,7 +193,7 @@ TEST_F(LocationFilterTest, ReadingsASecondOrMoreApartCountFullyBitForBit) {
     }
     return beliefs;
   };
-  for (const double corr_s : {0.25, 1.0, 3.0, 60.0}) {
+  for (const double corr_s : {1e-300, 0.001, 0.03, 0.25, 1.0, 3.0, 60.0, 3600.0}) {
     ScoreOptions options;
     options.evidence_corr_s = corr_s;
     const LocationFilter correlated(options);
