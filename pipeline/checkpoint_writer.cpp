@@ -1,11 +1,34 @@
 #include "pipeline/checkpoint_writer.hpp"
 
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <stdexcept>
 #include <utility>
 
 #include "common/thread_name.hpp"
 
 namespace tastesync {
+namespace {
+
+// How much less this thread weighs than the pipeline thread for the scheduler: nice 10 is about
+// a tenth of nice 0's share when both wait for the same CPU (docs/design.md#checkpoint-priority).
+constexpr int kNiceAbovePipeline = 10;
+constexpr int kLowestNice = 19;
+
+// Linux keeps a nice value per thread (setpriority(2) on a thread id). Raising one's own needs
+// no privilege; should it fail, the thread keeps the process's priority, as before.
+void yield_to_the_pipeline() {
+  const auto self = static_cast<id_t>(gettid());
+  errno = 0;
+  const int nice = getpriority(PRIO_PROCESS, self);
+  if (errno != 0) return;
+  (void)setpriority(PRIO_PROCESS, self, std::min(nice + kNiceAbovePipeline, kLowestNice));
+}
+
+}  // namespace
 
 CheckpointWriter::CheckpointWriter(StateStore& store)
     : store_(store), thread_([this](const std::stop_token& stop) { run(stop); }) {}
@@ -66,6 +89,7 @@ Status<StateError> CheckpointWriter::write_guarded() noexcept {
 
 void CheckpointWriter::run(const std::stop_token& stop) {
   name_this_thread("checkpoint");
+  yield_to_the_pipeline();
   std::unique_lock lock(mutex_);
   while (changed_.wait(lock, stop, [this] { return requested_; })) {
     // The batch is this thread's until the result is set: the owner only swaps it in start(),

@@ -16,7 +16,8 @@ namespace tastesync {
 // pipeline thread goes on processing while one is written. One write at a time: while it runs,
 // the next batch keeps collecting. The caller stores a checkpoint's offsets only once finished()
 // or wait() has returned its write's success, so the Kafka commit still trails RocksDB.
-// Every member function is for the one thread that owns the writer (the pipeline thread).
+// Every member function is for the one thread that owns the writer (the pipeline thread). Its
+// thread runs at a nice value 10 above its creator's (docs/design.md#checkpoint-priority).
 class CheckpointWriter {
  public:
   explicit CheckpointWriter(StateStore& store);

@@ -6,14 +6,19 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <filesystem>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "state/state_test_support.hpp"
 
@@ -115,6 +120,43 @@ TEST_F(CheckpointWriterTest, EachBatchIsWrittenAndItsResultTakenBackOnce) {
     EXPECT_EQ(stored_offset(0), offset) << "written when its result is taken back";
     EXPECT_GE(writer.last_write_seconds(), 0.0);
   }
+}
+
+// The nice value of each of this process's threads named `name` (/proc/self/task/*: comm, and
+// stat's 19th field).
+std::vector<int> nice_of_threads_named(const std::string& name) {
+  std::vector<int> nice;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm_file(task.path() / "comm");
+    std::string comm;
+    std::getline(comm_file, comm);
+    if (comm != name) continue;
+    std::ifstream stat_file(task.path() / "stat");
+    std::string stat;
+    std::getline(stat_file, stat);
+    // After the ")" that ends the name: state is field 3, nice field 19.
+    std::istringstream fields(stat.substr(stat.rfind(')') + 2));
+    std::string field;
+    for (int i = 3; i < 19; ++i) fields >> field;
+    int value = 0;
+    fields >> value;
+    nice.push_back(value);
+  }
+  return nice;
+}
+
+TEST_F(CheckpointWriterTest, TheWritersThreadRunsTenNiceStepsBelowItsCreator) {
+  errno = 0;
+  const int creator = getpriority(PRIO_PROCESS, static_cast<id_t>(gettid()));
+  ASSERT_EQ(errno, 0);
+  CheckpointWriter writer(*store_);
+  StateStore::Batch batch = checkpoint_of(0, 1);
+  writer.start(batch);
+  ASSERT_TRUE(writer.wait().has_value()) << "the thread has run its start-up by now";
+  EXPECT_EQ(nice_of_threads_named("checkpoint"), std::vector<int>{std::min(creator + 10, 19)})
+      << "one writer thread, yielding to the pipeline thread that created it";
+  EXPECT_EQ(getpriority(PRIO_PROCESS, static_cast<id_t>(gettid())), creator)
+      << "the creator's own priority is left alone";
 }
 
 TEST_F(CheckpointWriterTest, FinishedReportsTheWriteOnceItIsDoneWithoutBlocking) {
