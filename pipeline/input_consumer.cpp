@@ -87,6 +87,7 @@ InputConsumer::InputConsumer(const Config& config, AssignmentListener& listener,
   handle_ = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(conf));
   // Serve statistics and other events from consume() too.
   rd_kafka_poll_set_consumer(handle_.get());
+  auto_commit_interval_ns_ = integer_property("auto.commit.interval.ms", 5000) * 1'000'000;
 }
 
 InputConsumer::~InputConsumer() {
@@ -125,14 +126,18 @@ void InputConsumer::start(int partition_count) {
   start_waker();
 }
 
-void InputConsumer::start_waker() {
+std::int64_t InputConsumer::integer_property(const char* name, std::int64_t fallback) const {
   char value[32] = {};
   std::size_t size = sizeof(value);
-  FetchWakerOptions options;
-  if (rd_kafka_conf_get(rd_kafka_conf(handle_.get()), "queued.min.messages", value, &size) ==
-      RD_KAFKA_CONF_OK) {
-    options.queue_limit = static_cast<std::size_t>(std::strtoull(value, nullptr, 10));
+  if (rd_kafka_conf_get(rd_kafka_conf(handle_.get()), name, value, &size) != RD_KAFKA_CONF_OK) {
+    return fallback;
   }
+  return std::strtoll(value, nullptr, 10);
+}
+
+void InputConsumer::start_waker() {
+  FetchWakerOptions options;
+  options.queue_limit = static_cast<std::size_t>(integer_property("queued.min.messages", 0));
   waker_ = std::make_unique<FetchWaker>(handle_.get(), options);
 }
 
@@ -177,6 +182,14 @@ rd_kafka_resp_err_t InputConsumer::commit_within(int timeout_ms) {
   const auto result = rd_kafka_event_error(event);
   rd_kafka_event_destroy(event);
   return result == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : result;
+}
+
+void InputConsumer::commit_caught_up(std::int64_t steady_ns) {
+  if (transactional_ || closed_) return;
+  if (caught_up_commit_ns_ && steady_ns - *caught_up_commit_ns_ < auto_commit_interval_ns_) return;
+  caught_up_commit_ns_ = steady_ns;
+  // Asynchronous, with no offset_commit_cb: the answer is dropped, and the timer commits again.
+  (void)rd_kafka_commit(handle_.get(), nullptr, 1);
 }
 
 bool InputConsumer::close_within(int timeout_ms) {

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,11 @@ class InputConsumer {
   // at most `timeout_ms` for the answer (a coordinator that is gone must not hold a shutdown or a
   // rebalance). Returns librdkafka's error, or RD_KAFKA_RESP_ERR__TIMED_OUT.
   rd_kafka_resp_err_t commit_within(int timeout_ms);
+  // The input is caught up and every record consumed has its offset stored: sends them now
+  // instead of at the auto-commit timer's next tick, at most once per auto.commit.interval.ms,
+  // without waiting for the answer (a failed commit is the timer's to repeat). exactly_once:
+  // does nothing (docs/contract.md#delivery).
+  void commit_caught_up(std::int64_t steady_ns);
   // Leaves the group (serving the final revoke) within `timeout_ms`. Returns whether the close
   // completed; when it did not, the client is abandoned (the group notices after its session
   // timeout) and the process should exit without waiting for it. Idempotent.
@@ -96,6 +102,8 @@ class InputConsumer {
   void report_failure(const std::string& reason) noexcept;
   // Starts the FetchWaker with the client's own queued.min.messages.
   void start_waker();
+  // The client's value of an integer property, or `fallback` when it has none.
+  std::int64_t integer_property(const char* name, std::int64_t fallback) const;
   void mark_brokers_down(const char* seen_in);
   void mark_brokers_up(const char* seen_in);
 
@@ -111,6 +119,8 @@ class InputConsumer {
   // Records already in the consumer queue when the outage was noticed: fetched before it, so
   // consuming them proves no broker answers.
   std::size_t fetched_before_down_ = 0;
+  std::int64_t auto_commit_interval_ns_ = 0;
+  std::optional<std::int64_t> caught_up_commit_ns_;  // when commit_caught_up last sent one
   // After handle_: stopped before the client it wakes is closed or destroyed.
   std::unique_ptr<FetchWaker> waker_;
 };

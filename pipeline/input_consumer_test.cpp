@@ -1,14 +1,17 @@
-// InputConsumer's view of a broker outage (docs/contract.md#health): the real consumer against
-// the in-process mock cluster, with librdkafka's statistics every 100 ms.
+// InputConsumer's view of a broker outage (docs/contract.md#health), and its commit once caught
+// up (docs/contract.md#caught-up-commit): the real consumer against the in-process mock cluster,
+// with librdkafka's statistics every 100 ms.
 #include "pipeline/input_consumer.hpp"
 
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "app/dev/mock_cluster.hpp"
+#include "kafka/kafka.hpp"
 
 namespace tastesync {
 namespace {
@@ -105,6 +108,56 @@ TEST(BrokerStatistics, AnythingButStatisticsWithABrokerUpShowsNone) {
   EXPECT_FALSE(shows_up(R"({"brokers":{"b":{"nodeid":"1","state":"UP"}}})"));
   EXPECT_FALSE(shows_up("not json"));
   EXPECT_FALSE(shows_up(""));
+}
+
+// The group's committed offset of partition 0 of raw-beacons (negative: none), read by a client
+// of its own.
+std::int64_t committed_offset(const std::string& brokers, const std::string& group) {
+  const KafkaHandle reader = make_kafka_handle(
+      RD_KAFKA_CONSUMER,
+      make_kafka_conf({{"bootstrap.servers", brokers}, {"group.id", group}}, "test"));
+  const TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), "raw-beacons", 0);
+  EXPECT_EQ(rd_kafka_committed(reader.get(), list.get(), 10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  return list->elems[0].offset;
+}
+
+class InputConsumerCommit : public InputConsumerOutage {};
+
+// docs/contract.md#caught-up-commit, with the clock handed in: at once, then not again within
+// auto.commit.interval.ms (an hour here, so the timer never commits during the test).
+TEST_F(InputConsumerCommit, ACaughtUpCommitGoesOutAtOnceAndAtMostOncePerInterval) {
+  config_.kafka.properties["auto.commit.interval.ms"] = "3600000";
+  InputConsumer consumer(config_, listener_, nullptr);
+  consumer.start(1);
+  const std::string brokers = cluster_.bootstrap_servers();
+  const std::string group = config_.kafka.group_id;
+  // A synchronous commit first: the coordinator is known from here on.
+  consumer.store_offset(0, 1);
+  ASSERT_EQ(consumer.commit_within(10000), RD_KAFKA_RESP_ERR_NO_ERROR);
+  ASSERT_EQ(committed_offset(brokers, group), 1);
+  const auto committed_is = [&](std::int64_t offset) {
+    const auto deadline = std::chrono::steady_clock::now() + kOutageWait;
+    while (committed_offset(brokers, group) != offset &&
+           std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return committed_offset(brokers, group) == offset;
+  };
+
+  constexpr std::int64_t kSecond = 1'000'000'000;
+  consumer.store_offset(0, 3);
+  consumer.commit_caught_up(10 * kSecond);
+  EXPECT_TRUE(committed_is(3)) << "the first caught-up commit did not go out";
+
+  consumer.store_offset(0, 7);
+  consumer.commit_caught_up(10 * kSecond + 3599 * kSecond);  // within the hour
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(committed_offset(brokers, group), 3) << "a second caught-up commit within the interval";
+
+  consumer.commit_caught_up(10 * kSecond + 3600 * kSecond);  // an hour after the first
+  EXPECT_TRUE(committed_is(7)) << "the caught-up commit an interval later did not go out";
+  EXPECT_TRUE(listener_.failures.empty());
 }
 
 }  // namespace

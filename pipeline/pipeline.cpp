@@ -166,7 +166,11 @@ int Pipeline::run(const std::stop_token& stop) {
       if (producer_->dead_letters_to_retry() > 0) {
         check_produced(producer_->retry_dead_letters(stop), "a dead letter");
       }
-      take_finished_checkpoint();
+      // Caught up, and every record consumed is stored: the commit need not wait for librdkafka's
+      // timer (docs/contract.md#delivery).
+      if (take_finished_checkpoint() && batch.empty() && in_flight() == 0) {
+        consumer_->commit_caught_up(clock.steady_ns);
+      }
       // An idle input checkpoints at once: the offsets of the last records are never held back.
       if (batch.empty() || clock.steady_ns >= next_checkpoint_ns_) {
         checkpoint();
@@ -397,9 +401,12 @@ void Pipeline::mirror_helper_counts() {
   parsed_ahead_mirrored_ = ahead;
 }
 
-void Pipeline::take_finished_checkpoint() {
-  if (!writer_ || !writer_->busy()) return;
-  if (auto written = writer_->finished()) finish_checkpoint(*written);
+bool Pipeline::take_finished_checkpoint() {
+  if (!writer_ || !writer_->busy()) return false;
+  const auto written = writer_->finished();
+  if (!written) return false;
+  finish_checkpoint(*written);
+  return static_cast<bool>(*written);
 }
 
 void Pipeline::finish_checkpoint(const Status<StateError>& written) {

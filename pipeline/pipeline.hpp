@@ -107,8 +107,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void checkpoint_now();
   // A finished write: its offsets may now be stored for Kafka.
   void finish_checkpoint(const Status<StateError>& written);
-  // The writer's finished write, if there is one.
-  void take_finished_checkpoint();
+  // The writer's finished write, if there is one. True when it succeeded: its offsets are stored.
+  bool take_finished_checkpoint();
   // Adds what the fetch waker and the parse thread did since the last call to their counters.
   void mirror_helper_counts();
   // The slots' completed positions into batch_ (pending state and checkpoints) and advanced_.

@@ -9,6 +9,7 @@
 #include "tests/support/broker_test.hpp"
 #include "tests/support/free_port.hpp"
 #include "tests/support/http_client.hpp"
+#include "tests/support/http_get.hpp"
 
 namespace tastesync::testing {
 namespace {
@@ -55,6 +56,16 @@ TEST_F(Status, ShowsLagPerPartitionAndTheInstancesStateAndLastEvent) {
       kOutputTimeout));
   wait_caught_up("tastesync-it", "raw-beacons", *pipeline);
   ASSERT_FALSE(HasFailure());
+  // The state's gauges are refreshed once a second; the commit comes as soon as the input is
+  // caught up (docs/contract.md#caught-up-commit), which can be before that.
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto answer = http_request(port_, "/metrics");
+        const auto customers =
+            answer ? metric_value(answer->body, "tastesync_state_customers") : std::nullopt;
+        return customers && *customers >= 1;
+      },
+      kOutputTimeout));
 
   const std::string instance = "http://127.0.0.1:" + std::to_string(port_);
   const RunResult json = status({"--instance", instance, "--json"});
