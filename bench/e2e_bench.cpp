@@ -145,7 +145,8 @@ class Passthrough {
     while (true) {
       // Up to 1 000 records per round, each one forwarded: a record polled is never dropped (one
       // dropped at a partition's end kept its offset from ever being committed).
-      for (int n = 0; n < 1000; ++n) {
+      int n = 0;
+      for (; n < 1000; ++n) {
         rd_kafka_message_t* raw = rd_kafka_consumer_poll(consumer_.get(), n > 0            ? 0
                                                                           : in_flight_ > 0 ? 1
                                                                                            : 50);
@@ -162,7 +163,10 @@ class Passthrough {
         }
       }
       rd_kafka_poll(producer_.get(), 0);
-      store_offsets();
+      // The pipeline's rule for the commit once caught up (docs/contract.md#delivery), so that
+      // neither end waits for its auto-commit timer while the other does not.
+      stored_since_commit_ = store_offsets() || stored_since_commit_;
+      if (stored_since_commit_ && n == 0 && in_flight_ == 0) commit_caught_up();
       if (std::chrono::steady_clock::now() >= next_check) {
         next_check = std::chrono::steady_clock::now() + std::chrono::milliseconds(20);
         if (first && observer.caught_up(ends)) break;
@@ -219,9 +223,12 @@ class Passthrough {
         static_cast<std::int64_t>(packed & ((std::uintptr_t{1} << 48) - 1)));
   }
 
-  void store_offsets() {
+  // Whether any offset was stored.
+  bool store_offsets() {
+    bool stored = false;
     for (std::size_t p = 0; p < trackers_.size(); ++p) {
       if (const auto position = trackers_[p].advance()) {
+        stored = true;
         const TopicPartitionList list(rd_kafka_topic_partition_list_new(1));
         rd_kafka_topic_partition_list_add(list.get(), config_.kafka.input_topic.c_str(),
                                           static_cast<std::int32_t>(p))
@@ -229,6 +236,26 @@ class Passthrough {
         rd_kafka_offsets_store(consumer_.get(), list.get());
       }
     }
+    return stored;
+  }
+
+  // At most once per auto.commit.interval.ms, as InputConsumer::commit_caught_up.
+  void commit_caught_up() {
+    char value[32] = {};
+    std::size_t size = sizeof(value);
+    std::int64_t interval_ms = 5000;
+    if (rd_kafka_conf_get(rd_kafka_conf(consumer_.get()), "auto.commit.interval.ms", value,
+                          &size) == RD_KAFKA_CONF_OK) {
+      interval_ms = std::strtoll(value, nullptr, 10);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (last_caught_up_commit_ &&
+        now - *last_caught_up_commit_ < std::chrono::milliseconds(interval_ms)) {
+      return;
+    }
+    last_caught_up_commit_ = now;
+    stored_since_commit_ = false;
+    (void)rd_kafka_commit(consumer_.get(), nullptr, 1);
   }
 
   Config config_;
@@ -238,6 +265,8 @@ class Passthrough {
   std::vector<OffsetTracker> trackers_;
   std::int64_t in_flight_ = 0;
   std::int64_t forwarded_ = 0;
+  std::optional<std::chrono::steady_clock::time_point> last_caught_up_commit_;
+  bool stored_since_commit_ = false;
 };
 
 double counter_value(prometheus::Registry& registry, const std::string& name) {

@@ -9,8 +9,10 @@ SIGHTINGS sightings; then, on those same records and that same broker process:
 
 - the C passthrough (tastesync_bench --passthrough-only: consume -> produce the same bytes with
   the pipeline's own librdkafka properties, idempotent producer, offsets stored only after
-  delivery), PASSTHROUGH_RUNS times, each with its own group and output topic, timed from its
-  first record to the moment an outside observer sees every partition committed at its end;
+  delivery, and committed at once when caught up as the pipeline does:
+  docs/contract.md#caught-up-commit), PASSTHROUGH_RUNS times, each with its own group and output
+  topic, timed from its first record to the moment an outside observer sees every partition
+  committed at its end;
 - `tastesync run` (assign mode, at_least_once, a fresh state dir, its own group and output
   topic, the passthrough's auto.commit.interval.ms of 100), PIPELINE_RUNS times, timed the same way: from its first record consumed
   (tastesync_records_consumed_total, read every 20 ms) to the moment an outside observer
