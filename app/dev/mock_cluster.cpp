@@ -13,9 +13,11 @@ MockCluster::MockCluster(int broker_count) {
   cluster_ = rd_kafka_mock_cluster_new(host_.get(), broker_count);
   if (cluster_ == nullptr) throw std::runtime_error("could not start librdkafka's mock cluster");
   bootstrap_servers_ = rd_kafka_mock_cluster_bootstraps(cluster_);
+  no_delay_ = std::make_unique<SocketNoDelaySweeper>();
 }
 
 MockCluster::~MockCluster() {
+  no_delay_.reset();
   if (cluster_ != nullptr) rd_kafka_mock_cluster_destroy(cluster_);
 }
 

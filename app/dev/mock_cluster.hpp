@@ -1,9 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "app/dev/socket_no_delay.hpp"
 #include "kafka/kafka.hpp"
 
 struct rd_kafka_mock_cluster_s;
@@ -37,6 +39,8 @@ class MockCluster {
   KafkaHandle host_;  // the client the mock cluster lives in
   rd_kafka_mock_cluster_s* cluster_ = nullptr;
   std::string bootstrap_servers_;
+  // Nagle off on the mock's sockets, as a real broker has it (docs/platform.md#mock-latency).
+  std::unique_ptr<SocketNoDelaySweeper> no_delay_;
 };
 
 }  // namespace tastesync
