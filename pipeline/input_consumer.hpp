@@ -70,7 +70,7 @@ class InputConsumer {
   // The input is caught up and every record consumed has its offset stored: sends them now
   // instead of at the auto-commit timer's next tick, at most once per auto.commit.interval.ms,
   // without waiting for the answer (a failed commit is the timer's to repeat). exactly_once:
-  // does nothing (docs/contract.md#delivery).
+  // does nothing (docs/contract.md#caught-up-commit).
   void commit_caught_up(std::int64_t steady_ns);
   // Leaves the group (serving the final revoke) within `timeout_ms`. Returns whether the close
   // completed; when it did not, the client is abandoned (the group notices after its session

@@ -167,7 +167,7 @@ int Pipeline::run(const std::stop_token& stop) {
         check_produced(producer_->retry_dead_letters(stop), "a dead letter");
       }
       // Caught up, and every record consumed is stored: the commit need not wait for librdkafka's
-      // timer (docs/contract.md#delivery).
+      // timer (docs/contract.md#caught-up-commit).
       if (take_finished_checkpoint() && batch.empty() && in_flight() == 0) {
         consumer_->commit_caught_up(clock.steady_ns);
       }
