@@ -87,7 +87,9 @@ InputConsumer::InputConsumer(const Config& config, AssignmentListener& listener,
   handle_ = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(conf));
   // Serve statistics and other events from consume() too.
   rd_kafka_poll_set_consumer(handle_.get());
-  auto_commit_interval_ns_ = integer_property("auto.commit.interval.ms", 5000) * 1'000'000;
+  // 0 turns librdkafka's timer off; the caught-up commit then keeps to one a second.
+  const std::int64_t interval_ms = integer_property("auto.commit.interval.ms", 5000);
+  auto_commit_interval_ns_ = (interval_ms > 0 ? interval_ms : 1000) * 1'000'000;
 }
 
 InputConsumer::~InputConsumer() {
@@ -184,12 +186,16 @@ rd_kafka_resp_err_t InputConsumer::commit_within(int timeout_ms) {
   return result == RD_KAFKA_RESP_ERR__NO_OFFSET ? RD_KAFKA_RESP_ERR_NO_ERROR : result;
 }
 
-void InputConsumer::commit_caught_up(std::int64_t steady_ns) {
-  if (transactional_ || closed_) return;
-  if (caught_up_commit_ns_ && steady_ns - *caught_up_commit_ns_ < auto_commit_interval_ns_) return;
+bool InputConsumer::commit_caught_up(std::int64_t steady_ns) {
+  if (transactional_ || closed_ || mode_ != ConsumerMode::assign) return false;
+  if (caught_up_commit_ns_ && steady_ns - *caught_up_commit_ns_ < auto_commit_interval_ns_) {
+    return false;
+  }
   caught_up_commit_ns_ = steady_ns;
-  // Asynchronous, with no offset_commit_cb: the answer is dropped, and the timer commits again.
+  // Asynchronous, with no offset_commit_cb: no answer is queued for us; librdkafka logs a
+  // failure (COMMITFAIL) and its timer commits again.
   (void)rd_kafka_commit(handle_.get(), nullptr, 1);
+  return true;
 }
 
 bool InputConsumer::close_within(int timeout_ms) {

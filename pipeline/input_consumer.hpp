@@ -68,10 +68,12 @@ class InputConsumer {
   // rebalance). Returns librdkafka's error, or RD_KAFKA_RESP_ERR__TIMED_OUT.
   rd_kafka_resp_err_t commit_within(int timeout_ms);
   // The input is caught up and every record consumed has its offset stored: sends them now
-  // instead of at the auto-commit timer's next tick, at most once per auto.commit.interval.ms,
-  // without waiting for the answer (a failed commit is the timer's to repeat). exactly_once:
-  // does nothing (docs/contract.md#caught-up-commit).
-  void commit_caught_up(std::int64_t steady_ns);
+  // instead of at the auto-commit timer's next tick, at most once per auto.commit.interval.ms
+  // (once a second when it is 0, the timer off), without waiting for the answer (a failed commit
+  // is the timer's to repeat). Returns whether it sent one. Assign mode only: in group mode a
+  // commit made during a rebalance, which librdkafka's own timer holds back, can make librdkafka
+  // treat the assignment as lost (docs/contract.md#caught-up-commit). exactly_once: never.
+  bool commit_caught_up(std::int64_t steady_ns);
   // Leaves the group (serving the final revoke) within `timeout_ms`. Returns whether the close
   // completed; when it did not, the client is abandoned (the group notices after its session
   // timeout) and the process should exit without waiting for it. Idempotent.

@@ -147,17 +147,24 @@ TEST_F(InputConsumerCommit, ACaughtUpCommitGoesOutAtOnceAndAtMostOncePerInterval
 
   constexpr std::int64_t kSecond = 1'000'000'000;
   consumer.store_offset(0, 3);
-  consumer.commit_caught_up(10 * kSecond);
+  EXPECT_TRUE(consumer.commit_caught_up(10 * kSecond));
   EXPECT_TRUE(committed_is(3)) << "the first caught-up commit did not go out";
 
   consumer.store_offset(0, 7);
-  consumer.commit_caught_up(10 * kSecond + 3599 * kSecond);  // within the hour
+  EXPECT_FALSE(consumer.commit_caught_up(10 * kSecond + 3599 * kSecond));  // within the hour
   std::this_thread::sleep_for(std::chrono::seconds(1));
   EXPECT_EQ(committed_offset(brokers, group), 3) << "a second caught-up commit within the interval";
 
-  consumer.commit_caught_up(10 * kSecond + 3600 * kSecond);  // an hour after the first
+  EXPECT_TRUE(consumer.commit_caught_up(10 * kSecond + 3600 * kSecond));  // an hour later
   EXPECT_TRUE(committed_is(7)) << "the caught-up commit an interval later did not go out";
   EXPECT_TRUE(listener_.failures.empty());
+}
+
+// In group mode only librdkafka's timer commits, as it holds back during a rebalance.
+TEST_F(InputConsumerCommit, AGroupMemberLeavesTheCommitToTheTimer) {
+  config_.kafka.consumer_mode = ConsumerMode::group;
+  InputConsumer consumer(config_, listener_, nullptr);
+  EXPECT_FALSE(consumer.commit_caught_up(0));
 }
 
 }  // namespace

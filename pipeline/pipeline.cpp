@@ -166,15 +166,17 @@ int Pipeline::run(const std::stop_token& stop) {
       if (producer_->dead_letters_to_retry() > 0) {
         check_produced(producer_->retry_dead_letters(stop), "a dead letter");
       }
-      // Caught up, and every record consumed is stored: the commit need not wait for librdkafka's
-      // timer (docs/contract.md#caught-up-commit).
-      if (take_finished_checkpoint() && batch.empty() && in_flight() == 0) {
-        consumer_->commit_caught_up(clock.steady_ns);
-      }
+      take_finished_checkpoint();
       // An idle input checkpoints at once: the offsets of the last records are never held back.
       if (batch.empty() || clock.steady_ns >= next_checkpoint_ns_) {
         checkpoint();
         next_checkpoint_ns_ = clock.steady_ns + kCheckpointIntervalNs;
+      }
+      // Caught up, no write in flight and every record consumed stored: the commit need not wait
+      // for librdkafka's timer (docs/contract.md#caught-up-commit).
+      if (stored_since_commit_ && batch.empty() && !(writer_ && writer_->busy()) &&
+          in_flight() == 0 && consumer_->commit_caught_up(clock.steady_ns)) {
+        stored_since_commit_ = false;
       }
     }
     // After the checkpoint or the transaction's commit, which serve delivery reports too.
@@ -401,12 +403,9 @@ void Pipeline::mirror_helper_counts() {
   parsed_ahead_mirrored_ = ahead;
 }
 
-bool Pipeline::take_finished_checkpoint() {
-  if (!writer_ || !writer_->busy()) return false;
-  const auto written = writer_->finished();
-  if (!written) return false;
-  finish_checkpoint(*written);
-  return static_cast<bool>(*written);
+void Pipeline::take_finished_checkpoint() {
+  if (!writer_ || !writer_->busy()) return;
+  if (auto written = writer_->finished()) finish_checkpoint(*written);
 }
 
 void Pipeline::finish_checkpoint(const Status<StateError>& written) {
@@ -424,6 +423,7 @@ void Pipeline::finish_checkpoint(const Status<StateError>& written) {
     if (slot == nullptr) continue;  // lost meanwhile: its new owner commits it
     consumer_->store_offset(partition, next_offset);
     slot->store_restored_offset = -1;
+    stored_since_commit_ = true;
   }
 }
 

@@ -107,8 +107,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   void checkpoint_now();
   // A finished write: its offsets may now be stored for Kafka.
   void finish_checkpoint(const Status<StateError>& written);
-  // The writer's finished write, if there is one. True when it succeeded: its offsets are stored.
-  bool take_finished_checkpoint();
+  // The writer's finished write, if there is one.
+  void take_finished_checkpoint();
   // Adds what the fetch waker and the parse thread did since the last call to their counters.
   void mirror_helper_counts();
   // The slots' completed positions into batch_ (pending state and checkpoints) and advanced_.
@@ -176,6 +176,9 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::vector<std::pair<std::int32_t, std::int64_t>> writing_advanced_;
   std::vector<StateStore::Batch::RoomLevelPut> writing_learned_;
   bool state_write_failed_ = false;  // then no later checkpoint may be written
+  // Offsets were stored since the last commit sent once caught up
+  // (docs/contract.md#caught-up-commit).
+  bool stored_since_commit_ = false;
   std::optional<std::string> fatal_;
   bool assigned_once_ = false;
   std::uint64_t records_seen_ = 0;
