@@ -552,17 +552,18 @@ int Pipeline::shutdown() {
   }
   metrics_.flush_batched();  // the drain's delivery reports
 
-  if (fatal_) {
-    spdlog::error("stopped after a fatal error: {}", *fatal_);
-    return kExitFailed;
-  }
+  if (fatal_) spdlog::error("stopped after a fatal error: {}", *fatal_);
   if (!bounded) {
+    // Also after a fatal error: a consumer left unclosed can hold up the teardown past the
+    // timeout, and only kExitShutdownTimedOut makes the caller exit without one
+    // (docs/contract.md#exit-codes).
     spdlog::error(
         "shutdown.timeout_ms ({} ms) passed ({} records undelivered); only what was delivered is "
         "checkpointed",
         config_.shutdown.timeout_ms, in_flight());
     return kExitShutdownTimedOut;
   }
+  if (fatal_) return kExitFailed;
   spdlog::info("stopped cleanly");
   return kExitClean;
 }
@@ -637,6 +638,15 @@ void Pipeline::on_dead_letter_retry(const OutputOrigin& origin) {
 }
 
 void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
+  if (shutting_down_) {
+    // A rebalance the stop raced with, served by the consumer's close: the close revokes these
+    // partitions next, and nothing of them is processed before. Restoring them would ask the
+    // group's coordinator for offsets, which it does not answer a member that is leaving: the
+    // read timed out, the stop failed, and librdkafka asserted (docs/contract.md#shutdown).
+    spdlog::info("assigned partitions {} of {} while stopping: left for the group's next owner",
+                 partition_names(partitions), config_.kafka.input_topic);
+    return;
+  }
   if (auto failure = restorer_->prepare(consumer_->handle(), partitions)) {
     fail(std::move(failure->reason));
     return;

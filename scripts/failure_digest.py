@@ -13,8 +13,8 @@ import re
 import sys
 
 # Lines kept per failed test, so that a test printing megabytes cannot flood the log.
-MAX_LINES = 80
-CONTEXT_AFTER = 12
+MAX_LINES = 120
+CONTEXT_AFTER = 24
 TAIL = 15
 FAILURE = re.compile(r"Failure$|: Failure|^\[  FAILED  \]|ERROR: AddressSanitizer|runtime error:")
 

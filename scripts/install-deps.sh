@@ -11,7 +11,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libjwt-dev
   libpqxx-dev libhiredis-dev postgresql-15 postgresql-client-15 redis-server redis-tools
   clang-14 libclang-rt-14-dev
-  python3 python3-jsonschema python3-yaml kcat
+  python3 python3-jsonschema python3-yaml kcat gdb
   docker-compose chromium
 )
 

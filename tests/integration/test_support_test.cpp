@@ -1,6 +1,10 @@
-// The helpers the integration tests compare the binary with: checked against published vectors,
-// so a test failure points at the product rather than at its yardstick.
+// The helpers the integration tests rely on: the yardsticks checked against published vectors,
+// so a test failure points at the product rather than at them, and the child processes' stop.
 #include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <string>
 
 #include "tests/support/broker_test.hpp"
 
@@ -34,6 +38,25 @@ TEST(TestSupport, Murmur2MatchesKafkaJavaClientVectors) {
 TEST(TestSupport, CanonicalTimeRoundTrips) {
   EXPECT_EQ(canonical_time(epoch_ms("2025-03-02T12:00:00.123Z")), "2025-03-02T12:00:00.123Z");
   EXPECT_EQ(epoch_ms("2025-03-02T12:00:00.000Z"), 1740916800000);
+}
+
+// A child that ignores SIGTERM is killed at the stop's timeout, and the log says where its
+// threads were, so that a stop that hangs in CI can be diagnosed from the log alone.
+TEST(TestSupport, AChildThatDoesNotStopHasItsStacksPrintedBeforeTheKill) {
+  if (access("/usr/bin/gdb", X_OK) != 0) GTEST_SKIP() << "no gdb (scripts/install-deps.sh)";
+  TempDir dir;
+  Subprocess child({"/bin/sh", "-c", "trap '' TERM; echo ready; exec sleep 60"}, dir.path(),
+                   "stubborn");
+  ASSERT_TRUE(
+      wait_until([&] { return child.stdout_text() == "ready\n"; }, std::chrono::seconds(10)));
+  ::testing::internal::CaptureStderr();
+  const ExitStatus stopped = child.terminate(std::chrono::milliseconds(300));
+  const std::string printed = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(stopped.signal, SIGKILL) << stopped.describe();
+  EXPECT_NE(printed.find("stubborn (pid " + std::to_string(child.pid()) + ") did not stop"),
+            std::string::npos)
+      << printed;
+  EXPECT_NE(printed.find("#0 "), std::string::npos) << printed;
 }
 
 class TestProducerTest : public BrokerTest {};

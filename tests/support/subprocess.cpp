@@ -158,7 +158,21 @@ std::optional<ExitStatus> Subprocess::wait_for_exit(std::chrono::milliseconds ti
 ExitStatus Subprocess::terminate(std::chrono::milliseconds timeout) {
   send_signal(SIGTERM);
   if (const auto status = wait_for_exit(timeout)) return *status;
+  print_stacks();
   return kill_hard();
+}
+
+void Subprocess::print_stacks() {
+  // A child hung past its stop: where its threads wait is what a post-mortem needs, and SIGKILL
+  // loses it. gdb is installed by scripts/install-deps.sh; without it, only the kill is reported.
+  static constexpr const char* kGdb = "/usr/bin/gdb";
+  if (status_ || access(kGdb, X_OK) != 0) return;
+  Subprocess gdb(
+      {kGdb, "-p", std::to_string(pid_), "-batch", "-nx", "-ex", "thread apply all bt 30"},
+      stdout_path_.parent_path(), name_ + "-stacks");
+  if (!gdb.wait_for_exit(std::chrono::seconds(60))) gdb.kill_hard();
+  std::cerr << "---- " << name_ << " (pid " << pid_ << ") did not stop; its threads ----\n"
+            << gdb.stdout_text() << "---- end of " << name_ << "'s threads ----\n";
 }
 
 ExitStatus Subprocess::kill_hard() {

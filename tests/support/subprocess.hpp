@@ -54,7 +54,8 @@ class Subprocess {
   void send_signal(int signal);
   // Waits for the child to end; nullopt when it is still running after `timeout`.
   std::optional<ExitStatus> wait_for_exit(std::chrono::milliseconds timeout);
-  // SIGTERM, then waits up to `timeout`; past it SIGKILL (the returned status then says so).
+  // SIGTERM, then waits up to `timeout`; past it prints the child's threads' stacks (gdb) and
+  // sends SIGKILL (the returned status then says so).
   ExitStatus terminate(std::chrono::milliseconds timeout);
   // SIGKILL and reap: a crash, as far as the child can tell.
   ExitStatus kill_hard();
@@ -65,6 +66,8 @@ class Subprocess {
   std::string stderr_text() const;
 
  private:
+  void print_stacks();
+
   std::string name_;
   std::filesystem::path stdout_path_;
   std::filesystem::path stderr_path_;
