@@ -552,18 +552,17 @@ int Pipeline::shutdown() {
   }
   metrics_.flush_batched();  // the drain's delivery reports
 
-  if (fatal_) spdlog::error("stopped after a fatal error: {}", *fatal_);
+  if (fatal_) {
+    spdlog::error("stopped after a fatal error: {}", *fatal_);
+    return kExitFailed;
+  }
   if (!bounded) {
-    // Also after a fatal error: a consumer left unclosed can hold up the teardown past the
-    // timeout, and only kExitShutdownTimedOut makes the caller exit without one
-    // (docs/contract.md#exit-codes).
     spdlog::error(
         "shutdown.timeout_ms ({} ms) passed ({} records undelivered); only what was delivered is "
         "checkpointed",
         config_.shutdown.timeout_ms, in_flight());
     return kExitShutdownTimedOut;
   }
-  if (fatal_) return kExitFailed;
   spdlog::info("stopped cleanly");
   return kExitClean;
 }
@@ -639,10 +638,10 @@ void Pipeline::on_dead_letter_retry(const OutputOrigin& origin) {
 
 void Pipeline::on_assigned(rd_kafka_topic_partition_list_t& partitions) {
   if (shutting_down_) {
-    // A rebalance the stop raced with, served by the consumer's close: the close revokes these
-    // partitions next, and nothing of them is processed before. Restoring them would ask the
-    // group's coordinator for offsets, which it does not answer a member that is leaving: the
-    // read timed out, the stop failed, and librdkafka asserted (docs/contract.md#shutdown).
+    // A rebalance the stop raced with, served by the consumer's close: librdkafka gives up the
+    // whole assignment next, and nothing of these partitions is read. Restoring them would wait
+    // for the group's offsets, which librdkafka no longer fetches for a closing consumer: the
+    // read timed out and the stop failed (docs/contract.md#shutdown).
     spdlog::info("assigned partitions {} of {} while stopping: left for the group's next owner",
                  partition_names(partitions), config_.kafka.input_topic);
     return;

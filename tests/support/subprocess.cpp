@@ -112,6 +112,9 @@ Subprocess::Subprocess(std::vector<std::string> argv, const std::filesystem::pat
   if (pid_ == 0) {
     // If the test process dies (a ctest timeout kills it), its brokers and pipelines die too.
     prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // Where Yama restricts ptrace to ancestors, a hung child's stacks can still be read
+    // (print_stacks); elsewhere this fails harmlessly.
+    prctl(PR_SET_PTRACER, PR_SET_PTRACER_ANY);
     if (getppid() != parent) _exit(126);
     sigset_t none;
     sigemptyset(&none);
@@ -172,7 +175,8 @@ void Subprocess::print_stacks() {
       stdout_path_.parent_path(), name_ + "-stacks");
   if (!gdb.wait_for_exit(std::chrono::seconds(60))) gdb.kill_hard();
   std::cerr << "---- " << name_ << " (pid " << pid_ << ") did not stop; its threads ----\n"
-            << gdb.stdout_text() << "---- end of " << name_ << "'s threads ----\n";
+            << gdb.stdout_text() << tail_lines(gdb.stderr_text(), kLogTailLines) << "---- end of "
+            << name_ << "'s threads ----\n";
 }
 
 ExitStatus Subprocess::kill_hard() {
