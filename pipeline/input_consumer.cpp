@@ -250,10 +250,11 @@ void InputConsumer::rebalance(rd_kafka_t* rk, rd_kafka_resp_err_t err,
   const bool lost = rd_kafka_assignment_lost(rk) != 0;
   self.guarded("revoking partitions", [&] {
     self.listener_.on_revoked(*partitions, lost);
-    if (!lost) {
-      // Commit what on_revoked stored before the partitions go to another member.
-      (void)self.commit_within(kRevokeCommitTimeoutMs);
-    }
+    // Commit what on_revoked stored before the partitions go to another member. Not in the
+    // close: the stop has just committed, librdkafka commits what is stored as it gives the
+    // partitions up (enable.auto.commit), and a commit of our own then is one more operation
+    // in flight while librdkafka terminates (docs/contract.md#shutdown).
+    if (!lost && !self.closed_) (void)self.commit_within(kRevokeCommitTimeoutMs);
   });
   if (cooperative) {
     rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk, partitions);
