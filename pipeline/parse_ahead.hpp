@@ -16,8 +16,9 @@
 
 namespace tastesync {
 
-// Parses a batch's sightings on a thread of its own, from the batch's end, while the pipeline
-// thread works through the batch from its start (docs/design.md#parse-ahead). Each record is
+// Parses a batch's sightings on a thread of its own while the pipeline thread works through
+// the batch, both from its start; the helper overtakes the pipeline thread and stays ahead of it
+// (docs/design.md#parse-ahead). Each record is
 // parsed once, by whichever of the two claims it first: the pipeline thread never waits for a
 // record the helper has not started, so a helper that gets no CPU costs nothing but an atomic
 // exchange per record. Parsing is pure (no state, no clock), so who parses a record changes no
@@ -63,7 +64,7 @@ class ParseAhead {
 
   void finish();
   void run(const std::stop_token& stop);
-  void parse_from_the_end();
+  void parse_ahead_of_the_caller();
 
   SightingParser parser_;  // the helper's own: one parser per thread (parse.hpp)
   std::size_t max_batch_;
@@ -80,6 +81,7 @@ class ParseAhead {
   // the helper woke: the pipeline thread never waits for a helper that got no CPU).
   enum BatchState : std::uint8_t { idle, offered, taken };
   std::atomic<std::uint8_t> batch_state_{idle};
+  std::atomic<bool> letting_go_{false};       // finish() met the helper in a batch: stop there
   std::atomic<std::uint64_t> generation_{0};  // bumped per engaged batch, and to stop
   std::jthread thread_;                       // started once everything it reads is set
 };
