@@ -145,6 +145,8 @@ int main(int argc, char** argv) {
   std::printf("  score.model %s\n", score_model.c_str());
   const auto stages = tastesync::bench::run_stage_benchmarks(registry, stage_records, customers,
                                                              stage_options, stage_partitions);
+  std::printf("  parse alone:            %10.0f sightings/s  (%.3f us each)\n", stages.parse_per_s,
+              1e6 / stages.parse_per_s);
   std::printf("  stages alone:           %10.0f sightings/s\n", stages.stages_per_s);
   std::printf("  with RocksDB state path: %9.0f sightings/s  (%.2f of stages alone)\n",
               stages.state_path_per_s, stages.state_path_per_s / stages.stages_per_s);

@@ -52,6 +52,25 @@ std::vector<std::size_t> partition_of_records(const std::vector<GeneratedRecord>
   return partitions;
 }
 
+// The parse stage alone over the same records, best of a few passes: the share of the stages
+// that runs on the parse thread end to end (docs/design.md#parse-ahead).
+double parse_alone(const std::vector<GeneratedRecord>& records, const ParseOptions& options) {
+  std::vector<RecordView> views;
+  views.reserve(records.size());
+  for (const GeneratedRecord& record : records) views.push_back(view(record, 0));
+  SightingParser parser(options);
+  double best = 0;
+  for (int pass = 0; pass < kPasses; ++pass) {
+    std::size_t valid = 0;
+    const auto start = std::chrono::steady_clock::now();
+    for (const RecordView& record : views) valid += parser.parse(record).ok();
+    const double elapsed = seconds_since(start);
+    best = std::max(best, static_cast<double>(views.size()) / elapsed);
+    if (pass == 0) std::printf("  parse: %zu records -> %zu valid\n", views.size(), valid);
+  }
+  return best;
+}
+
 double stages_alone(const std::shared_ptr<const Registry>& registry,
                     const std::vector<GeneratedRecord>& records, const TopologyOptions& options,
                     int partition_count) {
@@ -244,6 +263,7 @@ StageFigures run_stage_benchmarks(const std::shared_ptr<const Registry>& registr
                                   int partitions) {
   const auto records = make_records(registry, count, customers);
   StageFigures figures;
+  figures.parse_per_s = parse_alone(records, options.parse);
   figures.stages_per_s = stages_alone(registry, records, options, partitions);
   figures.state_path_per_s = with_state_path(registry, records, options, partitions);
   return figures;

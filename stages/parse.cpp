@@ -133,12 +133,72 @@ constexpr std::array<MemberRange, 4> kMemberRanges = {
     members_of(ObjectKind::device)};
 static_assert(kMemberRanges[3].last == kMemberCount);
 
+// A key's length and first two bytes tell apart the members of each object (checked below), so
+// finding a key's member is one comparison of integers per member of its object, with no branch
+// that depends on the key's bytes, then one comparison of the candidate in words. The byte loop
+// over every member's key this replaces was a quarter of the parse's walk, most of it
+// mispredicted loop exits (docs/bench.md#issue-17-15).
+constexpr std::uint32_t signature(std::string_view key) {
+  if (key.size() < 2 || key.size() > 0xFF) return 0;
+  return static_cast<std::uint32_t>(key.size()) << 16 |
+         static_cast<std::uint32_t>(static_cast<unsigned char>(key[0])) << 8 |
+         static_cast<unsigned char>(key[1]);
+}
+
+constexpr std::array<std::uint32_t, kMemberCount> kSignatures = [] {
+  std::array<std::uint32_t, kMemberCount> signatures{};
+  for (std::size_t i = 0; i < kMemberCount; ++i) signatures[i] = signature(kMembers[i].key);
+  return signatures;
+}();
+
+constexpr bool signatures_tell_members_apart() {
+  for (const MemberRange range : kMemberRanges) {
+    for (std::size_t i = range.first; i < range.last; ++i) {
+      if (kSignatures[i] == 0) return false;
+      for (std::size_t j = range.first; j < i; ++j) {
+        if (kSignatures[i] == kSignatures[j]) return false;
+      }
+    }
+  }
+  return true;
+}
+static_assert(signatures_tell_members_apart());
+
+template <typename Word>
+Word load(const char* bytes) {
+  Word word;
+  std::memcpy(&word, bytes, sizeof word);
+  return word;
+}
+
+// Two overlapping loads from each end cover any length from 2 to 2 * sizeof(Word).
+template <typename Word>
+bool same_ends(const char* a, const char* b, std::size_t size) {
+  return load<Word>(a) == load<Word>(b) &&
+         load<Word>(a + size - sizeof(Word)) == load<Word>(b + size - sizeof(Word));
+}
+
+// `a` and `b` are the same size, 2 to 16 bytes (a member key's).
+bool same_short_key(const char* a, const char* b, std::size_t size) {
+  if (size >= 8) return same_ends<std::uint64_t>(a, b, size);
+  if (size >= 4) return same_ends<std::uint32_t>(a, b, size);
+  return same_ends<std::uint16_t>(a, b, size);
+}
+static_assert(std::ranges::all_of(kMembers,
+                                  [](const MemberSpec& m) { return m.key.size() <= 16; }));
+
 std::optional<std::size_t> member_named(ObjectKind parent, std::string_view key) {
   const MemberRange range = kMemberRanges[static_cast<std::size_t>(parent)];
+  const std::uint32_t key_signature = signature(key);
+  std::size_t candidate = kMemberCount;
   for (std::size_t i = range.first; i < range.last; ++i) {
-    if (same_key(kMembers[i].key, key)) return i;
+    candidate = kSignatures[i] == key_signature ? i : candidate;
   }
-  return std::nullopt;
+  if (candidate == kMemberCount ||
+      !same_short_key(kMembers[candidate].key.data(), key.data(), key.size())) {
+    return std::nullopt;
+  }
+  return candidate;
 }
 
 bool is_container(element value) {
@@ -157,6 +217,34 @@ EpochMs subtract_saturating(EpochMs a, std::int64_t b) {
   EpochMs difference = 0;
   if (!__builtin_sub_overflow(a, b, &difference)) return difference;
   return b > 0 ? std::numeric_limits<EpochMs>::min() : std::numeric_limits<EpochMs>::max();
+}
+
+// The errors of the member readers below, built out of their way: every valid record passes
+// through them a dozen times.
+[[gnu::cold]] ParseError missing(std::string_view path) {
+  return ParseError{ParseErrorCode::missing_field, std::string(path) + ": missing"};
+}
+
+[[gnu::cold]] ParseError not_a(std::string_view path, std::string_view expected, element value) {
+  return ParseError{ParseErrorCode::wrong_type, wrong_type(path, expected, value)};
+}
+
+// Why `value` is not an integer in [min, max].
+[[gnu::cold]] ParseError integer_error(std::string_view path, element value, std::int64_t min,
+                                       std::int64_t max) {
+  std::int64_t number = 0;
+  std::uint64_t big_number = 0;  // simdjson stores only integers above INT64_MAX as UINT64
+  std::string shown;
+  if (value.get(number) == simdjson::SUCCESS) {
+    shown = std::to_string(number);
+  } else if (value.type() == element_type::UINT64 && value.get(big_number) == simdjson::SUCCESS) {
+    shown = std::to_string(big_number);
+  } else {
+    return not_a(path, "an integer", value);
+  }
+  return ParseError{ParseErrorCode::out_of_range, std::string(path) + ": " + shown +
+                                                      " is outside " + std::to_string(min) + ".." +
+                                                      std::to_string(max)};
 }
 
 }  // namespace
@@ -179,8 +267,11 @@ struct SightingParser::Impl {
   std::optional<std::string_view> read_string(Member member, bool required, Error& error) const;
   std::optional<std::string_view> read_bounded_string(Member member, std::size_t max_code_points,
                                                       Error& error) const;
-  std::optional<std::int64_t> read_integer(Member member, bool required, std::int64_t min,
-                                           std::int64_t max, Error& error) const;
+  // False when the member is absent and optional, or wrong (then `error` says why). Not an
+  // optional: one assembled in memory and read back whole stalled every call (a failed store
+  // forward, docs/bench.md#issue-17-15).
+  bool read_integer(Member member, bool required, std::int64_t min, std::int64_t max,
+                    std::int64_t& out, Error& error) const;
   Error read_beacon(BeaconReading& out) const;
   Error read_qr(std::string_view& out) const;
   Error read_detected_at(const RecordView& record, EpochMs& out) const;
@@ -269,10 +360,7 @@ std::optional<element> SightingParser::Impl::find(Member member, bool required,
                                                   Error& error) const {
   const std::size_t index = index_of(member);
   if ((found_ & (1U << index)) == 0) {
-    if (required) {
-      error = ParseError{ParseErrorCode::missing_field,
-                         std::string(kMembers[index].path) + ": missing"};
-    }
+    if (required) error = missing(kMembers[index].path);
     return std::nullopt;
   }
   if (!required && members_[index].is_null()) return std::nullopt;
@@ -283,8 +371,7 @@ bool SightingParser::Impl::check_object(Member member, bool required, Error& err
   const auto value = find(member, required, error);
   if (!value) return false;
   if (value->type() == element_type::OBJECT) return true;
-  error = ParseError{ParseErrorCode::wrong_type,
-                     wrong_type(kMembers[index_of(member)].path, "an object", *value)};
+  error = not_a(kMembers[index_of(member)].path, "an object", *value);
   return false;
 }
 
@@ -294,8 +381,7 @@ std::optional<std::string_view> SightingParser::Impl::read_string(Member member,
   if (!value) return std::nullopt;
   std::string_view text;
   if (value->get(text) == simdjson::SUCCESS) return text;
-  error = ParseError{ParseErrorCode::wrong_type,
-                     wrong_type(kMembers[index_of(member)].path, "a string", *value)};
+  error = not_a(kMembers[index_of(member)].path, "a string", *value);
   return std::nullopt;
 }
 
@@ -314,28 +400,13 @@ std::optional<std::string_view> SightingParser::Impl::read_bounded_string(
 // Integers only: 100.0 and 1e2 are numbers written as non-integers, a wrong type for a member
 // that is an integer by definition. Integers beyond 64 bits never get here: simdjson rejects
 // the whole document (invalid_json).
-std::optional<std::int64_t> SightingParser::Impl::read_integer(Member member, bool required,
-                                                               std::int64_t min, std::int64_t max,
-                                                               Error& error) const {
+bool SightingParser::Impl::read_integer(Member member, bool required, std::int64_t min,
+                                        std::int64_t max, std::int64_t& out, Error& error) const {
   const auto value = find(member, required, error);
-  if (!value) return std::nullopt;
-  const std::string_view path = kMembers[index_of(member)].path;
-  std::int64_t number = 0;
-  std::uint64_t big_number = 0;  // simdjson stores only integers above INT64_MAX as UINT64
-  std::string shown;
-  if (value->get(number) == simdjson::SUCCESS) {
-    if (number >= min && number <= max) return number;
-    shown = std::to_string(number);
-  } else if (value->type() == element_type::UINT64 && value->get(big_number) == simdjson::SUCCESS) {
-    shown = std::to_string(big_number);
-  } else {
-    error = ParseError{ParseErrorCode::wrong_type, wrong_type(path, "an integer", *value)};
-    return std::nullopt;
-  }
-  error = ParseError{ParseErrorCode::out_of_range, std::string(path) + ": " + shown +
-                                                       " is outside " + std::to_string(min) + ".." +
-                                                       std::to_string(max)};
-  return std::nullopt;
+  if (!value) return false;
+  if (value->get(out) == simdjson::SUCCESS && out >= min && out <= max) return true;
+  error = integer_error(kMembers[index_of(member)].path, *value, min, max);
+  return false;
 }
 
 // Checks run in a fixed order so that a record with several faults always gets the same code:
@@ -435,22 +506,25 @@ SightingParser::Impl::Error SightingParser::Impl::read_beacon(BeaconReading& out
     return ParseError{ParseErrorCode::bad_uuid,
                       "beacon.uuid: " + quoted(*uuid_text) + " is not a canonical 8-4-4-4-12 UUID"};
   }
-  const auto major = read_integer(Member::beacon_major, true, 0, kMaxBeaconNumber, error);
-  if (!major) return error;
-  const auto minor = read_integer(Member::beacon_minor, true, 0, kMaxBeaconNumber, error);
-  if (!minor) return error;
-  const auto rssi = read_integer(Member::beacon_rssi, true, kMinRssiDbm, kMaxRssiDbm, error);
-  if (!rssi) return error;
-  const auto tx_power =
-      read_integer(Member::beacon_tx_power, false, kMinRssiDbm, kMaxRssiDbm, error);
+  std::int64_t major = 0;
+  if (!read_integer(Member::beacon_major, true, 0, kMaxBeaconNumber, major, error)) return error;
+  std::int64_t minor = 0;
+  if (!read_integer(Member::beacon_minor, true, 0, kMaxBeaconNumber, minor, error)) return error;
+  std::int64_t rssi = 0;
+  if (!read_integer(Member::beacon_rssi, true, kMinRssiDbm, kMaxRssiDbm, rssi, error)) {
+    return error;
+  }
+  std::int64_t tx_power = 0;
+  const bool has_tx_power =
+      read_integer(Member::beacon_tx_power, false, kMinRssiDbm, kMaxRssiDbm, tx_power, error);
   if (error) return error;
 
   out.uuid = *uuid;
-  out.major = static_cast<std::uint16_t>(*major);
-  out.minor = static_cast<std::uint16_t>(*minor);
-  out.rssi_dbm = static_cast<int>(*rssi);
+  out.major = static_cast<std::uint16_t>(major);
+  out.minor = static_cast<std::uint16_t>(minor);
+  out.rssi_dbm = static_cast<int>(rssi);
   out.tx_power_dbm.reset();
-  if (tx_power) out.tx_power_dbm = static_cast<int>(*tx_power);
+  if (has_tx_power) out.tx_power_dbm = static_cast<int>(tx_power);
   return std::nullopt;
 }
 

@@ -416,6 +416,42 @@ TEST_F(Parse, TxPowerAsStringIsWrongType) {
   EXPECT_TRUE(fails_with(ParseErrorCode::wrong_type, with(kValid, "-59", R"("-59")")));
 }
 
+// Member keys are found by their length and first two bytes, then compared whole: a key that
+// shares those with a member and differs anywhere after them is an unknown field, so the member
+// it resembles is missing.
+TEST_F(Parse, KeysLikeAMemberButForOneLaterByteAreUnknownFields) {
+  const std::vector<std::pair<std::string_view, std::string_view>> near_misses = {
+      {R"("sighting_id")", R"("sighting_iD")"},
+      {R"("sighting_id")", R"("sightinG_id")"},
+      {R"("customer_id")", R"("cuStomer_id")"},
+      {R"("detected_at")", R"("detected_aT")"},
+      {R"("uuid")", R"("uuiD")"},
+      {R"("major")", R"("majoR")"},
+      {R"("minor")", R"("miNor")"},
+      {R"("rssi")", R"("rsSi")"},
+      {R"("platform")", R"("platforM")"},
+      {R"("beacon": )", R"("beacoN": )"},
+  };
+  for (const auto& [member, near_miss] : near_misses) {
+    const std::string record = with(kValid, member, near_miss);
+    if (member == R"("platform")") {
+      // device.platform is optional: the record is accepted, without one.
+      const auto sighting = accepted(record);
+      ASSERT_TRUE(sighting) << near_miss;
+      EXPECT_EQ(sighting->platform, "") << near_miss;
+    } else {
+      EXPECT_TRUE(fails_with(ParseErrorCode::missing_field, record)) << near_miss;
+    }
+  }
+  const auto without_tx_power = accepted(with(kValid, R"("tx_power")", R"("tx_poweR")"));
+  ASSERT_TRUE(without_tx_power);
+  EXPECT_FALSE(without_tx_power->beacon.tx_power_dbm.has_value());
+  EXPECT_TRUE(fails_with(ParseErrorCode::missing_field, with(kValidQr, R"("qr": )", R"("qR": )")));
+  // Without its source a scan is taken for a beacon sighting, which then has no beacon.
+  EXPECT_TRUE(
+      fails_with(ParseErrorCode::missing_field, with(kValidQr, R"("source")", R"("sourcE")")));
+}
+
 TEST_F(Parse, UnknownFieldsInsideBeaconAreIgnored) {
   EXPECT_TRUE(accepted(with(kValid, R"("major")", R"("battery": {"pct": 80}, "major")")));
 }
