@@ -157,8 +157,8 @@ Result<Identification, DropReason> LocationFilter::score_beacon(
   const double tx_power = tx_power_dbm(beacon, heard, registry, room);
   if (heard_proximity != nullptr) {
     // Apple's classes (metrics only), by the calibrated power as the radius model has them.
-    *heard_proximity = scorer_.proximity(
-        scorer_.distance_m(heard.rssi_dbm, calibrated_tx_power(beacon, heard, options_)));
+    *heard_proximity =
+        scorer_.proximity_at(heard.rssi_dbm, calibrated_tx_power(beacon, heard, options_));
   }
 
   // Tracks silent beyond their memory are forgotten: their belief goes to "elsewhere".

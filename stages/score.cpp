@@ -14,6 +14,9 @@ namespace {
 // a real move still gets through within a few readings.
 constexpr double kInnovationGate = 2.5;
 constexpr double kLn10 = 2.302585092994046;
+// Apple's proximity bounds: immediate below, near below, far beyond.
+constexpr double kImmediateM = 0.5;
+constexpr double kNearM = 3.0;
 
 BeaconTrack& track_for(CustomerState& state, const Uuid& beacon_id) {
   for (BeaconTrack& track : state.tracks) {
@@ -79,9 +82,22 @@ double Scorer::distance_m(double rssi_dbm, int tx_power_dbm) const {
   return std::exp((tx_power_dbm - rssi_dbm) * kLn10 / (10.0 * options_.path_loss_exponent));
 }
 
+Scorer::Scorer(ScoreOptions options)
+    : options_(options),
+      immediate_loss_db_(10.0 * options_.path_loss_exponent * std::log10(kImmediateM)),
+      near_loss_db_(10.0 * options_.path_loss_exponent * std::log10(kNearM)) {}
+
 Proximity Scorer::proximity(double distance_m) const {
-  if (distance_m < 0.5) return Proximity::immediate;
-  if (distance_m < 3.0) return Proximity::near;
+  if (distance_m < kImmediateM) return Proximity::immediate;
+  if (distance_m < kNearM) return Proximity::near;
+  return Proximity::far;
+}
+
+Proximity Scorer::proximity_at(double rssi_dbm, int tx_power_dbm) const {
+  // distance_m < bound  <=>  tx_power - rssi < 10 n log10(bound), n > 0: exp is increasing.
+  const double loss_db = tx_power_dbm - rssi_dbm;
+  if (loss_db < immediate_loss_db_) return Proximity::immediate;
+  if (loss_db < near_loss_db_) return Proximity::near;
   return Proximity::far;
 }
 
@@ -147,8 +163,8 @@ Result<Identification, DropReason> Scorer::score_beacon(
   const EpochMs now_ms = sighting.detected_at_ms;
   const BeaconTrack& heard = record_reading(state, sighting, *resolved.beacon);
   if (heard_proximity != nullptr) {
-    *heard_proximity = proximity(
-        distance_m(heard.rssi_dbm, calibrated_tx_power(*resolved.beacon, heard, options_)));
+    *heard_proximity =
+        proximity_at(heard.rssi_dbm, calibrated_tx_power(*resolved.beacon, heard, options_));
   }
 
   // Tracks silent beyond their memory are forgotten; those silent for the window do not count.

@@ -125,7 +125,7 @@ class LocationEstimates {
 // one has held for a dwell (hysteresis), except for the first identification, which is immediate.
 class Scorer {
  public:
-  explicit Scorer(ScoreOptions options = {}) : options_(options) {}
+  explicit Scorer(ScoreOptions options = {});
 
   // Filters the reading into the customer's tracks, then scores them at the reading's time.
   // `registry_generation` changes whenever `registry` is replaced (tracks cache their entries).
@@ -148,6 +148,9 @@ class Scorer {
   static double confidence(double best_at_probability,
                            std::span<const double> other_at_probabilities);
   Proximity proximity(double distance_m) const;
+  // proximity(distance_m(rssi_dbm, tx_power_dbm)) without the exp: the classes' bounds as path
+  // losses, computed once. Every beacon reading asks it, for a metric (docs/bench.md#issue-17-15).
+  Proximity proximity_at(double rssi_dbm, int tx_power_dbm) const;
   // One Kalman step on a track (public for tests).
   void filter(BeaconTrack& track, EpochMs t_ms, double rssi_dbm) const;
 
@@ -163,6 +166,9 @@ class Scorer {
                                       double current_at_probability) const;
 
   ScoreOptions options_;
+  // The path losses at proximity()'s bounds, by the log-distance model of distance_m.
+  double immediate_loss_db_;
+  double near_loss_db_;
 };
 
 // Half-up to 3 decimals (docs/contract.md#score), applied before the threshold test.

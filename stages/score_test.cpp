@@ -26,6 +26,30 @@ TEST_F(ScoreTest, ProximityClassesFollowApple) {
   EXPECT_EQ(model_.proximity(5.0), Proximity::far);
 }
 
+// proximity_at is the classes of the distance without computing it: the same class for every
+// reading a phone reports (filtered, so in steps finer than a dB) and every power, whatever the
+// path-loss exponent, including the degenerate 0.
+TEST_F(ScoreTest, ProximityAtGivesTheClassOfTheDistance) {
+  for (const double exponent : {0.0, 1.6, 2.0, 3.5}) {
+    const Scorer scorer(ScoreOptions{.path_loss_exponent = exponent});
+    int checked = 0;
+    for (int tx_power = -100; tx_power <= -1; ++tx_power) {
+      for (double rssi = -100.0; rssi <= -1.0; rssi += 0.125) {
+        ASSERT_EQ(scorer.proximity_at(rssi, tx_power),
+                  scorer.proximity(scorer.distance_m(rssi, tx_power)))
+            << "n " << exponent << ", rssi " << rssi << ", tx_power " << tx_power;
+        ++checked;
+      }
+    }
+    EXPECT_EQ(checked, 100 * 793);
+  }
+  // Each class is reached (n = 2: immediate more than 6 dB above the 1 m power, near down to
+  // 9.5 dB below it).
+  EXPECT_EQ(model_.proximity_at(-52.0, -59), Proximity::immediate);
+  EXPECT_EQ(model_.proximity_at(-60.0, -59), Proximity::near);
+  EXPECT_EQ(model_.proximity_at(-70.0, -59), Proximity::far);
+}
+
 TEST_F(ScoreTest, FilterStartsAtTheFirstReadingWithTheMeasurementVariance) {
   BeaconTrack track;
   model_.filter(track, kT0, -60);
