@@ -18,11 +18,10 @@ namespace tastesync {
 
 // Parses a batch's sightings on a thread of its own while the pipeline thread works through
 // the batch, both from its start; the helper overtakes the pipeline thread and stays ahead of it
-// (docs/design.md#parse-ahead). Each record is
-// parsed once, by whichever of the two claims it first: the pipeline thread never waits for a
-// record the helper has not started, so a helper that gets no CPU costs nothing but an atomic
-// exchange per record. Parsing is pure (no state, no clock), so who parses a record changes no
-// outcome.
+// (docs/design.md#parse-ahead). Each record is parsed once, by whichever of the two claims it
+// first: the pipeline thread never waits for a record the helper has not started, so a helper
+// that gets no CPU costs nothing but an atomic exchange per record. Parsing is pure (no state,
+// no clock), so who parses a record changes no outcome.
 class ParseAhead {
  public:
   // Batches smaller than `min_batch` are left to the pipeline thread: waking the helper costs

@@ -89,10 +89,11 @@ bool restored_state(PipelineProcess& instance) {
 void expect_clean_stop(PipelineProcess& instance) {
   const ExitStatus stopped = instance.stop();
   if (stopped.exited_with(0)) return;
+  const std::regex complaint(" (warning|error|critical) |Sanitizer|runtime error");
   std::string complaints;
   std::stringstream log(instance.process().stderr_text());
   for (std::string line; std::getline(log, line);) {
-    if (std::regex_search(line, std::regex(" (warning|error|critical) |Sanitizer|runtime error"))) {
+    if (std::regex_search(line, complaint)) {
       complaints.append(line).append("\n");
     }
   }
