@@ -104,8 +104,9 @@ constexpr std::size_t index_of(Member member) {
 static_assert(kMembers[index_of(Member::device_platform)].path == "device.platform");
 static_assert(kMembers[index_of(Member::beacon_uuid)].path == "beacon.uuid");
 
-// Keys are short and mostly differ early: a byte loop that stops at the first difference is
-// cheaper than a call to memcmp (measured on the member lookups of the hot path).
+// Compares the keys that are not members (duplicate_key_from); members are found by signature,
+// below. Keys are short and mostly differ early: a byte loop that stops at the first difference
+// was cheaper than a call to memcmp.
 bool same_key(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   for (std::size_t i = 0; i < a.size(); ++i) {

@@ -14,7 +14,8 @@ namespace {
 // a real move still gets through within a few readings.
 constexpr double kInnovationGate = 2.5;
 constexpr double kLn10 = 2.302585092994046;
-// Apple's proximity bounds: immediate below, near below, far beyond.
+// Apple's proximity classes: immediate nearer than kImmediateM, near nearer than kNearM, far
+// beyond.
 constexpr double kImmediateM = 0.5;
 constexpr double kNearM = 3.0;
 
