@@ -27,8 +27,13 @@ constexpr std::size_t kMaxBatch = 4000;
 constexpr std::int64_t kHousekeepingIntervalMs = 1000;
 constexpr std::uint64_t kStageTimingSampleMask = 63;  // time one record in 64
 // While records keep coming, a checkpoint every this often (docs/contract.md#state): one
-// WriteBatch for ~this many ms of records writes a customer changed again meanwhile once.
-constexpr std::int64_t kCheckpointIntervalNs = 20'000'000;
+// WriteBatch for ~this many ms of records writes a customer changed again meanwhile once, and
+// encodes them once (docs/design.md#checkpoint-cuts).
+constexpr std::int64_t kCheckpointIntervalNs = 100'000'000;
+// Sooner when a partition holds this many records not yet checkpointed: a checkpoint cuts only
+// where a batch of the pending writes begins, so one busy partition could otherwise reach
+// Backpressure::kPauseAbove between two checkpoints and be paused.
+constexpr std::size_t kCheckpointRecords = Backpressure::kResumeBelow;
 
 std::string partition_names(const rd_kafka_topic_partition_list_t& list) {
   std::string names;
@@ -137,12 +142,14 @@ int Pipeline::run(const std::stop_token& stop) {
     }
     producer_->hold();
     view_batch(batch);
-    // exactly_once commits offsets exactly where its flushed outputs end: every change keeps its
-    // snapshot there (docs/design.md#checkpoint-cuts).
-    if (!transactions_) {
+    // The records between two checkpoints are one batch of the pending writes: a customer changed
+    // again within it takes no snapshot (docs/design.md#checkpoint-cuts). exactly_once commits
+    // offsets exactly where its flushed outputs end: every change keeps its snapshot there.
+    if (!transactions_ && checkpointed_) {
       for (const auto& slot : slots_) {
         if (slot) slot->pending.begin_batch();
       }
+      checkpointed_ = false;
     }
     {
       // Ends before the batch's messages (what records_ points into) are destroyed.
@@ -168,9 +175,10 @@ int Pipeline::run(const std::stop_token& stop) {
       }
       take_finished_checkpoint();
       // An idle input checkpoints at once: the offsets of the last records are never held back.
-      if (batch.empty() || clock.steady_ns >= next_checkpoint_ns_) {
+      if (batch.empty() || clock.steady_ns >= next_checkpoint_ns_ || partition_filled()) {
         checkpoint();
         next_checkpoint_ns_ = clock.steady_ns + kCheckpointIntervalNs;
+        checkpointed_ = true;
       }
       // Caught up, no write in flight and every record consumed stored: the commit need not wait
       // for librdkafka's timer (docs/contract.md#caught-up-commit).
@@ -379,6 +387,12 @@ void Pipeline::checkpoint() {
   if (learned_level_feed_) writing_learned_ = batch_.room_levels();
   writing_advanced_ = advanced_;
   writer_->start(batch_);
+}
+
+bool Pipeline::partition_filled() const {
+  return std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
+    return slot && slot->tracker.in_flight() >= kCheckpointRecords;
+  });
 }
 
 void Pipeline::checkpoint_now() {

@@ -102,6 +102,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   // at_least_once: hands what was delivered to the checkpoint writer, unless it is still
   // writing the last batch (exactly_once: commits the open transaction).
   void checkpoint();
+  // Whether a partition holds kCheckpointRecords records not yet checkpointed.
+  bool partition_filled() const;
   // Waits for the write in flight, then checkpoints and waits for that write too: before a
   // commit that must include everything delivered (revoke, shutdown).
   void checkpoint_now();
@@ -193,6 +195,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   bool undelivered_at_stop_ = false;
   std::int64_t next_housekeeping_ms_ = 0;
   std::int64_t next_checkpoint_ns_ = 0;      // at_least_once: the next checkpoint while busy
+  bool checkpointed_ = true;                 // at_least_once: the next poll begins a batch
   std::uint64_t fetch_wakes_mirrored_ = 0;   // mirror_helper_counts()
   std::uint64_t parsed_ahead_mirrored_ = 0;  // mirror_helper_counts()
 };

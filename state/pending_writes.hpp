@@ -20,14 +20,15 @@ namespace tastesync {
 // sighting id it remembered.
 //
 // The customer's state is encoded lazily, at checkpoint time, from memory. A snapshot is taken
-// earlier only when a record of a later poll batch changes a customer whose change is still
-// pending: the first record's checkpoint must not see the second's change. Two changes within one
-// batch take none; a checkpoint is instead never cut between them (checkpointable_before), so
-// the hot path encodes a customer at most once per batch (docs/design.md#checkpoint-cuts).
+// earlier only when a record of a later batch changes a customer whose change is still pending:
+// the first record's checkpoint must not see the second's change. Two changes within one batch
+// take none; a checkpoint is instead never cut between them (checkpointable_before), so the hot
+// path encodes a customer at most once per batch. The pipeline's batches are the records between
+// two checkpoints (docs/design.md#checkpoint-cuts).
 // Everything lives in one reused arena, so the hot path does not allocate per record.
 class PendingWrites final : public StateChangeObserver {
  public:
-  // The records from here to the next call are one poll batch, their checkpoints cut only where
+  // The records from here to the next call are one batch, their checkpoints cut only where
   // checkpointable_before() allows. Never called: a snapshot for every second change, and every
   // offset a valid cut (what exactly_once's transactions need: docs/design.md#checkpoint-cuts).
   void begin_batch() { batch_first_sequence_ = first_sequence_ + entries_.size(); }
@@ -43,7 +44,7 @@ class PendingWrites final : public StateChangeObserver {
   // instead of writing them (docs/operations.md#forget).
   void erased(std::int64_t offset, std::string_view customer_id, CustomerState* state);
   // The latest offset at or before `next_offset` that a checkpoint may stop at: none of the
-  // changes before it has a later change, after it, of the same poll batch that it needs.
+  // changes before it has a later change, after it, of the same batch that it needs.
   std::int64_t checkpointable_before(std::int64_t next_offset) const;
   // Puts into `batch` every change of a record before `next_offset`, in order. `next_offset` is
   // one checkpointable_before() allows.
@@ -81,7 +82,7 @@ class PendingWrites final : public StateChangeObserver {
   std::vector<Entry> entries_;
   std::vector<Level> levels_;         // room levels as the records left them, in the entries' order
   std::uint64_t first_sequence_ = 0;  // the sequence number of entries_[0]
-  // The sequence number of the current poll batch's first change (none begun: the maximum).
+  // The sequence number of the current batch's first change (none begun: the maximum).
   std::uint64_t batch_first_sequence_ = std::numeric_limits<std::uint64_t>::max();
   std::string arena_;
   std::string encoded_;  // reused

@@ -169,7 +169,7 @@ TEST_F(PendingErasureTest, ACustomerErasedThenChangedAgainBeforeOneCheckpointIsS
   EXPECT_EQ(a_restored->seen.front().id_hash, 4u);
 }
 
-// Within one poll batch a second change takes no snapshot (docs/design.md#checkpoint-cuts):
+// Within one batch a second change takes no snapshot (docs/design.md#checkpoint-cuts):
 // memory holds only the later state, so no checkpoint may stop between the two changes.
 TEST_F(PendingErasureTest, ACheckpointNeverSeparatesTwoChangesOfOneCustomerInOnePollBatch) {
   pending_.begin_batch();

@@ -62,7 +62,7 @@ std::string describe(const Outcome& outcome) {
 }
 
 // (records processed before the crash, state.max_customers_per_partition, score.model, records
-// per poll batch: 0 for none begun, so every second change takes a snapshot)
+// per batch: 0 for none begun, so every second change takes a snapshot)
 class RestoreEquivalence : public ::testing::TestWithParam<
                                std::tuple<std::size_t, std::size_t, ScoreModel, std::size_t>> {
  protected:
@@ -82,7 +82,7 @@ TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
   const std::size_t crash_at = std::get<0>(GetParam());  // records processed before the crash
   const std::size_t delivered = crash_at - 7;            // outputs delivered before it
   const std::size_t batch_records = std::get<3>(GetParam());
-  // Where the checkpoint stops: at `delivered`, or before it where a poll batch's changes of one
+  // Where the checkpoint stops: at `delivered`, or before it where a batch's changes of one
   // customer must stay together (docs/design.md#checkpoint-cuts).
   std::size_t checkpointed = 0;
 
@@ -158,7 +158,7 @@ TEST_P(RestoreEquivalence, ACrashAfterAPartialCheckpointChangesNoOutcome) {
 
 // Crash points spread over the stream, some right after a re-delivery; without a binding cap,
 // and with one small enough that customers are evicted all along; every change snapshotted, and
-// poll batches of 10 and of 64 records whose second changes take none.
+// batches of 10 and of 64 records whose second changes take none.
 INSTANTIATE_TEST_SUITE_P(
     CrashPoints, RestoreEquivalence,
     ::testing::Combine(::testing::Values(120, 305, 512, 611, 850), ::testing::Values(20000, 4),
