@@ -14,9 +14,14 @@ void PendingWrites::before_change(const CustomerState& state) {
   if (sequence < first_sequence_ || sequence - first_sequence_ >= entries_.size()) {
     throw std::logic_error("a customer's pending change points outside the pending entries");
   }
-  // A change of this same batch: checkpointable_before() keeps the two together instead.
-  if (sequence >= batch_first_sequence_) return;
   Entry& entry = entries_[sequence - first_sequence_];
+  // A change of this same batch: checkpointable_before() keeps the two together instead. Its
+  // entry, anywhere among up to a checkpoint's records, is marked superseded when changed()
+  // follows: fetched now, it is no cache miss after the stages (docs/bench.md#issue-17-16).
+  if (sequence >= batch_first_sequence_) {
+    __builtin_prefetch(&entry.superseded_by, 1);
+    return;
+  }
   if (entry.has_snapshot) return;
   entry.has_snapshot = true;
   entry.snapshot_begin = arena_.size();
