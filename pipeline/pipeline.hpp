@@ -158,6 +158,15 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   // The current batch as the stages see it, and which of its records are sightings to parse.
   std::vector<RecordView> records_;
   std::vector<std::uint8_t> to_parse_;
+  // What handle() needs of each message, read with the rest by view_batch: by the time a record
+  // is handled its librdkafka message has left the cache, and reading it again was ~3 % of the
+  // pipeline thread (docs/bench.md#issue-17-16).
+  struct RecordHead {
+    std::int32_t partition = 0;
+    bool consumer_error = false;
+    bool no_value = false;  // an erasure request (or a dead letter)
+  };
+  std::vector<RecordHead> heads_;
   ParseAhead parse_ahead_;
   ConsumerLag consumer_lag_;
   std::unique_ptr<StateStore> store_;
