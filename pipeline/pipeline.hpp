@@ -159,7 +159,7 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   std::vector<RecordView> records_;
   std::vector<std::uint8_t> to_parse_;
   // What handle() needs of each message, read with the rest by view_batch: by the time a record
-  // is handled its librdkafka message has left the cache, and reading it again was ~3 % of the
+  // is handled its librdkafka message has left the cache, and reading it again was ~4 % of the
   // pipeline thread (docs/bench.md#issue-17-16).
   struct RecordHead {
     std::int32_t partition = 0;
