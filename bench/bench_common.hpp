@@ -40,7 +40,8 @@ inline double seconds_since(std::chrono::steady_clock::time_point start) {
 struct StageFigures {
   double parse_per_s = 0;  // the parse stage alone, a part of stages_per_s
   double stages_per_s = 0;
-  double state_path_per_s = 0;
+  double state_path_per_s = 0;  // checkpoints at the runtime's cadence (pipeline/cadence.hpp)
+  double state_path_every_poll_per_s = 0;  // a checkpoint after every poll of 1 000 records
 };
 
 // `options` are the stages' (e.g. score.model); the state path's come from StateStoreOptions.

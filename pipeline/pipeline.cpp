@@ -15,25 +15,17 @@
 #include "common/erasure.hpp"
 #include "config/topology_options.hpp"
 #include "pipeline/backpressure.hpp"
+#include "pipeline/cadence.hpp"
 #include "pipeline/topic_check.hpp"
 
 namespace tastesync {
 namespace {
 
-// Records taken per poll at most (a live trickle takes what is there). Large enough that the
-// parse thread's wake-up, a millisecond or more on a busy VM, is a small part of a batch's time
-// (docs/design.md#parse-ahead); outputs wait at most one batch (~10 ms in a backlog).
-constexpr std::size_t kMaxBatch = 4000;
 constexpr std::int64_t kHousekeepingIntervalMs = 1000;
 constexpr std::uint64_t kStageTimingSampleMask = 63;  // time one record in 64
-// While records keep coming, a checkpoint every this often (docs/contract.md#state): one
-// WriteBatch for ~this many ms of records writes a customer changed again meanwhile once, and
-// encodes them once (docs/design.md#checkpoint-cuts).
-constexpr std::int64_t kCheckpointIntervalNs = 100'000'000;
-// Sooner when a partition holds this many records not yet checkpointed: a checkpoint cuts only
-// where a batch of the pending writes begins, so one busy partition could otherwise reach
-// Backpressure::kPauseAbove between two checkpoints and be paused.
-constexpr std::size_t kCheckpointRecords = Backpressure::kResumeBelow;
+using cadence::kCheckpointIntervalNs;
+using cadence::kCheckpointRecords;
+using cadence::kMaxBatch;
 
 std::string partition_names(const rd_kafka_topic_partition_list_t& list) {
   std::string names;
