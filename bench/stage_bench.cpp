@@ -20,18 +20,23 @@ namespace {
 
 constexpr int kPasses = 3;  // best of: the machine is shared
 
-// When the state path checkpoints. The runtime's cadence (pipeline/cadence.hpp): polls of up to
-// 4 000 records, one batch of the pending writes from the first poll after a checkpoint, a
-// checkpoint every 100 ms or once a partition holds 25 000 records. The issue's (17, item 2)
-// and the bench's before docs/bench.md#issue-17-17: a checkpoint at every poll of 1 000.
+// When the state path checkpoints: cadence::checkpoint_due after every poll. The runtime's
+// cadence (pipeline/cadence.hpp): polls of up to 4 000 records, one batch of the pending writes
+// from the first poll after a checkpoint, a checkpoint every 100 ms or once a partition holds
+// 25 000 records. The issue's (17, item 2), and the bench's before docs/bench.md#issue-17-17: a
+// checkpoint after every poll of 1 000.
 struct Cadence {
   std::size_t records_per_poll = 0;
   std::int64_t interval_ns = 0;  // 0: a checkpoint after every poll
-  std::size_t partition_records = 0;
 };
-constexpr Cadence kRuntimeCadence{cadence::kMaxBatch, cadence::kCheckpointIntervalNs,
-                                  cadence::kCheckpointRecords};
-constexpr Cadence kEveryPoll{1000, 0, 0};
+constexpr Cadence kRuntimeCadence{cadence::kMaxBatch, cadence::kCheckpointIntervalNs};
+constexpr Cadence kEveryPoll{1000, 0};
+
+std::int64_t steady_ns() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
 
 RecordView view(const GeneratedRecord& record, std::int64_t offset) {
   RecordView view;
@@ -149,7 +154,7 @@ StatePathRun run_state_path(const std::shared_ptr<const Registry>& registry,
   const std::vector<std::size_t> partition_of = partition_of_records(records, partition_count);
   const EpochMs now_ms = processing_time(records);
   const auto start = std::chrono::steady_clock::now();
-  auto last_checkpoint = start;
+  std::int64_t due_ns = steady_ns() + cadence.interval_ns;
   bool begin = true;
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (begin) {
@@ -168,13 +173,13 @@ StatePathRun run_state_path(const std::shared_ptr<const Registry>& registry,
     ++next_offset[p];
     const bool poll_ends = (i + 1) % cadence.records_per_poll == 0 || i + 1 == records.size();
     if (!poll_ends) continue;
-    bool due = i + 1 == records.size() || cadence.interval_ns == 0 ||
-               std::chrono::steady_clock::now() - last_checkpoint >=
-                   std::chrono::nanoseconds(cadence.interval_ns);
-    for (std::size_t q = 0; q < partition_total && !due; ++q) {
-      due = static_cast<std::size_t>(next_offset[q] - checkpointed[q]) >= cadence.partition_records;
+    std::size_t most_in_flight = 0;
+    for (std::size_t q = 0; q < partition_total; ++q) {
+      most_in_flight =
+          std::max(most_in_flight, static_cast<std::size_t>(next_offset[q] - checkpointed[q]));
     }
-    if (due) {
+    const std::int64_t now_ns = steady_ns();
+    if (cadence::checkpoint_due(i + 1 == records.size(), now_ns, due_ns, most_in_flight)) {
       for (int q = 0; q < partition_count; ++q) {
         const auto index = static_cast<std::size_t>(q);
         pending[index].drain_before(next_offset[index], q, partitions[index], batch);
@@ -184,7 +189,7 @@ StatePathRun run_state_path(const std::shared_ptr<const Registry>& registry,
       if (auto written = run.store->write(batch); !written)
         throw std::runtime_error(written.error().message);
       checkpointed = next_offset;
-      last_checkpoint = std::chrono::steady_clock::now();
+      due_ns = now_ns + cadence.interval_ns;
       begin = true;
     }
   }

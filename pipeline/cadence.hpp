@@ -23,5 +23,16 @@ inline constexpr std::int64_t kCheckpointIntervalNs = 100'000'000;
 // where a batch of the pending writes begins, so one busy partition could otherwise reach
 // Backpressure::kPauseAbove between two checkpoints and be paused.
 inline constexpr std::size_t kCheckpointRecords = Backpressure::kResumeBelow;
+static_assert(2 * kCheckpointRecords <= Backpressure::kPauseAbove,
+              "two batches of one partition stay under the pause");
+
+// Whether a checkpoint follows the poll just handled: at once when it took nothing (an idle input
+// never holds back the offsets of its last records), else once `now_ns` reaches `due_ns` (the
+// last checkpoint's time + kCheckpointIntervalNs) or a partition holds kCheckpointRecords records
+// not yet checkpointed (`most_in_flight`, the largest partition's count).
+constexpr bool checkpoint_due(bool idle, std::int64_t now_ns, std::int64_t due_ns,
+                              std::size_t most_in_flight) {
+  return idle || now_ns >= due_ns || most_in_flight >= kCheckpointRecords;
+}
 
 }  // namespace tastesync::cadence

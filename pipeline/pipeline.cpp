@@ -24,7 +24,6 @@ namespace {
 constexpr std::int64_t kHousekeepingIntervalMs = 1000;
 constexpr std::uint64_t kStageTimingSampleMask = 63;  // time one record in 64
 using cadence::kCheckpointIntervalNs;
-using cadence::kCheckpointRecords;
 using cadence::kMaxBatch;
 
 std::string partition_names(const rd_kafka_topic_partition_list_t& list) {
@@ -167,7 +166,8 @@ int Pipeline::run(const std::stop_token& stop) {
       }
       take_finished_checkpoint();
       // An idle input checkpoints at once: the offsets of the last records are never held back.
-      if (batch.empty() || clock.steady_ns >= next_checkpoint_ns_ || partition_filled()) {
+      if (cadence::checkpoint_due(batch.empty(), clock.steady_ns, next_checkpoint_ns_,
+                                  most_in_flight())) {
         checkpoint();
         next_checkpoint_ns_ = clock.steady_ns + kCheckpointIntervalNs;
         checkpointed_ = true;
@@ -389,10 +389,12 @@ void Pipeline::checkpoint() {
   writer_->start(batch_);
 }
 
-bool Pipeline::partition_filled() const {
-  return std::any_of(slots_.begin(), slots_.end(), [](const auto& slot) {
-    return slot && slot->tracker.in_flight() >= kCheckpointRecords;
-  });
+std::size_t Pipeline::most_in_flight() const {
+  std::size_t most = 0;
+  for (const auto& slot : slots_) {
+    if (slot) most = std::max(most, slot->tracker.in_flight());
+  }
+  return most;
 }
 
 void Pipeline::checkpoint_now() {

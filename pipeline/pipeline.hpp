@@ -102,8 +102,8 @@ class Pipeline final : private DeliveryListener, private AssignmentListener {
   // at_least_once: hands what was delivered to the checkpoint writer, unless it is still
   // writing the last batch (exactly_once: commits the open transaction).
   void checkpoint();
-  // Whether a partition holds kCheckpointRecords records not yet checkpointed.
-  bool partition_filled() const;
+  // The most records one partition holds not yet checkpointed (cadence::checkpoint_due).
+  std::size_t most_in_flight() const;
   // Waits for the write in flight, then checkpoints and waits for that write too: before a
   // commit that must include everything delivered (revoke, shutdown).
   void checkpoint_now();
