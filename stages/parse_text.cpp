@@ -1,7 +1,6 @@
 #include "stages/parse_text.hpp"
 
 #include <algorithm>
-#include <bit>
 #include <cstdio>
 #include <cstring>
 
@@ -14,6 +13,15 @@ constexpr std::size_t kMaxQuotedBytes = 64;
 using simdjson::dom::element;
 using simdjson::dom::element_type;
 
+// How many bytes of `bits` have their high bit set (no other bit may be): one multiply sums them
+// into the top byte. std::popcount is a call into libgcc on a baseline x86-64 build, ~1 % of the
+// stage bench (docs/bench.md#issue-17-17).
+constexpr std::size_t count_high_bits(std::uint64_t bits) {
+  return static_cast<std::size_t>(((bits >> 7) * 0x0101010101010101ULL) >> 56);
+}
+static_assert(count_high_bits(0) == 0 && count_high_bits(0x8080808080808080ULL) == 8 &&
+              count_high_bits(0x8000000000000080ULL) == 2);
+
 }  // namespace
 
 // simdjson has already checked that every string is valid UTF-8, so code points are the bytes
@@ -25,7 +33,7 @@ std::size_t count_code_points(std::string_view text) {
   for (; i + 8 <= text.size(); i += 8) {
     std::uint64_t word = 0;
     std::memcpy(&word, text.data() + i, sizeof word);
-    continuation_bytes += static_cast<std::size_t>(std::popcount(word & ~(word << 1) & kHighBits));
+    continuation_bytes += count_high_bits(word & ~(word << 1) & kHighBits);
   }
   for (; i < text.size(); ++i) {
     continuation_bytes += (static_cast<unsigned char>(text[i]) & 0xC0) == 0x80;
