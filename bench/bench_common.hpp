@@ -78,8 +78,10 @@ struct SweepFigures {
   std::uint64_t rocksdb_compacted_keys = 0;
 };
 
+// `every_poll`: a checkpoint after every poll of 1 000 records, not at the pipeline's cadence.
 SweepFigures run_sweep_point(const std::shared_ptr<const Registry>& registry, std::int64_t records,
-                             int customers, int partitions, const TopologyOptions& options);
+                             int customers, int partitions, const TopologyOptions& options,
+                             bool every_poll = false);
 
 // A thread of this process, the CPU seconds (user + system) it used and its minor page faults
 // (each ~11 µs on the VM docs/bench.md#issue-17-6 measured).

@@ -53,6 +53,12 @@ int main(int argc, char** argv) {
   app.add_option("--max-customers-per-partition", max_customers,
                  "The in-memory benchmarks' state.max_customers_per_partition")
       ->capture_default_str();
+  std::string sweep_cadence = "pipeline";
+  app.add_option("--sweep-cadence", sweep_cadence,
+                 "With --sweep-json: checkpoints as the pipeline takes them (every 100 ms or "
+                 "25 000 records of a partition) or after every poll of 1 000 records")
+      ->check(CLI::IsMember({"pipeline", "every-poll"}))
+      ->capture_default_str();
   bool sweep_json = false;
   app.add_flag("--sweep-json", sweep_json,
                "Only the state path, once, --stage-records records of --customers customers in "
@@ -111,10 +117,12 @@ int main(int argc, char** argv) {
       score_model == "filter" ? tastesync::ScoreModel::filter : tastesync::ScoreModel::radius;
   stage_options.max_customers_per_partition = max_customers;
   if (sweep_json) {
-    const auto point = tastesync::bench::run_sweep_point(registry, stage_records, customers,
-                                                         stage_partitions, stage_options);
+    const auto point =
+        tastesync::bench::run_sweep_point(registry, stage_records, customers, stage_partitions,
+                                          stage_options, sweep_cadence == "every-poll");
     std::printf(
         "{\"customers\":%d,\"partitions\":%d,\"records\":%lld,\"score_model\":\"%s\","
+        "\"cadence\":\"%s\","
         "\"max_customers_per_partition\":%zu,\"generate_s\":%.3f,\"state_path_s\":%.3f,"
         "\"sightings_per_s\":%.0f,\"events\":%zu,\"evicted\":%zu,\"customers_held\":%zu,"
         "\"rss_start_kib\":%ld,\"rss_records_kib\":%ld,\"rss_after_kib\":%ld,"
@@ -124,7 +132,7 @@ int main(int argc, char** argv) {
         "\"customers_restored\":%zu,\"rocksdb_compacted_sst_bytes\":%llu,"
         "\"rocksdb_compacted_keys\":%llu}\n",
         customers, stage_partitions, static_cast<long long>(point.records), score_model.c_str(),
-        max_customers, point.generate_s, point.state_path_s,
+        sweep_cadence.c_str(), max_customers, point.generate_s, point.state_path_s,
         static_cast<double>(point.records) / point.state_path_s, point.events, point.evicted,
         point.customers_held, point.rss_start_kib, point.rss_records_kib, point.rss_after_kib,
         point.hwm_after_kib, point.rss_state_kib,

@@ -317,7 +317,8 @@ StageFigures run_stage_benchmarks(const std::shared_ptr<const Registry>& registr
 }
 
 SweepFigures run_sweep_point(const std::shared_ptr<const Registry>& registry, std::int64_t count,
-                             int customers, int partitions, const TopologyOptions& options) {
+                             int customers, int partitions, const TopologyOptions& options,
+                             bool every_poll) {
   SweepFigures figures;
   figures.rss_start_kib = resident().rss_kib;
   const auto generating = std::chrono::steady_clock::now();
@@ -326,7 +327,8 @@ SweepFigures run_sweep_point(const std::shared_ptr<const Registry>& registry, st
   figures.records = static_cast<std::int64_t>(records.size());
   figures.rss_records_kib = resident().rss_kib;
 
-  StatePathRun run = run_state_path(registry, records, options, partitions, kRuntimeCadence);
+  StatePathRun run = run_state_path(registry, records, options, partitions,
+                                    every_poll ? kEveryPoll : kRuntimeCadence);
   figures.state_path_s = run.seconds;
   figures.events = run.events;
   figures.evicted = run.evicted;

@@ -2,14 +2,21 @@
 """Issue 17 item 4, cost as the work grows, in one command:
 
     bench/sweep.py [--build build/release] [--customers 10000,100000,1000000]
-                   [--partitions 6,24,96] [--records-per-customer 4] [--cap none]
-                   [--score-model filter] [--repeats 1] [--json FILE]
+                   [--partitions 6,24,96] [--records-per-customer 4] [--min-records 0]
+                   [--cadence pipeline] [--cap none] [--score-model filter] [--repeats 1]
+                   [--json FILE]
 
 For every customers x partitions pair, one `tastesync_bench --sweep-json` process (a fresh
 process each, so no run inherits another's heap) generates CUSTOMERS x RECORDS_PER_CUSTOMER
-sightings, runs them once through the stages and the RocksDB state path (the "with RocksDB state
-path" figure of `tastesync_bench`: a WriteBatch with every partition's checkpoint per 1 000
-records) spread by key over PARTITIONS partitions, and then measures what that state costs:
+sightings (at least MIN_RECORDS), runs them once through the stages and the RocksDB state path
+(the "with RocksDB state path" figure of `tastesync_bench`) spread by key over PARTITIONS
+partitions, and then measures what that state costs. --cadence pipeline (the default) checkpoints
+as the pipeline does, every 100 ms or once a partition holds 25 000 records, so a customer changed
+several times in an interval is written once; --cadence every-poll writes a WriteBatch with every
+partition's checkpoint after every 1 000 records, as sweeps before docs/bench.md#issue-17-17 did.
+At the pipeline's cadence a run shorter than one interval (10 000 customers at 4 records each:
+40 000 records, under 0.1 s) writes a single checkpoint at its end: --min-records gives the small
+points enough records for several (their customers then have longer histories). Per point:
 
 - throughput: sightings/s of the state path (one core, the records pre-generated);
 - resident memory: VmRSS and VmHWM from /proc/self/status after the run while the state is held
@@ -94,6 +101,10 @@ def main():
                         help="comma-separated partition counts")
     parser.add_argument("--records-per-customer", type=float, default=4.0,
                         help="sightings generated per customer (at least ~3 for all to be active)")
+    parser.add_argument("--min-records", type=int, default=0,
+                        help="at least this many records a point (more per customer at the small ones)")
+    parser.add_argument("--cadence", default="pipeline", choices=["pipeline", "every-poll"],
+                        help="when the state path checkpoints (see above)")
     parser.add_argument("--cap", default="none",
                         help="state.max_customers_per_partition: none (the customer count, so "
                              "nothing is evicted), default (the product's), or a number")
@@ -115,8 +126,9 @@ def main():
               f"{'RocksDB MiB':>11} {'B/cust.':>7} {'keys/cust.':>10} {'reopen s':>8} "
               f"{'restore s':>9} {'restored':>9} {'wall s':>7} {'compacted B/c':>13} "
               f"{'compacted keys':>14}")
-    print(f"records per customer {args.records_per_customer:g}, score.model {args.score_model}, "
-          f"cap {args.cap}", flush=True)
+    print(f"records per customer {args.records_per_customer:g} (at least {args.min_records}), "
+          f"checkpoints {args.cadence}, score.model {args.score_model}, cap {args.cap}",
+          flush=True)
     print("(RSS: after the run with the records freed; HWM: the peak, records included; "
           "B/cust., keys/cust.: per customer held)")
     print(header, flush=True)
@@ -124,10 +136,10 @@ def main():
     started = time.monotonic()
     points = [(c, p) for c in customers_list for p in partitions_list for _ in range(args.repeats)]
     for customers, partitions in points:
-        records = max(1, round(customers * args.records_per_customer))
+        records = max(1, args.min_records, round(customers * args.records_per_customer))
         command = [str(bench), "--sweep-json", "--customers", str(customers),
                    "--stage-records", str(records), "--stage-partitions", str(partitions),
-                   "--score-model", args.score_model]
+                   "--score-model", args.score_model, "--sweep-cadence", args.cadence]
         if args.cap == "none":
             command += ["--max-customers-per-partition", str(customers)]
         elif args.cap != "default":
