@@ -84,8 +84,10 @@ void PartitionState::advance_watermark(EpochMs candidate_ms) {
   progress_.watermark_ms = std::max(progress_.watermark_ms, agreed);
 }
 
-void PartitionState::insert(std::string customer_id, CustomerState state) {
-  customers_.insert_or_assign(std::move(customer_id), std::move(state));
+std::pair<std::string_view, CustomerState*> PartitionState::insert(std::string customer_id,
+                                                                   CustomerState state) {
+  const auto entry = customers_.insert_or_assign(std::move(customer_id), std::move(state)).first;
+  return {entry->first, &entry->second};
 }
 
 }  // namespace tastesync

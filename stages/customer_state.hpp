@@ -173,7 +173,9 @@ class PartitionState {
   }
 
   std::size_t size() const { return customers_.size(); }
-  void insert(std::string customer_id, CustomerState state);
+  // Adds a restored customer; returns where its id and state now are (both stay put until the
+  // customer is removed).
+  std::pair<std::string_view, CustomerState*> insert(std::string customer_id, CustomerState state);
 
   // What the partition's QR scans taught about the beacons (score.model filter).
   RoomLevels& room() { return room_; }

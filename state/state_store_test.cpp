@@ -185,6 +185,44 @@ TEST_F(StateStoreTest, RememberedSightingIdsAreRestoredForLiveCustomers) {
   EXPECT_EQ(partition.find("gone"), nullptr);
 }
 
+TEST_F(StateStoreTest, EachCustomersSightingIdsGoToItAmongIdsThatPrefixOneAnother) {
+  // The restore walks the customers and their ids' keys side by side: ids that are prefixes of
+  // one another, bytes below and above the keys' NUL separator and '/', and customers not
+  // restored (expired) between them must still each get their own ids and no one else's.
+  const std::vector<std::string> live = {"a",  "a b", "a!",    "a/",    "a0",
+                                         "ab", "b",   "cust1", "cust10"};
+  const std::vector<std::string> expired = {"a ", "a1", "cust", "cust100"};
+  auto store = open();
+  StateStore::Batch batch;
+  std::uint64_t hash = 1;
+  std::int64_t offset = 0;
+  for (const std::string& id : live) {
+    batch.put_customer(0, id, encoded(kT0 + kLag));
+    batch.put_seen(0, id, hash++, kT0 + kLag, offset++);
+    batch.put_seen(0, id, hash++, kT0 + kLag, offset++);
+  }
+  for (const std::string& id : expired) {
+    batch.put_customer(0, id, encoded(kT0));
+    batch.put_seen(0, id, hash++, kT0, offset++);
+  }
+  batch.set_checkpoint(0, PartitionCheckpoint{offset, {kT0 + kLag + 1}});
+  ASSERT_TRUE(store->write(batch).ok());
+  PartitionState partition;
+  ASSERT_TRUE(store->restore(0, partition).ok());
+  EXPECT_EQ(partition.size(), live.size());
+  hash = 1;
+  for (const std::string& id : live) {
+    const CustomerState* customer = partition.find(id);
+    ASSERT_NE(customer, nullptr) << id;
+    std::vector<std::uint64_t> hashes;
+    for (const SeenSighting& seen : customer->seen) hashes.push_back(seen.id_hash);
+    std::sort(hashes.begin(), hashes.end());
+    EXPECT_EQ(hashes, (std::vector<std::uint64_t>{hash, hash + 1})) << id;
+    hash += 2;
+  }
+  for (const std::string& id : expired) EXPECT_EQ(partition.find(id), nullptr) << id;
+}
+
 TEST_F(StateStoreTest, CompactionExpiresSightingIdsOnTheirOwnShorterHorizon) {
   auto store = open();
   StateStore::Batch batch;
