@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "bench/bench_common.hpp"
+#include "common/clock.hpp"
 #include "pipeline/cadence.hpp"
 #include "stages/topology.hpp"
 #include "state/pending_writes.hpp"
@@ -31,12 +32,6 @@ struct Cadence {
 };
 constexpr Cadence kRuntimeCadence{cadence::kMaxBatch, cadence::kCheckpointIntervalNs};
 constexpr Cadence kEveryPoll{1000, 0};
-
-std::int64_t steady_ns() {
-  return std::chrono::duration_cast<std::chrono::nanoseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
 
 RecordView view(const GeneratedRecord& record, std::int64_t offset) {
   RecordView view;
