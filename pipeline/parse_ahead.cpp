@@ -34,7 +34,7 @@ ParseAhead::ParseAhead(ParseOptions options, std::size_t max_batch, std::size_t 
     : parser_(options),
       max_batch_(max_batch),
       min_batch_(min_batch),
-      claims_(std::make_unique<std::atomic<std::uint8_t>[]>(max_batch)),
+      claims_(std::make_unique<std::atomic<std::uint32_t>[]>(max_batch)),
       results_(max_batch),
       storage_(max_batch) {
   thread_ = std::jthread([this](const std::stop_token& stop) { run(stop); });
@@ -69,7 +69,7 @@ ParseAhead::Batch ParseAhead::start(std::span<const RecordView> records,
 
 const Result<Sighting, ParseError>* ParseAhead::take(std::size_t i) {
   if (!engaged_) return nullptr;
-  std::uint8_t claim = free_;
+  std::uint32_t claim = free_;
   if (claims_[i].compare_exchange_strong(claim, caller, std::memory_order_acq_rel)) return nullptr;
   // The helper has it: at most one parse away, unless it lost its CPU meanwhile; then sleep
   // (the helper notifies) rather than spin on the core it may need.
@@ -114,19 +114,21 @@ void ParseAhead::parse_ahead_of_the_caller() {
   // From the batch's start, as the pipeline thread goes: the helper parses ~2-3 times as fast as
   // the pipeline thread processes, so once past it, it stays ahead and parses nearly all of the
   // batch (docs/design.md#parse-ahead).
+  std::uint64_t taken_here = 0;
   for (std::size_t i = 0; i < records_.size(); ++i) {
-    if (letting_go_.load(std::memory_order_relaxed)) return;
+    if (letting_go_.load(std::memory_order_relaxed)) break;
     if (parse_[i] == 0) continue;
-    std::uint8_t claim = free_;
+    std::uint32_t claim = free_;
     // The pipeline thread has it: go on, ahead of it.
     if (!claims_[i].compare_exchange_strong(claim, helper, std::memory_order_acq_rel)) continue;
     auto parsed = parser_.parse(records_[i]);
     if (parsed) own_views(*parsed, storage_[i]);
     results_[i].emplace(std::move(parsed));
-    parsed_ahead_.fetch_add(1, std::memory_order_relaxed);
+    ++taken_here;
     claims_[i].store(helper_done, std::memory_order_release);
     claims_[i].notify_one();
   }
+  parsed_ahead_.fetch_add(taken_here, std::memory_order_relaxed);
 }
 
 }  // namespace tastesync

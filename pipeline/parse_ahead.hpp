@@ -59,7 +59,9 @@ class ParseAhead {
   std::uint64_t records_offered() const { return offered_; }
 
  private:
-  enum Claim : std::uint8_t { free_, helper, helper_done, caller };
+  // Four bytes, the size futexes wait on: notifying a byte-sized atomic is a locked add to a
+  // counter libstdc++ shares between atomics, once per record, even with nobody waiting.
+  enum Claim : std::uint32_t { free_, helper, helper_done, caller };
 
   void finish();
   void run(const std::stop_token& stop);
@@ -68,13 +70,15 @@ class ParseAhead {
   SightingParser parser_;  // the helper's own: one parser per thread (parse.hpp)
   std::size_t max_batch_;
   std::size_t min_batch_;
-  std::unique_ptr<std::atomic<std::uint8_t>[]> claims_;
+  std::unique_ptr<std::atomic<std::uint32_t>[]> claims_;
   std::vector<std::optional<Result<Sighting, ParseError>>> results_;
   std::vector<std::string> storage_;  // what a helper-parsed sighting's views point into
   std::span<const RecordView> records_;
   std::span<const std::uint8_t> parse_;
   bool engaged_ = false;
   std::uint64_t offered_ = 0;
+  // Added to once per batch: a per-record add kept this line, which take() reads for every
+  // record, moving between the two threads' caches.
   std::atomic<std::uint64_t> parsed_ahead_{0};
   // idle -> offered (start) -> taken (the helper) -> idle, or offered -> idle (finish() before
   // the helper woke: the pipeline thread never waits for a helper that got no CPU).
