@@ -45,8 +45,14 @@ std::string uuid_for(std::int64_t i) {
   return text;
 }
 
-// A CustomerIdentified v1 record as the pipeline writes it: 1 000 customers, a few seconds apart.
-std::string event_json(std::int64_t i, EpochMs start_ms) {
+// The customers the events go round by default: a batch of the sink's default size then holds a
+// customer's events several times, which its PostgreSQL upsert aggregates (--customers changes
+// it: docs/bench.md#issue-17-18).
+constexpr std::int64_t kCustomers = 1000;
+
+// A CustomerIdentified v1 record as the pipeline writes it: event i of `customers` going round,
+// 5 ms apart.
+std::string event_json(std::int64_t i, EpochMs start_ms, std::int64_t customers = kCustomers) {
   char text[1024];
   std::snprintf(
       text, sizeof text,
@@ -56,7 +62,7 @@ std::string event_json(std::int64_t i, EpochMs start_ms) {
       R"("detected_at":"%s","store_id":"store%lld","location_type":"table","source":"beacon",)"
       R"("beacon_id":"%s","sighting_id":"s%lld","identification":"move"}})",
       uuid_for(i).c_str(), format_canonical_string(start_ms + i * 5).c_str(),
-      static_cast<long long>(i % 1000), static_cast<long long>(i % 12 + 1),
+      static_cast<long long>(i % customers), static_cast<long long>(i % 12 + 1),
       static_cast<long long>(i % 12 + 1), format_canonical_string(start_ms + i * 5).c_str(),
       static_cast<long long>(i % 10), uuid_for(1000000000 + i % 120).c_str(),
       static_cast<long long>(i));
@@ -64,12 +70,13 @@ std::string event_json(std::int64_t i, EpochMs start_ms) {
 }
 
 // Events first .. first + count - 1: another range gives other ids and later times.
-std::vector<SinkEvent> make_events(std::int64_t first, std::int64_t count, EpochMs start_ms) {
+std::vector<SinkEvent> make_events(std::int64_t first, std::int64_t count, EpochMs start_ms,
+                                   std::int64_t customers) {
   SinkEventParser parser;
   std::vector<SinkEvent> events;
   events.reserve(static_cast<std::size_t>(count));
   for (std::int64_t i = first; i < first + count; ++i) {
-    events.push_back(std::move(parser.parse(event_json(i, start_ms)).value()));
+    events.push_back(std::move(parser.parse(event_json(i, start_ms, customers)).value()));
   }
   return events;
 }
@@ -429,13 +436,18 @@ void outage_drain(int rate_per_s, std::chrono::seconds outage) {
 int main(int argc, char** argv) try {
   CLI::App app{"tastesync sink figures (issue 8)"};
   std::int64_t events = 200000;
-  std::size_t batch = 1000;
+  // As many events per write as the sink's batches hold at most, out of the box.
+  auto batch = static_cast<std::size_t>(tastesync::SinkRunnerOptions{}.batch_max_records);
+  std::int64_t customers = tastesync::bench::kCustomers;
   int outage_s = 60;
   int rate = 1000;
   std::string sinks = "postgres,redis";
   int rounds = 3;
   app.add_option("--events", events, "Events per throughput run")->capture_default_str();
   app.add_option("--batch", batch, "Events per write")->capture_default_str();
+  app.add_option("--customers", customers, "Customers the throughput runs' events go round")
+      ->capture_default_str()
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000000}));
   app.add_option("--outage", outage_s, "Seconds of PostgreSQL outage (0: skip)")
       ->capture_default_str();
   app.add_option("--rate", rate, "Events/s produced around the outage")->capture_default_str();
@@ -446,9 +458,11 @@ int main(int argc, char** argv) try {
       ->check(CLI::Range(1, 20));
   CLI11_PARSE(app, argc, argv);
   const auto start_ms = tastesync::wall_clock_ms() - 60000;
+  std::printf("throughput runs: events going round %lld customers, in writes of %zu events\n",
+              static_cast<long long>(customers), batch);
   tastesync::bench::Rounds list;
   for (int round = 0; round < rounds; ++round) {
-    list.push_back(tastesync::bench::make_events(round * events, events, start_ms));
+    list.push_back(tastesync::bench::make_events(round * events, events, start_ms, customers));
   }
   if (sinks.find("postgres") != std::string::npos) {
     tastesync::bench::postgres_throughput(list, batch);

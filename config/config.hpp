@@ -88,7 +88,7 @@ struct RedisConfig {
 };
 
 struct SinkConfig {
-  int batch_max_records = 1000;  // sink.batch_max_records
+  int batch_max_records = 5000;  // sink.batch_max_records
   int batch_max_wait_ms = 100;   // sink.batch_max_wait_ms
   int backoff_initial_ms = 100;  // sink.backoff_initial_ms
   int backoff_max_ms = 5000;     // sink.backoff_max_ms (capped at 5 s: docs/contract.md#sinks)

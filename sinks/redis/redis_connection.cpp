@@ -161,9 +161,9 @@ std::optional<RedisConnectionError> RedisConnection::flush() {
   const int appended =
       redisAppendFormattedCommand(context_.get(), pending_.data(), pending_.size());
   pending_.clear();
-  // A default sink batch is ~400 KB; one of sink.batch_max_records = 100 000 must not hold its
-  // ~40 MB for good.
-  constexpr std::size_t kKeptCapacity = 1 << 20;
+  // A default sink batch (5 000 events) is ~2 MB; one of sink.batch_max_records = 100 000 must
+  // not hold its ~40 MB for good.
+  constexpr std::size_t kKeptCapacity = 4 << 20;
   if (pending_.capacity() > kKeptCapacity) std::string().swap(pending_);
   if (appended != REDIS_OK) return fail("append");
   const SigpipeBlockedInThisThread sigpipe_blocked;

@@ -41,9 +41,9 @@ struct RedisBatchFailure {
 class RedisWriter {
  public:
   // Events per EVALSHA: what they share (the erasure lookup, type checks, each present set's
-  // trim, each beacon's write) is done once per call. 1 024 holds a whole batch of the sink
-  // (sink.batch_max_records, 1 000) and blocks Redis for ~13 ms on this VM; 256 took a tenth more
-  // of Redis' CPU per event (docs/bench.md#redis-writer-cpu).
+  // trim, each beacon's write) is done once per call. 1 024 blocks Redis for ~13 ms on this VM
+  // (a sink batch of sink.batch_max_records, 5 000, is five calls); 256 took a tenth more of
+  // Redis' CPU per event (docs/bench.md#redis-writer-cpu).
   static constexpr std::size_t kEventsPerCall = 1024;
 
   explicit RedisWriter(RedisOptions options, std::size_t events_per_call = kEventsPerCall);
