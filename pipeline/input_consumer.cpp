@@ -87,7 +87,6 @@ InputConsumer::InputConsumer(const Config& config, AssignmentListener& listener,
   handle_ = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(conf));
   // Serve statistics and other events from consume() too.
   rd_kafka_poll_set_consumer(handle_.get());
-  queue_.reset(rd_kafka_queue_get_consumer(handle_.get()));
   // 0 turns librdkafka's timer off; the caught-up commit then keeps to one a second.
   const std::int64_t interval_ms = integer_property("auto.commit.interval.ms", 5000);
   auto_commit_interval_ns_ = (interval_ms > 0 ? interval_ms : 1000) * 1'000'000;
@@ -146,21 +145,13 @@ void InputConsumer::start_waker() {
 
 std::size_t InputConsumer::consume(std::vector<KafkaMessage>& out, std::size_t max,
                                    int timeout_ms) {
+  std::size_t count = 0;
   if (waker_) waker_->before_take(max);
-  // The first record may wait; the rest are only what is already fetched (no timeout), so a
-  // record never waits for a batch to fill.
-  if (max == 0) return 0;
-  rd_kafka_message_t* first = rd_kafka_consumer_poll(handle_.get(), timeout_ms);
-  if (first == nullptr) return 0;
-  taken_.resize(max);
-  taken_[0] = first;
-  std::size_t count = 1;
-  if (max > 1) {
-    const ssize_t more = rd_kafka_consume_batch_queue(queue_.get(), 0, taken_.data() + 1, max - 1);
-    if (more > 0) count += static_cast<std::size_t>(more);
-  }
-  for (std::size_t i = 0; i < count; ++i) {
-    rd_kafka_message_t* message = taken_[i];
+  // The first record may wait; the rest are only what is already fetched, so a record never
+  // waits for a batch to fill.
+  for (int wait = timeout_ms; count < max; wait = 0) {
+    rd_kafka_message_t* message = rd_kafka_consumer_poll(handle_.get(), wait);
+    if (message == nullptr) break;
     if (message->err == RD_KAFKA_RESP_ERR_NO_ERROR && brokers_down_) {
       if (fetched_before_down_ > 0) {
         --fetched_before_down_;
@@ -169,6 +160,7 @@ std::size_t InputConsumer::consume(std::vector<KafkaMessage>& out, std::size_t m
       }
     }
     out.emplace_back(message);
+    ++count;
   }
   return count;
 }

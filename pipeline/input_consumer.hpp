@@ -115,10 +115,6 @@ class InputConsumer {
   bool transactional_;
   std::string topic_;
   KafkaHandle handle_;
-  // The consumer's queue, from which consume() takes what is already fetched in one call: one
-  // message a call paid a clock read and a wake-up check each (docs/bench.md#issue-17-18).
-  KafkaQueue queue_;
-  std::vector<rd_kafka_message_t*> taken_;  // reused by consume()
   bool closed_ = false;
   bool abandoned_ = false;
   bool brokers_down_ = false;
