@@ -125,7 +125,11 @@ void ParseAhead::parse_ahead_of_the_caller() {
     if (parsed) own_views(*parsed, storage_[i]);
     results_[i].emplace(std::move(parsed));
     ++taken_here;
-    claims_[i].store(helper_done, std::memory_order_release);
+    // Sequentially consistent: notify_one() then reads whether anyone waits, and a release store
+    // may be passed by that read (x86 lets a load overtake an earlier store), so a take() that
+    // began to wait in between would sleep on a record already parsed. The old byte-sized claims
+    // got that order from the locked add their notify made.
+    claims_[i].store(helper_done, std::memory_order_seq_cst);
     claims_[i].notify_one();
   }
   parsed_ahead_.fetch_add(taken_here, std::memory_order_relaxed);

@@ -60,7 +60,9 @@ class ParseAhead {
 
  private:
   // Four bytes, the size futexes wait on: notifying a byte-sized atomic is a locked add to a
-  // counter libstdc++ shares between atomics, once per record, even with nobody waiting.
+  // counter libstdc++ shares between atomics, once per record, even with nobody waiting; a
+  // 4-byte one only reads whether anyone waits (hence the helper's sequentially consistent
+  // store before it).
   enum Claim : std::uint32_t { free_, helper, helper_done, caller };
 
   void finish();
