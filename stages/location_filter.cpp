@@ -272,7 +272,11 @@ double LocationFilter::evidence_weight(const CustomerState& state, const Uuid& b
 double LocationFilter::weigh_evidence(CustomerState& state, double weight, double tx_power_dbm,
                                       double corrected_rssi_dbm, double radius_m) const {
   const double level = corrected_rssi_dbm - tx_power_dbm - state.level_offset_db;
-  return std::pow(likelihood_ratio(level, radius_m, evidence_sigma_db(state)), weight);
+  const double ratio = likelihood_ratio(level, radius_m, evidence_sigma_db(state));
+  // The default weight, for every reading a second or more after its beacon's last: a square
+  // root is a fraction of pow's cost (docs/bench.md#issue-17-19).
+  if (weight == 0.5) return std::sqrt(ratio);
+  return std::pow(ratio, weight);
 }
 
 void LocationFilter::learn_scatter(CustomerState& state, const BeaconTrack& track, EpochMs t_ms,
