@@ -8,16 +8,27 @@ namespace tastesync {
 std::optional<SeenSighting> Dedupe::admit_hashed(CustomerState& state, std::uint64_t hash,
                                                  EpochMs t_ms) const {
   const EpochMs oldest_kept = std::max(state.last_activity_ms, t_ms) - options_.duplicate_window_ms;
+  // prune()'s cut: oldest_kept when the caller keeps the contract (last activity includes t_ms).
+  const EpochMs cut = state.last_activity_ms - options_.duplicate_window_ms;
+  // One pass both answers and prunes (docs/bench.md#issue-17-19): in a steady stream every
+  // record ages one id out of the window, and a scan then an erase_if read the list twice.
   // Entries past the window never count, whether or not they were pruned yet: a restored list
   // and a live one must answer alike.
-  const bool seen = std::any_of(state.seen.begin(), state.seen.end(), [&](const SeenSighting& s) {
-    return s.id_hash == hash && s.t_ms >= oldest_kept &&
-           std::abs(s.t_ms - t_ms) <= options_.duplicate_window_ms;
-  });
+  bool seen = false;
+  auto kept = state.seen.begin();
+  for (auto entry = state.seen.begin(); entry != state.seen.end(); ++entry) {
+    if (entry->t_ms < cut) continue;
+    seen |= entry->id_hash == hash && entry->t_ms >= oldest_kept &&
+            std::abs(entry->t_ms - t_ms) <= options_.duplicate_window_ms;
+    if (kept != entry) *kept = *entry;
+    ++kept;
+  }
+  state.seen.erase(kept, state.seen.end());
   if (seen) return std::nullopt;
   const SeenSighting remembered{hash, t_ms};
   state.seen.push_back(remembered);
-  prune(state);
+  // What the pass left to prune(): an id that arrives already past the window, or the cap.
+  if (t_ms < cut || state.seen.size() > CustomerState::kMaxSeen) prune(state);
   return remembered;
 }
 
