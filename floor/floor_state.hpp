@@ -85,7 +85,8 @@ class FloorState {
   std::chrono::milliseconds presence_timeout_;
   bool mask_ids_;
   std::mutex parse_mutex_;  // taken before mutex_, never inside it
-  simdjson::dom::parser parser_;
+  simdjson::ondemand::parser parser_;
+  std::string padded_;  // the event with simdjson's padding after it, reused
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   struct IdHash {

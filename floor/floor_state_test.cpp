@@ -116,6 +116,32 @@ TEST(FloorState, WhatIsNotACustomerIdentifiedEventIsIgnored) {
   EXPECT_EQ(floor.version(), 1u);
 }
 
+// Events come from a topic anyone with access can write to (the gRPC follower reads them all).
+TEST(FloorState, AnEventWhoseFieldsCannotBeReadIsIgnored) {
+  FloorState floor = floor_of();
+  const std::string fields =
+      R"("store_id":"store100","location":"Table 3","location_type":"table",)"
+      R"("detected_at":"2026-12-05T12:00:00.000Z")";
+  for (const std::string& bad : {
+           std::string("not json"),
+           std::string("\0\0\0", 3),
+           std::string(R"({"data":[]})"),
+           std::string(R"({"data":"cust-1"})"),
+           std::string(R"({"data":{"customer_id":"cust-1"}})"),
+           std::string(R"({"data":{"customer_id":"cust-1",)") + fields,
+           R"({"data":{"customer_id":"\u00zz",)" + fields + "}}",
+           R"({"data":{"customer_id":"cust-1,)" + fields + "}}",
+           R"({"data":{"customer_id":7,)" + fields + "}}",
+           std::string(100000, '['),
+       }) {
+    floor.apply(bad, 0);
+  }
+  EXPECT_EQ(floor.version(), 1u);
+  // The same fields in a readable event are applied.
+  floor.apply(R"({"data":{"customer_id":"cust-1",)" + fields + "}}", 0);
+  EXPECT_EQ(floor.version(), 2u);
+}
+
 TEST(FloorState, AWaiterWakesOnAChangeAndOnStop) {
   FloorState floor = floor_of();
   const auto now = [] { return std::int64_t{0}; };
