@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -140,6 +141,36 @@ TEST(EventTime, FormatThenParseIsTheIdentity) {
     ASSERT_EQ(text.size(), kCanonicalTimeLength);
     EXPECT_EQ(parse_rfc3339(std::string_view(text.data(), text.size())), ms) << ms;
   }
+}
+
+// The canonical form is read by a path of its own (docs/bench.md#issue-17-19); the same instant
+// written another way (+00:00 for Z) goes the general way, and both must agree, everywhere in the
+// four-digit years.
+TEST(EventTime, TheCanonicalFormReadsAsTheSameInstantWrittenAnotherWay) {
+  std::uint64_t step = 0x9e3779b97f4a7c15ULL;
+  for (int i = 0; i < 20000; ++i) {
+    step = step * 6364136223846793005ULL + 1442695040888963407ULL;
+    const EpochMs ms = kFirstCanonicalMs +
+                       static_cast<EpochMs>(step % static_cast<std::uint64_t>(
+                                                       kLastCanonicalMs - kFirstCanonicalMs + 1));
+    const std::string canonical = format_canonical_string(ms);
+    const std::string offset = canonical.substr(0, canonical.size() - 1) + "+00:00";
+    ASSERT_EQ(parse_rfc3339(canonical), ms) << canonical;
+    ASSERT_EQ(parse_rfc3339(offset), ms) << offset;
+  }
+}
+
+TEST(EventTime, ACanonicalLookingTextThatIsNoInstantIsRejected) {
+  for (const char* text :
+       {"2025-02-29T00:00:00.000Z", "2100-02-29T00:00:00.000Z", "2025-04-31T00:00:00.000Z",
+        "2025-13-01T00:00:00.000Z", "2025-00-10T00:00:00.000Z", "2025-01-00T00:00:00.000Z",
+        "2025-01-01T24:00:00.000Z", "2025-01-01T23:60:00.000Z", "2025-01-01T23:59:60.000Z",
+        "2025-01-01T00:00:00.00aZ", "2025-01-01T00:00:00.000Y", "2025-01-01 00:00:00.000Z",
+        "2025/01/01T00:00:00.000Z", "+025-01-01T00:00:00.000Z"}) {
+    EXPECT_EQ(parse_rfc3339(text), std::nullopt) << text;
+  }
+  // Lower-case t and z are not the canonical form but are RFC 3339: the general path reads them.
+  EXPECT_EQ(parse_rfc3339("2024-02-29t23:59:59.999z"), 1709251199999);
 }
 
 }  // namespace
