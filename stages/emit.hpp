@@ -21,9 +21,9 @@ inline constexpr Uuid kEventIdNamespace = {0x7f, 0x1c, 0x2b, 0x9e, 0x4d, 0x3a, 0
 Uuid event_id_for(std::string_view customer_id, std::string_view store_id,
                   std::string_view location, EpochMs detected_at_ms, std::string_view sighting_id);
 
-// Serialises CustomerIdentified v1 with rapidjson's Writer (its escaping, not ours). One
-// instance per thread; the buffers are reused, so the views returned stay valid until the next
-// write().
+// Serialises CustomerIdentified v1: its fixed parts as they are, and its numbers and every string
+// that needs escaping through rapidjson's Writer (its escaping, not ours). One instance per
+// thread; the buffers are reused, so the views returned stay valid until the next write().
 class EventWriter {
  public:
   EventWriter();

@@ -2,6 +2,11 @@
 
 #include <gtest/gtest.h>
 #include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+
+#include <string>
+#include <tuple>
 
 #include "stages/registry.hpp"
 
@@ -34,6 +39,125 @@ struct Table3 {
     return Identification{0, &location, &beacon, -50, confidence};
   }
 };
+
+// The event as rapidjson's Writer makes it member by member: how EventWriter wrote it until
+// docs/bench.md#issue-17-19, kept here as the oracle its output must equal byte for byte.
+std::string reference_event(const Sighting& sighting, const Identification& identification,
+                            IdentificationKind kind, EpochMs emitted_at_ms) {
+  rapidjson::StringBuffer buffer;
+  rapidjson::Writer<rapidjson::StringBuffer> out(buffer);
+  const auto string = [&](std::string_view text) {
+    out.String(text.data(), static_cast<rapidjson::SizeType>(text.size()));
+  };
+  const Location& location = *identification.location;
+  const std::string event_id =
+      format_uuid_string(event_id_for(sighting.customer_id, location.store_id, location.name,
+                                      sighting.detected_at_ms, sighting.sighting_id));
+  out.StartObject();
+  out.Key("event_id");
+  string(event_id);
+  out.Key("event_type");
+  string("CustomerIdentified");
+  out.Key("timestamp");
+  string(format_canonical_string(emitted_at_ms));
+  out.Key("version");
+  string("v1");
+  out.Key("data");
+  out.StartObject();
+  out.Key("customer_id");
+  string(sighting.customer_id);
+  out.Key("location");
+  string(location.name);
+  out.Key("confidence");
+  out.Double(identification.confidence);
+  if (identification.beacon != nullptr) {
+    out.Key("beacon");
+    out.StartObject();
+    out.Key("uuid");
+    string(format_uuid_string(identification.beacon->uuid));
+    out.Key("major");
+    out.Uint(identification.beacon->major);
+    out.Key("minor");
+    out.Uint(identification.beacon->minor);
+    out.Key("rssi");
+    out.Int(identification.rssi_dbm);
+    out.EndObject();
+  }
+  out.Key("detected_at");
+  string(format_canonical_string(sighting.detected_at_ms));
+  out.Key("store_id");
+  string(location.store_id);
+  out.Key("location_type");
+  string(location_type_name(location.type));
+  out.Key("source");
+  string(sighting.source == Source::qr ? "qr" : "beacon");
+  if (identification.beacon != nullptr) {
+    out.Key("beacon_id");
+    string(format_uuid_string(identification.beacon->beacon_id));
+  } else {
+    out.Key("qr_code");
+    string(sighting.qr_code);
+  }
+  out.Key("sighting_id");
+  string(sighting.sighting_id);
+  out.Key("identification");
+  string(identification_kind_name(kind));
+  out.EndObject();
+  out.EndObject();
+  return {buffer.GetString(), buffer.GetSize()};
+}
+
+TEST(Emit, EventsAreWhatRapidjsonsWriterMakesOfThem) {
+  Table3 table;
+  EventWriter writer;
+  std::size_t compared = 0;
+  const auto expect_same = [&](const Sighting& sighting, const Identification& identification,
+                               IdentificationKind kind, EpochMs emitted_at_ms) {
+    const auto event = writer.write(sighting, identification, kind, emitted_at_ms);
+    ASSERT_EQ(std::string(event.value),
+              reference_event(sighting, identification, kind, emitted_at_ms));
+    ++compared;
+  };
+  // Every byte in every string that comes from outside, alone and among others.
+  for (int byte = 0; byte < 256; ++byte) {
+    const std::string one(1, static_cast<char>(byte));
+    const std::string among = "a" + one + "b\xc3\xa9" + one;
+    for (const std::string& text : {one, among}) {
+      const std::string sighting_id = text + "-id";  // a Sighting views its strings
+      Sighting sighting = example_sighting();
+      sighting.customer_id = text;
+      sighting.sighting_id = sighting_id;
+      table.location.name = text;
+      table.location.store_id = "store" + text;
+      expect_same(sighting, table.identification(0.9), IdentificationKind::arrival, byte);
+      sighting.source = Source::qr;
+      sighting.qr_code = text;
+      expect_same(sighting, Identification{0, &table.location, nullptr, 0, 1.0},
+                  IdentificationKind::move, -byte);
+    }
+  }
+  // The numbers at their ends, every kind and location type.
+  table.location.name = "Table 3";
+  table.location.store_id = "store100";
+  for (const double confidence : {0.0, 0.001, 0.5, 0.8, round_confidence(0.8125), 0.999, 1.0}) {
+    for (const auto& [major, minor, rssi] :
+         {std::tuple{0, 0, -100}, std::tuple{65535, 65535, -1}, std::tuple{100, 13, -50}}) {
+      table.beacon.major = static_cast<std::uint16_t>(major);
+      table.beacon.minor = static_cast<std::uint16_t>(minor);
+      for (const auto kind : {IdentificationKind::arrival, IdentificationKind::move,
+                              IdentificationKind::still_here}) {
+        for (const auto type :
+             {LocationType::entrance, LocationType::table, LocationType::counter}) {
+          table.location.type = type;
+          expect_same(example_sighting(),
+                      Identification{0, &table.location, &table.beacon, rssi, confidence}, kind,
+                      kLastCanonicalMs);
+        }
+      }
+    }
+  }
+  EXPECT_EQ(compared, 256u * 2 * 2 + 7u * 3 * 3 * 3);
+}
 
 TEST(Emit, EventIdMatchesTheSpecTestVector) {
   const Uuid id =
