@@ -287,7 +287,7 @@ def main():
                               "--consumer-mode", "assign", "--output-topic", f"out-{group}",
                               "--dlq-topic", f"dlq-{group}", "--state-dir", work / f"state-{group}",
                               "--metrics-port", str(port)], f"{group}.log")
-            first = last = first_output = all_consumed = polled = ahead = wakes = None
+            first = last = first_output = all_consumed = polled = ahead = wakes = events = None
             while time.monotonic() - launched < 300 and pipeline.poll() is None:
                 consumed = counter(port, "tastesync_records_consumed_total")
                 now = time.monotonic()
@@ -319,6 +319,7 @@ def main():
                     # None: a binary from before these metrics (--compare).
                     ahead = counter(port, "tastesync_records_parsed_ahead_total")
                     wakes = counter(port, "tastesync_fetch_wakes_total")
+                    events = counter(port, "tastesync_events_delivered_total")
                     break
                 time.sleep(0.02)
             if observer.poll() is None:
@@ -342,6 +343,10 @@ def main():
             if ahead is not None and wakes is not None:
                 poll_note += (f"; parsed on the parse thread {ahead / held:.0%} of the records; "
                               f"{wakes:.0f} fetch wakes")
+            if events is not None:
+                # Some costs are per event, not per record (the event's JSON, its headers, the
+                # floor view): how many records made one says what they weigh.
+                poll_note += f"; {events / held * 1000:.0f} events per 1 000 records"
             pipeline_runs.append((order, pipeline_binary, rate, startup))
             which = f" [{pipeline_binary}]" if args.compare else ""
             print(f"  pipeline run {run} (at {order}){which}: {rate:9.0f} records/s "
