@@ -25,9 +25,10 @@ FloorState::FloorState(std::vector<FloorLocation> locations,
 void FloorState::apply(std::string_view event_json, std::int64_t now_ms) {
   // One parser kept (its buffers reused): a parser made per event cost the pipeline thread an
   // allocation per event (docs/bench.md, issue 17). Only one thread applies events at a time.
-  // On demand: five strings of one object are read, and a document parsed whole into a tape for
-  // them was ~5 % of the pipeline thread (docs/bench.md#issue-17-19). What the view does not read
-  // is not validated; a broken event still shows nothing, as the strings it needs are checked.
+  // On demand: five strings of one object are read, and parsing the whole document into a tape
+  // for them was about a quarter of the view's cost on the pipeline thread
+  // (docs/bench.md#issue-17-19). What the view does not read is not validated; an event whose
+  // five strings cannot be read shows nothing.
   const std::lock_guard parsing(parse_mutex_);
   padded_.assign(event_json);
   padded_.append(simdjson::SIMDJSON_PADDING, '\0');
