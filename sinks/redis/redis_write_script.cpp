@@ -6,6 +6,12 @@ namespace tastesync {
 // a retried batch never moves anything backwards in time and applying the same event twice
 // changes nothing:
 //
+// - An event marked superseded (a newer event of the same customer follows it in the batch, with
+//   no erasure between: RedisWriter::mark_superseded) writes only its beacon's hash. The customer
+//   hash and the present sets end as the batch's newest event of that customer leaves them,
+//   which is what its events one by one leave (newer wins); the writes that a later event would
+//   overwrite are not made (docs/storage.md#sinks, RedisWriterTest.
+//   ABatchLeavesForReadersWhatItsEventsOneBatchEachLeave).
 // - One call applies a chunk of events, in their order, with the same outcome as one call per
 //   event (RedisWriterTest.AChunkLeavesWhatOneCallPerEventLeaves). What a chunk shares is done
 //   once: the erasure lookup (one HMGET), each key's type check, each present set's trim and
@@ -39,7 +45,7 @@ namespace tastesync {
 //   type (WRONGTYPE) rejects that event before it changed anything: a rejected event leaves no
 //   trace, and the chunk's other events are applied. Its place in the reply is the error.
 const std::string_view kRedisWriteScript = R"lua(
-local stride, now_ms = 14, tonumber(ARGV[1])
+local stride, now_ms = 15, tonumber(ARGV[1])
 local count = (#ARGV - 1) / stride
 local customer_ttl_ms, present_window_ms, beacon_ttl_ms = 3600000, 180000, 86400000
 
@@ -87,8 +93,12 @@ for event = 1, count do
     local customer_key = 'customer:' .. customer_id
     local present_key = 'store:' .. store_id .. ':present'
     local beacon_key = field(event, 10) ~= '' and 'beacon:' .. field(event, 10)
-    local customer = redis.pcall('HMGET', customer_key, 'detected_at_ms', 'event_id', 'store_id')
-    local failure = failure_of(customer) or type_failure(present_key, customer_id)
+    local superseded = field(event, 15) ~= ''
+    local customer, failure = nil, false
+    if not superseded then
+      customer = redis.pcall('HMGET', customer_key, 'detected_at_ms', 'event_id', 'store_id')
+      failure = failure_of(customer) or type_failure(present_key, customer_id)
+    end
     local beacon = nil
     if not failure and beacon_key then
       beacon = beacons[beacon_key]
@@ -102,7 +112,7 @@ for event = 1, count do
       failure = beacon.failure
     end
     local write_customer, left_store_key = false, false
-    if not failure then
+    if not failure and not superseded then
       write_customer = detected_at_ms + customer_ttl_ms > now_ms and
         newer_than(customer, detected_at_ms, event_id)
       if write_customer and customer[3] and customer[3] ~= store_id then

@@ -30,6 +30,9 @@ enum RedisScriptArgument : int {
   kArgBeaconMajor,
   kArgBeaconMinor,
   kArgCustomerHash,  // customer_hash(customer_id): its key in tastesync:forgotten
+  // "1": a newer event of the same customer comes later in the batch, so this one writes only
+  // its beacon's hash (redis_write_script.cpp); "" otherwise.
+  kArgSuperseded,
   kRedisScriptArgumentCount,
 };
 

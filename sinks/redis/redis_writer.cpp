@@ -142,6 +142,7 @@ Result<RedisWriter::Pass, RedisBatchFailure> RedisWriter::run(std::span<const Si
                                                               std::size_t events_per_call) {
   // Consecutive events share a call, up to events_per_call; an erasure is a call of its own, so
   // the order of writes and erasures stays the batch's.
+  mark_superseded(events, indices);
   std::vector<std::span<const std::size_t>> calls;
   for (std::size_t at = 0; at < indices.size();) {
     std::size_t end = at + 1;
@@ -209,6 +210,35 @@ Result<RedisWriter::Pass, RedisBatchFailure> RedisWriter::run(std::span<const Si
   return pass;
 }
 
+void RedisWriter::mark_superseded(std::span<const SinkEvent> events,
+                                  std::span<const std::size_t> indices) {
+  // The script's order (redis_write_script.cpp): a later detected_at, or the same millisecond
+  // and a greater event_id. Of two equal events the later one writes; the same event twice
+  // leaves what it leaves once.
+  const auto newer_or_same = [](const SinkEvent& a, const SinkEvent& b) {
+    if (a.detected_at_ms != b.detected_at_ms) return a.detected_at_ms > b.detected_at_ms;
+    return a.event_id >= b.event_id;
+  };
+  superseded_.assign(events.size(), false);
+  newest_.clear();
+  for (const std::size_t index : indices) {
+    const SinkEvent& event = events[index];
+    if (event.forget_request) {
+      // An erasure is applied between the events before and after it: none supersedes across.
+      newest_.clear();
+      continue;
+    }
+    auto [held, inserted] = newest_.try_emplace(event.customer_id, index);
+    if (inserted) continue;
+    if (newer_or_same(event, events[held->second])) {
+      superseded_[held->second] = true;
+      held->second = index;
+    } else {
+      superseded_[index] = true;
+    }
+  }
+}
+
 void RedisWriter::append_call(std::span<const SinkEvent> events, std::span<const std::size_t> call,
                               EpochMs now_ms) {
   const SinkEvent& first = events[call.front()];
@@ -250,6 +280,7 @@ void RedisWriter::append_call(std::span<const SinkEvent> events, std::span<const
     argv[kArgBeaconMajor] = event.beacon_major ? keep(std::to_string(*event.beacon_major)) : "";
     argv[kArgBeaconMinor] = event.beacon_minor ? keep(std::to_string(*event.beacon_minor)) : "";
     argv[kArgCustomerHash] = keep(customer_hash(event.customer_id));
+    argv[kArgSuperseded] = superseded_[index] ? "1" : "";
     command_.insert(command_.end(), argv.begin(), argv.end());
   }
   connection_.append(command_);

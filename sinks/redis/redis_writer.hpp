@@ -5,6 +5,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "common/event_time.hpp"
@@ -17,8 +18,8 @@ namespace tastesync {
 
 // The batch was applied, except the rejected events (sorted by index): those Redis refused for
 // their content (e.g. WRONGTYPE: the key holds another type), which changed nothing. The counts say
-// how many events changed each kind of key; the others were older than what Redis holds or out of
-// window.
+// how many events changed each kind of key; the others were older than what Redis holds, out of
+// window, or superseded by a newer event of their customer in the batch.
 struct RedisBatchWritten {
   std::vector<SinkRejection> rejected;
   std::size_t customers_written = 0;
@@ -67,6 +68,9 @@ class RedisWriter {
                                       std::size_t events_per_call);
   void append_call(std::span<const SinkEvent> events, std::span<const std::size_t> call,
                    EpochMs now_ms);
+  // Sets superseded_ for the events of `indices`: those a newer event of the same customer
+  // follows, with no erasure between them (docs/storage.md#sinks).
+  void mark_superseded(std::span<const SinkEvent> events, std::span<const std::size_t> indices);
 
   RedisConnection connection_;
   std::size_t events_per_call_;
@@ -75,6 +79,8 @@ class RedisWriter {
   // Reused for every call: hiredis copies the arguments when a command is appended.
   std::vector<std::string> derived_;
   std::vector<std::string_view> command_;
+  std::vector<bool> superseded_;                              // by index into the batch
+  std::unordered_map<std::string_view, std::size_t> newest_;  // customer id -> index
 };
 
 }  // namespace tastesync

@@ -238,12 +238,9 @@ std::map<std::string, std::string> without_present_expiry(std::map<std::string, 
   return keys;
 }
 
-// The chunked script (redis_write_script.cpp) against its definition: a batch written in one
-// write() leaves the same keys, fields, scores, expiries and counts as its events written one per
-// write(). Customers come back, move between stores, age out of the present window and the hour,
-// share beacons and are erased between chunks. Written once in calls of the default size (each
-// stretch between erasures is one call) and once in calls of 64 events.
-TEST_F(RedisWriterTest, AChunkLeavesWhatOneCallPerEventLeaves) {
+// Customers come back, move between stores, age out of the present window and the hour, share
+// beacons and are erased between chunks; events arrive out of order.
+std::vector<SinkEvent> mixed_events(EpochMs now_ms) {
   std::mt19937 random(17);
   const auto below = [&random](std::uint32_t bound) { return random() % bound; };
   const std::array<std::string, 3> stores = {"storeA", "storeB", "storeC"};
@@ -254,20 +251,73 @@ TEST_F(RedisWriterTest, AChunkLeavesWhatOneCallPerEventLeaves) {
     const int table = 1 + static_cast<int>(below(6));
     const EpochMs age = below(10) == 0 ? kHour + below(kHour) : below(5 * kMinute);
     if (below(4) == 0) {
-      events.push_back(qr_event(customer, store, "Counter", now_ms_ - age));
+      events.push_back(qr_event(customer, store, "Counter", now_ms - age));
     } else {
       SinkEvent event =
-          beacon_event(customer, store, "Table " + std::to_string(table), now_ms_ - age);
+          beacon_event(customer, store, "Table " + std::to_string(table), now_ms - age);
       event.beacon_id = "bc0c82d4-d881-5fe0-a68c-3ed7c35627" + std::to_string(10 + table);
       event.beacon_minor = table;
       events.push_back(std::move(event));
     }
-    if (i % 300 == 150) events.push_back(erasure(customer, now_ms_ - 2 * kMinute));
+    if (i % 300 == 150) events.push_back(erasure(customer, now_ms - 2 * kMinute));
   }
+  return events;
+}
 
+// The chunked script (redis_write_script.cpp) against its definition: a batch written in calls
+// of the default size (each stretch between erasures is one call) leaves the same keys, fields,
+// scores, expiries and counts as the same batch written one event per call, and as in calls of
+// 64 events (chunks that end at the limit).
+TEST_F(RedisWriterTest, AChunkLeavesWhatOneCallPerEventLeaves) {
+  const std::vector<SinkEvent> events = mixed_events(now_ms_);
   const RedisBatchWritten chunked = write(events, now_ms_);
   const auto chunked_keys = without_present_expiry(testing::dump(redis_));
   ASSERT_GT(chunked_keys.size(), 40u);
+
+  for (const std::size_t events_per_call : {std::size_t{1}, std::size_t{64}}) {
+    ASSERT_TRUE(redis_.command({"FLUSHALL"}));
+    RedisWriter writer(server_.options(), events_per_call);
+    const auto written = writer.write(events, now_ms_);
+    ASSERT_TRUE(written) << written.error().message;
+    EXPECT_TRUE(written->rejected.empty());
+    EXPECT_EQ(without_present_expiry(testing::dump(redis_)), chunked_keys) << events_per_call;
+    EXPECT_EQ(written->customers_written, chunked.customers_written) << events_per_call;
+    EXPECT_EQ(written->present_written, chunked.present_written) << events_per_call;
+    EXPECT_EQ(written->beacons_written, chunked.beacons_written) << events_per_call;
+  }
+  EXPECT_GT(chunked.beacons_written, 6u) << "later events refresh the beacons";
+  for (const std::string store : {"storeA", "storeB", "storeC"}) {
+    const auto ttl = integer(redis_, {"PTTL", "store:" + store + ":present"});
+    EXPECT_GT(ttl, 0) << store;
+    EXPECT_LE(ttl, kPresentWindowMs) << store;
+  }
+}
+
+// What a reader of the contract's keys sees (docs/contract.md#redis): every hash with its fields
+// and expiry, and who is in each store within the present window, with their scores. A present
+// set's trim and expiry follow its writes, which a batch makes fewer of (docs/storage.md#sinks).
+std::map<std::string, std::string> as_readers_see(RedisConnection& redis, EpochMs now_ms) {
+  std::map<std::string, std::string> keys = testing::dump(redis);
+  for (auto& [key, description] : keys) {
+    if (!key.starts_with("store:")) continue;
+    description = "present:";
+    for (const auto& [member, score] : sorted_set(redis, key)) {
+      if (score >= static_cast<double>(now_ms - kPresentWindowMs)) {
+        description.append(" ").append(member).append("=").append(std::to_string(score));
+      }
+    }
+  }
+  return keys;
+}
+
+// A batch skips the writes of an event that a newer one of the same customer later in the batch
+// overwrites (RedisWriter::mark_superseded). Readers see what the events written one batch each
+// leave: the same hashes, fields, expiries, erasures and presence.
+TEST_F(RedisWriterTest, ABatchLeavesForReadersWhatItsEventsOneBatchEachLeave) {
+  const std::vector<SinkEvent> events = mixed_events(now_ms_);
+  const RedisBatchWritten batched = write(events, now_ms_);
+  const auto batched_keys = as_readers_see(redis_, now_ms_);
+  ASSERT_GT(batched_keys.size(), 40u);
   ASSERT_TRUE(redis_.command({"FLUSHALL"}));
 
   RedisBatchWritten one_by_one;
@@ -277,26 +327,32 @@ TEST_F(RedisWriterTest, AChunkLeavesWhatOneCallPerEventLeaves) {
     one_by_one.present_written += written.present_written;
     one_by_one.beacons_written += written.beacons_written;
   }
-  EXPECT_EQ(without_present_expiry(testing::dump(redis_)), chunked_keys);
+  EXPECT_EQ(as_readers_see(redis_, now_ms_), batched_keys);
+  EXPECT_EQ(batched.beacons_written, one_by_one.beacons_written);
+  // At most one write per customer between erasures: 40 customers, two erasures.
+  EXPECT_LE(batched.customers_written, 3u * 40u);
+  EXPECT_LT(batched.customers_written, one_by_one.customers_written);
+  EXPECT_GT(batched.customers_written, 40u);
+}
 
-  // Calls shorter than the stretches between erasures: chunks that end at the limit.
-  ASSERT_TRUE(redis_.command({"FLUSHALL"}));
-  RedisWriter short_calls(server_.options(), 64);
-  const auto in_short_calls = short_calls.write(events, now_ms_);
-  ASSERT_TRUE(in_short_calls) << in_short_calls.error().message;
-  EXPECT_EQ(without_present_expiry(testing::dump(redis_)), chunked_keys);
-  EXPECT_EQ(in_short_calls->customers_written, one_by_one.customers_written);
-  EXPECT_EQ(in_short_calls->beacons_written, one_by_one.beacons_written);
+// A superseded event still writes its beacon's hash when it is that beacon's newest: the
+// customer's newer event was heard by another beacon.
+TEST_F(RedisWriterTest, AnEventASameCustomersNewerOneSupersedesStillRefreshesItsBeacon) {
+  SinkEvent earlier = beacon_event("cust1", "store100", "Table 1", now_ms_ - 20 * kSecond);
+  SinkEvent later = beacon_event("cust1", "store100", "Table 2", now_ms_ - 10 * kSecond);
+  later.beacon_id = "bc0c82d4-d881-5fe0-a68c-3ed7c3562799";
+  later.beacon_minor = 2;
+  const RedisBatchWritten written = write({earlier, later}, now_ms_);
+  EXPECT_EQ(written.customers_written, 1u);
+  EXPECT_EQ(written.beacons_written, 2u);
+  EXPECT_EQ(hash(redis_, "customer:cust1").at("location"), "Table 2");
+  EXPECT_EQ(hash(redis_, "beacon:" + *earlier.beacon_id).at("location"), "Table 1");
+  EXPECT_EQ(hash(redis_, "beacon:" + *later.beacon_id).at("location"), "Table 2");
+  EXPECT_EQ(sorted_set(redis_, "store:store100:present").size(), 1u);
 
-  EXPECT_EQ(chunked.customers_written, one_by_one.customers_written);
-  EXPECT_EQ(chunked.present_written, one_by_one.present_written);
-  EXPECT_EQ(chunked.beacons_written, one_by_one.beacons_written);
-  EXPECT_GT(chunked.beacons_written, 6u) << "later events refresh the beacons";
-  for (const std::string& store : stores) {
-    const auto ttl = integer(redis_, {"PTTL", "store:" + store + ":present"});
-    EXPECT_GT(ttl, 0) << store;
-    EXPECT_LE(ttl, kPresentWindowMs) << store;
-  }
+  // The same batch again, and the newer event first: nothing moves back.
+  EXPECT_EQ(write({later, earlier}, now_ms_).customers_written, 0u);
+  EXPECT_EQ(hash(redis_, "customer:cust1").at("location"), "Table 2");
 }
 
 // docs/operations.md#forget: the tombstone deletes the customer's hash and presence, keeps only
