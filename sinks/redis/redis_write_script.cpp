@@ -6,11 +6,11 @@ namespace tastesync {
 // a retried batch never moves anything backwards in time and applying the same event twice
 // changes nothing:
 //
-// - An event marked superseded (a newer event of the same customer follows it in the batch, with
-//   no erasure between: RedisWriter::mark_superseded) writes only its beacon's hash. The customer
-//   hash and the present sets end as the batch's newest event of that customer leaves them,
-//   which is what its events one by one leave (newer wins); the writes that a later event would
-//   overwrite are not made (docs/storage.md#sinks, RedisWriterTest.
+// - An event marked superseded (the batch holds an event of the same customer detected in a
+//   later millisecond, with no erasure between: RedisWriter::mark_superseded) is read and checked
+//   like any other, but writes only its beacon's hash. The customer hash and the present sets end
+//   as that newer event leaves them, which is what the events one by one leave (newer wins): the
+//   writes it would overwrite are not made (docs/storage.md#sinks, RedisWriterTest.
 //   ABatchLeavesForReadersWhatItsEventsOneBatchEachLeave).
 // - One call applies a chunk of events, in their order, with the same outcome as one call per
 //   event (RedisWriterTest.AChunkLeavesWhatOneCallPerEventLeaves). What a chunk shares is done
@@ -93,12 +93,8 @@ for event = 1, count do
     local customer_key = 'customer:' .. customer_id
     local present_key = 'store:' .. store_id .. ':present'
     local beacon_key = field(event, 10) ~= '' and 'beacon:' .. field(event, 10)
-    local superseded = field(event, 15) ~= ''
-    local customer, failure = nil, false
-    if not superseded then
-      customer = redis.pcall('HMGET', customer_key, 'detected_at_ms', 'event_id', 'store_id')
-      failure = failure_of(customer) or type_failure(present_key, customer_id)
-    end
+    local customer = redis.pcall('HMGET', customer_key, 'detected_at_ms', 'event_id', 'store_id')
+    local failure = failure_of(customer) or type_failure(present_key, customer_id)
     local beacon = nil
     if not failure and beacon_key then
       beacon = beacons[beacon_key]
@@ -112,7 +108,7 @@ for event = 1, count do
       failure = beacon.failure
     end
     local write_customer, left_store_key = false, false
-    if not failure and not superseded then
+    if not failure then
       write_customer = detected_at_ms + customer_ttl_ms > now_ms and
         newer_than(customer, detected_at_ms, event_id)
       if write_customer and customer[3] and customer[3] ~= store_id then
@@ -123,6 +119,8 @@ for event = 1, count do
     if failure then
       results[event] = {err = failure}
     else
+      -- Checked like any other event, a superseded one only leaves the customer to its newest.
+      if field(event, 15) ~= '' then write_customer = false end
       local write_present = write_customer and detected_at_ms > now_ms - present_window_ms
       local write_beacon = beacon_key and detected_at_ms + beacon_ttl_ms > now_ms and
         (not beacon.seen_ms or detected_at_ms > beacon.seen_ms)

@@ -30,8 +30,8 @@ enum RedisScriptArgument : int {
   kArgBeaconMajor,
   kArgBeaconMinor,
   kArgCustomerHash,  // customer_hash(customer_id): its key in tastesync:forgotten
-  // "1": a newer event of the same customer comes later in the batch, so this one writes only
-  // its beacon's hash (redis_write_script.cpp); "" otherwise.
+  // "1": the batch holds an event of the same customer detected in a later millisecond, so this
+  // one writes only its beacon's hash (redis_write_script.cpp); "" otherwise.
   kArgSuperseded,
   kRedisScriptArgumentCount,
 };

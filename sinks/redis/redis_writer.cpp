@@ -212,13 +212,10 @@ Result<RedisWriter::Pass, RedisBatchFailure> RedisWriter::run(std::span<const Si
 
 void RedisWriter::mark_superseded(std::span<const SinkEvent> events,
                                   std::span<const std::size_t> indices) {
-  // The script's order (redis_write_script.cpp): a later detected_at, or the same millisecond
-  // and a greater event_id. Of two equal events the later one writes; the same event twice
-  // leaves what it leaves once.
-  const auto newer_or_same = [](const SinkEvent& a, const SinkEvent& b) {
-    if (a.detected_at_ms != b.detected_at_ms) return a.detected_at_ms > b.detected_at_ms;
-    return a.event_id >= b.event_id;
-  };
+  // Only a later millisecond supersedes: the script breaks ties by comparing event ids as Lua
+  // strings, which may follow Redis' collation rather than bytes, so events of one customer in
+  // the same millisecond are all left to it. `newest_` holds one of each customer's events in
+  // their latest millisecond so far.
   superseded_.assign(events.size(), false);
   newest_.clear();
   for (const std::size_t index : indices) {
@@ -230,13 +227,15 @@ void RedisWriter::mark_superseded(std::span<const SinkEvent> events,
     }
     auto [held, inserted] = newest_.try_emplace(event.customer_id, index);
     if (inserted) continue;
-    if (newer_or_same(event, events[held->second])) {
+    const EpochMs held_ms = events[held->second].detected_at_ms;
+    if (event.detected_at_ms > held_ms) {
       superseded_[held->second] = true;
       held->second = index;
-    } else {
+    } else if (event.detected_at_ms < held_ms) {
       superseded_[index] = true;
     }
   }
+  newest_.clear();  // its views are into `events`
 }
 
 void RedisWriter::append_call(std::span<const SinkEvent> events, std::span<const std::size_t> call,

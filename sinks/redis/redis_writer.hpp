@@ -68,8 +68,8 @@ class RedisWriter {
                                       std::size_t events_per_call);
   void append_call(std::span<const SinkEvent> events, std::span<const std::size_t> call,
                    EpochMs now_ms);
-  // Sets superseded_ for the events of `indices`: those a newer event of the same customer
-  // follows, with no erasure between them (docs/storage.md#sinks).
+  // Sets superseded_ for the events of `indices` detected before another event of the same
+  // customer among them, with no erasure between the two (docs/storage.md#sinks).
   void mark_superseded(std::span<const SinkEvent> events, std::span<const std::size_t> indices);
 
   RedisConnection connection_;

@@ -95,6 +95,26 @@ TEST_F(RedisWriterFailureTest, WrongTypeKeyRejectsThatEventOnlyAndLeavesNoTrace)
   EXPECT_FALSE(testing::sorted_set(redis_, "store:store100:present").contains("x"));
 }
 
+// An event of a customer with a newer one later in the batch is still checked: a key of the
+// wrong type rejects it, and its beacon is not written, as when it is a batch of its own.
+TEST_F(RedisWriterFailureTest, AWrongTypeKeyRejectsAnEventEvenWhenANewerOneOfItsCustomerFollows) {
+  ASSERT_TRUE(redis_.command({"SET", "store:storeB:present", "not a sorted set"}));
+  SinkEvent older = beacon_event("c1", "storeB", "Table 1", now_ms_ - 2000);
+  older.beacon_id = "bc0c82d4-d881-5fe0-a68c-3ed7c3562701";
+  SinkEvent newer = beacon_event("c1", "storeA", "Table 2", now_ms_ - 1000);
+  newer.beacon_id = "bc0c82d4-d881-5fe0-a68c-3ed7c3562702";
+  const auto written = writer_.write(std::vector<SinkEvent>{older, newer}, now_ms_);
+  ASSERT_TRUE(written) << written.error().message;
+  ASSERT_EQ(written->rejected.size(), 1u);
+  EXPECT_EQ(written->rejected[0].index, 0u);
+  EXPECT_TRUE(written->rejected[0].reason.starts_with("WRONGTYPE")) << written->rejected[0].reason;
+  EXPECT_EQ(written->customers_written, 1u);
+  EXPECT_EQ(written->beacons_written, 1u);
+  EXPECT_EQ(integer(redis_, {"EXISTS", "beacon:" + *older.beacon_id}), 0);
+  EXPECT_EQ(hash(redis_, "beacon:" + *newer.beacon_id).at("location"), "Table 2");
+  EXPECT_EQ(hash(redis_, "customer:c1").at("location"), "Table 2");
+}
+
 // An erasure time that is not a number (written by something other than the sinks) makes the
 // script fail as a whole, whichever event of its chunk it belongs to: the chunk is run again one
 // event per call, and only that customer's event is rejected.

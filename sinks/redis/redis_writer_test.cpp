@@ -329,10 +329,27 @@ TEST_F(RedisWriterTest, ABatchLeavesForReadersWhatItsEventsOneBatchEachLeave) {
   }
   EXPECT_EQ(as_readers_see(redis_, now_ms_), batched_keys);
   EXPECT_EQ(batched.beacons_written, one_by_one.beacons_written);
-  // At most one write per customer between erasures: 40 customers, two erasures.
-  EXPECT_LE(batched.customers_written, 3u * 40u);
+  // At most one write per customer between erasures (40 customers, three erasures), except for
+  // events of a customer in the same millisecond, which this batch has none of.
+  EXPECT_LE(batched.customers_written, 4u * 40u);
   EXPECT_LT(batched.customers_written, one_by_one.customers_written);
   EXPECT_GT(batched.customers_written, 40u);
+}
+
+// Events of one customer in the same millisecond are all left to the script, which keeps the
+// first of two with the same event id and otherwise the greater id, as one batch each does.
+TEST_F(RedisWriterTest, EventsOfACustomerInOneMillisecondLeaveWhatTheyLeaveOneBatchEach) {
+  SinkEvent first = beacon_event("cust1", "store100", "Table 1", now_ms_ - kSecond);
+  SinkEvent same_id = beacon_event("cust1", "store100", "Table 2", now_ms_ - kSecond);
+  same_id.event_id = first.event_id;
+  SinkEvent greater_id = beacon_event("cust1", "store100", "Table 3", now_ms_ - kSecond);
+  greater_id.event_id = "ffffffff-ffff-5fff-bfff-ffffffffffff";
+  SinkEvent older = beacon_event("cust1", "store100", "Table 4", now_ms_ - 2 * kSecond);
+
+  write({older, first, same_id}, now_ms_);
+  EXPECT_EQ(hash(redis_, "customer:cust1").at("location"), "Table 1");
+  write({greater_id, first}, now_ms_);
+  EXPECT_EQ(hash(redis_, "customer:cust1").at("location"), "Table 3");
 }
 
 // A superseded event still writes its beacon's hash when it is that beacon's newest: the
