@@ -11,6 +11,7 @@
 #include <stop_token>
 #include <string>
 
+#include "config/config.hpp"
 #include "sinks/event/sink_writer.hpp"
 
 namespace tastesync {
@@ -35,14 +36,15 @@ struct SinkRunnerOptions {
   std::map<std::string, std::string> kafka_properties;  // kafka.properties, passed through
   std::string group_id;                                 // <kafka.group_id>-sink-<name>
   std::string topic = "customer-events";
-  std::string dlq_topic = "customer-events-sink-dlq";
+  // The defaults are the configuration's (config/config.hpp, SinkConfig), so the two never part.
+  std::string dlq_topic = SinkConfig{}.dlq_topic;
   int session_timeout_ms = 6000;
   int heartbeat_interval_ms = 2000;
   // A batch's statements and commit are paid once per batch: docs/bench.md#issue-17-18.
-  int batch_max_records = 5000;
-  std::chrono::milliseconds batch_max_wait{100};
-  std::chrono::milliseconds backoff_initial{100};
-  std::chrono::milliseconds backoff_max{5000};
+  int batch_max_records = SinkConfig{}.batch_max_records;
+  std::chrono::milliseconds batch_max_wait{SinkConfig{}.batch_max_wait_ms};
+  std::chrono::milliseconds backoff_initial{SinkConfig{}.backoff_initial_ms};
+  std::chrono::milliseconds backoff_max{SinkConfig{}.backoff_max_ms};
 };
 
 // Feeds one database from customer-events in its own consumer group (docs/contract.md#sinks):
