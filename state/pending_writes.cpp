@@ -44,8 +44,15 @@ void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, C
     }
   }
   supersede_pending(state);
-  entries_.push_back(Entry{offset, arena_.size(), static_cast<std::uint32_t>(customer_id.size()),
-                           &state, false, 0, 0, remembered, levels_.size()});
+  entries_.push_back(Entry{.offset = offset,
+                           .key_begin = arena_.size(),
+                           .state = &state,
+                           .snapshot_begin = 0,
+                           .remembered = remembered,
+                           .levels_end = levels_.size(),
+                           .key_size = static_cast<std::uint32_t>(customer_id.size()),
+                           .snapshot_size = 0,
+                           .has_snapshot = false});
   arena_.append(customer_id);
   state.durability.pending_offset = offset;
   state.durability.pending_sequence = first_sequence_ + entries_.size() - 1;
@@ -53,11 +60,17 @@ void PendingWrites::changed(std::int64_t offset, std::string_view customer_id, C
 
 void PendingWrites::erased(std::int64_t offset, std::string_view customer_id,
                            CustomerState* state) {
-  Entry entry{offset, arena_.size(), static_cast<std::uint32_t>(customer_id.size()),
-              state,  false,         0,
-              0,      std::nullopt,  levels_.size()};
+  const Entry entry{.offset = offset,
+                    .key_begin = arena_.size(),
+                    .state = state,
+                    .snapshot_begin = 0,
+                    .remembered = std::nullopt,
+                    .levels_end = levels_.size(),
+                    .key_size = static_cast<std::uint32_t>(customer_id.size()),
+                    .snapshot_size = 0,
+                    .has_snapshot = false,
+                    .erase = true};
   arena_.append(customer_id);
-  entry.erase = true;
   if (state != nullptr) supersede_pending(*state);
   entries_.push_back(entry);
   if (state != nullptr) {

@@ -54,24 +54,27 @@ class PendingWrites final : public StateChangeObserver {
   std::size_t size() const { return entries_.size(); }
 
  private:
+  // One per record that changed state, so its members are ordered to leave no padding but the
+  // tail's (88 bytes, not 104).
   struct Entry {
     std::int64_t offset;
     std::size_t key_begin;  // into arena_
-    std::uint32_t key_size;
     // The customer's entry in the partition's map (nullptr: an erasure of a customer memory did
     // not hold). It stays put: map nodes never move, and eviction spares a customer while its
     // latest change, which is at or after this one, is pending.
     CustomerState* state;
-    bool has_snapshot;
     std::size_t snapshot_begin;
-    std::uint32_t snapshot_size;
     std::optional<SeenSighting> remembered;
     std::size_t levels_end;  // this entry's room levels end here in levels_ (start: the last's)
-    bool erase = false;
     // The sequence number of the customer's next change (none yet: the maximum). A drain that
     // also covers that change skips this entry's put: the batch would overwrite it anyway.
     std::uint64_t superseded_by = std::numeric_limits<std::uint64_t>::max();
+    std::uint32_t key_size;
+    std::uint32_t snapshot_size;
+    bool has_snapshot;
+    bool erase = false;
   };
+  static_assert(sizeof(Entry) <= 88);
   // The customer's pending change, if any, is followed by the one about to be appended.
   void supersede_pending(const CustomerState& state);
   struct Level {
