@@ -150,10 +150,13 @@ for event = 1, count do
 end
 
 for _, present_key in ipairs(present_order) do
+  -- A later event of the call may have moved the set's last member out: Redis then deleted it.
   local newest = redis.call('ZRANGE', present_key, -1, -1, 'WITHSCORES')
-  local cutoff_ms = tonumber(newest[2]) - present_window_ms
-  redis.call('ZREMRANGEBYSCORE', present_key, '-inf', '(' .. decimal(cutoff_ms))
-  redis.call('PEXPIRE', present_key, present_window_ms)
+  if newest[2] then
+    local cutoff_ms = tonumber(newest[2]) - present_window_ms
+    redis.call('ZREMRANGEBYSCORE', present_key, '-inf', '(' .. decimal(cutoff_ms))
+    redis.call('PEXPIRE', present_key, present_window_ms)
+  end
 end
 
 for _, beacon_key in ipairs(beacon_order) do

@@ -352,6 +352,30 @@ TEST_F(RedisWriterTest, EventsOfACustomerInOneMillisecondLeaveWhatTheyLeaveOneBa
   EXPECT_EQ(hash(redis_, "customer:cust1").at("location"), "Table 3");
 }
 
+// Two events of a customer in one millisecond, in two stores, share a call: the second takes the
+// customer out of the first's set, its only member. The call succeeds as it is (no error reply,
+// so no retry one event per call) and leaves what the events one batch each leave.
+TEST_F(RedisWriterTest, ACallThatEmptiesAPresentSetItWroteSucceeds) {
+  SinkEvent first = beacon_event("cust1", "storeA", "Table 1", now_ms_ - kSecond);
+  first.event_id = "aaaaaaaa-aaaa-5aaa-aaaa-aaaaaaaaaaaa";
+  SinkEvent second = beacon_event("cust1", "storeB", "Table 2", now_ms_ - kSecond);
+  second.event_id = "bbbbbbbb-bbbb-5bbb-bbbb-bbbbbbbbbbbb";
+  const auto errors = [this] {
+    const RedisReply info = testing::run(redis_, {"INFO", "stats"});
+    const std::string text(info ? reply_text(*info) : "");
+    const auto at = text.find("total_error_replies:");
+    return at == std::string::npos ? -1 : std::stoll(text.substr(at + 20));
+  };
+  const long long errors_before = errors();
+  ASSERT_GE(errors_before, 0);
+  const RedisBatchWritten written = write({first, second}, now_ms_);
+  EXPECT_EQ(errors(), errors_before);
+  EXPECT_EQ(written.customers_written, 2u);
+  EXPECT_EQ(integer(redis_, {"EXISTS", "store:storeA:present"}), 0);
+  EXPECT_EQ(sorted_set(redis_, "store:storeB:present").size(), 1u);
+  EXPECT_EQ(hash(redis_, "customer:cust1").at("store_id"), "storeB");
+}
+
 // A superseded event still writes its beacon's hash when it is that beacon's newest: the
 // customer's newer event was heard by another beacon.
 TEST_F(RedisWriterTest, AnEventASameCustomersNewerOneSupersedesStillRefreshesItsBeacon) {
