@@ -266,8 +266,24 @@ rd_kafka_resp_err_t GroupReset::commit_as_only_member(rd_kafka_topic_partition_l
       {"heartbeat.interval.ms", std::to_string(config_.kafka.heartbeat_interval_ms)},
   };
   for (const auto& [name, value] : config_.kafka.properties) properties[name] = value;
-  const KafkaHandle member =
-      make_kafka_handle(RD_KAFKA_CONSUMER, make_kafka_conf(properties, "kafka.properties"));
+  KafkaConf conf = make_kafka_conf(properties, "kafka.properties");
+  // Whether the group gave this member an assignment (even an empty one) yet: closing a
+  // cooperative consumer before that aborts the process (librdkafka #4312, docs/platform.md).
+  bool assigned_once = false;
+  rd_kafka_conf_set_opaque(conf.get(), &assigned_once);
+  rd_kafka_conf_set_rebalance_cb(conf.get(),
+                                 [](rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                    rd_kafka_topic_partition_list_t* partitions, void* opaque) {
+                                   rd_kafka_error_t* error = nullptr;
+                                   if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+                                     *static_cast<bool*>(opaque) = true;
+                                     error = rd_kafka_incremental_assign(rk, partitions);
+                                   } else {
+                                     error = rd_kafka_incremental_unassign(rk, partitions);
+                                   }
+                                   if (error != nullptr) rd_kafka_error_destroy(error);
+                                 });
+  KafkaHandle member = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(conf));
   rd_kafka_poll_set_consumer(member.get());
   const TopicPartitionList topics(rd_kafka_topic_partition_list_new(1));
   rd_kafka_topic_partition_list_add(topics.get(), config_.kafka.input_topic.c_str(),
@@ -275,12 +291,15 @@ rd_kafka_resp_err_t GroupReset::commit_as_only_member(rd_kafka_topic_partition_l
   if (rd_kafka_subscribe(member.get(), topics.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
   }
-  // librdkafka assigns (incrementally) by itself without a rebalance callback; a group whose
-  // other members keep some partitions never gives this one all of them.
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(3 * config_.kafka.session_timeout_ms);
+  // A group whose other members keep some partitions never gives this one all of them. The
+  // wait goes on past the deadline, up to as long again, only for a first assignment to arrive:
+  // a busy member can take its time to rejoin.
+  const auto now = [] { return std::chrono::steady_clock::now(); };
+  const std::chrono::milliseconds limit(3 * config_.kafka.session_timeout_ms);
+  const auto deadline = now() + limit;
   int assigned = 0;
-  while (std::chrono::steady_clock::now() < deadline && assigned < offsets->cnt) {
+  while (assigned < offsets->cnt &&
+         (now() < deadline || (!assigned_once && now() < deadline + limit))) {
     const KafkaMessage message(rd_kafka_consumer_poll(member.get(), 100));
     rd_kafka_topic_partition_list_t* assignment = nullptr;
     if (rd_kafka_assignment(member.get(), &assignment) == RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -290,7 +309,13 @@ rd_kafka_resp_err_t GroupReset::commit_as_only_member(rd_kafka_topic_partition_l
   }
   rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID;
   if (assigned == offsets->cnt) err = rd_kafka_commit(member.get(), offsets, 0);
-  rd_kafka_consumer_close(member.get());
+  if (assigned_once) {
+    rd_kafka_consumer_close(member.get());
+  } else {
+    // Left without leaving the group, which notices after its session timeout: the one way out
+    // that does not abort (what `run` does in the same case, InputConsumer::abandon).
+    rd_kafka_destroy_flags(member.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
+  }
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
     said_.push_back("joined group " + config_.kafka.group_id +
                     " alone (the dev broker takes no commit from outside a group) to commit");
