@@ -312,8 +312,10 @@ rd_kafka_resp_err_t GroupReset::commit_as_only_member(rd_kafka_topic_partition_l
   if (assigned_once) {
     rd_kafka_consumer_close(member.get());
   } else {
-    // Left without leaving the group, which notices after its session timeout: the one way out
-    // that does not abort (what `run` does in the same case, InputConsumer::abandon).
+    // Left without leaving the group, which notices after its session timeout (what `run` does
+    // in the same case, InputConsumer::abandon). librdkafka 2.0.2 still aborts here if the group
+    // has answered the join but not yet sent the assignment (its final destroy frees the
+    // assignor's state unchecked): the longer wait above is what makes that unlikely.
     rd_kafka_destroy_flags(member.release(), RD_KAFKA_DESTROY_F_NO_CONSUMER_CLOSE);
   }
   if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
