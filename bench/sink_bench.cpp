@@ -286,6 +286,9 @@ void postgres_throughput(const Rounds& rounds, std::size_t batch) {
   shaped_cpu.print("shaped  ", "PostgreSQL");
   std::printf("  PostgresWriter, the last round again (all conflicts): %9.0f rows/s, %.2f\n", again,
               again / figures.baseline.back());
+  std::printf(
+      "  PostgresWriter's batches: %zu straight into the table, %zu through the staging table\n",
+      writer.paths_taken().direct, writer.paths_taken().staging);
 }
 
 void redis_throughput(const Rounds& rounds, std::size_t batch) {

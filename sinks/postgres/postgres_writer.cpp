@@ -7,6 +7,7 @@
 #include <map>
 #include <pqxx/pqxx>
 #include <tuple>
+#include <unordered_map>
 #include <utility>
 
 #include "common/erasure.hpp"
@@ -68,6 +69,29 @@ constexpr const char* kSuppressForgotten =
     " WHERE f.customer_hash = encode(sha256(convert_to(b.customer_id, 'UTF8')), 'hex')"
     " AND b.detected_at <= f.forgotten_at";
 
+// The direct path (docs/storage.md#sinks): COPY straight into customer_identities, whose unique key
+// then refuses a redelivered event with 23505 instead of skipping it. COPY cannot aggregate, so the
+// batch's customers go in first, one row each, through a second temporary table. Its customer_id
+// is text: a too-long id is refused by customer_identities, as on the staging path.
+constexpr const char* kCustomersStagingTable = "customers_batch";
+constexpr const char* kCreateCustomersStaging =
+    "CREATE TEMP TABLE customers_batch (customer_id text NOT NULL,"
+    " first_seen timestamptz NOT NULL, last_seen timestamptz NOT NULL) ON COMMIT DELETE ROWS";
+constexpr std::array<const char*, 3> kCustomerColumns = {"customer_id", "first_seen", "last_seen"};
+// A customer of the batch erased at or after their first event in it: the staging path's
+// suppression drops exactly those events, so such a batch takes it.
+constexpr const char* kAnyErasedInBatch =
+    "SELECT 1 FROM customers_batch b JOIN forgotten_customers f"
+    " ON f.customer_hash = encode(sha256(convert_to(b.customer_id, 'UTF8')), 'hex')"
+    " WHERE b.first_seen <= f.forgotten_at LIMIT 1";
+// kUpsertCustomers' statement, from the batch's own aggregation.
+constexpr const char* kUpsertBatchCustomers =
+    "INSERT INTO customers (customer_id, last_seen)"
+    " SELECT customer_id, last_seen FROM customers_batch ORDER BY customer_id"
+    " ON CONFLICT (customer_id) DO UPDATE"
+    " SET last_seen = GREATEST(customers.last_seen, EXCLUDED.last_seen)";
+constexpr std::string_view kUniqueViolation = "23505";
+
 // References, not copies: stream_to escapes each field into the COPY line itself, and an empty
 // optional becomes NULL.
 auto identity_row(const SinkEvent& event) {
@@ -125,6 +149,31 @@ std::vector<EpochMs> distinct_months(std::span<const SinkEvent> events,
   return months;
 }
 
+// Each customer's first and last event of the batch, by detected_at, in order of first appearance.
+struct CustomerSpan {
+  std::size_t first;
+  std::size_t last;
+};
+
+std::vector<CustomerSpan> customer_spans(std::span<const SinkEvent> events,
+                                         std::span<const std::size_t> indices) {
+  std::vector<CustomerSpan> spans;
+  std::unordered_map<std::string_view, std::size_t> position;
+  position.reserve(indices.size());
+  for (const std::size_t index : indices) {
+    const SinkEvent& event = events[index];
+    const auto [found, added] = position.try_emplace(event.customer_id, spans.size());
+    if (added) {
+      spans.push_back({index, index});
+      continue;
+    }
+    CustomerSpan& span = spans[found->second];
+    if (event.detected_at_ms < events[span.first].detected_at_ms) span.first = index;
+    if (event.detected_at_ms > events[span.last].detected_at_ms) span.last = index;
+  }
+  return spans;
+}
+
 }  // namespace
 
 struct PostgresWriter::Batch {
@@ -132,13 +181,14 @@ struct PostgresWriter::Batch {
   std::vector<std::size_t> kept;  // within the retention, in batch order
   SinkWriteResult result;
   bool partitions_created = false;
+  std::string direct_failure;
 };
 
 PostgresWriter::PostgresWriter(std::string dsn) : dsn_(std::move(dsn)) {}
 
 Result<SinkWriteResult, SinkError> PostgresWriter::write(std::span<const SinkEvent> events,
                                                          EpochMs now_ms) {
-  Batch batch{events, {}, {}, false};
+  Batch batch{events, {}, {}, false, {}};
   const EpochMs oldest_kept_ms = retention_start(now_ms, kRetentionYears);
   for (std::size_t index = 0; index < events.size(); ++index) {
     if (!events[index].forget_request && events[index].detected_at_ms < oldest_kept_ms) {
@@ -151,7 +201,22 @@ Result<SinkWriteResult, SinkError> PostgresWriter::write(std::span<const SinkEve
 
   auto failure = connection_ ? std::nullopt : connect();
   if (!failure) failure = keep_partitions_ahead(now_ms);
-  if (!failure) failure = store(batch, batch.kept);
+  if (!failure && direct_) {
+    switch (store_directly(batch)) {
+      case DirectOutcome::stored:
+        ++paths_taken_.direct;
+        return std::move(batch.result);
+      case DirectOutcome::failed:
+        connection_.reset();
+        return Failure{SinkError{SinkErrorKind::unavailable, std::move(batch.direct_failure)}};
+      case DirectOutcome::declined:
+        break;
+    }
+  }
+  if (!failure) {
+    ++paths_taken_.staging;
+    failure = store(batch, batch.kept);
+  }
   if (failure) {
     // Whatever went wrong, the retry starts from a new session: a broken socket, a restarted
     // server or a lost staging table all look different, and a reconnect cures each of them.
@@ -167,6 +232,7 @@ std::optional<std::string> PostgresWriter::connect() {
     {
       pqxx::work setup(*connection, "staging table");
       setup.exec0(kCreateStaging);
+      setup.exec0(kCreateCustomersStaging);
       setup.commit();
     }
     connection_ = std::move(connection);
@@ -225,6 +291,51 @@ std::optional<std::string> PostgresWriter::store(Batch& batch,
   }
 }
 
+// The common batch, all new events of customers never erased, for less of the server's CPU than
+// the staging path takes (docs/bench.md#issue-17-21). Anything else it hands back untouched, in
+// a transaction it rolled back: an event already stored (a redelivery, or twice in the batch), a
+// customer erased, a row refused for its content, a missing partition. After a redelivery it
+// stays off until a staging transaction conflicts with nothing, so that a backlog of
+// redeliveries does not pay for each batch twice.
+PostgresWriter::DirectOutcome PostgresWriter::store_directly(Batch& batch) {
+  const std::span<const SinkEvent> events = batch.events;
+  for (const std::size_t index : batch.kept) {
+    if (events[index].forget_request) return DirectOutcome::declined;
+  }
+  try {
+    pqxx::work transaction(*connection_, "store identities directly");
+    {
+      pqxx::stream_to customers(transaction, kCustomersStagingTable, kCustomerColumns);
+      for (const CustomerSpan& span : customer_spans(events, batch.kept)) {
+        customers << std::tie(events[span.first].customer_id, events[span.first].detected_at,
+                              events[span.last].detected_at);
+      }
+      customers.complete();
+    }
+    if (!transaction.exec(kAnyErasedInBatch, "any erased").empty()) return DirectOutcome::declined;
+    {
+      pqxx::stream_to identities(transaction, "customer_identities", kColumns);
+      for (const std::size_t index : batch.kept) identities << identity_row(events[index]);
+      identities.complete();
+    }
+    transaction.exec0(kUpsertBatchCustomers, "upsert customers");
+    transaction.commit();
+    return DirectOutcome::stored;
+  } catch (const pqxx::broken_connection& error) {
+    batch.direct_failure = "postgres: connection lost: " + one_line(error.what());
+    return DirectOutcome::failed;
+  } catch (const std::exception& error) {
+    const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
+    if (sql != nullptr && sql->sqlstate() == kUniqueViolation) {
+      direct_ = false;
+      return DirectOutcome::declined;
+    }
+    if (classify_db_error(error) != DbErrorKind::transient) return DirectOutcome::declined;
+    batch.direct_failure = "postgres: " + one_line(error.what());
+    return DirectOutcome::failed;
+  }
+}
+
 std::optional<PostgresWriter::TransactionError> PostgresWriter::store_in_one_transaction(
     Batch& batch, std::span<const std::size_t> indices) {
   const std::span<const SinkEvent> events = batch.events;
@@ -236,10 +347,13 @@ std::optional<PostgresWriter::TransactionError> PostgresWriter::store_in_one_tra
   std::vector<Erased> erased;
   try {
     pqxx::work transaction(*connection_, "store identities");
+    pqxx::result::size_type staged = 0;
     {
       pqxx::stream_to staging(transaction, kStagingTable, kColumns);
       for (const std::size_t index : indices) {
-        if (!events[index].forget_request) staging << identity_row(events[index]);
+        if (events[index].forget_request) continue;
+        staging << identity_row(events[index]);
+        ++staged;
       }
       staging.complete();
     }
@@ -257,9 +371,10 @@ std::optional<PostgresWriter::TransactionError> PostgresWriter::store_in_one_tra
     }
     const auto suppressed =
         transaction.exec0(kSuppressForgotten, "suppress erased").affected_rows();
-    transaction.exec0(kInsertIdentities, "insert identities");
+    const auto inserted = transaction.exec0(kInsertIdentities, "insert identities").affected_rows();
     transaction.exec0(kUpsertCustomers, "upsert customers");
     transaction.commit();
+    if (inserted + suppressed == staged) direct_ = true;
     batch.result.skipped += suppressed;
     for (const Erased& done : erased) {
       spdlog::info(

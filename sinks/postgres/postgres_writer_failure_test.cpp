@@ -51,6 +51,15 @@ TEST_F(PostgresWriterFailureTest, EventInAMonthWithoutPartitionCreatesItAndLands
   EXPECT_EQ(stored->detected_at, "2027-06-02T08:30:00.250Z");
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities_2027_06"), 1);
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
+  EXPECT_EQ(writer.paths_taken().staging, 1U) << "the direct COPY found no partition";
+
+  ASSERT_TRUE(writer
+                  .write(std::vector<SinkEvent>{beacon_event("cust3", "store100", "Table 3",
+                                                             at("2027-06-03T08:30:00.000Z"))},
+                         at(kNow))
+                  .ok());
+  EXPECT_EQ(writer.paths_taken().direct, 1U) << "a missing partition does not turn it off";
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities_2027_06"), 2);
 }
 
 // SinkEvent allows a location of up to 128 bytes; the column is varchar(32).
@@ -84,6 +93,8 @@ TEST_F(PostgresWriterFailureTest, CustomerIdLongerThanItsColumnIsRejected) {
   EXPECT_THAT(result->rejected[0].reason, HasSubstr("character varying(64)"));
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM customers"), 2);
+  EXPECT_EQ(writer.paths_taken().direct, 0U) << "refused rows are pinned down by bisection";
+  EXPECT_EQ(writer.paths_taken().staging, 1U);
 }
 
 TEST_F(PostgresWriterFailureTest, EveryBadRowIsRejectedWithItsOwnReason) {

@@ -31,6 +31,8 @@ TEST_F(PostgresWriterTest, StoresBeaconAndQrEventsWithEveryColumn) {
   ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_TRUE(result->rejected.empty());
   EXPECT_EQ(result->skipped, 0U);
+  EXPECT_EQ(writer.paths_taken().direct, 1U) << "new events go straight into the table";
+  EXPECT_EQ(writer.paths_taken().staging, 0U);
   const auto rows = identities();
   ASSERT_EQ(rows.size(), 2U);
   const StoredIdentity& beacon = rows[0];
@@ -136,6 +138,29 @@ TEST_F(PostgresWriterTest, NewRowsOfACustomerErasedEarlierAreDroppedUpToTheErasu
                   "last_seen = '2026-11-15T11:30:00Z'"),
             1);
   EXPECT_EQ(count("SELECT count(*) FROM customers WHERE customer_id = 'other'"), 1);
+  EXPECT_EQ(writer.paths_taken().direct, 0U) << "an erasure, then a batch of a customer erased";
+  EXPECT_EQ(writer.paths_taken().staging, 2U);
+}
+
+TEST_F(PostgresWriterTest, ACustomerErasedBeforeAllTheirEventsInTheBatchGoesStraightIn) {
+  PostgresWriter writer(dsn());
+  ASSERT_TRUE(
+      writer
+          .write(std::vector<SinkEvent>{erasure("back", at("2026-11-15T10:00:00.000Z"))}, at(kNow))
+          .ok());
+  const std::vector<SinkEvent> batch = {
+      beacon_event("back", "store100", "Table 3", at("2026-11-15T10:00:00.001Z")),
+      beacon_event("other", "store100", "Table 4", at("2026-11-15T09:30:00.000Z")),
+      qr_event("back", "store100", "Counter", at("2026-11-15T11:30:00.000Z")),
+  };
+
+  const auto stored = writer.write(batch, at(kNow));
+
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_EQ(stored->skipped, 0U);
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 3);
+  EXPECT_EQ(last_seen("back"), at("2026-11-15T11:30:00.000Z"));
+  EXPECT_EQ(writer.paths_taken().direct, 1U);
 }
 
 TEST_F(PostgresWriterTest, SameBatchAgainInsertsNothing) {
@@ -155,6 +180,40 @@ TEST_F(PostgresWriterTest, SameBatchAgainInsertsNothing) {
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
   // Untouched, not deleted and inserted again: the rows still carry the first transaction's id.
   EXPECT_EQ(count("SELECT sum(xmin::text::bigint) FROM customer_identities"), xmin_sum_before);
+  EXPECT_EQ(writer.paths_taken().direct, 1U);
+  EXPECT_EQ(writer.paths_taken().staging, 1U) << "the direct COPY met the stored events";
+}
+
+TEST_F(PostgresWriterTest, AfterARedeliveryBatchesTakeTheStagingPathUntilOneConflictsWithNothing) {
+  PostgresWriter writer(dsn());
+  const auto event = [](const std::string& customer, const char* detected_at) {
+    return beacon_event(customer, "store100", "Table 3", at(detected_at));
+  };
+  const std::vector<SinkEvent> first = {event("cust1", "2026-11-15T10:00:00.000Z"),
+                                        event("cust2", "2026-11-15T10:00:01.000Z")};
+  const std::vector<SinkEvent> redelivered_and_new = {first[0], first[1],
+                                                      event("cust3", "2026-11-15T10:00:02.000Z")};
+  const std::vector<SinkEvent> all_new = {event("cust1", "2026-11-15T10:00:03.000Z"),
+                                          event("cust4", "2026-11-15T10:00:04.000Z")};
+  const std::vector<SinkEvent> all_new_again = {event("cust2", "2026-11-15T10:00:05.000Z")};
+
+  ASSERT_TRUE(writer.write(first, at(kNow)).ok());
+  ASSERT_TRUE(writer.write(redelivered_and_new, at(kNow)).ok());
+  EXPECT_EQ(writer.paths_taken().direct, 1U);
+  EXPECT_EQ(writer.paths_taken().staging, 1U);
+  ASSERT_TRUE(writer.write(all_new, at(kNow)).ok());
+  EXPECT_EQ(writer.paths_taken().direct, 1U) << "still off after a batch with conflicts";
+  EXPECT_EQ(writer.paths_taken().staging, 2U);
+  ASSERT_TRUE(writer.write(all_new_again, at(kNow)).ok());
+  EXPECT_EQ(writer.paths_taken().direct, 2U) << "on again after a batch without";
+  EXPECT_EQ(writer.paths_taken().staging, 2U);
+
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 6);
+  EXPECT_EQ(count("SELECT count(DISTINCT event_id) FROM customer_identities"), 6);
+  EXPECT_EQ(last_seen("cust1"), at("2026-11-15T10:00:03.000Z"));
+  EXPECT_EQ(last_seen("cust2"), at("2026-11-15T10:00:05.000Z"));
+  EXPECT_EQ(last_seen("cust3"), at("2026-11-15T10:00:02.000Z"));
+  EXPECT_EQ(last_seen("cust4"), at("2026-11-15T10:00:04.000Z"));
 }
 
 TEST_F(PostgresWriterTest, EventTwiceInOneBatchIsStoredOnce) {
@@ -170,6 +229,7 @@ TEST_F(PostgresWriterTest, EventTwiceInOneBatchIsStoredOnce) {
   EXPECT_TRUE(result->rejected.empty());
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'cust1'"), 1);
+  EXPECT_EQ(writer.paths_taken().staging, 1U);
 }
 
 TEST_F(PostgresWriterTest, LastSeenIsTheNewestDetectionPerCustomer) {
@@ -287,6 +347,7 @@ TEST_F(PostgresWriterTest, TenThousandEventsInOneWrite) {
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), kEvents);
   EXPECT_EQ(count("SELECT count(*) FROM customers"), kCustomers);
   EXPECT_EQ(last_seen("cust7"), events[kEvents - kCustomers + 7].detected_at_ms);
+  EXPECT_EQ(writer.paths_taken().direct, 1U);
 }
 
 }  // namespace
