@@ -72,10 +72,12 @@ constexpr const char* kSuppressForgotten =
 // The direct path (docs/storage.md#sinks): COPY straight into customer_identities, whose unique key
 // then refuses a redelivered event with 23505 instead of skipping it. COPY cannot aggregate, so the
 // batch's customers go in first, one row each, through a second temporary table. Its customer_id
-// is text: a too-long id is refused by customer_identities, as on the staging path.
+// is the column's type, so that an id is cut (trailing spaces beyond 64 characters) or refused
+// there as in customers: two ids the cut makes one are grouped again below, and the erasure check
+// hashes what is stored.
 constexpr const char* kCustomersStagingTable = "customers_batch";
 constexpr const char* kCreateCustomersStaging =
-    "CREATE TEMP TABLE customers_batch (customer_id text NOT NULL,"
+    "CREATE TEMP TABLE customers_batch (customer_id varchar(64) NOT NULL,"
     " first_seen timestamptz NOT NULL, last_seen timestamptz NOT NULL) ON COMMIT DELETE ROWS";
 constexpr std::array<const char*, 3> kCustomerColumns = {"customer_id", "first_seen", "last_seen"};
 // A customer of the batch erased at or after their first event in it: the staging path's
@@ -87,7 +89,8 @@ constexpr const char* kAnyErasedInBatch =
 // kUpsertCustomers' statement, from the batch's own aggregation.
 constexpr const char* kUpsertBatchCustomers =
     "INSERT INTO customers (customer_id, last_seen)"
-    " SELECT customer_id, last_seen FROM customers_batch ORDER BY customer_id"
+    " SELECT customer_id, max(last_seen) FROM customers_batch"
+    " GROUP BY customer_id ORDER BY customer_id"
     " ON CONFLICT (customer_id) DO UPDATE"
     " SET last_seen = GREATEST(customers.last_seen, EXCLUDED.last_seen)";
 constexpr std::string_view kUniqueViolation = "23505";
@@ -182,13 +185,17 @@ struct PostgresWriter::Batch {
   SinkWriteResult result;
   bool partitions_created = false;
   std::string direct_failure;
+  // Events the staging path's committed transactions staged, and of those how many were already
+  // stored (its INSERT skipped them).
+  pqxx::result::size_type staged = 0;
+  pqxx::result::size_type conflicts = 0;
 };
 
 PostgresWriter::PostgresWriter(std::string dsn) : dsn_(std::move(dsn)) {}
 
 Result<SinkWriteResult, SinkError> PostgresWriter::write(std::span<const SinkEvent> events,
                                                          EpochMs now_ms) {
-  Batch batch{events, {}, {}, false, {}};
+  Batch batch{events, {}, {}, false, {}, 0, 0};
   const EpochMs oldest_kept_ms = retention_start(now_ms, kRetentionYears);
   for (std::size_t index = 0; index < events.size(); ++index) {
     if (!events[index].forget_request && events[index].detected_at_ms < oldest_kept_ms) {
@@ -217,6 +224,9 @@ Result<SinkWriteResult, SinkError> PostgresWriter::write(std::span<const SinkEve
     ++paths_taken_.staging;
     failure = store(batch, batch.kept);
   }
+  // On again once a batch of events conflicts with nothing: its redelivery is over. A batch of
+  // erasures alone says nothing about that.
+  if (!failure && batch.staged > 0) direct_ = batch.conflicts == 0;
   if (failure) {
     // Whatever went wrong, the retry starts from a new session: a broken socket, a restarted
     // server or a lost staging table all look different, and a reconnect cures each of them.
@@ -294,9 +304,10 @@ std::optional<std::string> PostgresWriter::store(Batch& batch,
 // The common batch, all new events of customers never erased, for less of the server's CPU than
 // the staging path takes (docs/bench.md#issue-17-21). Anything else it hands back untouched, in
 // a transaction it rolled back: an event already stored (a redelivery, or twice in the batch), a
-// customer erased, a row refused for its content, a missing partition. After a redelivery it
-// stays off until a staging transaction conflicts with nothing, so that a backlog of
-// redeliveries does not pay for each batch twice.
+// customer erased, a row refused for its content, a missing partition, any other error the
+// server reports. After a redelivery it stays off until a batch of events through the staging
+// table conflicts with nothing, so that a backlog of redeliveries does not pay for each batch
+// twice.
 PostgresWriter::DirectOutcome PostgresWriter::store_directly(Batch& batch) {
   const std::span<const SinkEvent> events = batch.events;
   for (const std::size_t index : batch.kept) {
@@ -324,13 +335,12 @@ PostgresWriter::DirectOutcome PostgresWriter::store_directly(Batch& batch) {
   } catch (const pqxx::broken_connection& error) {
     batch.direct_failure = "postgres: connection lost: " + one_line(error.what());
     return DirectOutcome::failed;
+  } catch (const pqxx::sql_error& error) {
+    // The staging path is the arbiter of every error the server reports: it stores, rejects or
+    // fails the batch as it always has, so no error peculiar to this path can hold a batch up.
+    if (error.sqlstate() == kUniqueViolation) direct_ = false;
+    return DirectOutcome::declined;
   } catch (const std::exception& error) {
-    const auto* sql = dynamic_cast<const pqxx::sql_error*>(&error);
-    if (sql != nullptr && sql->sqlstate() == kUniqueViolation) {
-      direct_ = false;
-      return DirectOutcome::declined;
-    }
-    if (classify_db_error(error) != DbErrorKind::transient) return DirectOutcome::declined;
     batch.direct_failure = "postgres: " + one_line(error.what());
     return DirectOutcome::failed;
   }
@@ -374,7 +384,8 @@ std::optional<PostgresWriter::TransactionError> PostgresWriter::store_in_one_tra
     const auto inserted = transaction.exec0(kInsertIdentities, "insert identities").affected_rows();
     transaction.exec0(kUpsertCustomers, "upsert customers");
     transaction.commit();
-    if (inserted + suppressed == staged) direct_ = true;
+    batch.staged += staged;
+    batch.conflicts += staged - suppressed - inserted;
     batch.result.skipped += suppressed;
     for (const Erased& done : erased) {
       spdlog::info(

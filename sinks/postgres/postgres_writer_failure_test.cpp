@@ -97,6 +97,26 @@ TEST_F(PostgresWriterFailureTest, CustomerIdLongerThanItsColumnIsRejected) {
   EXPECT_EQ(writer.paths_taken().staging, 1U);
 }
 
+// Bisection commits the halves one by one; a half without conflicts says nothing about the batch.
+TEST_F(PostgresWriterFailureTest, ARedeliveredBatchWithARefusedRowKeepsTheDirectPathOff) {
+  PostgresWriter writer(dsn());
+  const std::vector<SinkEvent> first = good_events(1);
+  ASSERT_TRUE(writer.write(first, at(kNow)).ok());
+  std::vector<SinkEvent> redelivered = good_events(4);
+  redelivered[3].location = std::string(40, 'L');
+  const std::vector<SinkEvent> next = {
+      beacon_event("cust9", "store100", "Table 3", at("2026-11-15T10:00:01Z"))};
+
+  const auto result = writer.write(redelivered, at(kNow));
+  ASSERT_TRUE(writer.write(next, at(kNow)).ok());
+
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(rejected_indices(*result), std::vector<std::size_t>{3});
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 4);
+  EXPECT_EQ(writer.paths_taken().direct, 1U) << "only the first batch";
+  EXPECT_EQ(writer.paths_taken().staging, 2U);
+}
+
 TEST_F(PostgresWriterFailureTest, EveryBadRowIsRejectedWithItsOwnReason) {
   PostgresWriter writer(dsn());
   std::vector<SinkEvent> events = good_events(20);

@@ -142,6 +142,66 @@ TEST_F(PostgresWriterTest, NewRowsOfACustomerErasedEarlierAreDroppedUpToTheErasu
   EXPECT_EQ(writer.paths_taken().staging, 2U);
 }
 
+TEST_F(PostgresWriterTest, AnErasedCustomersEventAtTheErasureOrOutOfOrderTakesTheStagingPath) {
+  PostgresWriter writer(dsn());
+  ASSERT_TRUE(
+      writer
+          .write(std::vector<SinkEvent>{erasure("gone", at("2026-11-15T11:00:00.000Z"))}, at(kNow))
+          .ok());
+  const std::vector<SinkEvent> at_the_erasure = {
+      beacon_event("other", "store100", "Table 4", at("2026-11-15T10:00:00.000Z")),
+      beacon_event("gone", "store100", "Table 3", at("2026-11-15T11:00:00.000Z")),
+  };
+  const std::vector<SinkEvent> out_of_order = {
+      qr_event("gone", "store100", "Counter", at("2026-11-15T11:30:00.000Z")),
+      beacon_event("gone", "store100", "Table 1", at("2026-11-15T10:00:00.000Z")),
+  };
+
+  const auto first = writer.write(at_the_erasure, at(kNow));
+  const auto second = writer.write(out_of_order, at(kNow));
+
+  ASSERT_TRUE(first.ok()) << first.error().message;
+  ASSERT_TRUE(second.ok()) << second.error().message;
+  EXPECT_EQ(first->skipped, 1U) << "detected at the erasure";
+  EXPECT_EQ(second->skipped, 1U) << "detected before the erasure, after a later event";
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = 'gone'"), 1);
+  EXPECT_EQ(last_seen("gone"), at("2026-11-15T11:30:00.000Z"));
+  EXPECT_EQ(writer.paths_taken().direct, 0U);
+  EXPECT_EQ(writer.paths_taken().staging, 3U);
+}
+
+// varchar(64) cuts a longer value whose excess is all spaces (docs/platform.md#postgres-traps).
+TEST_F(PostgresWriterTest, IdsTheColumnCutsToOneAreOneCustomerAndOneErasure) {
+  PostgresWriter writer(dsn());
+  const std::string id(64, 'x');
+  const std::vector<SinkEvent> twins = {
+      beacon_event(id, "store100", "Table 3", at("2026-11-15T10:05:00.000Z")),
+      beacon_event(id + "  ", "store100", "Table 3", at("2026-11-15T10:00:00.000Z")),
+  };
+
+  const auto stored = writer.write(twins, at(kNow));
+
+  ASSERT_TRUE(stored.ok()) << stored.error().message;
+  EXPECT_TRUE(stored->rejected.empty());
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities WHERE customer_id = '" + id + "'"), 2);
+  EXPECT_EQ(count("SELECT count(*) FROM customers"), 1);
+  EXPECT_EQ(last_seen(id), at("2026-11-15T10:05:00.000Z"));
+  EXPECT_EQ(writer.paths_taken().direct, 1U);
+
+  ASSERT_TRUE(
+      writer.write(std::vector<SinkEvent>{erasure(id, at("2026-11-15T11:00:00.000Z"))}, at(kNow))
+          .ok());
+  const auto replayed =
+      writer.write(std::vector<SinkEvent>{qr_event(id + " ", "store100", "Counter",
+                                                   at("2026-11-15T10:30:00.000Z"))},
+                   at(kNow));
+
+  ASSERT_TRUE(replayed.ok()) << replayed.error().message;
+  EXPECT_EQ(replayed->skipped, 1U) << "the cut id is the erased one";
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 0);
+  EXPECT_EQ(writer.paths_taken().direct, 1U);
+}
+
 TEST_F(PostgresWriterTest, ACustomerErasedBeforeAllTheirEventsInTheBatchGoesStraightIn) {
   PostgresWriter writer(dsn());
   ASSERT_TRUE(
