@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <span>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/erasure.hpp"
@@ -274,6 +276,51 @@ TEST_F(PostgresWriterTest, AfterARedeliveryBatchesTakeTheStagingPathUntilOneConf
   EXPECT_EQ(last_seen("cust2"), at("2026-11-15T10:00:05.000Z"));
   EXPECT_EQ(last_seen("cust3"), at("2026-11-15T10:00:02.000Z"));
   EXPECT_EQ(last_seen("cust4"), at("2026-11-15T10:00:04.000Z"));
+}
+
+// Two sinks writing the same events at once, as around a rebalance: each direct COPY waits on the
+// other's uncommitted rows, and whichever commits second meets 23505 and goes the staging path. A
+// write that fails (a deadlock between the two) is retried, as the sink runner does.
+TEST_F(PostgresWriterTest, TwoWritersWithOverlappingBatchesAtOnceStoreEachEventOnce) {
+  constexpr int kEvents = 4'000;
+  constexpr int kCustomers = 100;
+  std::vector<SinkEvent> events;
+  events.reserve(kEvents);
+  const EpochMs start_ms = at("2026-11-15T00:00:00.000Z");
+  for (int number = 0; number < kEvents; ++number) {
+    events.push_back(beacon_event("cust" + std::to_string(number % kCustomers), "store100",
+                                  "Table 3", start_ms + EpochMs{number} * 1'000));
+  }
+  const auto write_until_stored = [&](std::span<const SinkEvent> batch, int& failures,
+                                      std::size_t& staging) {
+    PostgresWriter writer(dsn());
+    for (std::size_t first = 0; first < batch.size(); first += 500) {
+      const auto part = batch.subspan(first, std::min<std::size_t>(500, batch.size() - first));
+      while (!writer.write(part, at(kNow)).ok()) {
+        if (++failures > 20) return;
+      }
+    }
+    staging = writer.paths_taken().staging;
+  };
+  int failures_a = 0;
+  int failures_b = 0;
+  std::size_t staging_a = 0;
+  std::size_t staging_b = 0;
+
+  std::thread a([&] { write_until_stored(std::span(events).first(3'000), failures_a, staging_a); });
+  std::thread b(
+      [&] { write_until_stored(std::span(events).subspan(1'000), failures_b, staging_b); });
+  a.join();
+  b.join();
+
+  EXPECT_LE(failures_a, 20);
+  EXPECT_LE(failures_b, 20);
+  EXPECT_GE(staging_a + staging_b, 1U) << "the second to store a shared batch met the first's rows";
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), kEvents);
+  EXPECT_EQ(count("SELECT count(DISTINCT event_id) FROM customer_identities"), kEvents);
+  EXPECT_EQ(count("SELECT count(*) FROM customers"), kCustomers);
+  EXPECT_EQ(last_seen("cust99"), events.back().detected_at_ms);
+  EXPECT_EQ(last_seen("cust0"), events[kEvents - kCustomers].detected_at_ms);
 }
 
 TEST_F(PostgresWriterTest, EventTwiceInOneBatchIsStoredOnce) {
