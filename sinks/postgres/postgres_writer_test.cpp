@@ -16,6 +16,11 @@ namespace {
 
 using PostgresWriterTest = PostgresSinkTest;
 
+// Stores the erasure of `customer_id` at `at_ms`, as the sink does on meeting its tombstone.
+void record_erasure(PostgresWriter& writer, const std::string& customer_id, EpochMs at_ms) {
+  ASSERT_TRUE(writer.write(std::vector<SinkEvent>{erasure(customer_id, at_ms)}, at(kNow)).ok());
+}
+
 TEST_F(PostgresWriterTest, NameIsTheMetricsLabel) {
   PostgresWriter writer(dsn());
   EXPECT_EQ(writer.name(), "postgres");
@@ -118,10 +123,7 @@ TEST_F(PostgresWriterTest, AnErasureDeletesTheCustomersRowsAndNoReplayBringsThem
 // customer's later visit and everyone else are stored (docs/operations.md#forget).
 TEST_F(PostgresWriterTest, NewRowsOfACustomerErasedEarlierAreDroppedUpToTheErasure) {
   PostgresWriter writer(dsn());
-  ASSERT_TRUE(
-      writer
-          .write(std::vector<SinkEvent>{erasure("gone", at("2026-11-15T11:00:00.000Z"))}, at(kNow))
-          .ok());
+  ASSERT_NO_FATAL_FAILURE(record_erasure(writer, "gone", at("2026-11-15T11:00:00.000Z")));
   const std::vector<SinkEvent> batch = {
       beacon_event("gone", "store100", "Table 3", at("2026-11-15T10:00:00.000Z")),
       beacon_event("other", "store100", "Table 4", at("2026-11-15T10:30:00.000Z")),
@@ -146,10 +148,7 @@ TEST_F(PostgresWriterTest, NewRowsOfACustomerErasedEarlierAreDroppedUpToTheErasu
 
 TEST_F(PostgresWriterTest, AnErasedCustomersEventAtTheErasureOrOutOfOrderTakesTheStagingPath) {
   PostgresWriter writer(dsn());
-  ASSERT_TRUE(
-      writer
-          .write(std::vector<SinkEvent>{erasure("gone", at("2026-11-15T11:00:00.000Z"))}, at(kNow))
-          .ok());
+  ASSERT_NO_FATAL_FAILURE(record_erasure(writer, "gone", at("2026-11-15T11:00:00.000Z")));
   const std::vector<SinkEvent> at_the_erasure = {
       beacon_event("other", "store100", "Table 4", at("2026-11-15T10:00:00.000Z")),
       beacon_event("gone", "store100", "Table 3", at("2026-11-15T11:00:00.000Z")),
@@ -190,9 +189,7 @@ TEST_F(PostgresWriterTest, IdsTheColumnCutsToOneAreOneCustomerAndOneErasure) {
   EXPECT_EQ(last_seen(id), at("2026-11-15T10:05:00.000Z"));
   EXPECT_EQ(writer.paths_taken().direct, 1U);
 
-  ASSERT_TRUE(
-      writer.write(std::vector<SinkEvent>{erasure(id, at("2026-11-15T11:00:00.000Z"))}, at(kNow))
-          .ok());
+  ASSERT_NO_FATAL_FAILURE(record_erasure(writer, id, at("2026-11-15T11:00:00.000Z")));
   const auto replayed =
       writer.write(std::vector<SinkEvent>{qr_event(id + " ", "store100", "Counter",
                                                    at("2026-11-15T10:30:00.000Z"))},
@@ -206,10 +203,7 @@ TEST_F(PostgresWriterTest, IdsTheColumnCutsToOneAreOneCustomerAndOneErasure) {
 
 TEST_F(PostgresWriterTest, ACustomerErasedBeforeAllTheirEventsInTheBatchGoesStraightIn) {
   PostgresWriter writer(dsn());
-  ASSERT_TRUE(
-      writer
-          .write(std::vector<SinkEvent>{erasure("back", at("2026-11-15T10:00:00.000Z"))}, at(kNow))
-          .ok());
+  ASSERT_NO_FATAL_FAILURE(record_erasure(writer, "back", at("2026-11-15T10:00:00.000Z")));
   const std::vector<SinkEvent> batch = {
       beacon_event("back", "store100", "Table 3", at("2026-11-15T10:00:00.001Z")),
       beacon_event("other", "store100", "Table 4", at("2026-11-15T09:30:00.000Z")),
