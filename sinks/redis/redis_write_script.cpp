@@ -14,11 +14,13 @@ namespace tastesync {
 //   ABatchLeavesForReadersWhatItsEventsOneBatchEachLeave).
 // - One call applies a chunk of events, in their order, with the same outcome as one call per
 //   event (RedisWriterTest.AChunkLeavesWhatOneCallPerEventLeaves). What a chunk shares is done
-//   once: the erasure lookup (one HMGET), each key's type check, each present set's trim and
-//   expiry (after the chunk's last ZADD to it: the newest score only grows, so one trim removes
-//   what the trims after each ZADD would have), and each beacon's write (the chunk's newest event
-//   for it: the one that would have written last). Keys are built here from the ids, not passed
-//   in KEYS (fine without Redis Cluster, which hiredis 0.14 lacks anyway).
+//   once: the erasure lookup (one HMGET), each key's type check, each present set's ZADD (one
+//   call with each member's newest score of the chunk, which is what ZADD GT after ZADD GT
+//   leaves; a member a later event moved out of the set is dropped from it, as the ZREM after
+//   the ZADD would have left it), then its trim and expiry (the newest score only grows, so one
+//   trim removes what the trims after each ZADD would have), and each beacon's write (the
+//   chunk's newest event for it: the one that would have written last). Keys are built here from
+//   the ids, not passed in KEYS (fine without Redis Cluster, which hiredis 0.14 lacks anyway).
 //
 // - "now" is an argument (the caller's clock, one value per batch), not Redis TIME: every event of
 //   a batch is judged against the same instant, and tests are deterministic.
@@ -82,7 +84,7 @@ local function newer_than(customer, detected_at_ms, event_id)
   return event_id > (customer[2] or '')
 end
 
-local results, beacons, beacon_order, present_order, present_seen = {}, {}, {}, {}, {}
+local results, beacons, beacon_order, present_order, present_adds = {}, {}, {}, {}, {}
 for event = 1, count do
   local customer_id, store_id = field(event, 1), field(event, 2)
   local detected_at_ms, event_id = tonumber(field(event, 7)), field(event, 8)
@@ -130,14 +132,21 @@ for event = 1, count do
           'detected_at', field(event, 6), 'event_id', event_id, 'identification', field(event, 9),
           'detected_at_ms', field(event, 7))
         redis.call('PEXPIREAT', customer_key, decimal(detected_at_ms + customer_ttl_ms))
-        if left_store_key then redis.call('ZREM', left_store_key, customer_id) end
+        if left_store_key then
+          redis.call('ZREM', left_store_key, customer_id)
+          local pending = present_adds[left_store_key]
+          if pending then pending[customer_id] = nil end
+        end
       end
       if write_present then
-        redis.call('ZADD', present_key, 'GT', field(event, 7), customer_id)
-        if not present_seen[present_key] then
-          present_seen[present_key] = true
+        local pending = present_adds[present_key]
+        if not pending then
+          pending = {}
+          present_adds[present_key] = pending
           present_order[#present_order + 1] = present_key
         end
+        local added_ms = pending[customer_id]
+        if not added_ms or detected_at_ms > added_ms then pending[customer_id] = detected_at_ms end
       end
       if write_beacon then
         beacon.seen_ms = detected_at_ms
@@ -150,6 +159,12 @@ for event = 1, count do
 end
 
 for _, present_key in ipairs(present_order) do
+  local adds = {'GT'}
+  for customer_id, added_ms in pairs(present_adds[present_key]) do
+    adds[#adds + 1] = decimal(added_ms)
+    adds[#adds + 1] = customer_id
+  end
+  if #adds > 1 then redis.call('ZADD', present_key, unpack(adds)) end
   -- A later event of the call may have moved the set's last member out: Redis then deleted it.
   local newest = redis.call('ZRANGE', present_key, -1, -1, 'WITHSCORES')
   if newest[2] then
