@@ -32,11 +32,11 @@ constexpr std::array<const char*, 12> kColumns = {
     "location", "location_type", "store_id",  "confidence", "identification", "detected_at",
 };
 
-// COPY has no ON CONFLICT: the unique (event_id, detected_at) is the arbiter here, so a redelivered
+// COPY has no ON CONFLICT: the unique (detected_at, event_id) is the arbiter here, so a redelivered
 // event, and an event twice in one batch, insert nothing.
 constexpr const char* kInsertIdentities =
     "INSERT INTO customer_identities SELECT * FROM customer_identities_batch"
-    " ON CONFLICT (event_id, detected_at) DO NOTHING";
+    " ON CONFLICT (detected_at, event_id) DO NOTHING";
 
 // One row per customer: an upsert touching a key twice fails with 21000. Ordered so that two sinks
 // lock customers rows in the same order instead of deadlocking. GREATEST (which ignores NULL) so

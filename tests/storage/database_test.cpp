@@ -135,6 +135,48 @@ TEST_F(DatabaseTest, RedeliveryInsertsNothing) {
   }
 }
 
+// 004 rebuilds the unique key of a table that may already hold years of rows: they stay, the key
+// still refuses a redelivered event, and detected_at stays indexed, by the key itself.
+TEST_F(DatabaseTest, TheKeyByTimeMigrationKeepsTheRowsAndTheirUniqueness) {
+  {
+    // What migrate() left before 004.
+    pqxx::work work(*connection_);
+    work.exec(
+        "CREATE TABLE tastesync_schema_migrations (version integer PRIMARY KEY, name text NOT NULL,"
+        " applied_at timestamptz NOT NULL DEFAULT now())");
+    for (const Migration& migration : migrations()) {
+      if (migration.version >= 4) break;
+      work.exec(std::string(migration.sql));
+      work.exec_params("INSERT INTO tastesync_schema_migrations (version, name) VALUES ($1, $2)",
+                       migration.version, std::string(migration.name));
+    }
+    work.exec("SELECT tastesync_ensure_partitions('2026-11-01T00:00:00Z', 3)");
+    work.commit();
+  }
+  insert_identity("10ef298c-1c10-55df-9149-b492e3cf5787", "2026-11-25T10:00:00Z");
+  insert_identity("20ef298c-1c10-55df-9149-b492e3cf5787", "2026-12-25T10:00:00Z");
+
+  const MigrateReport report = migrate(*connection_, kNow);
+
+  EXPECT_EQ(report.applied, (std::vector<int>{4}));
+  {
+    pqxx::read_transaction read(*connection_);
+    EXPECT_EQ(read.exec1("SELECT count(*) FROM customer_identities")[0].as<int>(), 2);
+    std::vector<std::string> indexes;
+    for (const auto& row :
+         read.exec("SELECT indexname || ': ' || regexp_replace(indexdef, '.* USING ', '')"
+                   " FROM pg_indexes WHERE tablename = 'customer_identities' ORDER BY 1")) {
+      indexes.emplace_back(row[0].c_str());
+    }
+    EXPECT_EQ(indexes, (std::vector<std::string>{
+                           "customer_identities_customer_id: btree (customer_id)",
+                           "customer_identities_detected_at_event_id_key: btree (detected_at, "
+                           "event_id)"}));
+  }
+  EXPECT_THROW(insert_identity("10ef298c-1c10-55df-9149-b492e3cf5787", "2026-11-25T10:00:00Z"),
+               pqxx::unique_violation);
+}
+
 TEST_F(DatabaseTest, RetentionDropsOnlyPartitionsWhollyOlderThanFiveYears) {
   (void)migrate(*connection_, kNow);
   // 2021-10 ends before 2021-11-25 (five years before kNow); 2021-11 does not.
