@@ -12,6 +12,7 @@
 
 #include "common/erasure.hpp"
 #include "db/migrations.hpp"
+#include "sinks/postgres/binary_format.hpp"
 
 namespace tastesync {
 namespace {
@@ -71,29 +72,74 @@ constexpr const char* kSuppressForgotten =
 
 // The direct path (docs/storage.md#sinks): COPY straight into customer_identities, whose unique key
 // then refuses a redelivered event with 23505 instead of skipping it. COPY cannot aggregate, so the
-// batch's customers go in first, one row each, through a second temporary table. Its customer_id
-// is the column's type, so that an id is cut (trailing spaces beyond 64 characters) or refused
-// there as in customers: two ids the cut makes one are grouped again below, and the erasure check
-// hashes what is stored.
-constexpr const char* kCustomersStagingTable = "customers_batch";
-constexpr const char* kCreateCustomersStaging =
-    "CREATE TEMP TABLE customers_batch (customer_id varchar(64) NOT NULL,"
-    " first_seen timestamptz NOT NULL, last_seen timestamptz NOT NULL) ON COMMIT DELETE ROWS";
-constexpr std::array<const char*, 3> kCustomerColumns = {"customer_id", "first_seen", "last_seen"};
+// batch's customers follow as arrays, one element each: $1 their ids, $2 their first or last
+// detected_at in the batch. The COPY has accepted every id by then, so the cast to varchar(64)
+// cuts nothing but the trailing spaces the column cuts: two ids it makes one are grouped again
+// below, and the erasure check hashes what is stored.
+//
 // A customer of the batch erased at or after their first event in it: the staging path's
 // suppression drops exactly those events, so such a batch takes it.
 constexpr const char* kAnyErasedInBatch =
-    "SELECT 1 FROM customers_batch b JOIN forgotten_customers f"
+    "SELECT 1 FROM unnest($1::varchar(64)[], $2::timestamptz[]) AS b(customer_id, first_seen)"
+    " JOIN forgotten_customers f"
     " ON f.customer_hash = encode(sha256(convert_to(b.customer_id, 'UTF8')), 'hex')"
     " WHERE b.first_seen <= f.forgotten_at LIMIT 1";
-// kUpsertCustomers' statement, from the batch's own aggregation.
-constexpr const char* kUpsertBatchCustomers =
-    "INSERT INTO customers (customer_id, last_seen)"
-    " SELECT customer_id, max(last_seen) FROM customers_batch"
-    " GROUP BY customer_id ORDER BY customer_id"
-    " ON CONFLICT (customer_id) DO UPDATE"
-    " SET last_seen = GREATEST(customers.last_seen, EXCLUDED.last_seen)";
+// kUpsertCustomers' effect as a MERGE, which updates a stored row straight away where INSERT ...
+// ON CONFLICT first probes the key and locks the row, and leaves a row whose last_seen would not
+// move (docs/bench.md#issue-17-22). Sorted as kUpsertCustomers is, so that, joined row by row
+// through the key as the planner does for a batch, two sinks lock rows in the same order. A
+// deadlock all the same, or a customer another sink inserted meanwhile (23505), hands the batch
+// to the staging path.
+constexpr const char* kMergeBatchCustomers =
+    "MERGE INTO customers c USING (SELECT customer_id, max(last_seen) AS last_seen"
+    " FROM unnest($1::varchar(64)[], $2::timestamptz[]) AS b(customer_id, last_seen)"
+    " GROUP BY customer_id ORDER BY customer_id) b ON c.customer_id = b.customer_id"
+    " WHEN MATCHED AND (c.last_seen IS NULL OR c.last_seen < b.last_seen)"
+    " THEN UPDATE SET last_seen = b.last_seen"
+    " WHEN NOT MATCHED THEN INSERT (customer_id, last_seen) VALUES (b.customer_id, b.last_seen)";
 constexpr std::string_view kUniqueViolation = "23505";
+// The direct path sends its rows in pieces of about this size, so that the server stores the
+// first while the client encodes the next.
+constexpr std::size_t kCopySendBytes = std::size_t{64} * 1024;
+
+// "COPY table (columns) FROM STDIN (FORMAT binary)".
+template <std::size_t N>
+std::string binary_copy_statement(std::string_view table,
+                                  const std::array<const char*, N>& columns) {
+  std::string statement = "COPY " + std::string(table) + " (";
+  for (std::size_t column = 0; column < N; ++column) {
+    if (column > 0) statement += ", ";
+    statement += columns[column];
+  }
+  return statement + ") FROM STDIN (FORMAT binary)";
+}
+
+// The direct path's row of kColumns. False for a value the binary form cannot carry (none that
+// SinkEventParser lets through): the staging path's text COPY then judges it.
+bool add_identity(BinaryCopyRows& rows, const SinkEvent& event) {
+  rows.begin_row(static_cast<std::int16_t>(kColumns.size()));
+  if (!rows.uuid(event.event_id)) return false;
+  rows.text(event.customer_id);
+  if (event.beacon_id) {
+    if (!rows.uuid(*event.beacon_id)) return false;
+  } else {
+    rows.null();
+  }
+  if (event.qr_code) {
+    rows.text(*event.qr_code);
+  } else {
+    rows.null();
+  }
+  rows.text(event.source);
+  rows.text(event.sighting_id);
+  rows.text(event.location);
+  rows.text(event.location_type);
+  rows.text(event.store_id);
+  if (!rows.three_decimals(event.confidence)) return false;
+  rows.text(event.identification);
+  rows.timestamp(event.detected_at_ms);
+  return true;
+}
 
 // References, not copies: stream_to escapes each field into the COPY line itself, and an empty
 // optional becomes NULL.
@@ -242,7 +288,6 @@ std::optional<std::string> PostgresWriter::connect() {
     {
       pqxx::work setup(*connection, "staging table");
       setup.exec0(kCreateStaging);
-      setup.exec0(kCreateCustomersStaging);
       setup.commit();
     }
     connection_ = std::move(connection);
@@ -313,23 +358,36 @@ PostgresWriter::DirectOutcome PostgresWriter::store_directly(Batch& batch) {
   for (const std::size_t index : batch.kept) {
     if (events[index].forget_request) return DirectOutcome::declined;
   }
+  // In binary form: the server parses no text (docs/bench.md#issue-17-22).
+  const auto spans = customer_spans(events, batch.kept);
+  BinaryArray ids(BinaryArray::Of::varchar, spans.size());
+  BinaryArray first_seen(BinaryArray::Of::timestamptz, spans.size());
+  BinaryArray last_seen(BinaryArray::Of::timestamptz, spans.size());
+  for (const CustomerSpan& span : spans) {
+    ids.text(events[span.first].customer_id);
+    first_seen.timestamp(events[span.first].detected_at_ms);
+    last_seen.timestamp(events[span.last].detected_at_ms);
+  }
+  bool copied = false;
   try {
     pqxx::work transaction(*connection_, "store identities directly");
     {
-      pqxx::stream_to customers(transaction, kCustomersStagingTable, kCustomerColumns);
-      for (const CustomerSpan& span : customer_spans(events, batch.kept)) {
-        customers << std::tie(events[span.first].customer_id, events[span.first].detected_at,
-                              events[span.last].detected_at);
+      CopyIn copy(transaction, binary_copy_statement("customer_identities", kColumns));
+      BinaryCopyRows identities;
+      for (const std::size_t index : batch.kept) {
+        if (!add_identity(identities, events[index])) return DirectOutcome::declined;
+        if (identities.size() >= kCopySendBytes) copy.send(identities.take());
       }
-      customers.complete();
+      copy.send(std::move(identities).finish());
+      copy.complete();
     }
-    if (!transaction.exec(kAnyErasedInBatch, "any erased").empty()) return DirectOutcome::declined;
-    {
-      pqxx::stream_to identities(transaction, "customer_identities", kColumns);
-      for (const std::size_t index : batch.kept) identities << identity_row(events[index]);
-      identities.complete();
+    copied = true;
+    // After the COPY, which has accepted every id, so that the casts to varchar(64) cut only
+    // trailing spaces; a batch this declines is rolled back with the rest.
+    if (exec_with_arrays(transaction, kAnyErasedInBatch, {ids, first_seen}) > 0) {
+      return DirectOutcome::declined;
     }
-    transaction.exec0(kUpsertBatchCustomers, "upsert customers");
+    exec_with_arrays(transaction, kMergeBatchCustomers, {ids, last_seen});
     transaction.commit();
     return DirectOutcome::stored;
   } catch (const pqxx::broken_connection& error) {
@@ -338,7 +396,7 @@ PostgresWriter::DirectOutcome PostgresWriter::store_directly(Batch& batch) {
   } catch (const pqxx::sql_error& error) {
     // The staging path is the arbiter of every error the server reports: it stores, rejects or
     // fails the batch as it always has, so no error peculiar to this path can hold a batch up.
-    if (error.sqlstate() == kUniqueViolation) direct_ = false;
+    if (!copied && error.sqlstate() == kUniqueViolation) direct_ = false;
     return DirectOutcome::declined;
   } catch (const std::exception& error) {
     batch.direct_failure = "postgres: " + one_line(error.what());
