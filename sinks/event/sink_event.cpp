@@ -69,6 +69,9 @@ std::optional<std::string> read_common(simdjson::dom::object envelope, simdjson:
       !std::isfinite(confidence) || confidence < 0 || confidence > 1) {
     return "'confidence' is missing or not a number in [0, 1]";
   }
+  // -0 passes the range check; "%.3f" would print it "-0.000", which is no number of the
+  // contract's form (docs/contract.md#customer-identified).
+  if (confidence == 0) confidence = 0;
   char formatted[16];
   std::snprintf(formatted, sizeof formatted, "%.3f", confidence);
   event.confidence = formatted;

@@ -72,6 +72,13 @@ TEST(SinkEventTest, ReadsAQrEventAndCanonicalisesItsTime) {
   EXPECT_EQ(event->detected_at, "2025-03-02T12:00:00.000Z");
 }
 
+TEST(SinkEventTest, AConfidenceOfMinusZeroIsZero) {
+  SinkEventParser parser;
+  auto event = parser.parse(replaced(kBeaconEvent, "0.95", "-0.0"));
+  ASSERT_TRUE(event) << event.error();
+  EXPECT_EQ(event->confidence, "0.000");
+}
+
 TEST(SinkEventTest, NamesTheFieldAtFault) {
   SinkEventParser parser;
   const struct {

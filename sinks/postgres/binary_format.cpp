@@ -57,6 +57,12 @@ std::optional<pqxx::sql_error> first_error(PGconn* connection, const std::string
   std::optional<pqxx::sql_error> refused;
   while (ResultHandle result{PQgetResult(connection)}) {
     const ExecStatusType status = PQresultStatus(result.get());
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+      // libpq hands this result back for as long as the COPY lasts: none of the statements sent
+      // here starts one, so report it rather than wait for an end that never comes.
+      if (!refused) refused.emplace("unexpected COPY state after: " + statement, statement);
+      break;
+    }
     if (status == PGRES_TUPLES_OK && rows != nullptr) *rows += PQntuples(result.get());
     if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK || refused) continue;
     refused.emplace(PQresultErrorMessage(result.get()), statement,

@@ -86,10 +86,11 @@ constexpr const char* kAnyErasedInBatch =
     " WHERE b.first_seen <= f.forgotten_at LIMIT 1";
 // kUpsertCustomers' effect as a MERGE, which updates a stored row straight away where INSERT ...
 // ON CONFLICT first probes the key and locks the row, and leaves a row whose last_seen would not
-// move (docs/bench.md#issue-17-22). Sorted as kUpsertCustomers is, so that, joined row by row
-// through the key as the planner does for a batch, two sinks lock rows in the same order. A
-// deadlock all the same, or a customer another sink inserted meanwhile (23505), hands the batch
-// to the staging path.
+// move (docs/bench.md#issue-17-22). Sorted as kUpsertCustomers is: in a nested loop through the
+// key, the plan PostgreSQL 15 picks here (it guesses 100 rows for unnest), two sinks lock rows in
+// the same order. A deadlock all the same (under another plan), or a customer another sink
+// inserted meanwhile (23505), rolls the batch back to the staging path, whose outcome then
+// decides whether the direct path stays on.
 constexpr const char* kMergeBatchCustomers =
     "MERGE INTO customers c USING (SELECT customer_id, max(last_seen) AS last_seen"
     " FROM unnest($1::varchar(64)[], $2::timestamptz[]) AS b(customer_id, last_seen)"
@@ -368,7 +369,6 @@ PostgresWriter::DirectOutcome PostgresWriter::store_directly(Batch& batch) {
     first_seen.timestamp(events[span.first].detected_at_ms);
     last_seen.timestamp(events[span.last].detected_at_ms);
   }
-  bool copied = false;
   try {
     pqxx::work transaction(*connection_, "store identities directly");
     {
@@ -381,7 +381,6 @@ PostgresWriter::DirectOutcome PostgresWriter::store_directly(Batch& batch) {
       copy.send(std::move(identities).finish());
       copy.complete();
     }
-    copied = true;
     // After the COPY, which has accepted every id, so that the casts to varchar(64) cut only
     // trailing spaces; a batch this declines is rolled back with the rest.
     if (exec_with_arrays(transaction, kAnyErasedInBatch, {ids, first_seen}) > 0) {
@@ -396,7 +395,7 @@ PostgresWriter::DirectOutcome PostgresWriter::store_directly(Batch& batch) {
   } catch (const pqxx::sql_error& error) {
     // The staging path is the arbiter of every error the server reports: it stores, rejects or
     // fails the batch as it always has, so no error peculiar to this path can hold a batch up.
-    if (!copied && error.sqlstate() == kUniqueViolation) direct_ = false;
+    if (error.sqlstate() == kUniqueViolation) direct_ = false;
     return DirectOutcome::declined;
   } catch (const std::exception& error) {
     batch.direct_failure = "postgres: " + one_line(error.what());

@@ -347,6 +347,7 @@ TEST_F(PostgresWriterTest, LastSeenIsTheNewestDetectionPerCustomer) {
   EXPECT_EQ(last_seen("cust1"), at("2026-11-15T10:05:00.200Z"));
   EXPECT_EQ(last_seen("cust2"), at("2026-11-15T09:00:00.400Z"));
   EXPECT_EQ(count("SELECT count(*) FROM customers"), 2);
+  EXPECT_EQ(writer.paths_taken().direct, 1U);
 }
 
 TEST_F(PostgresWriterTest, OlderBatchDoesNotMoveLastSeenBack) {
@@ -362,6 +363,24 @@ TEST_F(PostgresWriterTest, OlderBatchDoesNotMoveLastSeenBack) {
   ASSERT_TRUE(result.ok()) << result.error().message;
   EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
   EXPECT_EQ(last_seen("cust1"), at("2026-11-15T10:05:00.000Z"));
+  EXPECT_EQ(writer.paths_taken().direct, 2U);
+}
+
+// A customers row may have no last_seen (the column allows it: a row another tool made); the
+// direct path's MERGE fills it in.
+TEST_F(PostgresWriterTest, ACustomerWithoutLastSeenGetsOne) {
+  pqxx::nontransaction(*connect_postgres(dsn(), "test-setup"))
+      .exec0("INSERT INTO customers (customer_id) VALUES ('cust1')");
+  PostgresWriter writer(dsn());
+
+  ASSERT_TRUE(writer
+                  .write(std::vector<SinkEvent>{beacon_event("cust1", "store100", "Table 3",
+                                                             at("2026-11-15T09:00:00.000Z"))},
+                         at(kNow))
+                  .ok());
+
+  EXPECT_EQ(last_seen("cust1"), at("2026-11-15T09:00:00.000Z"));
+  EXPECT_EQ(writer.paths_taken().direct, 1U);
 }
 
 TEST_F(PostgresWriterTest, TabsBackslashesAndNonAsciiTextRoundTrips) {
@@ -379,6 +398,7 @@ TEST_F(PostgresWriterTest, TabsBackslashesAndNonAsciiTextRoundTrips) {
   EXPECT_EQ(stored->location, event.location);
   EXPECT_EQ(stored->store_id, event.store_id);
   EXPECT_EQ(last_seen(event.customer_id), event.detected_at_ms);
+  EXPECT_EQ(writer.paths_taken().direct, 1U);
 }
 
 TEST_F(PostgresWriterTest, EventOlderThanTheRetentionIsSkippedAndCounted) {

@@ -175,6 +175,14 @@ TEST_F(DatabaseTest, TheKeyByTimeMigrationKeepsTheRowsAndTheirUniqueness) {
   }
   EXPECT_THROW(insert_identity("10ef298c-1c10-55df-9149-b492e3cf5787", "2026-11-25T10:00:00Z"),
                pqxx::unique_violation);
+  // A partition made after it has the same two indexes.
+  ASSERT_EQ(ensure_partitions(*connection_, *parse_rfc3339("2027-06-15T10:00:00Z"), 1), 1);
+  pqxx::read_transaction read(*connection_);
+  EXPECT_EQ(read.exec1("SELECT string_agg(regexp_replace(indexdef, '.* USING ', ''), '; '"
+                       " ORDER BY indexdef) FROM pg_indexes"
+                       " WHERE tablename = 'customer_identities_2027_06'")[0]
+                .as<std::string>(),
+            "btree (customer_id); btree (detected_at, event_id)");
 }
 
 TEST_F(DatabaseTest, RetentionDropsOnlyPartitionsWhollyOlderThanFiveYears) {
