@@ -81,6 +81,22 @@ TEST_F(PostgresWriterFailureTest, LocationLongerThanItsColumnIsRejectedAndTheOth
   EXPECT_TRUE(customer_row_exists("cust4"));
 }
 
+// JSON can carry a NUL ("\u0000") into any string the parser reads; PostgreSQL's text types
+// cannot hold one, in the direct path's binary COPY or the staging path's text COPY.
+TEST_F(PostgresWriterFailureTest, ANulByteInATextIsRejectedAndTheOthersStored) {
+  PostgresWriter writer(dsn());
+  std::vector<SinkEvent> events = good_events(3);
+  events[1].location = std::string("Table\0 3", 8);
+
+  const auto result = writer.write(events, at(kNow));
+
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  EXPECT_EQ(rejected_indices(*result), std::vector<std::size_t>{1});
+  EXPECT_THAT(result->rejected[0].reason, HasSubstr("0x00"));
+  EXPECT_EQ(count("SELECT count(*) FROM customer_identities"), 2);
+  EXPECT_EQ(writer.paths_taken().staging, 1U);
+}
+
 TEST_F(PostgresWriterFailureTest, CustomerIdLongerThanItsColumnIsRejected) {
   PostgresWriter writer(dsn());
   std::vector<SinkEvent> events = good_events(3);
