@@ -357,7 +357,7 @@ SweepFigures run_sweep_point(const std::shared_ptr<const Registry>& registry, st
   // Pipeline::on_assigned does (restore, then normalize_restored). The files were just written,
   // so they are in the page cache, and the flush left no WAL to replay: the best case.
   run.store.reset();
-  run.partitions = {};
+  run.partitions = std::vector<PartitionState>();
   ::malloc_trim(0);
   const auto reopening = std::chrono::steady_clock::now();
   auto store = StateStore::open(run.options);

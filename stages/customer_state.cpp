@@ -4,16 +4,62 @@
 #include <bit>
 #include <cstring>
 #include <functional>
+#include <utility>
 
 namespace tastesync {
 
-std::size_t PartitionState::StringHash::operator()(std::string_view text) const {
-  return customer_id_hash(text);
+namespace {
+constexpr std::size_t kFirstCapacity = 16;
+}  // namespace
+
+PartitionState::Slot& PartitionState::slot_of(std::string_view customer_id, std::size_t hash) {
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = hash & mask;; i = (i + 1) & mask) {
+    Slot& slot = slots_[i];
+    if (!slot.customer || (slot.hash == hash && slot.customer->id == customer_id)) return slot;
+  }
+}
+
+PartitionState::Customer& PartitionState::add(std::string customer_id, std::size_t hash,
+                                              CustomerState state) {
+  if (2 * (size_ + 1) > slots_.size()) rehash(std::max(kFirstCapacity, 2 * slots_.size()));
+  Slot& slot = slot_of(customer_id, hash);
+  slot.hash = hash;
+  slot.customer = std::make_unique<Customer>(Customer{std::move(customer_id), std::move(state)});
+  ++size_;
+  return *slot.customer;
+}
+
+void PartitionState::rehash(std::size_t capacity) {
+  std::vector<Slot> old = std::exchange(slots_, std::vector<Slot>(capacity));
+  for (Slot& slot : old) {
+    if (slot.customer) slot_of(slot.customer->id, slot.hash) = std::move(slot);
+  }
+}
+
+// Removal in place would have to move later slots of a probe back; removals come many at a
+// time (expiry, the cap), so the survivors are put into a fresh table instead.
+template <typename Pred>
+std::size_t PartitionState::remove_if(Pred&& remove) {
+  std::size_t removed = 0;
+  for (Slot& slot : slots_) {
+    if (slot.customer && remove(slot.customer->state)) {
+      slot.customer.reset();
+      ++removed;
+    }
+  }
+  if (removed == 0) return 0;
+  size_ -= removed;
+  std::size_t capacity = kFirstCapacity;
+  while (capacity < 2 * size_) capacity *= 2;
+  rehash(std::max(capacity, slots_.size() / 4));
+  return removed;
 }
 
 CustomerState* PartitionState::find(std::string_view customer_id) {
-  const auto it = customers_.find(customer_id);
-  return it == customers_.end() ? nullptr : &it->second;
+  if (size_ == 0) return nullptr;
+  Slot& slot = slot_of(customer_id, customer_id_hash(customer_id));
+  return slot.customer ? &slot.customer->state : nullptr;
 }
 
 CustomerState& PartitionState::find_or_create(std::string_view customer_id) {
@@ -26,15 +72,15 @@ PartitionState::Found PartitionState::find_or_create_marked(std::string_view cus
 
 PartitionState::Found PartitionState::find_or_create_marked(std::string_view customer_id,
                                                             std::size_t hash) {
-  if (const auto it = customers_.find(HashedId{customer_id, hash}); it != customers_.end()) {
-    return {it->second, false};
+  if (size_ > 0) {
+    if (Slot& slot = slot_of(customer_id, hash); slot.customer)
+      return {slot.customer->state, false};
   }
-  return {customers_.emplace(std::string(customer_id), CustomerState{}).first->second, true};
+  return {add(std::string(customer_id), hash, CustomerState{}).state, true};
 }
 
 std::size_t PartitionState::evict_older_than(EpochMs horizon_ms, const CustomerState* keep) {
-  return std::erase_if(customers_, [&](const auto& entry) {
-    const CustomerState& state = entry.second;
+  return remove_if([&](const CustomerState& state) {
     return (state.last_activity_ms < horizon_ms || evicted(state)) &&
            state.durability.pending_offset < 0 && &state != keep;
   });
@@ -48,11 +94,11 @@ std::size_t PartitionState::limit_live_customers(std::size_t max_customers, Epoc
   }
   (void)evict_older_than(horizon_ms, &touched);
   offsets_.clear();
-  for (const auto& [id, state] : customers_) {
+  for_each([&](std::string_view /*id*/, const CustomerState& state) {
     if (state.last_activity_ms >= horizon_ms && !evicted(state)) {
       offsets_.push_back(state.last_offset);
     }
-  }
+  });
   const std::size_t live = offsets_.size();
   if (live <= max_customers) {
     // The live count grows by at most one per call: no eviction is possible before this many.
@@ -86,8 +132,15 @@ void PartitionState::advance_watermark(EpochMs candidate_ms) {
 
 std::pair<std::string_view, CustomerState*> PartitionState::insert(std::string customer_id,
                                                                    CustomerState state) {
-  const auto entry = customers_.insert_or_assign(std::move(customer_id), std::move(state)).first;
-  return {entry->first, &entry->second};
+  const std::size_t hash = customer_id_hash(customer_id);
+  if (size_ > 0) {
+    if (Slot& slot = slot_of(customer_id, hash); slot.customer) {
+      slot.customer->state = std::move(state);
+      return {slot.customer->id, &slot.customer->state};
+    }
+  }
+  Customer& added = add(std::move(customer_id), hash, std::move(state));
+  return {added.id, &added.state};
 }
 
 }  // namespace tastesync

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+#include <string>
+#include <vector>
+
 #include "stages/stages_test_support.hpp"
 
 namespace tastesync {
@@ -37,6 +41,71 @@ TEST(PartitionState, ALookupWithTheParsersHashFindsTheSameCustomer) {
   EXPECT_TRUE(other.created);
   EXPECT_EQ(partition.find("cust-2"), &other.state);
   EXPECT_EQ(partition.size(), 2u);
+}
+
+// The table grows by moving slots, never customers: a state found before growing is the one
+// found after, and each customer is found by its own id only.
+TEST(PartitionState, CustomersStayPutAndFoundAsTheTableGrows) {
+  PartitionState partition;
+  std::vector<CustomerState*> made;
+  for (int i = 0; i < 5000; ++i) {
+    CustomerState& state = partition.find_or_create("cust-" + std::to_string(i));
+    state.last_offset = i;
+    made.push_back(&state);
+  }
+  EXPECT_EQ(partition.size(), 5000u);
+  for (int i = 0; i < 5000; ++i) {
+    const std::string id = "cust-" + std::to_string(i);
+    ASSERT_EQ(partition.find(id), made[static_cast<std::size_t>(i)]) << id;
+    EXPECT_EQ(partition.find(id)->last_offset, i);
+    EXPECT_FALSE(partition.find_or_create_marked(id, customer_id_hash(id)).created);
+  }
+  EXPECT_EQ(partition.find("cust-5000"), nullptr);
+  EXPECT_EQ(partition.find("cust-"), nullptr);
+  std::size_t visited = 0;
+  partition.for_each([&](std::string_view id, const CustomerState& state) {
+    EXPECT_EQ(id, "cust-" + std::to_string(state.last_offset));
+    ++visited;
+  });
+  EXPECT_EQ(visited, 5000u);
+}
+
+// Linear probing keeps a customer findable only while no empty slot falls inside its probe:
+// removing every other customer, then adding more, must leave each survivor and newcomer found.
+TEST(PartitionState, AfterEvictionTheSurvivorsAndNewcomersAreFound) {
+  PartitionState partition;
+  for (int i = 0; i < 3000; ++i) {
+    CustomerState& state = partition.find_or_create("c" + std::to_string(i));
+    state.last_activity_ms = i % 2 == 0 ? 1000 : 5000;
+  }
+  const CustomerState* survivor = partition.find("c1");
+  EXPECT_EQ(partition.evict_older_than(2000), 1500u);
+  EXPECT_EQ(partition.size(), 1500u);
+  EXPECT_EQ(partition.find("c1"), survivor);
+  for (int i = 3000; i < 4000; ++i) partition.find_or_create("c" + std::to_string(i));
+  for (int i = 0; i < 4000; ++i) {
+    const std::string id = "c" + std::to_string(i);
+    const bool kept = i >= 3000 || i % 2 == 1;
+    EXPECT_EQ(partition.find(id) != nullptr, kept) << id;
+  }
+  EXPECT_EQ(partition.size(), 2500u);
+  EXPECT_EQ(partition.evict_older_than(std::numeric_limits<EpochMs>::max()), 2500u);
+  EXPECT_EQ(partition.size(), 0u);
+  EXPECT_EQ(partition.find("c1"), nullptr);
+  EXPECT_TRUE(partition.find_or_create_marked("c1", customer_id_hash("c1")).created);
+}
+
+// A restore of an id already held replaces its state in place.
+TEST(PartitionState, InsertingAnIdHeldReplacesItsState) {
+  PartitionState partition;
+  CustomerState& held = partition.find_or_create("cust-1");
+  CustomerState restored;
+  restored.last_offset = 42;
+  const auto [id, state] = partition.insert("cust-1", restored);
+  EXPECT_EQ(id, "cust-1");
+  EXPECT_EQ(state, &held);
+  EXPECT_EQ(held.last_offset, 42);
+  EXPECT_EQ(partition.size(), 1u);
 }
 
 TEST(PartitionState, EvictsOnlyCustomersOlderThanTheHorizon) {
