@@ -163,15 +163,20 @@ def free_port():
         return s.getsockname()[1]
 
 
-def counter(port, name):
+def counters(port):
+    """{name: value} of the unlabelled samples on one scrape of /metrics ({} when unreachable).
+    One scrape a poll: each costs the pipeline process and this script CPU the passthrough's
+    runs do not pay (docs/bench.md#issue-17-23)."""
     try:
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1).read()
     except OSError:
-        return None
+        return {}
+    values = {}
     for line in page.decode().splitlines():
-        if line.startswith(name + " "):
-            return float(line.split()[1])
-    return None
+        name, _, value = line.partition(" ")
+        if value and "{" not in name and not name.startswith("#"):
+            values[name] = float(value)
+    return values
 
 
 def main():
@@ -289,14 +294,14 @@ def main():
                               "--metrics-port", str(port)], f"{group}.log")
             first = last = first_output = all_consumed = polled = ahead = wakes = events = None
             while time.monotonic() - launched < 300 and pipeline.poll() is None:
-                consumed = counter(port, "tastesync_records_consumed_total")
+                scraped = counters(port)
+                consumed = scraped.get("tastesync_records_consumed_total")
                 now = time.monotonic()
-                if first_output is None and (counter(port, "tastesync_events_delivered_total")
-                                             or 0) > 0:
+                if first_output is None and scraped.get("tastesync_events_delivered_total", 0) > 0:
                     first_output = now
                 if consumed and first is None:
                     first = now
-                    polled_first = counter(port, "tastesync_consume_seconds_total")
+                    polled_first = scraped.get("tastesync_consume_seconds_total")
                     cpu_first = cpu_seconds(pipeline.pid)
                     threads_first = thread_cpu_seconds(pipeline.pid)
                     broker_first = cpu_seconds(broker.pid)
@@ -305,7 +310,7 @@ def main():
                     # Time in the consumer poll while records were there to take: issue 17
                     # item 1 (fetching never waits for processing).
                     all_consumed = now
-                    polled_last = counter(port, "tastesync_consume_seconds_total")
+                    polled_last = scraped.get("tastesync_consume_seconds_total")
                     # None: a binary from before the metric (--compare).
                     polled = (None if polled_first is None or polled_last is None
                               else polled_last - polled_first)
@@ -317,11 +322,15 @@ def main():
                     switches = context_switches(pipeline.pid)
                     peak_mb = peak_resident_mb(pipeline.pid)
                     # None: a binary from before these metrics (--compare).
-                    ahead = counter(port, "tastesync_records_parsed_ahead_total")
-                    wakes = counter(port, "tastesync_fetch_wakes_total")
-                    events = counter(port, "tastesync_events_delivered_total")
+                    scraped = counters(port)
+                    ahead = scraped.get("tastesync_records_parsed_ahead_total")
+                    wakes = scraped.get("tastesync_fetch_wakes_total")
+                    events = scraped.get("tastesync_events_delivered_total")
                     break
-                time.sleep(0.02)
+                # Every 20 ms until the first record and the first output are seen (the run's
+                # start and its start-up are read here); then every 100 ms, as the end is the
+                # observer's own reading.
+                time.sleep(0.02 if first is None or first_output is None else 0.1)
             if observer.poll() is None:
                 observer.kill()
             if last is None and pipeline.poll() is not None:
