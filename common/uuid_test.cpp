@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 namespace tastesync {
 namespace {
 
@@ -53,6 +55,36 @@ TEST(Uuid, MalformedTextIsRejected) {
            "550e8400-e29b-41d4-a716-4466554400\xc3\xa9",  // non-ASCII, 36 bytes
        }) {
     EXPECT_EQ(parse_uuid(text), std::nullopt) << '"' << text << '"';
+  }
+}
+
+// Each of the 36 places refuses every byte but its own kind (a dash, or a hex digit of either
+// case), and a hex digit anywhere is read into its own nibble.
+TEST(Uuid, EveryPlaceTakesOnlyItsOwnKindOfCharacter) {
+  const std::string canonical = "550e8400-e29b-41d4-a716-446655440000";
+  for (std::size_t at = 0; at < canonical.size(); ++at) {
+    const bool dash = at == 8 || at == 13 || at == 18 || at == 23;
+    for (int byte = 0; byte < 256; ++byte) {
+      std::string text = canonical;
+      text[at] = static_cast<char>(byte);
+      const bool hex = (byte >= '0' && byte <= '9') || (byte >= 'a' && byte <= 'f') ||
+                       (byte >= 'A' && byte <= 'F');
+      const bool accepted = dash ? byte == '-' : hex;
+      ASSERT_EQ(parse_uuid(text).has_value(), accepted) << "byte " << byte << " at " << at;
+    }
+  }
+  std::string ones(36, '0');
+  for (const std::size_t at : {std::size_t{8}, std::size_t{13}, std::size_t{18}, std::size_t{23}})
+    ones[at] = '-';
+  for (std::size_t at = 0, nibble = 0; at < ones.size(); ++at) {
+    if (ones[at] == '-') continue;
+    std::string text = ones;
+    text[at] = 'F';
+    const Uuid parsed = *parse_uuid(text);
+    Uuid expected{};
+    expected[nibble / 2] = nibble % 2 == 0 ? 0xF0 : 0x0F;
+    EXPECT_EQ(parsed, expected) << "at " << at;
+    ++nibble;
   }
 }
 
