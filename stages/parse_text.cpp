@@ -43,7 +43,21 @@ std::size_t count_code_points(std::string_view text) {
 
 // C0 (U+0000-U+001F), DEL (U+007F) and C1 (U+0080-U+009F, UTF-8 C2 80..C2 9F).
 bool has_control_character(std::string_view text) {
-  for (std::size_t i = 0; i < text.size(); ++i) {
+  // Eight bytes at a time while every byte is printable ASCII (0x20..0x7E), as ids nearly always
+  // are: a byte below 0x20 borrows into its high bit when 0x20 is taken from it, and one at or
+  // above 0x7F has it set, or gets it when 1 is added. Any such byte sends the rest of the text,
+  // from the word that holds it, to the exact byte loop below.
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+  std::size_t start = 0;
+  for (; start + 8 <= text.size(); start += 8) {
+    std::uint64_t word = 0;
+    std::memcpy(&word, text.data() + start, sizeof word);
+    const std::uint64_t below_space = (word - 0x20 * kOnes) & ~word;
+    const std::uint64_t del_or_above = word | (word + kOnes);
+    if (((below_space | del_or_above) & kHighBits) != 0) break;
+  }
+  for (std::size_t i = start; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x20 || c == 0x7F) return true;
     if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {

@@ -15,6 +15,42 @@ std::size_t code_points_byte_by_byte(std::string_view text) {
   return count;
 }
 
+// C0, DEL and C1 (C2 80..C2 9F) looked for one byte at a time.
+bool control_byte_by_byte(std::string_view text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 || c == 0x7F) return true;
+    if (c == 0xC2 && i + 1 < text.size() && static_cast<unsigned char>(text[i + 1]) <= 0x9F) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TEST(ParseText, ControlCharactersAreFoundWhateverTheByteAndWhereverInAWord) {
+  // Every byte value, and every C2 pair, at every offset of printable texts up to three of the
+  // eight-byte words the check reads, a pair also across two words.
+  for (std::size_t length = 1; length <= 24; ++length) {
+    for (std::size_t at = 0; at < length; ++at) {
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string text(length, 'c');
+        text[at] = static_cast<char>(byte);
+        ASSERT_EQ(has_control_character(text), control_byte_by_byte(text))
+            << "byte " << byte << " at " << at << " of " << length;
+        if (at + 1 < length) {
+          text[at] = '\xC2';
+          text[at + 1] = static_cast<char>(byte);
+          ASSERT_EQ(has_control_character(text), control_byte_by_byte(text))
+              << "C2 " << byte << " at " << at << " of " << length;
+        }
+      }
+    }
+  }
+  EXPECT_FALSE(has_control_character("cust-0123456789abcdef-\xED\x95\x9C\xC2\xA0"));
+  EXPECT_TRUE(has_control_character("cust-0123456789abcdef-\xC2\x85"));
+  EXPECT_TRUE(has_control_character(std::string("cust-0123456789\0", 16)));
+}
+
 TEST(ParseText, CodePointsOfAsciiAreItsBytes) {
   EXPECT_EQ(count_code_points(""), 0U);
   EXPECT_EQ(count_code_points("c"), 1U);
