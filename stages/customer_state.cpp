@@ -10,6 +10,12 @@ namespace tastesync {
 
 namespace {
 constexpr std::size_t kFirstCapacity = 16;
+// Slots per customer at most 4 to 3: the table then costs ~16-43 bytes a customer, about what
+// the node-based map's buckets and links did; at most half full it was 7 % more resident memory
+// a customer at a million customers (docs/bench.md#issue-17-23).
+constexpr bool overfull(std::size_t customers, std::size_t capacity) {
+  return 4 * customers > 3 * capacity;
+}
 }  // namespace
 
 PartitionState::Slot& PartitionState::slot_of(std::string_view customer_id, std::size_t hash) {
@@ -22,7 +28,7 @@ PartitionState::Slot& PartitionState::slot_of(std::string_view customer_id, std:
 
 PartitionState::Customer& PartitionState::add(std::string customer_id, std::size_t hash,
                                               CustomerState state) {
-  if (2 * (size_ + 1) > slots_.size()) rehash(std::max(kFirstCapacity, 2 * slots_.size()));
+  if (overfull(size_ + 1, slots_.size())) rehash(std::max(kFirstCapacity, 2 * slots_.size()));
   Slot& slot = slot_of(customer_id, hash);
   slot.hash = hash;
   slot.customer = std::make_unique<Customer>(Customer{std::move(customer_id), std::move(state)});
@@ -51,7 +57,7 @@ std::size_t PartitionState::remove_if(Pred&& remove) {
   if (removed == 0) return 0;
   size_ -= removed;
   std::size_t capacity = kFirstCapacity;
-  while (capacity < 2 * size_) capacity *= 2;
+  while (overfull(size_, capacity)) capacity *= 2;
   rehash(std::max(capacity, slots_.size() / 4));
   return removed;
 }

@@ -200,8 +200,8 @@ class PartitionState {
  private:
   // The customers: each in an allocation of its own, so its id and state stay put until it is
   // removed, found through an open-addressing table (linear probing, a power-of-two size, at
-  // most half full) of its customer_id_hash and a pointer to it. A lookup reads one slot, then
-  // the customer; the node-based map this replaces read a bucket, the node before, then the
+  // most three quarters full) of its customer_id_hash and a pointer to it. A lookup reads one slot,
+  // then the customer; the node-based map this replaces read a bucket, the node before, then the
   // node's hash at its far end, with a division on the way (docs/bench.md#issue-17-23).
   struct Customer {
     std::string id;
@@ -214,7 +214,7 @@ class PartitionState {
   // The slot holding `customer_id`, or the empty slot that ends its probe.
   Slot& slot_of(std::string_view customer_id, std::size_t hash);
   Customer& add(std::string customer_id, std::size_t hash, CustomerState state);
-  // Moves every customer into a table of `capacity` slots (a power of two, over twice size_).
+  // Moves every customer into a table of `capacity` slots (a power of two, not overfull).
   void rehash(std::size_t capacity);
   template <typename Pred>
   std::size_t remove_if(Pred&& remove);
