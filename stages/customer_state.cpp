@@ -10,7 +10,7 @@ namespace tastesync {
 
 namespace {
 constexpr std::size_t kFirstCapacity = 16;
-// Slots per customer at most 4 to 3: the table then costs ~16-43 bytes a customer, about what
+// At least 4 slots to every 3 customers: the table then costs 21-43 bytes a customer, about what
 // the node-based map's buckets and links did; at most half full it was 7 % more resident memory
 // a customer at a million customers (docs/bench.md#issue-17-23).
 constexpr bool overfull(std::size_t customers, std::size_t capacity) {

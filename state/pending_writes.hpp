@@ -60,8 +60,8 @@ class PendingWrites final : public StateChangeObserver {
     std::int64_t offset;
     std::size_t key_begin;  // into arena_
     // The customer's entry in the partition's map (nullptr: an erasure of a customer memory did
-    // not hold). It stays put: map nodes never move, and eviction spares a customer while its
-    // latest change, which is at or after this one, is pending.
+    // not hold). It stays put: a partition never moves its customers (PartitionState), and eviction
+    // spares a customer while its latest change, which is at or after this one, is pending.
     CustomerState* state;
     std::size_t snapshot_begin;
     std::optional<SeenSighting> remembered;
