@@ -134,36 +134,49 @@ constexpr std::array<MemberRange, 4> kMemberRanges = {
     members_of(ObjectKind::device)};
 static_assert(kMemberRanges[3].last == kMemberCount);
 
-// A key's length and first two bytes tell apart the members of each object (checked below), so
-// finding a key's member is one comparison of integers per member of its object, with no branch
-// that depends on the key's bytes, then one comparison of the candidate in words. The byte loop
-// over every member's key this replaces was a quarter of the parse's walk, most of it
-// mispredicted loop exits (docs/bench.md#issue-17-15).
-constexpr std::uint32_t signature(std::string_view key) {
-  if (key.size() < 2 || key.size() > 0xFF) return 0;
-  return static_cast<std::uint32_t>(key.size()) << 16 |
-         static_cast<std::uint32_t>(static_cast<unsigned char>(key[0])) << 8 |
-         static_cast<unsigned char>(key[1]);
+// A key's slot in its object's table of members: from its length and first two bytes, which
+// tell apart the members of each object (checked below). Finding a key's member is one read of
+// the table and one comparison of the candidate in words. A scan of the object's members by
+// these three values was about half of the parse's walk (docs/bench.md#issue-17-24); a byte
+// loop over every member's key before it, a quarter (docs/bench.md#issue-17-15).
+constexpr std::size_t kMemberSlots = 16;
+
+constexpr std::size_t slot_of(std::size_t size, char first, char second) {
+  return (size + static_cast<unsigned char>(first) + static_cast<unsigned char>(second)) %
+         kMemberSlots;
 }
 
-constexpr std::array<std::uint32_t, kMemberCount> kSignatures = [] {
-  std::array<std::uint32_t, kMemberCount> signatures{};
-  for (std::size_t i = 0; i < kMemberCount; ++i) signatures[i] = signature(kMembers[i].key);
-  return signatures;
-}();
+// Members' keys are 2 to 16 bytes: slot_of reads two, same_short_key compares up to 16.
+constexpr std::size_t kMinMemberKey = 2;
+constexpr std::size_t kMaxMemberKey = 16;
+static_assert(std::ranges::all_of(kMembers, [](const MemberSpec& m) {
+  return m.key.size() >= kMinMemberKey && m.key.size() <= kMaxMemberKey;
+}));
 
-constexpr bool signatures_tell_members_apart() {
-  for (const MemberRange range : kMemberRanges) {
-    for (std::size_t i = range.first; i < range.last; ++i) {
-      if (kSignatures[i] == 0) return false;
-      for (std::size_t j = range.first; j < i; ++j) {
-        if (kSignatures[i] == kSignatures[j]) return false;
-      }
+// kMemberSlotTables[parent][slot]: the member of `parent` in that slot, or kMemberCount.
+using MemberSlotTable = std::array<std::uint8_t, kMemberSlots>;
+constexpr std::array<MemberSlotTable, kMemberRanges.size()> kMemberSlotTables = [] {
+  std::array<MemberSlotTable, kMemberRanges.size()> tables{};
+  for (MemberSlotTable& table : tables) table.fill(kMemberCount);
+  for (std::size_t parent = 0; parent < kMemberRanges.size(); ++parent) {
+    for (std::size_t i = kMemberRanges[parent].first; i < kMemberRanges[parent].last; ++i) {
+      const std::string_view key = kMembers[i].key;
+      tables[parent][slot_of(key.size(), key[0], key[1])] = static_cast<std::uint8_t>(i);
     }
   }
-  return true;
+  return tables;
+}();
+
+// Every member kept its slot: none was overwritten by another of the same object.
+constexpr bool slots_tell_members_apart() {
+  std::size_t placed = 0;
+  for (const MemberSlotTable& table : kMemberSlotTables) {
+    placed += static_cast<std::size_t>(
+        std::ranges::count_if(table, [](std::uint8_t member) { return member != kMemberCount; }));
+  }
+  return placed == kMemberCount;
 }
-static_assert(signatures_tell_members_apart());
+static_assert(slots_tell_members_apart());
 
 template <typename Word>
 Word load(const char* bytes) {
@@ -185,17 +198,12 @@ bool same_short_key(const char* a, const char* b, std::size_t size) {
   if (size >= 4) return same_ends<std::uint32_t>(a, b, size);
   return same_ends<std::uint16_t>(a, b, size);
 }
-static_assert(std::ranges::all_of(kMembers,
-                                  [](const MemberSpec& m) { return m.key.size() <= 16; }));
 
 std::optional<std::size_t> member_named(ObjectKind parent, std::string_view key) {
-  const MemberRange range = kMemberRanges[static_cast<std::size_t>(parent)];
-  const std::uint32_t key_signature = signature(key);
-  std::size_t candidate = kMemberCount;
-  for (std::size_t i = range.first; i < range.last; ++i) {
-    candidate = kSignatures[i] == key_signature ? i : candidate;
-  }
-  if (candidate == kMemberCount ||
+  if (key.size() < kMinMemberKey || key.size() > kMaxMemberKey) return std::nullopt;
+  const std::size_t candidate =
+      kMemberSlotTables[static_cast<std::size_t>(parent)][slot_of(key.size(), key[0], key[1])];
+  if (candidate == kMemberCount || kMembers[candidate].key.size() != key.size() ||
       !same_short_key(kMembers[candidate].key.data(), key.data(), key.size())) {
     return std::nullopt;
   }
@@ -331,6 +339,11 @@ std::optional<std::string_view> SightingParser::Impl::walk(element value, Object
     }
     if (!is_container(field_value)) continue;
     if (const auto duplicate = walk(field_value, field_kind)) return duplicate;
+  }
+  // Fewer than two other keys (a sighting's objects, nearly always): nothing to compare.
+  if (keys_.size() - first < 2) {
+    keys_.resize(first);
+    return std::nullopt;
   }
   const auto duplicate = duplicate_key_from(first);
   keys_.resize(first);

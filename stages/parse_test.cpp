@@ -416,9 +416,9 @@ TEST_F(Parse, TxPowerAsStringIsWrongType) {
   EXPECT_TRUE(fails_with(ParseErrorCode::wrong_type, with(kValid, "-59", R"("-59")")));
 }
 
-// Member keys are found by their length and first two bytes, then compared whole: a key that
-// shares those with a member and differs anywhere after them is an unknown field, so the member
-// it resembles is missing.
+// Member keys are found by a slot made from their length and first two bytes, then compared
+// whole: a key that differs from a member's anywhere after those bytes, or has them swapped
+// (the same slot), is an unknown field, so the member it resembles is missing.
 TEST_F(Parse, KeysLikeAMemberButForOneLaterByteAreUnknownFields) {
   const std::vector<std::pair<std::string_view, std::string_view>> near_misses = {
       {R"("sighting_id")", R"("sighting_iD")"},
@@ -431,6 +431,14 @@ TEST_F(Parse, KeysLikeAMemberButForOneLaterByteAreUnknownFields) {
       {R"("rssi")", R"("rsSi")"},
       {R"("platform")", R"("platforM")"},
       {R"("beacon": )", R"("beacoN": )"},
+      {R"("sighting_id")", R"("isghting_id")"},
+      {R"("customer_id")", R"("ucstomer_id")"},
+      {R"("detected_at")", R"("edtected_at")"},
+      {R"("major")", R"("amjor")"},
+      {R"("minor")", R"("imnor")"},
+      {R"("rssi")", R"("srsi")"},
+      {R"("platform")", R"("lpatform")"},
+      {R"("beacon": )", R"("ebacon": )"},
   };
   for (const auto& [member, near_miss] : near_misses) {
     const std::string record = with(kValid, member, near_miss);
@@ -443,13 +451,30 @@ TEST_F(Parse, KeysLikeAMemberButForOneLaterByteAreUnknownFields) {
       EXPECT_TRUE(fails_with(ParseErrorCode::missing_field, record)) << near_miss;
     }
   }
-  const auto without_tx_power = accepted(with(kValid, R"("tx_power")", R"("tx_poweR")"));
-  ASSERT_TRUE(without_tx_power);
-  EXPECT_FALSE(without_tx_power->beacon.tx_power_dbm.has_value());
+  for (const std::string_view twin : {R"("tx_poweR")", R"("xt_power")"}) {
+    const auto without_tx_power = accepted(with(kValid, R"("tx_power")", twin));
+    ASSERT_TRUE(without_tx_power) << twin;
+    EXPECT_FALSE(without_tx_power->beacon.tx_power_dbm.has_value()) << twin;
+  }
   EXPECT_TRUE(fails_with(ParseErrorCode::missing_field, with(kValidQr, R"("qr": )", R"("qR": )")));
+  EXPECT_TRUE(fails_with(ParseErrorCode::missing_field, with(kValidQr, R"("qr": )", R"("rq": )")));
+  EXPECT_TRUE(fails_with(ParseErrorCode::missing_field, with(kValidQr, R"("code")", R"("ocde")")));
   // Without its source a scan is taken for a beacon sighting, which then has no beacon.
   EXPECT_TRUE(
       fails_with(ParseErrorCode::missing_field, with(kValidQr, R"("source")", R"("sourcE")")));
+}
+
+// A member's key in another object is an unknown field there.
+TEST_F(Parse, MembersKeysInAnotherObjectAreUnknownFields) {
+  const auto moved = accepted(
+      with(kValid, R"("major")", R"("sighting_id": "elsewhere", "customer_id": 7, "major")"));
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->beacon.major, 100);
+  EXPECT_EQ(moved->sighting_id, "s-1");
+  const auto at_root =
+      accepted(with(kValid, R"("detected_at")", R"("uuid": 1, "rssi": "x", "detected_at")"));
+  ASSERT_TRUE(at_root);
+  EXPECT_EQ(at_root->beacon.rssi_dbm, -50);
 }
 
 TEST_F(Parse, UnknownFieldsInsideBeaconAreIgnored) {
