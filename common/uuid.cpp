@@ -3,28 +3,48 @@
 #include <openssl/evp.h>
 
 #include <array>
+#include <bit>
+#include <cstring>
 #include <memory>
 #include <stdexcept>
 
 namespace tastesync {
 namespace {
 
-// Every sighting carries a UUID: a table instead of three range tests per character.
-constexpr std::array<std::int8_t, 256> kHexValues = [] {
-  std::array<std::int8_t, 256> values{};
-  values.fill(-1);
-  for (int c = '0'; c <= '9'; ++c)
-    values[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - '0');
-  for (int c = 'a'; c <= 'f'; ++c) {
-    const int upper = c - 'a' + 'A';
-    values[static_cast<std::size_t>(c)] = static_cast<std::int8_t>(c - 'a' + 10);
-    values[static_cast<std::size_t>(upper)] = static_cast<std::int8_t>(c - 'a' + 10);
-  }
-  return values;
-}();
+template <typename Word>
+Word load(const char* bytes) {
+  Word word;
+  std::memcpy(&word, bytes, sizeof word);
+  return word;
+}
 
-int hex_value(char c) {
-  return kHexValues[static_cast<unsigned char>(c)];
+// The words below hold a text's first byte in their lowest byte.
+static_assert(std::endian::native == std::endian::little);
+
+// Eight hex digits of either case, the first in the lowest byte, as four bytes (the first digit
+// is the first byte's high nibble); false when any of the eight is not a hex digit. Every
+// sighting carries a UUID: a digit at a time through a table cost ~300 instructions a UUID
+// (docs/bench.md#issue-17-24).
+bool hex_digits(std::uint64_t word, std::uint32_t& out) {
+  constexpr std::uint64_t kOnes = 0x0101010101010101ULL;
+  constexpr std::uint64_t kHighBits = 0x8080808080808080ULL;
+  // With every byte below 0x80, adding 0x80 - n to each sets its high bit exactly when it is at
+  // least n, and no byte's sum carries into the next. A word with a byte at or above 0x80 is
+  // refused whatever the sums say.
+  const auto at_least = [](std::uint64_t bytes, std::uint64_t n) {
+    return (bytes + kOnes * (0x80 - n)) & kHighBits;
+  };
+  const std::uint64_t folded = word | kOnes * 0x20;  // letters in lower case, digits unchanged
+  const std::uint64_t digits = at_least(word, '0') & ~at_least(word, '9' + 1);
+  const std::uint64_t letters = at_least(folded, 'a') & ~at_least(folded, 'f' + 1);
+  const bool valid = ((word & kHighBits) | ((digits | letters) ^ kHighBits)) == 0;
+  // A digit's value is its low nibble, a letter's its low nibble plus 9.
+  std::uint64_t value = (word & kOnes * 0x0F) + (letters >> 7) * 9;
+  // Each pair of nibbles into the low byte of its 16 bits, then those bytes side by side.
+  value = ((value << 4) & 0x00F000F000F000F0ULL) | ((value >> 8) & 0x000F000F000F000FULL);
+  value = (value | (value >> 8)) & 0x0000FFFF0000FFFFULL;
+  out = static_cast<std::uint32_t>(value | (value >> 16));
+  return valid;
 }
 
 constexpr bool is_dash_position(std::size_t i) {
@@ -36,20 +56,21 @@ constexpr bool is_dash_position(std::size_t i) {
 std::optional<Uuid> parse_uuid(std::string_view text) {
   if (text.size() != kUuidTextLength) return std::nullopt;
   if (text[8] != '-' || text[13] != '-' || text[18] != '-' || text[23] != '-') return std::nullopt;
-  // Each byte's two digits, read without a branch: a character that is not a digit reads -1,
-  // whose sign bit the OR keeps. A per-character loop that skipped the dashes cost ~500
-  // instructions a sighting (docs/bench.md#issue-17-23).
-  static constexpr std::array<std::uint8_t, 16> kByteAt = {0,  2,  4,  6,  9,  11, 14, 16,
-                                                           19, 21, 24, 26, 28, 30, 32, 34};
+  // The 32 digits as four words of eight: 0-7, 9-12 with 14-17, 19-22 with 24-27, 28-35.
+  const char* at = text.data();
+  const std::uint64_t words[4] = {
+      load<std::uint64_t>(at),
+      load<std::uint32_t>(at + 9) | std::uint64_t{load<std::uint32_t>(at + 14)} << 32,
+      load<std::uint32_t>(at + 19) | std::uint64_t{load<std::uint32_t>(at + 24)} << 32,
+      load<std::uint64_t>(at + 28)};
   Uuid out{};
-  int invalid = 0;
-  for (std::size_t byte = 0; byte < out.size(); ++byte) {
-    const int hi = hex_value(text[kByteAt[byte]]);
-    const int lo = hex_value(text[kByteAt[byte] + 1]);
-    invalid |= hi | lo;
-    out[byte] = static_cast<std::uint8_t>((hi & 0xF) << 4 | (lo & 0xF));
+  bool valid = true;
+  for (std::size_t w = 0; w < 4; ++w) {
+    std::uint32_t bytes = 0;
+    valid &= hex_digits(words[w], bytes);
+    std::memcpy(out.data() + 4 * w, &bytes, sizeof bytes);  // the first byte is the lowest
   }
-  if (invalid < 0) return std::nullopt;
+  if (!valid) return std::nullopt;
   return out;
 }
 

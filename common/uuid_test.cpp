@@ -88,6 +88,25 @@ TEST(Uuid, EveryPlaceTakesOnlyItsOwnKindOfCharacter) {
   }
 }
 
+// The digits are checked eight bytes at a time: a byte at or above 0x80 beside a byte just
+// outside the digits or letters, where a sum could carry from one into the other, is refused.
+TEST(Uuid, AHighByteBesideANearMissIsRefusedAtEveryPlace) {
+  const std::string canonical = "550e8400-e29b-41d4-a716-446655440000";
+  for (std::size_t at = 0; at + 1 < canonical.size(); ++at) {
+    for (const int high : {0x80, 0xAF, 0xB0, 0xB9, 0xC6, 0xE0, 0xFF}) {
+      for (const char near : {'/', ':', '@', 'G', '`', 'g', '0', 'a', 'F'}) {
+        for (const bool high_first : {true, false}) {
+          std::string text = canonical;
+          text[high_first ? at : at + 1] = static_cast<char>(high);
+          text[high_first ? at + 1 : at] = near;
+          EXPECT_FALSE(parse_uuid(text).has_value())
+              << "byte " << high << " and " << near << " at " << at;
+        }
+      }
+    }
+  }
+}
+
 // RFC 4122 appendix C's DNS namespace; the value is Python's uuid.uuid5 for the same name.
 TEST(Uuid, V5MatchesAnIndependentImplementation) {
   const Uuid dns = *parse_uuid("6ba7b810-9dad-11d1-80b4-00c04fd430c8");
