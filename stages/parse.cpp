@@ -104,7 +104,7 @@ constexpr std::size_t index_of(Member member) {
 static_assert(kMembers[index_of(Member::device_platform)].path == "device.platform");
 static_assert(kMembers[index_of(Member::beacon_uuid)].path == "beacon.uuid");
 
-// Compares the keys that are not members (duplicate_key_from); members are found by signature,
+// Compares the keys that are not members (duplicate_key_from); members are found by their slot,
 // below. Keys are short and mostly differ early: a byte loop that stops at the first difference
 // was cheaper than a call to memcmp.
 bool same_key(std::string_view a, std::string_view b) {
