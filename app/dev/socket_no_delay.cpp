@@ -32,7 +32,9 @@ bool is_tcp_socket(int fd) {
 }  // namespace
 
 SocketNoDelaySweeper::SocketNoDelaySweeper(std::chrono::milliseconds period)
-    : period_(period), thread_([this](const std::stop_token& stop) { run(stop); }) {}
+    : period_(period), thread_([this](const std::stop_token& stop) { run(stop); }) {
+  (void)sweep_once();
+}
 
 SocketNoDelaySweeper::~SocketNoDelaySweeper() {
   thread_.request_stop();
@@ -64,11 +66,13 @@ int SocketNoDelaySweeper::sweep_once() {
 void SocketNoDelaySweeper::run(const std::stop_token& stop) {
   name_this_thread("mock-nodelay");
   std::unique_lock lock(mutex_);
+  // The constructor made the first sweep.
   while (!stop.stop_requested()) {
+    stopped_.wait_for(lock, stop, period_, [] { return false; });
+    if (stop.stop_requested()) break;
     lock.unlock();
     (void)sweep_once();
     lock.lock();
-    stopped_.wait_for(lock, stop, period_, [] { return false; });
   }
 }
 

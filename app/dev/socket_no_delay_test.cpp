@@ -36,24 +36,35 @@ bool no_delay(int fd) {
   return value != 0;
 }
 
-// A connected pair over loopback: [listener, client, accepted].
-struct Connection {
-  Socket listener{socket(AF_INET, SOCK_STREAM, 0)};
-  Socket client{socket(AF_INET, SOCK_STREAM, 0)};
-  std::unique_ptr<Socket> accepted;
+// A TCP listener on a free loopback port.
+struct Listener {
+  Socket socket{::socket(AF_INET, SOCK_STREAM, 0)};
+  sockaddr_in address{};
 
-  Connection() {
-    sockaddr_in address{};
+  Listener() {
     address.sin_family = AF_INET;
     address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t size = sizeof(address);
-    EXPECT_EQ(bind(listener.fd(), reinterpret_cast<sockaddr*>(&address), size), 0);
-    EXPECT_EQ(listen(listener.fd(), 1), 0);
-    EXPECT_EQ(getsockname(listener.fd(), reinterpret_cast<sockaddr*>(&address), &size), 0);
-    EXPECT_EQ(connect(client.fd(), reinterpret_cast<sockaddr*>(&address), size), 0);
-    accepted = std::make_unique<Socket>(accept(listener.fd(), nullptr, nullptr));
-    EXPECT_GE(accepted->fd(), 0);
+    EXPECT_EQ(bind(socket.fd(), reinterpret_cast<sockaddr*>(&address), size), 0);
+    EXPECT_EQ(listen(socket.fd(), 1), 0);
+    EXPECT_EQ(getsockname(socket.fd(), reinterpret_cast<sockaddr*>(&address), &size), 0);
   }
+
+  // Connects `client` and returns the socket accept() gives for it.
+  std::unique_ptr<Socket> accept_from(const Socket& client) const {
+    EXPECT_EQ(connect(client.fd(), reinterpret_cast<const sockaddr*>(&address), sizeof(address)),
+              0);
+    auto accepted = std::make_unique<Socket>(accept(socket.fd(), nullptr, nullptr));
+    EXPECT_GE(accepted->fd(), 0);
+    return accepted;
+  }
+};
+
+// A connected pair over loopback: [listener, client, accepted].
+struct Connection {
+  Listener listener;
+  Socket client{socket(AF_INET, SOCK_STREAM, 0)};
+  std::unique_ptr<Socket> accepted = listener.accept_from(client);
 };
 
 TEST(SocketNoDelay, ASweepTurnsNagleOffOnEveryTcpSocketOfTheProcess) {
@@ -79,6 +90,28 @@ TEST(SocketNoDelay, OtherDescriptorsAreLeftAlone) {
   char byte = 'x';
   EXPECT_EQ(write(write_end.fd(), &byte, 1), 1);
   EXPECT_EQ(read(read_end.fd(), &byte, 1), 1);
+}
+
+TEST(SocketNoDelay, TheSweeperHasSweptOnceWhenItsConstructorReturns) {
+  const Connection connection;
+  ASSERT_FALSE(no_delay(connection.listener.socket.fd()));
+  const SocketNoDelaySweeper sweeper(std::chrono::hours(1));
+  EXPECT_TRUE(no_delay(connection.listener.socket.fd()));
+  EXPECT_TRUE(no_delay(connection.accepted->fd()));
+  EXPECT_TRUE(no_delay(connection.client.fd()));
+}
+
+// What lets the sweeper sweep seldom: a connection accepted after its listener was set has
+// TCP_NODELAY from the start (Linux copies it from the listener).
+TEST(SocketNoDelay, ASweptListenerPassesItToTheConnectionsItAcceptsLater) {
+  const Listener listener;
+  EXPECT_GE(SocketNoDelaySweeper::sweep_once(), 1);
+  ASSERT_TRUE(no_delay(listener.socket.fd()));
+
+  const Socket client(socket(AF_INET, SOCK_STREAM, 0));
+  const auto accepted = listener.accept_from(client);
+  EXPECT_TRUE(no_delay(accepted->fd()));
+  EXPECT_FALSE(no_delay(client.fd()));  // not accepted: a socket of its own, never swept
 }
 
 TEST(SocketNoDelay, TheSweeperSetsConnectionsMadeWhileItRuns) {
