@@ -218,7 +218,11 @@ Result<std::optional<PartitionCheckpoint>, StateError> StateStore::restore(std::
   // in the same order, so the pass over them walks this list instead of looking each customer up
   // again, which was a quarter of a restore (docs/bench.md#issue-17-17).
   std::vector<std::pair<std::string_view, CustomerState*>> restored;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  // Each key is read once, in order: its blocks are kept out of the block cache, where they
+  // would only push out one another (docs/bench.md#issue-17-25).
+  rocksdb::ReadOptions once_in_order;
+  once_in_order.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(once_in_order));
   for (it->Seek(prefix); it->Valid() && it->key().starts_with(prefix); it->Next()) {
     CustomerState state;
     if (!decode_customer_state({it->value().data(), it->value().size()}, state)) {
