@@ -28,6 +28,31 @@ TEST(CustomerState, SightingIdHashIsStable) {
             sighting_id_hash("0b7c7f4e-4b8e-4a51-9d0c-2f1f5d3e9a10"));
   EXPECT_NE(sighting_id_hash("a"), sighting_id_hash("b"));
   EXPECT_EQ(sighting_id_hash(""), 0xf52a15e9a9b5e89bULL);  // pinned: FNV-1a basis, then splitmix64
+  // Pinned from a byte-at-a-time FNV-1a and splitmix64 written apart from this code (Python).
+  EXPECT_EQ(sighting_id_hash("0b7c7f4e-4b8e-4a51-9d0c-2f1f5d3e9a10"), 0x727c4b38320995b1ULL);
+  EXPECT_EQ(sighting_id_hash("caf\xc3\xa9-\xe2\x98\x95-s-1"), 0x22cf7c187e3a97a5ULL);
+}
+
+// The hash reads eight bytes at a time: every length and every byte value, at every place of a
+// word and of the tail, hashes as the byte-at-a-time definition does.
+TEST(CustomerState, SightingIdHashIsFnv1aByteForByteAtEveryLength) {
+  const auto by_bytes = [](std::string_view id) {
+    std::uint64_t hash = 0xcbf29ce484222325ULL;
+    for (const char c : id) hash = (hash ^ static_cast<std::uint8_t>(c)) * 0x100000001b3ULL;
+    hash ^= hash >> 30;
+    hash *= 0xbf58476d1ce4e5b9ULL;
+    hash ^= hash >> 27;
+    hash *= 0x94d049bb133111ebULL;
+    return hash ^ (hash >> 31);
+  };
+  std::string id;
+  for (std::size_t length = 0; length <= 40; ++length) {
+    for (int value = 0; value < 256; ++value) {
+      id.assign(length, 'a');
+      if (length > 0) id[static_cast<std::size_t>(value) % length] = static_cast<char>(value);
+      ASSERT_EQ(sighting_id_hash(id), by_bytes(id)) << "length " << length << ", byte " << value;
+    }
+  }
 }
 
 // The parser's precomputed hash finds the entry a plain lookup made, and the other way round.
