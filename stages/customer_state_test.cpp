@@ -33,28 +33,6 @@ TEST(CustomerState, SightingIdHashIsStable) {
   EXPECT_EQ(sighting_id_hash("caf\xc3\xa9-\xe2\x98\x95-s-1"), 0x22cf7c187e3a97a5ULL);
 }
 
-// The hash reads eight bytes at a time: every length and every byte value, at every place of a
-// word and of the tail, hashes as the byte-at-a-time definition does.
-TEST(CustomerState, SightingIdHashIsFnv1aByteForByteAtEveryLength) {
-  const auto by_bytes = [](std::string_view id) {
-    std::uint64_t hash = 0xcbf29ce484222325ULL;
-    for (const char c : id) hash = (hash ^ static_cast<std::uint8_t>(c)) * 0x100000001b3ULL;
-    hash ^= hash >> 30;
-    hash *= 0xbf58476d1ce4e5b9ULL;
-    hash ^= hash >> 27;
-    hash *= 0x94d049bb133111ebULL;
-    return hash ^ (hash >> 31);
-  };
-  std::string id;
-  for (std::size_t length = 0; length <= 40; ++length) {
-    for (int value = 0; value < 256; ++value) {
-      id.assign(length, 'a');
-      if (length > 0) id[static_cast<std::size_t>(value) % length] = static_cast<char>(value);
-      ASSERT_EQ(sighting_id_hash(id), by_bytes(id)) << "length " << length << ", byte " << value;
-    }
-  }
-}
-
 // The parser's precomputed hash finds the entry a plain lookup made, and the other way round.
 TEST(PartitionState, ALookupWithTheParsersHashFindsTheSameCustomer) {
   PartitionState partition;
