@@ -134,6 +134,13 @@ def passthrough_threads(figures, per_record):
     return f"; by thread, us/record: {thread_breakdown({}, last, per_record)}{faults}"
 
 
+def loopback_bytes():
+    """Bytes sent over the loopback interface so far: every byte between the broker process and
+    its clients (the run's fetches and produces, plus this script's small scrapes and the
+    observer's offset requests), so that a run that fetches a record twice shows it."""
+    return int(pathlib.Path("/sys/class/net/lo/statistics/tx_bytes").read_text())
+
+
 def peak_resident_mb(pid):
     """The process's peak resident memory so far (VmHWM), in MB."""
     for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -252,6 +259,7 @@ def main():
                             "--output-topic", f"out-{group}", "--dlq-topic", f"dlq-{group}",
                             "--consumer-mode", "assign"], check=True, capture_output=True)
             broker_cpu = cpu_seconds(broker.pid)
+            loopback = loopback_bytes()
             result = subprocess.run([bench, "--passthrough-only", brokers, "--partitions",
                                      str(args.partitions), "--input-topic", "raw-beacons",
                                      "--output-topic", f"out-{group}", "--group", group],
@@ -262,6 +270,7 @@ def main():
                 return
             figures = json.loads(result.stdout.strip().splitlines()[-1])
             broker_cpu = cpu_seconds(broker.pid) - broker_cpu
+            loopback = loopback_bytes() - loopback
             # The records it forwarded (what the broker held), as the pipeline's rate counts them.
             if figures["forwarded"] != held:
                 print(f"  passthrough run {run}: forwarded {figures['forwarded']} records of "
@@ -272,7 +281,8 @@ def main():
             print(f"  passthrough run {run} (at {order}): {rate:9.0f} records/s ({figures['seconds']:.2f} s, "
                   f"start-up {figures['startup_s']:.2f} s); CPU {figures['cpu_s'] * per_record:.2f}"
                   f" us/record (broker process {broker_cpu * per_record:.2f} us/record over the "
-                  f"whole run); context switches {figures['voluntary_switches']} voluntary, "
+                  f"whole run); loopback {loopback / figures['forwarded']:.0f} bytes/record "
+                  f"over the whole run; context switches {figures['voluntary_switches']} voluntary, "
                   f"{figures['involuntary_switches']} involuntary"
                   f"{passthrough_threads(figures, per_record)}", flush=True)
 
@@ -305,6 +315,7 @@ def main():
                     cpu_first = cpu_seconds(pipeline.pid)
                     threads_first = thread_cpu_seconds(pipeline.pid)
                     broker_first = cpu_seconds(broker.pid)
+                    loopback_first = loopback_bytes()
                     switches_first = context_switches(pipeline.pid)
                 if first is not None and (consumed or 0) >= held and all_consumed is None:
                     # Time in the consumer poll while records were there to take: issue 17
@@ -319,6 +330,7 @@ def main():
                     cpu = cpu_seconds(pipeline.pid) - cpu_first
                     threads_last = thread_cpu_seconds(pipeline.pid)
                     broker_cpu = cpu_seconds(broker.pid) - broker_first
+                    loopback = loopback_bytes() - loopback_first
                     switches = context_switches(pipeline.pid)
                     peak_mb = peak_resident_mb(pipeline.pid)
                     # None: a binary from before these metrics (--compare).
@@ -362,7 +374,8 @@ def main():
                   f"({last - first:.2f} s); first output "
                   f"{startup:.2f} s after start; peak resident memory {peak_mb:.0f} MB; "
                   f"CPU {cpu * per_record:.2f} us/record (broker "
-                  f"process {broker_cpu * per_record:.2f} us/record); context switches "
+                  f"process {broker_cpu * per_record:.2f} us/record); loopback "
+                  f"{loopback / held:.0f} bytes/record; context switches "
                   f"{switches[0] - switches_first[0]} voluntary, "
                   f"{switches[1] - switches_first[1]} involuntary{poll_note}; by thread, "
                   f"us/record: {thread_breakdown(threads_first, threads_last, per_record)}; "
