@@ -1,5 +1,7 @@
 #include "tests/support/broker_test.hpp"
 
+#include <set>
+
 namespace tastesync::testing {
 
 void BrokerTest::stop_broker() {
@@ -145,14 +147,27 @@ std::optional<Record> BrokerTest::produce_until_identified(
     TopicReader& events, const std::function<BeaconSighting(int)>& sighting,
     std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // Any of them, not only the last: sightings produced before the pipeline has its partitions
+  // are all read at once when it does, and only the first of them makes an event (a customer
+  // staying put makes no other for a while).
+  std::set<std::string> produced;
+  const auto first_event = [&](const std::vector<Record>& records) -> const Record* {
+    for (const Record& event : records) {
+      if (produced.contains(json_string(parse_json(event.value), "/data/sighting_id"))) {
+        return &event;
+      }
+    }
+    return nullptr;
+  };
   for (int i = 1; std::chrono::steady_clock::now() < deadline; ++i) {
     const BeaconSighting next = sighting(i);
+    produced.insert(next.sighting_id);
     produce_sighting(next);
     const auto found = [&](const std::vector<Record>& records) {
-      return event_of_sighting(records, next.sighting_id) != nullptr;
+      return first_event(records) != nullptr;
     };
     if (events.read_until(found, std::chrono::milliseconds(500))) {
-      return *event_of_sighting(events.records(), next.sighting_id);
+      return *first_event(events.records());
     }
   }
   return std::nullopt;

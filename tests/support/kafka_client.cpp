@@ -194,8 +194,11 @@ std::vector<Delivery> TestProducer::produce_all(const std::string& topic,
 }
 
 TopicReader::TopicReader(const std::string& brokers, std::string topic)
-    : topic_(std::move(topic)), consumer_(make_assign_consumer(brokers, "tastesync-it-reader")) {
-  next_offset_ = watermarks_of(consumer_.get(), topic_, false);
+    : topic_(std::move(topic)),
+      consumer_(make_assign_consumer(brokers, "tastesync-it-reader")),
+      watermarks_(make_handle(RD_KAFKA_PRODUCER,
+                              make_conf({{"bootstrap.servers", brokers}, {"log_level", "3"}}))) {
+  next_offset_ = watermarks_of(watermarks_.get(), topic_, false);
   PartitionList partitions(
       rd_kafka_topic_partition_list_new(static_cast<int>(next_offset_.size())));
   for (std::size_t p = 0; p < next_offset_.size(); ++p) {
@@ -237,7 +240,7 @@ bool TopicReader::read_at_least(std::size_t count, std::chrono::milliseconds tim
 }
 
 void TopicReader::read_to_end(std::chrono::milliseconds timeout) {
-  const std::vector<std::int64_t> end = watermarks_of(consumer_.get(), topic_, true);
+  const std::vector<std::int64_t> end = watermarks_of(watermarks_.get(), topic_, true);
   const bool reached = read_until(
       [&](const std::vector<Record>&) {
         for (std::size_t p = 0; p < end.size(); ++p) {

@@ -95,6 +95,10 @@ class TopicReader {
 
   std::string topic_;
   KafkaHandle consumer_;
+  // Asks for the watermarks on connections of its own: on the consumer's, a ListOffsets request
+  // waits behind the fetch the broker holds open on a quiet topic, up to fetch.wait.max.ms a
+  // partition (docs/storage.md#sinks says the same of the sinks).
+  KafkaHandle watermarks_;
   std::vector<std::int64_t> next_offset_;  // per partition: one past the last offset read
   std::vector<Record> records_;
 };
