@@ -367,7 +367,11 @@ class SinkRunner::Impl {
       const auto& partition = assignment->elems[i];
       std::int64_t low = 0;
       std::int64_t high = 0;
-      if (rd_kafka_query_watermark_offsets(consumer_.get(), partition.topic, partition.partition,
+      // Asked through the dead-letter producer's connections, not the consumer's: on those a
+      // ListOffsets request waits behind the fetch the broker holds open while the topic is
+      // quiet (answers on a connection come in order), up to fetch.wait.max.ms a partition,
+      // and this thread is the one that writes (docs/storage.md#sinks).
+      if (rd_kafka_query_watermark_offsets(producer_.get(), partition.topic, partition.partition,
                                            &low, &high, kWatermarkTimeoutMs) != 0) {
         return;  // the broker is not answering: keep the last figure
       }
