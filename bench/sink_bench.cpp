@@ -25,6 +25,7 @@
 #include "sinks/event/sink_event.hpp"
 #include "sinks/postgres/postgres_writer.hpp"
 #include "sinks/redis/redis_writer.hpp"
+#include "sinks/redis_sink_writer.hpp"
 #include "sinks/sink_runner.hpp"
 #include "tests/support/postgres_server.hpp"
 #include "tests/support/redis_test_server.hpp"
@@ -433,6 +434,65 @@ void outage_drain(int rate_per_s, std::chrono::seconds outage) {
   sink.request_stop();
 }
 
+// How long after its delivery to customer-events an event is in Redis, through the whole Redis
+// sink (SinkRunner and RedisWriter) on a quiet topic of `partitions` partitions: one event at a
+// time, `gap` apart, each of a customer of its own on a partition of the producer's choosing
+// (no key). A restaurant's app reads the customer's key, so this is how stale it can be.
+void freshness(int count, int partitions, std::chrono::milliseconds gap) {
+  testing::RedisTestServer server;
+  RedisConnection observer(server.options());
+  MockCluster cluster(1);
+  cluster.create_topic("customer-events", partitions);
+  cluster.create_topic("customer-events-sink-dlq", partitions);
+  KafkaHandle producer = make_kafka_handle(
+      RD_KAFKA_PRODUCER,
+      make_kafka_conf({{"bootstrap.servers", cluster.bootstrap_servers()}, {"linger.ms", "0"}},
+                      "bench"));
+  prometheus::Registry registry;
+  SinkMetricFamilies families(registry);
+  SinkRunnerOptions options;
+  options.brokers = cluster.bootstrap_servers();
+  options.group_id = "bench-sink-redis";
+  RedisConfig redis;
+  redis.address = "127.0.0.1:" + std::to_string(server.port());
+  SinkRunner runner(options, make_redis_sink_writer(redis), families);
+  std::jthread sink([&](const std::stop_token& stop) { runner.run(stop); });
+
+  // Event 0 waits for the group to form; events 1 .. count are timed. Customers of their own:
+  // event_json's `i % customers` with more customers than events.
+  const EpochMs start_ms = wall_clock_ms();
+  const auto stored_after = [&](std::int64_t i, std::chrono::seconds timeout) {
+    const std::string value = event_json(i, start_ms, 1000000000);
+    rd_kafka_producev(producer.get(), RD_KAFKA_V_TOPIC("customer-events"),
+                      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                      RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    rd_kafka_flush(producer.get(), 10000);
+    const auto delivered = Clock::now();
+    const std::string key = "customer:cust" + std::to_string(i);
+    const std::array<std::string_view, 2> exists{"EXISTS", key};
+    while (Clock::now() - delivered < timeout) {
+      auto reply = observer.command(exists);
+      if (reply && (*reply)->integer == 1) return seconds_since(delivered);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    throw std::runtime_error("freshness: event " + std::to_string(i) + " not in Redis after " +
+                             std::to_string(timeout.count()) + " s");
+  };
+  (void)stored_after(0, std::chrono::seconds(60));
+  std::vector<double> delays;
+  for (std::int64_t i = 1; i <= count; ++i) {
+    std::this_thread::sleep_for(gap);
+    delays.push_back(stored_after(i, std::chrono::seconds(60)));
+  }
+  std::ranges::sort(delays);
+  std::printf(
+      "freshness: %d events, one every %lld ms, on a quiet customer-events of %d partitions: "
+      "in Redis after delivery, median %.3f s, 90th percentile %.3f s, longest %.3f s\n",
+      count, static_cast<long long>(gap.count()), partitions, delays[delays.size() / 2],
+      delays[delays.size() * 9 / 10], delays.back());
+  sink.request_stop();
+}
+
 }  // namespace
 }  // namespace tastesync::bench
 
@@ -446,6 +506,8 @@ int main(int argc, char** argv) try {
   int rate = 1000;
   std::string sinks = "postgres,redis";
   int rounds = 3;
+  int fresh_events = 20;
+  int fresh_partitions = 24;
   app.add_option("--events", events, "Events per throughput run")->capture_default_str();
   app.add_option("--batch", batch, "Events per write")->capture_default_str();
   app.add_option("--customers", customers, "Customers the throughput runs' events go round")
@@ -459,6 +521,13 @@ int main(int argc, char** argv) try {
   app.add_option("--rounds", rounds, "Alternated baseline and writer rounds")
       ->capture_default_str()
       ->check(CLI::Range(1, 20));
+  app.add_option("--freshness", fresh_events,
+                 "Events timed from delivery to Redis on a quiet topic (0: skip)")
+      ->capture_default_str();
+  app.add_option("--freshness-partitions", fresh_partitions,
+                 "customer-events' partitions for --freshness")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1000));
   CLI11_PARSE(app, argc, argv);
   const auto start_ms = tastesync::wall_clock_ms() - 60000;
   std::printf("throughput runs: events going round %lld customers, in writes of %zu events\n",
@@ -472,6 +541,9 @@ int main(int argc, char** argv) try {
   }
   if (sinks.find("redis") != std::string::npos) tastesync::bench::redis_throughput(list, batch);
   if (outage_s > 0) tastesync::bench::outage_drain(rate, std::chrono::seconds(outage_s));
+  if (fresh_events > 0) {
+    tastesync::bench::freshness(fresh_events, fresh_partitions, std::chrono::milliseconds(300));
+  }
   return 0;
 } catch (const std::exception& e) {
   std::fprintf(stderr, "sink bench: %s\n", e.what());
