@@ -23,7 +23,8 @@ SIGHTINGS sightings; then, on those same records and that same broker process:
 For each run it also reads the CPU seconds (user + system, every thread) the process and the
 broker process used over the timed interval, the same per thread name (`pipeline`, `checkpoint`,
 librdkafka's `rdk:*`, RocksDB's `rocksdb:*`; the passthrough reports its own threads), and the
-context switches: the CPU-per-record breakdown issue 17 asks for. Also each run's minor page faults
+context switches: the CPU-per-record breakdown issue 17 asks for; and the bytes sent over the
+loopback interface, which would show a record fetched twice. Also each run's minor page faults
 by thread, the pipeline thread's time on a CPU / runnable / asleep, the peak resident memory, and
 the share of records parsed on the parse thread.
 

@@ -5,8 +5,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 # Each fuzz target's time; they run at the lowest priority beside the tests, so with less CPU
-# than alone (docs/design.md#ci-time).
-fuzz_seconds=${FUZZ_SECONDS:-80}
+# than alone, and the last of them after the tests (docs/design.md#ci-time).
+fuzz_seconds=${FUZZ_SECONDS:-60}
 
 "$root/scripts/install-deps.sh"
 # The layers first: seconds, and a wrong include fails before a long build (docs/design.md).
