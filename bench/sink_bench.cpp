@@ -523,7 +523,8 @@ int main(int argc, char** argv) try {
       ->check(CLI::Range(1, 20));
   app.add_option("--freshness", fresh_events,
                  "Events timed from delivery to Redis on a quiet topic (0: skip)")
-      ->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0, 100000));
   app.add_option("--freshness-partitions", fresh_partitions,
                  "customer-events' partitions for --freshness")
       ->capture_default_str()
